@@ -1,0 +1,32 @@
+//===- Driver.h - blockc compile entry point ---------------------*- C++ -*-===//
+//
+// The thin driver the `blockc compile` command calls: spec file -> module dir.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BLOCKC_DRIVER_H
+#define BLOCKC_DRIVER_H
+
+#include <string>
+
+namespace blockc {
+
+struct CompileOptions {
+  std::string specPath;
+  std::string outputDir;
+  /// "host" (the CPU this runs on), "x86-64-avx2", "x86-64-avx512", or a Halide target string.
+  std::string target = "host";
+  /// Optional tuning database (JSON lines); empty for default schedules.
+  std::string tuningPath;
+  /// Also write each kernel's Halide statement (.stmt) and assembly (.s) into outputDir.
+  bool emitStmt = false;
+  /// Print the IR after each pass to stderr.
+  bool printIR = false;
+};
+
+/// Compiles a block spec into `outputDir/module.so` and `outputDir/manifest.json`.
+/// Diagnostics go to stderr as `file:line:col: error: ...`. Returns 0 on success.
+int compileSpecFile(const CompileOptions &options);
+
+} // namespace blockc
+
+#endif // BLOCKC_DRIVER_H

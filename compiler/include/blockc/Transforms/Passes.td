@@ -1,0 +1,51 @@
+//===- Passes.td - blockc graph passes ---------------------*- tablegen -*-===//
+#ifndef BLOCKC_TRANSFORMS_PASSES_TD
+#define BLOCKC_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def VerifyBlock : Pass<"blockc-verify", "mlir::func::FuncOp"> {
+  let summary = "Check block-level invariants the op verifiers cannot see";
+  let description = [{
+    One [B, N, D] input and one result of the same type; every weight name bound to one
+    shape; no weight left unused.
+  }];
+}
+
+def FoldBatchNorm : Pass<"blockc-fold-batchnorm", "mlir::func::FuncOp"> {
+  let summary = "Fold inference BatchNorms into adjacent linears";
+  let description = [{
+    A BatchNorm whose every user is a linear (norm before the FFN or the qkv projection) is
+    folded into those linears' weights and biases; one that is the only user of a linear's
+    result (BatchNorm between the FFN linears) is folded into that linear. The folding runs
+    at weight-binding time as `prepare` kernels. Other BatchNorms stay (they are per-channel
+    affine maps the fusion pass puts into a neighbouring kernel's epilogue).
+  }];
+  let dependentDialects = ["blockc::BlockcDialect"];
+}
+
+def FuseKernels : Pass<"blockc-fuse-kernels", "mlir::func::FuncOp"> {
+  let summary = "Group ops into kernels (blockc.kernel), each lowered to one Halide pipeline";
+  let description = [{
+    matmul: a linear, the norm that feeds only it (prologue), and the single-use chain of
+    elementwise ops after it (bias is part of the linear; activation, residual add,
+    LayerScale, scale, unfolded BatchNorm). attention: mha with the slices that feed it, so
+    the score matrix stays inside the kernel. norm: a LayerNorm/RMSNorm with the residual add
+    that feeds only it (post-norm "Add & Norm") and its elementwise epilogue. Weight-only
+    computations become `prepare` kernels; what is left becomes `elementwise` kernels.
+  }];
+  let dependentDialects = ["blockc::BlockcDialect"];
+}
+
+def PlanBuffers : Pass<"blockc-plan-buffers", "mlir::func::FuncOp"> {
+  let summary = "Assign intermediate activations to reusable arena slots";
+  let description = [{
+    Walks the run-time kernels in order and gives every result a slot of the activation
+    arena, reusing a slot once the last reader of its previous tensor has run (best fit by
+    size). The block's result is written straight to the caller's output (slot -1). Records
+    `blockc.slots` on each kernel and `blockc.slot_sizes` (float32 elements per batch sample)
+    on the function; `prepare` kernels get `blockc.constants` ids instead.
+  }];
+}
+
+#endif // BLOCKC_TRANSFORMS_PASSES_TD

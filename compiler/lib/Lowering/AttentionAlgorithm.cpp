@@ -1,0 +1,87 @@
+//===- AttentionAlgorithm.cpp - multi-head attention with its softmax -----===//
+//
+// Per (batch, head, tile of queries): scores against every key, their softmax and the
+// weighted sum of values, all in cache; the full score matrix is never written out.
+// q, k and v are 4-D views (d, h, n, b) of their tensors: of one packed qkv buffer at
+// channel offsets 0, C and 2C (timm), or of three separate buffers (BERT).
+//
+//===----------------------------------------------------------------------===//
+#include "Kernels.h"
+
+using namespace blockc;
+using namespace Halide;
+
+namespace {
+/// A [B, N, heads * headDim] view of the kernel operand behind `value` (maybe a slice).
+ImageParam headsView(KernelOp kernel, mlir::Value value, int64_t heads, int64_t headDim,
+                     const std::string &name, LoweredKernel &lowered) {
+  int64_t offset = 0;
+  if (auto slice = value.getDefiningOp<SliceOp>()) {
+    offset = slice.getOffset();
+    value = slice.getInput();
+  }
+  mlir::Value operand = kernel.getOperand(mlir::cast<mlir::BlockArgument>(value).getArgNumber());
+  int64_t total = channelsOf(operand), n = tokensOf(operand);
+  ImageParam p(Float(32), 4, name);
+  p.dim(0).set_bounds(0, int(headDim)).set_stride(1);
+  p.dim(1).set_bounds(0, int(heads)).set_stride(int(headDim));
+  p.dim(2).set_bounds(0, int(n)).set_stride(int(total));
+  p.dim(3).set_min(0).set_stride(int(n * total));
+  lowered.arguments.push_back(p);
+  lowered.inputs.push_back(ArgView{operand, offset, {-1, n, heads, headDim},
+                                   {n * total, total, headDim, 1}});
+  return p;
+}
+} // namespace
+
+LoweredKernel blockc::lowerAttention(KernelOp kernel, const TargetInfo &target) {
+  LoweredKernel lowered;
+  MHAOp mha;
+  kernel.getBody().walk([&](MHAOp op) { mha = op; });
+  int64_t c = channelsOf(mha.getResult()), n = tokensOf(mha.getResult());
+  int64_t heads = mha.getHeads(), headDim = c / heads;
+  ImageParam q = headsView(kernel, mha.getQuery(), heads, headDim, "q", lowered);
+  ImageParam k = headsView(kernel, mha.getKey(), heads, headDim, "k", lowered);
+  ImageParam v = headsView(kernel, mha.getValue(), heads, headDim, "v", lowered);
+
+  AttentionFuncs f;
+  f.tokens = n;
+  f.headDim = headDim;
+  Var d = f.d, h = f.h, i = f.i, j = f.j, b = f.b;
+  f.rd = RDom(0, int(headDim), "rd");
+  f.rj = RDom(0, int(n), "rj");
+  const float scale = 1.f / std::sqrt(float(headDim));
+
+  // Clamped so a schedule may round the key loop up past N; those scores are never read.
+  f.keysT = Func("keys_t");
+  f.keysT(j, d, h, b) = k(d, h, min(j, int(n) - 1), b);
+  f.scoresAcc = Func("scores_acc");
+  f.scoresAcc(j, i, h, b) = 0.f;
+  f.scoresAcc(j, i, h, b) += q(f.rd, h, i, b) * f.keysT(j, f.rd, h, b);
+  f.scores = Func("scores");
+  f.scores(j, i, h, b) = f.scoresAcc(j, i, h, b) * scale;
+  f.rowMax = Func("row_max");
+  f.rowMax(i, h, b) = Float(32).min();
+  f.rowMax(i, h, b) = max(f.rowMax(i, h, b), f.scores(f.rj, i, h, b));
+  f.expScores = Func("exp_scores");
+  f.expScores(j, i, h, b) = exp(f.scores(j, i, h, b) - f.rowMax(i, h, b));
+  f.rowSum = Func("row_sum");
+  f.rowSum(i, h, b) = 0.f;
+  f.rowSum(i, h, b) += f.expScores(f.rj, i, h, b);
+  f.weightedAcc = Func("weighted_acc");
+  f.weightedAcc(d, i, h, b) = 0.f;
+  f.weightedAcc(d, i, h, b) += f.expScores(f.rj, i, h, b) * v(d, h, f.rj, b);
+  f.out = Func(kernel.getSymName().str());
+  f.out(d, h, i, b) = f.weightedAcc(d, i, h, b) / f.rowSum(i, h, b);
+
+  OutputImageParam out = f.out.output_buffer();
+  out.dim(0).set_bounds(0, int(headDim)).set_stride(1);
+  out.dim(1).set_bounds(0, int(heads)).set_stride(int(headDim));
+  out.dim(2).set_bounds(0, int(n)).set_stride(int(c));
+  out.dim(3).set_min(0).set_stride(int(n * c));
+  lowered.outputs.push_back(ArgView{kernel.getResult(0), 0, {-1, n, heads, headDim},
+                                    {n * c, c, headDim, 1}});
+  scheduleAttention(f, target);
+  lowered.pipeline = Pipeline(f.out);
+  return lowered;
+}

@@ -1,0 +1,323 @@
+//===- EmitModule.cpp - kernels to a loadable module ----------------------===//
+#include "blockc/Lowering/EmitModule.h"
+
+#include "Kernels.h"
+#include "blockc/MLIRGen.h"
+#include "blockc/Transforms/Passes.h"
+
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace blockc;
+using namespace mlir;
+namespace json = llvm::json;
+
+namespace {
+
+constexpr int kAbiVersion = 1;
+
+/// A structural signature of a kernel: kernels with equal signatures share one compiled
+/// function (their inputs and outputs have the same shapes and the same math).
+std::string signature(KernelOp kernel) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << kernel.getKind();
+  Block &body = kernel.getBody().front();
+  for (BlockArgument arg : body.getArguments())
+    os << " " << arg.getType();
+  llvm::DenseMap<Operation *, int> index;
+  for (Operation &op : body) {
+    index[&op] = index.size();
+    os << " | " << op.getName() << op.getAttrDictionary() << " (";
+    for (Value operand : op.getOperands()) {
+      if (auto arg = dyn_cast<BlockArgument>(operand))
+        os << " a" << arg.getArgNumber();
+      else
+        os << " o" << index[operand.getDefiningOp()] << "."
+           << cast<OpResult>(operand).getResultNumber();
+    }
+    os << " ) ->";
+    for (Type type : op.getResultTypes())
+      os << " " << type;
+  }
+  return text;
+}
+
+LoweredKernel lower(KernelOp kernel, const TargetInfo &target) {
+  StringRef kind = kernel.getKind();
+  if (kind == "matmul")
+    return lowerMatmul(kernel, target);
+  if (kind == "attention")
+    return lowerAttention(kernel, target);
+  if (kind == "prepare")
+    return lowerPrepare(kernel, target);
+  return lowerRowwise(kernel, target);
+}
+
+json::Array toJson(llvm::ArrayRef<int64_t> values) {
+  json::Array array;
+  for (int64_t v : values)
+    array.push_back(v);
+  return array;
+}
+
+class ModuleEmitter {
+public:
+  ModuleEmitter(func::FuncOp func, TargetInfo target, const EmitOptions &options)
+      : func(func), target(std::move(target)), options(options) {}
+
+  llvm::Expected<EmitSummary> emit() {
+    if (auto ec = llvm::sys::fs::create_directories(options.outputDir))
+      return llvm::createStringError(ec, "cannot create directory " + options.outputDir);
+    objectDir = join(options.outputDir, "kernels");
+    if (auto ec = llvm::sys::fs::create_directories(objectDir))
+      return llvm::createStringError(ec, "cannot create directory " + objectDir);
+    collectSources();
+    json::Array prepare, run;
+    EmitSummary summary;
+    summary.target = target.name;
+    for (KernelOp kernel : kernels) {
+      auto entry = compileKernel(kernel);
+      if (!entry)
+        return entry.takeError();
+      bool isPrepare = kernel.getKind() == "prepare";
+      (isPrepare ? prepare : run).push_back(std::move(*entry));
+      ++(isPrepare ? summary.prepareKernels : summary.runKernels);
+    }
+    summary.compiledFunctions = functions.size();
+    try {
+      std::string runtime = join(objectDir, "halide_runtime.o");
+      Halide::compile_standalone_runtime(runtime, target.halide);
+      objects.push_back(runtime);
+    } catch (const Halide::Error &e) {
+      return llvm::createStringError("Halide runtime: " + std::string(e.what()));
+    }
+    std::string manifest = manifestJson(std::move(prepare), std::move(run));
+    if (auto err = writeFile(join(options.outputDir, "manifest.json"), manifest + "\n"))
+      return std::move(err);
+    if (auto err = link(manifest))
+      return std::move(err);
+    return summary;
+  }
+
+private:
+  static std::string join(StringRef a, StringRef b) {
+    llvm::SmallString<256> path(a);
+    llvm::sys::path::append(path, b);
+    return std::string(path);
+  }
+
+  static llvm::Error writeFile(const std::string &path, StringRef text) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    if (ec)
+      return llvm::createStringError(ec, "cannot write " + path);
+    os << text;
+    return llvm::Error::success();
+  }
+
+  /// Where each tensor a kernel touches lives: the caller's input or output, a weight, a
+  /// bind-time constant, or an arena slot.
+  void collectSources() {
+    Block &entry = func.getBody().front();
+    Value output = entry.getTerminator()->getOperand(0);
+    sources[entry.getArgument(0)] = json::Object{{"source", "input"}};
+    for (Operation &op : entry) {
+      if (auto weight = dyn_cast<WeightOp>(op)) {
+        sources[weight.getResult()] = json::Object{{"source", "weight"}, {"name", weight.getName()}};
+        continue;
+      }
+      auto kernel = dyn_cast<KernelOp>(op);
+      if (!kernel)
+        continue;
+      kernels.push_back(kernel);
+      bool isPrepare = kernel.getKind() == "prepare";
+      auto ids = kernel->getAttrOfType<ArrayAttr>(isPrepare ? kConstantsAttr : kSlotsAttr);
+      for (auto [result, id] : llvm::zip(kernel.getResults(), ids.getAsRange<IntegerAttr>())) {
+        if (result == output)
+          sources[result] = json::Object{{"source", "output"}};
+        else if (isPrepare)
+          sources[result] = json::Object{{"source", "constant"}, {"id", id.getInt()}};
+        else
+          sources[result] = json::Object{{"source", "slot"}, {"id", id.getInt()}};
+        if (isPrepare)
+          constants.push_back(json::Object{
+              {"id", id.getInt()},
+              {"shape", toJson(cast<RankedTensorType>(result.getType()).getShape())}});
+      }
+    }
+  }
+
+  json::Object argJson(const ArgView &view) {
+    json::Object arg = sources.lookup(view.value);
+    arg["offset"] = view.offset;
+    arg["shape"] = toJson(view.shape);
+    arg["strides"] = toJson(view.strides);
+    return arg;
+  }
+
+  llvm::Expected<json::Object> compileKernel(KernelOp kernel) {
+    std::string name = kernel.getSymName().str();
+    LoweredKernel lowered;
+    try {
+      lowered = lower(kernel, target);
+      std::string sig = signature(kernel);
+      auto it = functions.find(sig);
+      if (it == functions.end()) {
+        std::string function = "blockc_" + name;
+        std::map<Halide::OutputFileType, std::string> outputs = {
+            {Halide::OutputFileType::object, join(objectDir, function + ".o")}};
+        if (options.emitStmt) {
+          outputs[Halide::OutputFileType::stmt] = join(objectDir, function + ".stmt");
+          outputs[Halide::OutputFileType::assembly] = join(objectDir, function + ".s");
+        }
+        lowered.pipeline.compile_to(outputs, lowered.arguments, function,
+                                    target.halide.with_feature(Halide::Target::NoRuntime));
+        objects.push_back(outputs[Halide::OutputFileType::object]);
+        it = functions.insert({sig, function}).first;
+      }
+      json::Array args;
+      for (const ArgView &view : lowered.inputs)
+        args.push_back(argJson(view));
+      for (const ArgView &view : lowered.outputs)
+        args.push_back(argJson(view));
+      return json::Object{{"name", name},
+                          {"function", it->second},
+                          {"kind", kernel.getKind()},
+                          {"args", std::move(args)}};
+    } catch (const Halide::Error &e) {
+      return llvm::createStringError("kernel " + name + ": Halide: " + e.what());
+    }
+  }
+
+  double flopsPerSample() {
+    double flops = 0;
+    func.walk([&](LinearOp linear) {
+      auto in = cast<RankedTensorType>(linear.getInput().getType());
+      flops += 2.0 * in.getDimSize(1) * in.getDimSize(2) * channelsOf(linear.getResult());
+    });
+    func.walk([&](MHAOp mha) {
+      int64_t n = tokensOf(mha.getResult());
+      flops += 4.0 * n * n * channelsOf(mha.getResult());
+    });
+    return flops;
+  }
+
+  std::string manifestJson(json::Array prepare, json::Array run) {
+    auto io = cast<RankedTensorType>(func.getFunctionType().getInput(0));
+    int64_t n = io.getDimSize(1), d = io.getDimSize(2);
+    json::Array weights;
+    llvm::StringSet<> seen;
+    func.walk([&](WeightOp weight) {
+      if (seen.insert(weight.getName()).second)
+        weights.push_back(json::Object{{"name", weight.getName()},
+                                       {"shape", toJson(weight.getType().getShape())},
+                                       {"dtype", "F32"},
+                                       {"used", true}});
+    });
+    if (auto ignored = func->getAttrOfType<ArrayAttr>(kIgnoredWeightsAttr))
+      for (StringAttr name : ignored.getAsRange<StringAttr>())
+        weights.push_back(json::Object{{"name", name.getValue()},
+                                       {"shape", json::Array()},
+                                       {"dtype", "I64"},
+                                       {"used", false}});
+    json::Array slots;
+    auto slotSizes = func->getAttrOfType<ArrayAttr>(kSlotSizesAttr);
+    for (auto [id, size] : llvm::enumerate(slotSizes.getAsRange<IntegerAttr>()))
+      slots.push_back(json::Object{{"id", int64_t(id)}, {"elements_per_sample", size.getInt()}});
+    json::Array features;
+    for (const std::string &f : target.cpuFeatures)
+      features.push_back(f);
+    json::Object manifest{
+        {"abi_version", kAbiVersion},
+        {"block", func.getSymName()},
+        {"spec_hash", options.specHash},
+        {"target", target.halide.to_string()},
+        {"arch", target.arch},
+        {"cpu_features", std::move(features)},
+        {"tokens", n},
+        {"dim", d},
+        {"flops_per_sample", flopsPerSample()},
+        {"input", json::Object{{"name", "x"}, {"shape", toJson({-1, n, d})}, {"dtype", "F32"}}},
+        {"output", json::Object{{"name", "y"}, {"shape", toJson({-1, n, d})}, {"dtype", "F32"}}},
+        {"weights", std::move(weights)},
+        {"constants", std::move(constants)},
+        {"slots", std::move(slots)},
+        {"prepare", std::move(prepare)},
+        {"run", std::move(run)},
+    };
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << llvm::formatv("{0:2}", json::Value(std::move(manifest)));
+    return text;
+  }
+
+  /// Links the kernel objects, the Halide runtime and the manifest into module.so.
+  llvm::Error link(const std::string &manifest) {
+    std::string source;
+    llvm::raw_string_ostream os(source);
+    os << "// Generated by blockc: the module's ABI version and manifest.\n"
+       << "__attribute__((visibility(\"default\"))) const int blockc_abi_version = "
+       << kAbiVersion << ";\n"
+       << "__attribute__((visibility(\"default\"))) const char blockc_manifest[] = {";
+    for (unsigned char ch : manifest)
+      os << int(ch) << ",";
+    os << "0};\n";
+    std::string manifestSource = join(objectDir, "manifest.c");
+    if (auto err = writeFile(manifestSource, source))
+      return err;
+    auto linker = llvm::sys::findProgramByName(target.linker);
+    if (!linker)
+      return llvm::createStringError("cannot find the linker '" + target.linker + "' on PATH");
+    std::string modulePath = join(options.outputDir, "module.so");
+    std::vector<std::string> argv = {*linker, "-shared", "-fPIC", "-O1", "-o", modulePath,
+                                     manifestSource};
+    argv.insert(argv.end(), objects.begin(), objects.end());
+    for (const char *lib : {"-Wl,-Bsymbolic", "-lpthread", "-ldl", "-lm"})
+      argv.push_back(lib);
+    std::vector<StringRef> args(argv.begin(), argv.end());
+    std::string log = join(objectDir, "link.log");
+    std::optional<StringRef> redirects[] = {std::nullopt, StringRef(log), StringRef(log)};
+    std::string error;
+    int rc = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, redirects, 0, 0, &error);
+    if (rc != 0) {
+      auto text = llvm::MemoryBuffer::getFile(log);
+      return llvm::createStringError("linking " + modulePath + " failed: " + error +
+                                     (text ? "\n" + (*text)->getBuffer().str() : ""));
+    }
+    return llvm::Error::success();
+  }
+
+  func::FuncOp func;
+  TargetInfo target;
+  const EmitOptions &options;
+  std::string objectDir;
+  SmallVector<KernelOp> kernels;
+  llvm::DenseMap<Value, json::Object> sources;
+  json::Array constants;
+  std::map<std::string, std::string> functions; // signature -> compiled function
+  std::vector<std::string> objects;
+};
+
+} // namespace
+
+llvm::Expected<EmitSummary> blockc::emitModule(ModuleOp module, const EmitOptions &options) {
+  auto funcs = module.getOps<func::FuncOp>();
+  if (std::distance(funcs.begin(), funcs.end()) != 1)
+    return llvm::createStringError("expected exactly one block function in the module");
+  llvm::Expected<TargetInfo> target = [&]() -> llvm::Expected<TargetInfo> {
+    try {
+      return resolveTarget(options.target);
+    } catch (const Halide::Error &e) {
+      return llvm::createStringError("target '" + options.target + "': " + e.what());
+    }
+  }();
+  if (!target)
+    return target.takeError();
+  return ModuleEmitter(*funcs.begin(), std::move(*target), options).emit();
+}

@@ -1,0 +1,66 @@
+//===- KernelIO.cpp - kernel arguments and their views --------------------===//
+#include "Kernels.h"
+
+using namespace blockc;
+using namespace Halide;
+
+static llvm::ArrayRef<int64_t> shapeOf(mlir::Value value) {
+  return mlir::cast<mlir::RankedTensorType>(value.getType()).getShape();
+}
+
+int64_t blockc::channelsOf(mlir::Value activation) { return shapeOf(activation).back(); }
+int64_t blockc::tokensOf(mlir::Value activation) { return shapeOf(activation)[1]; }
+
+/// [B, N, C] seen as rows: shape [B*N, C] (written -N), strides [C, 1].
+static ArgView rowsView(mlir::Value value) {
+  int64_t n = tokensOf(value), c = channelsOf(value);
+  return ArgView{value, 0, {-n, c}, {c, 1}};
+}
+
+ImageParam blockc::activationParam(mlir::Value operand, const std::string &name,
+                                   LoweredKernel &kernel) {
+  ImageParam p(Float(32), 2, name);
+  int c = int(channelsOf(operand));
+  p.dim(0).set_bounds(0, c).set_stride(1);
+  p.dim(1).set_min(0).set_stride(c);
+  kernel.arguments.push_back(p);
+  kernel.inputs.push_back(rowsView(operand));
+  return p;
+}
+
+ImageParam blockc::weightParam(mlir::Value operand, const std::string &name,
+                               LoweredKernel &kernel) {
+  llvm::ArrayRef<int64_t> shape = shapeOf(operand);
+  ImageParam p(Float(32), int(shape.size()), name);
+  ArgView view{operand, 0, {shape.begin(), shape.end()}, std::vector<int64_t>(shape.size())};
+  int64_t stride = 1;
+  for (int i = int(shape.size()) - 1; i >= 0; --i) {
+    view.strides[i] = stride;
+    // Halide dimension 0 is the innermost, row-major dimension rank - 1.
+    p.dim(int(shape.size()) - 1 - i).set_bounds(0, int(shape[i])).set_stride(int(stride));
+    stride *= shape[i];
+  }
+  kernel.arguments.push_back(p);
+  kernel.inputs.push_back(view);
+  return p;
+}
+
+void blockc::activationOutput(mlir::Value result, Func out, LoweredKernel &kernel) {
+  int c = int(channelsOf(result));
+  out.output_buffer().dim(0).set_bounds(0, c).set_stride(1);
+  out.output_buffer().dim(1).set_min(0).set_stride(c);
+  kernel.outputs.push_back(rowsView(result));
+}
+
+ValueFuncs blockc::bindInputs(KernelOp kernel, LoweredKernel &lowered) {
+  ValueFuncs funcs;
+  mlir::Block &body = kernel.getBody().front();
+  for (auto [index, arg] : llvm::enumerate(body.getArguments())) {
+    mlir::Value operand = kernel.getOperand(index);
+    std::string name = "in" + std::to_string(index);
+    bool activation = mlir::cast<mlir::RankedTensorType>(arg.getType()).isDynamicDim(0);
+    funcs[arg] = activation ? Func(activationParam(operand, name, lowered))
+                            : Func(weightParam(operand, name, lowered));
+  }
+  return funcs;
+}

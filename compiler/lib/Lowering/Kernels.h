@@ -1,0 +1,117 @@
+//===- Kernels.h - kernel groups as Halide pipelines --------------*- C++ -*-===//
+//
+// Each kind of blockc.kernel has its algorithm in <Kind>Algorithm.cpp and its schedule in
+// <Kind>Schedule.cpp. Tensors map to Halide functions as follows: an activation
+// [B, N, C] is f(c, r) over rows r = b * N + n; a per-channel parameter [C] is p(c); a
+// 2-D weight [in, out] is w(o, i) (Halide's first dimension is the innermost).
+//
+//===----------------------------------------------------------------------===//
+#ifndef BLOCKC_LOWERING_KERNELS_H
+#define BLOCKC_LOWERING_KERNELS_H
+
+#include "Target.h"
+#include "blockc/Dialect/BlockcOps.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+#include <optional>
+
+namespace blockc {
+
+/// How one kernel argument sees its storage (docs/module-format.md: offset, row-major
+/// shape with -k meaning k * B, row-major strides).
+struct ArgView {
+  mlir::Value value;  // the tensor (a kernel operand, or a kernel result for outputs)
+  int64_t offset = 0;
+  std::vector<int64_t> shape, strides;
+};
+
+/// A kernel ready to compile: `inputs` and `outputs` line up with the pipeline's arguments
+/// and outputs, in the order the generated function takes them.
+struct LoweredKernel {
+  Halide::Pipeline pipeline;
+  std::vector<Halide::Argument> arguments;
+  std::vector<ArgView> inputs, outputs;
+};
+
+/// Halide functions of the values inside a kernel body.
+using ValueFuncs = llvm::DenseMap<mlir::Value, Halide::Func>;
+
+/// Shared loop variables: channel (or output feature) and row.
+struct RowVars {
+  Halide::Var c{"c"}, r{"r"};
+};
+
+/// A norm over the channels of each row. `stats` are per-row (LayerNorm, RMSNorm) or
+/// per-channel (BatchNorm) functions the schedule places; `reductions` are the row sums
+/// among them, with the reduction domain `k` over channels.
+struct NormFuncs {
+  Halide::Func out;
+  std::vector<Halide::Func> reductions;  // updated over k, per row
+  std::vector<Halide::Func> perChannel;  // pure functions of c (BatchNorm's scale, shift)
+  std::vector<Halide::Func> perRow;      // pure functions of r (1/std)
+  Halide::RDom k;
+};
+
+// OpSemantics.cpp: the math of each op, shared by every kernel kind.
+bool isNormOp(mlir::Operation *op);
+NormFuncs defineNorm(mlir::Operation *norm, Halide::Func input, const ValueFuncs &funcs,
+                     const RowVars &v);
+Halide::Func defineElementwise(mlir::Operation *op, const ValueFuncs &funcs, const RowVars &v);
+
+// KernelIO.cpp: parameters and output constraints for each argument layout.
+int64_t channelsOf(mlir::Value activation);
+int64_t tokensOf(mlir::Value activation);
+/// An activation [B, N, C] as a 2-D function (c, r).
+Halide::ImageParam activationParam(mlir::Value operand, const std::string &name,
+                                   LoweredKernel &kernel);
+/// A static weight or constant, all dimensions fixed.
+Halide::ImageParam weightParam(mlir::Value operand, const std::string &name,
+                               LoweredKernel &kernel);
+/// Binds `result` ([B, N, C]) as a 2-D output (c, r) of `out`.
+void activationOutput(mlir::Value result, Halide::Func out, LoweredKernel &kernel);
+/// Maps every block argument of `kernel` to a parameter: activations 2-D, weights static.
+ValueFuncs bindInputs(KernelOp kernel, LoweredKernel &lowered);
+
+// One algorithm per kernel kind; each calls its schedule.
+LoweredKernel lowerMatmul(KernelOp kernel, const TargetInfo &target);
+LoweredKernel lowerAttention(KernelOp kernel, const TargetInfo &target);
+LoweredKernel lowerRowwise(KernelOp kernel, const TargetInfo &target);
+LoweredKernel lowerPrepare(KernelOp kernel, const TargetInfo &target);
+
+// Schedules.
+struct MatmulFuncs {
+  Halide::Func input;                // A(k, r): the (normalized) input rows
+  std::optional<NormFuncs> prologue; // the norm computed into `input`, if fused
+  Halide::Func acc;                  // acc(o, r) = bias + sum_k A(k, r) W(o, k)
+  Halide::RDom k;
+  Halide::Func out;
+  std::vector<Halide::Func> perChannel; // parameters of epilogue BatchNorms
+  RowVars v;
+  int64_t inFeatures, outFeatures, tokens;
+};
+void scheduleMatmul(MatmulFuncs &f, const TargetInfo &target);
+
+struct AttentionFuncs {
+  Halide::Func keysT;       // kT(j, d, h, b): keys transposed so scores vectorize over keys
+  Halide::Func scoresAcc;   // sum_d q(d, h, i, b) k(d, h, j, b), accumulated in registers
+  Halide::Func scores;      // s(j, i, h, b)
+  Halide::Func rowMax, expScores, rowSum;
+  Halide::Func weightedAcc; // o(d, i, h, b) = sum_j e(j, i, h, b) v(d, h, j, b)
+  Halide::Func out;         // out(d, h, i, b) = o / rowSum
+  Halide::RDom rd, rj;
+  Halide::Var d{"d"}, h{"h"}, i{"i"}, j{"j"}, b{"b"};
+  int64_t tokens, headDim;
+};
+void scheduleAttention(AttentionFuncs &f, const TargetInfo &target);
+
+/// Places a norm's statistics per block of rows at `at` (inside a kernel's loop nest).
+void scheduleNormStats(NormFuncs &norm, Halide::LoopLevel at, const RowVars &v,
+                       const TargetInfo &target);
+void scheduleRowwise(Halide::Func out, std::vector<NormFuncs> &norms, const RowVars &v,
+                     int64_t channels, const TargetInfo &target);
+void schedulePrepare(std::vector<Halide::Func> &outputs, const TargetInfo &target);
+
+} // namespace blockc
+
+#endif // BLOCKC_LOWERING_KERNELS_H

@@ -1,0 +1,56 @@
+//===- MatmulAlgorithm.cpp - linear with fused prologue and epilogue ------===//
+//
+// out(o, r) = epilogue(bias(o) + sum_k A(k, r) W(o, k)), where A is the input or the norm
+// of it (norm fused into the matmul: computed once per block of rows, in cache, never
+// written to memory) and the epilogue is the kernel's elementwise chain: activation,
+// residual add, LayerScale, scale, unfolded BatchNorm.
+//
+//===----------------------------------------------------------------------===//
+#include "Kernels.h"
+
+using namespace blockc;
+using namespace Halide;
+
+LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
+  LoweredKernel lowered;
+  ValueFuncs funcs = bindInputs(kernel, lowered);
+  MatmulFuncs f;
+  Var c = f.v.c, r = f.v.r;
+  std::vector<NormFuncs> epilogueNorms;
+  bool afterLinear = false;
+  for (mlir::Operation &op : kernel.getBody().front().without_terminator()) {
+    if (auto linear = mlir::dyn_cast<LinearOp>(op)) {
+      mlir::Value weight = linear.getWeight();
+      f.inFeatures = channelsOf(linear.getInput());
+      f.outFeatures = channelsOf(linear.getResult());
+      f.tokens = tokensOf(linear.getInput());
+      f.input = funcs.lookup(linear.getInput());
+      f.k = RDom(0, int(f.inFeatures), "k");
+      Func w = funcs.lookup(weight);
+      f.acc = Func("acc");
+      f.acc(c, r) = linear.getBias() ? funcs.lookup(linear.getBias())(c) : Expr(0.f);
+      f.acc(c, r) += f.input(f.k, r) * w(c, f.k);
+      funcs[linear.getResult()] = f.acc;
+      afterLinear = true;
+    } else if (isNormOp(&op)) {
+      NormFuncs norm = defineNorm(&op, funcs.lookup(op.getOperand(0)), funcs, f.v);
+      funcs[op.getResult(0)] = norm.out;
+      if (afterLinear)
+        epilogueNorms.push_back(norm);  // a per-channel affine BatchNorm, inlined
+      else
+        f.prologue = norm;
+    } else {
+      funcs[op.getResult(0)] = defineElementwise(&op, funcs, f.v);
+    }
+  }
+  auto yield = mlir::cast<YieldOp>(kernel.getBody().front().getTerminator());
+  mlir::Value result = yield.getValues()[0];
+  f.out = Func(kernel.getSymName().str());
+  f.out(c, r) = funcs.lookup(result)(c, r);
+  activationOutput(kernel.getResult(0), f.out, lowered);
+  for (NormFuncs &norm : epilogueNorms)
+    f.perChannel.insert(f.perChannel.end(), norm.perChannel.begin(), norm.perChannel.end());
+  scheduleMatmul(f, target);
+  lowered.pipeline = Pipeline(f.out);
+  return lowered;
+}

@@ -1,0 +1,67 @@
+//===- MatmulSchedule.cpp - CPU schedule of the matmul kernels ------------===//
+//
+// Three levels, as in a BLAS: a register tile of `tileRows` x `tileCols` accumulators
+// (the micro-kernel, fully unrolled over a vectorized column dimension), column panels of
+// W that stay in L1/L2 while the row tiles of a block pass over them, and blocks of rows of
+// A sized to stay in L2 while every column panel passes over them. A fused norm prologue is
+// computed once per row block. Column panels run in parallel.
+//
+//===----------------------------------------------------------------------===//
+#include "Kernels.h"
+
+using namespace blockc;
+using namespace Halide;
+
+namespace {
+struct MatmulTiles {
+  int vectorWidth, tileCols, tileRows, rowBlock;
+};
+
+MatmulTiles chooseTiles(const MatmulFuncs &f, const TargetInfo &target) {
+  const int vec = target.vectorFloats();
+  const bool avx512 = target.halide.has_feature(Target::AVX512);
+  const int registers = avx512 ? 32 : 16;
+  MatmulTiles t;
+  t.tileCols = int(std::min<int64_t>(2 * vec, f.outFeatures));
+  t.vectorWidth = vec;
+  while (t.tileCols % t.vectorWidth)
+    t.vectorWidth /= 2;
+  // Keep a few registers for the W vectors and the broadcast A value.
+  int vectorsPerRow = t.tileCols / t.vectorWidth;
+  t.tileRows = int(std::min<int64_t>((registers - 4) / vectorsPerRow, f.tokens));
+  t.tileRows = std::min(t.tileRows, 12);
+  // A row block of about 1 MiB of A (this CPU's L2), a multiple of the tile height and at
+  // most N rows, so every batch size covers at least one whole block.
+  const int64_t blockFloats = 256 * 1024;
+  int64_t rows = std::max<int64_t>(t.tileRows, blockFloats / f.inFeatures);
+  rows = std::min<int64_t>(rows, f.tokens);
+  t.rowBlock = int(std::max<int64_t>(t.tileRows, rows / t.tileRows * t.tileRows));
+  return t;
+}
+} // namespace
+
+void blockc::scheduleMatmul(MatmulFuncs &f, const TargetInfo &target) {
+  MatmulTiles t = chooseTiles(f, target);
+  Var c = f.v.c, r = f.v.r;
+  Var rb("rb"), rr("rr"), co("co"), ro("ro"), ci("ci"), ri("ri");
+  f.out.split(r, rb, rr, t.rowBlock, TailStrategy::ShiftInwards)
+      .tile(c, rr, co, ro, ci, ri, t.tileCols, t.tileRows, TailStrategy::ShiftInwards)
+      .reorder(ci, ri, ro, co, rb)
+      .vectorize(ci, t.vectorWidth)
+      .unroll(ci)
+      .unroll(ri)
+      .parallel(co);
+  f.acc.compute_at(f.out, ro).vectorize(c, t.vectorWidth).unroll(c).unroll(r);
+  f.acc.update()
+      .reorder(c, r, f.k)
+      .vectorize(c, t.vectorWidth)
+      .unroll(c)
+      .unroll(r);
+  for (Func &p : f.perChannel)
+    p.compute_root();
+  if (f.prologue) {
+    LoopLevel block(f.out, rb);
+    f.input.compute_at(block).vectorize(c, target.vectorFloats()).parallel(r, 8);
+    scheduleNormStats(*f.prologue, block, f.v, target);
+  }
+}

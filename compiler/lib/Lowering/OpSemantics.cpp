@@ -1,0 +1,86 @@
+//===- OpSemantics.cpp - the math of each op as Halide expressions --------===//
+#include "Kernels.h"
+
+using namespace blockc;
+using namespace Halide;
+using mlir::Operation;
+
+bool blockc::isNormOp(Operation *op) { return mlir::isa<LayerNormOp, RMSNormOp, BatchNormOp>(op); }
+
+NormFuncs blockc::defineNorm(Operation *op, Func x, const ValueFuncs &funcs, const RowVars &v) {
+  NormFuncs norm;
+  Var c = v.c, r = v.r;
+  int64_t channels = channelsOf(op->getOperand(0));
+  Expr n = cast<float>(int(channels));
+  norm.k = RDom(0, int(channels), "k");
+  auto param = [&](mlir::Value value) { return funcs.lookup(value); };
+
+  if (auto bn = mlir::dyn_cast<BatchNormOp>(op)) {
+    // Inference BatchNorm is a per-channel affine map.
+    Func scale("bn_scale"), shift("bn_shift");
+    float eps = bn.getEpsilon().convertToDouble();
+    scale(c) = param(bn.getGamma())(c) / sqrt(param(bn.getRunningVar())(c) + eps);
+    shift(c) = param(bn.getBeta())(c) - param(bn.getRunningMean())(c) * scale(c);
+    norm.perChannel = {scale, shift};
+    norm.out(c, r) = x(c, r) * scale(c) + shift(c);
+    return norm;
+  }
+  if (auto rms = mlir::dyn_cast<RMSNormOp>(op)) {
+    Func sumSq("sum_sq"), inv("inv_rms");
+    float eps = rms.getEpsilon().convertToDouble();
+    sumSq(r) = 0.f;
+    sumSq(r) += x(norm.k, r) * x(norm.k, r);
+    inv(r) = 1.f / sqrt(sumSq(r) / n + eps);
+    norm.reductions = {sumSq};
+    norm.perRow = {inv};
+    norm.out(c, r) = x(c, r) * inv(r) * param(rms.getGamma())(c);
+    return norm;
+  }
+  // LayerNorm, two passes (mean, then variance about it) for accuracy on large means.
+  auto ln = mlir::cast<LayerNormOp>(op);
+  Func sum("sum"), sumSqDev("sum_sq_dev"), inv("inv_std");
+  float eps = ln.getEpsilon().convertToDouble();
+  sum(r) = 0.f;
+  sum(r) += x(norm.k, r);
+  Expr mean = sum(r) / n;
+  sumSqDev(r) = 0.f;
+  Expr dev = x(norm.k, r) - sum(r) / n;
+  sumSqDev(r) += dev * dev;
+  inv(r) = 1.f / sqrt(sumSqDev(r) / n + eps);
+  norm.reductions = {sum, sumSqDev};
+  norm.perRow = {inv};
+  norm.out(c, r) = (x(c, r) - mean) * inv(r) * param(ln.getGamma())(c) + param(ln.getBeta())(c);
+  return norm;
+}
+
+static Expr erfGelu(Expr x) { return 0.5f * x * (1.f + erf(x * float(M_SQRT1_2))); }
+
+static Expr tanhGelu(Expr x) {
+  const float k = std::sqrt(2.f / float(M_PI));
+  return 0.5f * x * (1.f + tanh(k * (x + 0.044715f * x * x * x)));
+}
+
+Func blockc::defineElementwise(Operation *op, const ValueFuncs &funcs, const RowVars &v) {
+  Var c = v.c, r = v.r;
+  auto in = [&](unsigned i) { return funcs.lookup(op->getOperand(i)); };
+  Func f(op->getName().stripDialect().str());
+  if (mlir::isa<GeluOp>(op))
+    f(c, r) = erfGelu(in(0)(c, r));
+  else if (mlir::isa<GeluTanhOp>(op))
+    f(c, r) = tanhGelu(in(0)(c, r));
+  else if (mlir::isa<ReluOp>(op))
+    f(c, r) = max(in(0)(c, r), 0.f);
+  else if (mlir::isa<SiluOp>(op))
+    f(c, r) = in(0)(c, r) / (1.f + exp(-in(0)(c, r)));
+  else if (mlir::isa<AddOp>(op))
+    f(c, r) = in(0)(c, r) + in(1)(c, r);
+  else if (auto mul = mlir::dyn_cast<MulOp>(op))
+    f(c, r) = mul.getRhs().getType() == mul.getLhs().getType() ? in(0)(c, r) * in(1)(c, r)
+                                                               : in(0)(c, r) * in(1)(c);
+  else if (auto scale = mlir::dyn_cast<ScaleOp>(op))
+    f(c, r) = in(0)(c, r) * float(scale.getFactor().convertToDouble());
+  else
+    throw CompileError("blockc: no elementwise lowering for " +
+                       op->getName().getStringRef().str());
+  return f;
+}

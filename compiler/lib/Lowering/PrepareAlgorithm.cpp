@@ -1,0 +1,67 @@
+//===- PrepareAlgorithm.cpp - weight transformations at bind time ---------===//
+//
+// Run once per weight file: the transpose of a PyTorch [out, in] weight to [in, out], and
+// BatchNorm folded into a linear's weight and bias. With s = gamma / sqrt(var + eps) and
+// t = beta - mean * s over the BatchNorm's channels:
+//   input side  (BN before the linear): W'[i, o] = s[i] W[i, o], b'[o] = b[o] + sum_i t[i] W[i, o]
+//   output side (BN after the linear):  W'[i, o] = W[i, o] s[o], b'[o] = b[o] s[o] + t[o]
+//
+//===----------------------------------------------------------------------===//
+#include "Kernels.h"
+
+using namespace blockc;
+using namespace Halide;
+
+LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
+  LoweredKernel lowered;
+  ValueFuncs funcs = bindInputs(kernel, lowered);
+  mlir::Operation &op = kernel.getBody().front().front();
+  auto in = [&](mlir::Value value) { return funcs.lookup(value); };
+  Var o("o"), i("i");
+  std::vector<Func> outputs;
+  if (auto transpose = mlir::dyn_cast<TransposeOp>(op)) {
+    Func t(kernel.getSymName().str());
+    t(i, o) = in(transpose.getInput())(o, i);
+    outputs = {t};
+  } else {
+    bool inputSide = mlir::isa<FoldBatchNormInputOp>(op);
+    auto fold = [&](auto foldOp) {
+      float eps = foldOp.getEpsilon().convertToDouble();
+      Func s("bn_scale"), t("bn_shift"), w("folded_weight"), b("folded_bias");
+      Var ch("ch");
+      s(ch) = in(foldOp.getGamma())(ch) / sqrt(in(foldOp.getRunningVar())(ch) + eps);
+      t(ch) = in(foldOp.getBeta())(ch) - in(foldOp.getRunningMean())(ch) * s(ch);
+      s.compute_root();
+      t.compute_root();
+      Func weight = in(foldOp.getWeight());
+      Expr bias = foldOp.getBias() ? in(foldOp.getBias())(o) : Expr(0.f);
+      int64_t inFeatures =
+          mlir::cast<mlir::RankedTensorType>(foldOp.getWeight().getType()).getDimSize(0);
+      if (inputSide) {
+        RDom k(0, int(inFeatures), "k");
+        w(o, i) = weight(o, i) * s(i);
+        b(o) = bias + sum(t(k) * weight(o, k));
+      } else {
+        w(o, i) = weight(o, i) * s(o);
+        b(o) = bias * s(o) + t(o);
+      }
+      outputs = {w, b};
+    };
+    if (inputSide)
+      fold(mlir::cast<FoldBatchNormInputOp>(op));
+    else
+      fold(mlir::cast<FoldBatchNormOutputOp>(op));
+  }
+  for (auto [index, result] : llvm::enumerate(kernel.getResults())) {
+    llvm::ArrayRef<int64_t> shape = mlir::cast<mlir::RankedTensorType>(result.getType()).getShape();
+    ArgView view{result, 0, {shape.begin(), shape.end()}, {}};
+    view.strides = shape.size() == 2 ? std::vector<int64_t>{shape[1], 1} : std::vector<int64_t>{1};
+    lowered.outputs.push_back(view);
+    OutputImageParam buffer = outputs[index].output_buffer();
+    for (int d = 0; d < int(shape.size()); ++d)
+      buffer.dim(d).set_bounds(0, int(shape[shape.size() - 1 - d]));
+  }
+  schedulePrepare(outputs, target);
+  lowered.pipeline = Pipeline(outputs);
+  return lowered;
+}

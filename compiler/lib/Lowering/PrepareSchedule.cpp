@@ -1,0 +1,19 @@
+//===- PrepareSchedule.cpp - schedule of the bind-time kernels ------------===//
+//
+// These run once per weight file: a plain parallel loop over rows, vectorized along them.
+//
+//===----------------------------------------------------------------------===//
+#include "Kernels.h"
+
+using namespace blockc;
+using namespace Halide;
+
+void blockc::schedulePrepare(std::vector<Func> &outputs, const TargetInfo &target) {
+  for (Func &f : outputs) {
+    f.compute_root();
+    std::vector<Var> args = f.args();
+    if (args.size() == 2)
+      f.parallel(args[1]);
+    f.vectorize(args[0], target.vectorFloats(), TailStrategy::GuardWithIf);
+  }
+}

@@ -1,0 +1,37 @@
+//===- RowwiseSchedule.cpp - CPU schedule of per-row kernels and norms ----===//
+#include "Kernels.h"
+
+using namespace blockc;
+using namespace Halide;
+
+void blockc::scheduleNormStats(NormFuncs &norm, LoopLevel at, const RowVars &v,
+                               const TargetInfo &target) {
+  const int vec = target.vectorFloats();
+  for (Func &p : norm.perChannel)
+    p.compute_root();
+  for (Func &p : norm.perRow)
+    p.compute_at(at);
+  // A row sum over channels is vectorized by summing `vec` partial sums per row (rfactor),
+  // then the lanes.
+  for (Func &sum : norm.reductions) {
+    sum.compute_at(at);
+    RVar ko("ko"), ki("ki");
+    Var lane("lane");
+    Func partial = sum.update().split(norm.k, ko, ki, vec).rfactor(ki, lane);
+    partial.compute_at(sum, v.r).vectorize(lane);
+    partial.update().vectorize(lane);
+  }
+}
+
+void blockc::scheduleRowwise(Func out, std::vector<NormFuncs> &norms, const RowVars &v,
+                             int64_t channels, const TargetInfo &target) {
+  const int vec = target.vectorFloats();
+  Var ro("ro"), ri("ri");
+  // Rows in tasks of a few KiB each; the statistics of a norm are computed per task.
+  int rowsPerTask = int(std::max<int64_t>(1, std::min<int64_t>(4096 / channels, 64)));
+  out.split(v.r, ro, ri, rowsPerTask, TailStrategy::GuardWithIf).parallel(ro);
+  if (channels >= vec)
+    out.vectorize(v.c, vec, TailStrategy::ShiftInwards);
+  for (NormFuncs &norm : norms)
+    scheduleNormStats(norm, LoopLevel(out, ro), v, target);
+}

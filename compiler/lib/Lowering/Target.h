@@ -1,0 +1,33 @@
+//===- Target.h - compile targets ---------------------------------*- C++ -*-===//
+//
+// One abstraction for every target: the name the user gives, the Halide target, the
+// architecture and CPU features the runtime checks at load, and the linker that makes the
+// module. Only Lowering includes it (it pulls in Halide.h).
+//
+//===----------------------------------------------------------------------===//
+#ifndef BLOCKC_LOWERING_TARGET_H
+#define BLOCKC_LOWERING_TARGET_H
+
+#include "Halide.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace blockc {
+
+struct TargetInfo {
+  std::string name;                      // x86-64-avx512, x86-64-avx2, ...
+  Halide::Target halide;                 // what the kernels are compiled for
+  std::string arch;                      // "x86-64"
+  std::vector<std::string> cpuFeatures;  // checked by the runtime at load
+  std::string linker;                    // C compiler driver used to link module.so
+  int vectorFloats() const { return halide.natural_vector_size<float>(); }
+};
+
+/// Resolves "host", "x86-64-avx512", "x86-64-avx2" or a Halide target string.
+llvm::Expected<TargetInfo> resolveTarget(const std::string &name);
+
+} // namespace blockc
+
+#endif // BLOCKC_LOWERING_TARGET_H

@@ -1,0 +1,88 @@
+//===- PlanBuffers.cpp - reuse arena slots for intermediate activations ---===//
+#include "blockc/Transforms/Passes.h"
+
+namespace blockc {
+#define GEN_PASS_DEF_PLANBUFFERS
+#include "blockc/Transforms/Passes.h.inc"
+} // namespace blockc
+
+using namespace mlir;
+using namespace blockc;
+
+namespace {
+
+/// float32 elements per batch sample of a [B, N, C] activation.
+int64_t elementsPerSample(Value value) {
+  auto shape = cast<RankedTensorType>(value.getType()).getShape();
+  return shape[1] * shape[2];
+}
+
+struct PlanBuffersPass : blockc::impl::PlanBuffersBase<PlanBuffersPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    Builder builder(&getContext());
+    SmallVector<KernelOp> kernels;
+    func.walk([&](KernelOp kernel) { kernels.push_back(kernel); });
+
+    // Constants: every prepare kernel result, in order.
+    int64_t constants = 0;
+    for (KernelOp kernel : kernels)
+      if (kernel.getKind() == "prepare") {
+        SmallVector<int64_t> ids;
+        for (size_t i = 0; i < kernel.getNumResults(); ++i)
+          ids.push_back(constants++);
+        kernel->setAttr(kConstantsAttr, builder.getI64ArrayAttr(ids));
+      }
+
+    // Index of the last run-time kernel reading each value.
+    llvm::DenseMap<Value, size_t> lastUse;
+    SmallVector<KernelOp> run;
+    for (KernelOp kernel : kernels)
+      if (kernel.getKind() != "prepare")
+        run.push_back(kernel);
+    for (auto [index, kernel] : llvm::enumerate(run))
+      for (Value input : kernel.getInputs())
+        lastUse[input] = index;
+
+    Value output = func.getBody().front().getTerminator()->getOperand(0);
+    SmallVector<int64_t> slotSizes;
+    SmallVector<bool> slotFree;
+    llvm::DenseMap<Value, int64_t> slotOf;
+    for (auto [index, kernel] : llvm::enumerate(run)) {
+      SmallVector<int64_t> slots;
+      for (Value result : kernel.getResults()) {
+        if (result == output) {
+          slots.push_back(-1);
+          continue;
+        }
+        // Best fit among free slots; else grow the largest free one; else a new slot.
+        int64_t need = elementsPerSample(result), best = -1;
+        for (size_t s = 0; s < slotSizes.size(); ++s) {
+          if (!slotFree[s])
+            continue;
+          bool fits = slotSizes[s] >= need;
+          bool bestFits = best >= 0 && slotSizes[best] >= need;
+          if (best < 0 || (fits && (!bestFits || slotSizes[s] < slotSizes[best])) ||
+              (!fits && !bestFits && slotSizes[s] > slotSizes[best]))
+            best = s;
+        }
+        if (best < 0) {
+          best = slotSizes.size();
+          slotSizes.push_back(need);
+          slotFree.push_back(false);
+        }
+        slotSizes[best] = std::max(slotSizes[best], need);
+        slotFree[best] = false;
+        slotOf[result] = best;
+        slots.push_back(best);
+      }
+      kernel->setAttr(kSlotsAttr, builder.getI64ArrayAttr(slots));
+      // Free the slots whose last reader was this kernel (results never alias inputs).
+      for (Value input : kernel.getInputs())
+        if (lastUse.lookup(input) == index && slotOf.count(input))
+          slotFree[slotOf[input]] = true;
+    }
+    func->setAttr(kSlotSizesAttr, builder.getI64ArrayAttr(slotSizes));
+  }
+};
+} // namespace

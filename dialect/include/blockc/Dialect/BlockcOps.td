@@ -1,0 +1,207 @@
+//===- BlockcOps.td - blockc operations --------------------*- tablegen -*-===//
+#ifndef BLOCKC_OPS_TD
+#define BLOCKC_OPS_TD
+
+include "blockc/Dialect/BlockcDialect.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/IR/RegionKindInterface.td"
+
+def Blockc_F32Tensor : RankedTensorOf<[F32]>;
+
+//===----------------------------------------------------------------------===//
+// Weights and their bind-time transformations
+//===----------------------------------------------------------------------===//
+
+def Blockc_WeightOp : Blockc_Op<"weight", [Pure]> {
+  let summary = "a tensor of the weight file, by its state-dict name";
+  let arguments = (ins StrAttr:$name);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Blockc_TransposeOp : Blockc_Op<"transpose", [Pure]> {
+  let summary = "2-D transpose (PyTorch [out, in] weight to [in, out])";
+  let arguments = (ins Blockc_F32Tensor:$input);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+class Blockc_FoldBatchNormOp<string mnemonic, string where> : Blockc_Op<mnemonic, [Pure,
+    AllTypesMatch<["gamma", "beta", "running_mean", "running_var"]>]> {
+  let summary = "fold an inference BatchNorm into the " # where # " of a linear";
+  let description = [{
+    With s = gamma / sqrt(running_var + eps) and t = beta - running_mean * s, the BatchNorm
+    is the per-channel affine map y = x * s + t, which a linear absorbs. Computed once, when
+    weights are bound (the weights are not known at compile time).
+  }];
+  let arguments = (ins Blockc_F32Tensor:$weight, Blockc_F32Tensor:$gamma, Blockc_F32Tensor:$beta,
+                       Blockc_F32Tensor:$running_mean, Blockc_F32Tensor:$running_var,
+                       Optional<Blockc_F32Tensor>:$bias, F64Attr:$epsilon);
+  let results = (outs Blockc_F32Tensor:$folded_weight, Blockc_F32Tensor:$folded_bias);
+  let assemblyFormat = [{
+    $weight `,` $gamma `,` $beta `,` $running_mean `,` $running_var (`,` $bias^)? attr-dict
+    `:` type($weight) `,` type($gamma) (`,` type($bias)^)? `->` type($folded_weight) `,` type($folded_bias)
+  }];
+  let hasVerifier = 1;
+}
+
+def Blockc_FoldBatchNormInputOp : Blockc_FoldBatchNormOp<"fold_bn_input", "input">;
+def Blockc_FoldBatchNormOutputOp : Blockc_FoldBatchNormOp<"fold_bn_output", "output">;
+
+//===----------------------------------------------------------------------===//
+// Norms
+//===----------------------------------------------------------------------===//
+
+def Blockc_LayerNormOp : Blockc_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>,
+    AllTypesMatch<["gamma", "beta"]>]> {
+  let summary = "LayerNorm over the last dimension";
+  let arguments = (ins Blockc_F32Tensor:$input, Blockc_F32Tensor:$gamma, Blockc_F32Tensor:$beta, F64Attr:$epsilon);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$input `,` $gamma `,` $beta attr-dict `:` type($input) `,` type($gamma)";
+  let hasVerifier = 1;
+  let builders = [OpBuilder<(ins "mlir::Value":$input, "mlir::Value":$gamma,
+      "mlir::Value":$beta, "double":$epsilon), [{
+    build($_builder, $_state, input.getType(), input, gamma, beta, $_builder.getF64FloatAttr(epsilon));
+  }]>];
+}
+
+def Blockc_RMSNormOp : Blockc_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "RMSNorm over the last dimension";
+  let arguments = (ins Blockc_F32Tensor:$input, Blockc_F32Tensor:$gamma, F64Attr:$epsilon);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$input `,` $gamma attr-dict `:` type($input) `,` type($gamma)";
+  let hasVerifier = 1;
+  let builders = [OpBuilder<(ins "mlir::Value":$input, "mlir::Value":$gamma, "double":$epsilon), [{
+    build($_builder, $_state, input.getType(), input, gamma, $_builder.getF64FloatAttr(epsilon));
+  }]>];
+}
+
+def Blockc_BatchNormOp : Blockc_Op<"batch_norm", [Pure, AllTypesMatch<["input", "result"]>,
+    AllTypesMatch<["gamma", "beta", "running_mean", "running_var"]>]> {
+  let summary = "inference BatchNorm over the last (channel) dimension, running statistics";
+  let arguments = (ins Blockc_F32Tensor:$input, Blockc_F32Tensor:$gamma, Blockc_F32Tensor:$beta,
+                       Blockc_F32Tensor:$running_mean, Blockc_F32Tensor:$running_var, F64Attr:$epsilon);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gamma `,` $beta `,` $running_mean `,` $running_var attr-dict
+    `:` type($input) `,` type($gamma)
+  }];
+  let hasVerifier = 1;
+  let builders = [OpBuilder<(ins "mlir::Value":$input, "mlir::Value":$gamma, "mlir::Value":$beta,
+      "mlir::Value":$mean, "mlir::Value":$var, "double":$epsilon), [{
+    build($_builder, $_state, input.getType(), input, gamma, beta, mean, var,
+          $_builder.getF64FloatAttr(epsilon));
+  }]>];
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra and attention
+//===----------------------------------------------------------------------===//
+
+def Blockc_LinearOp : Blockc_Op<"linear", [Pure]> {
+  let summary = "y = x W + b with W laid out [in, out]";
+  let arguments = (ins Blockc_F32Tensor:$input, Blockc_F32Tensor:$weight, Optional<Blockc_F32Tensor>:$bias);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight)
+    (`,` type($bias)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Blockc_SliceOp : Blockc_Op<"slice", [Pure]> {
+  let summary = "a contiguous range of the last dimension (a view: q, k or v of a packed qkv)";
+  let arguments = (ins Blockc_F32Tensor:$input, I64Attr:$offset, I64Attr:$size);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$input `[` $offset `,` $size `]` attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Blockc_MHAOp : Blockc_Op<"mha", [Pure, SameOperandsAndResultType]> {
+  let summary = "multi-head scaled dot-product attention core";
+  let description = [{
+    q, k, v are [B, N, C] with C = heads * head_dim, head h owning channels
+    [h * head_dim, (h + 1) * head_dim). Per head: softmax(q k^T / sqrt(head_dim)) v.
+  }];
+  let arguments = (ins Blockc_F32Tensor:$query, Blockc_F32Tensor:$key, Blockc_F32Tensor:$value, I64Attr:$heads);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$query `,` $key `,` $value attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class Blockc_ActivationOp<string mnemonic, string formula>
+    : Blockc_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = mnemonic # " activation: " # formula;
+  let arguments = (ins Blockc_F32Tensor:$input);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Blockc_GeluOp : Blockc_ActivationOp<"gelu", "0.5 x (1 + erf(x / sqrt 2))">;
+def Blockc_GeluTanhOp : Blockc_ActivationOp<"gelu_tanh",
+    "0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))">;
+def Blockc_ReluOp : Blockc_ActivationOp<"relu", "max(x, 0)">;
+def Blockc_SiluOp : Blockc_ActivationOp<"silu", "x sigmoid(x)">;
+
+def Blockc_AddOp : Blockc_Op<"add", [Pure, SameOperandsAndResultType, Commutative]> {
+  let summary = "elementwise sum (residual connection)";
+  let arguments = (ins Blockc_F32Tensor:$lhs, Blockc_F32Tensor:$rhs);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def Blockc_MulOp : Blockc_Op<"mul", [Pure, AllTypesMatch<["lhs", "result"]>]> {
+  let summary = "elementwise product; rhs is the same shape or a [C] per-channel scale (LayerScale)";
+  let arguments = (ins Blockc_F32Tensor:$lhs, Blockc_F32Tensor:$rhs);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+  let hasVerifier = 1;
+}
+
+def Blockc_ScaleOp : Blockc_Op<"scale", [Pure, SameOperandsAndResultType]> {
+  let summary = "multiply by a constant (DeepNorm's residual alpha)";
+  let arguments = (ins Blockc_F32Tensor:$input, F64Attr:$factor);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$input `by` $factor attr-dict `:` type($input)";
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel groups
+//===----------------------------------------------------------------------===//
+
+def Blockc_KernelOp : Blockc_Op<"kernel", [IsolatedFromAbove,
+    SingleBlockImplicitTerminator<"YieldOp">]> {
+  let summary = "a fused kernel group, lowered to one Halide pipeline";
+  let description = [{
+    The region's block arguments are the kernel's inputs (in operand order), `blockc.yield`
+    gives its outputs. `kind` selects the algorithm and schedule family: `matmul` (a linear
+    with its prologue norm and epilogue elementwise ops), `attention`, `norm`,
+    `elementwise`, or `prepare` (weight transformations run once at weight-binding time).
+  }];
+  let arguments = (ins Variadic<Blockc_F32Tensor>:$inputs, StrAttr:$kind, StrAttr:$sym_name);
+  let results = (outs Variadic<Blockc_F32Tensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $kind $sym_name `(` $inputs `)` attr-dict `:` functional-type($inputs, $results) $body
+  }];
+  let hasVerifier = 1;
+  let skipDefaultBuilders = 1;
+  let builders = [OpBuilder<(ins "mlir::TypeRange":$resultTypes, "mlir::ValueRange":$inputs,
+      "llvm::StringRef":$kind, "llvm::StringRef":$name)>];
+}
+
+def Blockc_YieldOp : Blockc_Op<"yield", [Pure, Terminator, HasParent<"KernelOp">]> {
+  let summary = "the outputs of a kernel group";
+  let arguments = (ins Variadic<Blockc_F32Tensor>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+  let builders = [OpBuilder<(ins), [{ }]>];
+}
+
+#endif // BLOCKC_OPS_TD

@@ -1,0 +1,187 @@
+//===- BlockcOps.cpp - verifiers of the blockc operations -----------------===//
+//
+// Every verifier checks shapes, so that a malformed graph (from the front end or a
+// hand-written .mlir file given to blockc-opt) is rejected with a located error before any
+// pass or the lowering relies on it.
+//
+//===----------------------------------------------------------------------===//
+#include "blockc/Dialect/BlockcOps.h"
+
+using namespace mlir;
+using namespace blockc;
+
+static RankedTensorType tensorType(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+/// Activations are [B, N, C]; returns C.
+static int64_t channels(Value value) { return tensorType(value).getShape().back(); }
+
+/// Checks that every `params` value is a [C] vector matching the channel count.
+static LogicalResult verifyPerChannel(Operation *op, int64_t c, ValueRange params) {
+  for (Value param : params) {
+    auto type = tensorType(param);
+    if (type.getRank() != 1 || type.getDimSize(0) != c)
+      return op->emitOpError() << "expects per-channel parameters of shape [" << c
+                               << "], got " << type;
+  }
+  return success();
+}
+
+static LogicalResult verifyActivation(Operation *op, Value input) {
+  auto type = tensorType(input);
+  if (type.getRank() != 3 || ShapedType::isDynamic(type.getDimSize(1)) ||
+      ShapedType::isDynamic(type.getDimSize(2)))
+    return op->emitOpError() << "expects a [B, N, C] activation with static N and C, got "
+                             << type;
+  return success();
+}
+
+LogicalResult WeightOp::verify() {
+  if (getName().empty())
+    return emitOpError("needs a non-empty state-dict name");
+  if (!getType().hasStaticShape())
+    return emitOpError("weights have static shapes");
+  return success();
+}
+
+LogicalResult TransposeOp::verify() {
+  auto in = tensorType(getInput()), out = tensorType(getResult());
+  if (in.getRank() != 2 || out.getRank() != 2 || in.getDimSize(0) != out.getDimSize(1) ||
+      in.getDimSize(1) != out.getDimSize(0))
+    return emitOpError() << "expects a 2-D input and its transposed shape, got " << in
+                         << " -> " << out;
+  return success();
+}
+
+template <typename FoldOp>
+static LogicalResult verifyFold(FoldOp op, bool foldsInput) {
+  auto weight = tensorType(op.getWeight());
+  if (weight.getRank() != 2)
+    return op.emitOpError() << "expects an [in, out] weight, got " << weight;
+  int64_t in = weight.getDimSize(0), out = weight.getDimSize(1);
+  int64_t c = foldsInput ? in : out;
+  SmallVector<Value> params = {op.getGamma(), op.getBeta(), op.getRunningMean(),
+                               op.getRunningVar()};
+  if (failed(verifyPerChannel(op, c, params)))
+    return failure();
+  if (op.getBias() && failed(verifyPerChannel(op, out, op.getBias())))
+    return failure();
+  if (op.getFoldedWeight().getType() != weight)
+    return op.emitOpError("folded weight must keep the weight's shape");
+  if (failed(verifyPerChannel(op, out, op.getFoldedBias())))
+    return failure();
+  if (op.getEpsilon().convertToDouble() < 0)
+    return op.emitOpError("expects a non-negative epsilon");
+  return success();
+}
+
+LogicalResult FoldBatchNormInputOp::verify() { return verifyFold(*this, true); }
+LogicalResult FoldBatchNormOutputOp::verify() { return verifyFold(*this, false); }
+
+static LogicalResult verifyNorm(Operation *op, Value input, Value result, ValueRange params,
+                                double epsilon) {
+  if (failed(verifyActivation(op, input)))
+    return failure();
+  if (result.getType() != input.getType())
+    return op->emitOpError("result must have the input's type");
+  if (epsilon < 0)
+    return op->emitOpError("expects a non-negative epsilon");
+  return verifyPerChannel(op, channels(input), params);
+}
+
+LogicalResult LayerNormOp::verify() {
+  return verifyNorm(*this, getInput(), getResult(), {getGamma(), getBeta()},
+                    getEpsilon().convertToDouble());
+}
+
+LogicalResult RMSNormOp::verify() {
+  return verifyNorm(*this, getInput(), getResult(), {getGamma()},
+                    getEpsilon().convertToDouble());
+}
+
+LogicalResult BatchNormOp::verify() {
+  return verifyNorm(*this, getInput(), getResult(),
+                    {getGamma(), getBeta(), getRunningMean(), getRunningVar()},
+                    getEpsilon().convertToDouble());
+}
+
+LogicalResult LinearOp::verify() {
+  if (failed(verifyActivation(*this, getInput())))
+    return failure();
+  auto weight = tensorType(getWeight());
+  if (weight.getRank() != 2)
+    return emitOpError() << "expects an [in, out] weight, got " << weight;
+  if (weight.getDimSize(0) != channels(getInput()))
+    return emitOpError() << "weight has " << weight.getDimSize(0)
+                         << " input features but the input has " << channels(getInput());
+  auto in = tensorType(getInput()), out = tensorType(getResult());
+  if (out.getRank() != 3 || out.getDimSize(0) != in.getDimSize(0) ||
+      out.getDimSize(1) != in.getDimSize(1) || out.getDimSize(2) != weight.getDimSize(1))
+    return emitOpError() << "result type " << out << " does not match input " << in
+                         << " times weight " << weight;
+  if (getBias())
+    return verifyPerChannel(*this, weight.getDimSize(1), getBias());
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  if (failed(verifyActivation(*this, getInput())))
+    return failure();
+  int64_t offset = getOffset(), size = getSize();
+  if (offset < 0 || size <= 0 || offset + size > channels(getInput()))
+    return emitOpError() << "range [" << offset << ", " << offset + size
+                         << ") is outside the " << channels(getInput()) << " channels";
+  auto in = tensorType(getInput()), out = tensorType(getResult());
+  if (out.getShape().drop_back() != in.getShape().drop_back() || out.getShape().back() != size)
+    return emitOpError() << "result type " << out << " does not match the slice";
+  return success();
+}
+
+LogicalResult MHAOp::verify() {
+  if (failed(verifyActivation(*this, getQuery())))
+    return failure();
+  if (getHeads() <= 0 || channels(getQuery()) % getHeads() != 0)
+    return emitOpError() << getHeads() << " heads do not divide " << channels(getQuery())
+                         << " channels";
+  return success();
+}
+
+LogicalResult MulOp::verify() {
+  if (failed(verifyActivation(*this, getLhs())))
+    return failure();
+  if (getResult().getType() != getLhs().getType())
+    return emitOpError("result must have the lhs type");
+  if (getRhs().getType() == getLhs().getType())
+    return success();
+  return verifyPerChannel(*this, channels(getLhs()), getRhs());
+}
+
+void KernelOp::build(OpBuilder &builder, OperationState &state, TypeRange resultTypes,
+                     ValueRange inputs, StringRef kind, StringRef name) {
+  state.addOperands(inputs);
+  state.addAttribute(getKindAttrName(state.name), builder.getStringAttr(kind));
+  state.addAttribute(getSymNameAttrName(state.name), builder.getStringAttr(name));
+  state.addTypes(resultTypes);
+  Region *body = state.addRegion();
+  Block *block = new Block();
+  body->push_back(block);
+  for (Value input : inputs)
+    block->addArgument(input.getType(), input.getLoc());
+}
+
+LogicalResult KernelOp::verify() {
+  static const char *kinds[] = {"matmul", "attention", "norm", "elementwise", "prepare"};
+  if (!llvm::is_contained(kinds, getKind()))
+    return emitOpError() << "unknown kernel kind '" << getKind() << "'";
+  Block &body = getBody().front();
+  if (body.getArgumentTypes() != getInputs().getTypes())
+    return emitOpError("block arguments must match the inputs");
+  auto yield = cast<YieldOp>(body.getTerminator());
+  if (yield.getValues().getTypes() != getResultTypes())
+    return emitOpError("yielded values must match the results");
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "blockc/Dialect/BlockcOps.cpp.inc"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the dependencies (tools/setup.sh), then configures and builds blockc in build/.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/tools/setup.sh"
+venv="$root/.venv"
+halide=$("$venv/bin/python" -c "import halide; print(halide.install_dir())")
+"$venv/bin/cmake" -S "$root" -B "$root/build" -G Ninja \
+  -DCMAKE_MAKE_PROGRAM="$venv/bin/ninja" \
+  -DCMAKE_BUILD_TYPE=Release \
+  -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir \
+  -DHalide_DIR="$halide/lib64/cmake/Halide"
+"$venv/bin/cmake" --build "$root/build" -j "${BLOCKC_JOBS:-2}"

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Builds everything (tools/build.sh) and runs every test: unit, FileCheck and end-to-end.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/tools/build.sh"
+"$root/.venv/bin/ctest" --test-dir "$root/build" --output-on-failure
