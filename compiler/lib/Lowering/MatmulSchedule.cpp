@@ -61,7 +61,7 @@ void blockc::scheduleMatmul(MatmulFuncs &f, const TargetInfo &target) {
     p.compute_root();
   if (f.prologue) {
     LoopLevel block(f.out, rb);
-    f.input.compute_at(block).vectorize(c, target.vectorFloats()).parallel(r, 8);
+    f.input.compute_at(block).vectorize(c, target.vectorFloats()).parallel(r, t.tileRows);
     scheduleNormStats(*f.prologue, block, f.v, target);
   }
 }

@@ -36,7 +36,6 @@ public:
         loc(block.loc), block.name, builder.getFunctionType({activation}, {activation}));
     Block *entry = func.addEntryBlock();
     builder.setInsertionPointToStart(entry);
-    weightsEnd = builder.saveInsertionPoint();
     variables["x"] = entry->getArgument(0);
     for (const Assignment &assignment : block.statements)
       variables[assignment.target] = gen(*assignment.value);
@@ -62,10 +61,14 @@ private:
     if (it != weights.end())
       return it->second;
     OpBuilder::InsertionGuard guard(builder);
-    builder.restoreInsertionPoint(weightsEnd);
-    Value w = builder.create<WeightOp>(l, RankedTensorType::get(shape, builder.getF32Type()),
-                                       builder.getStringAttr(name));
-    weightsEnd = builder.saveInsertionPoint();
+    Block *entry = builder.getInsertionBlock();
+    if (lastWeight)
+      builder.setInsertionPointAfter(lastWeight);
+    else
+      builder.setInsertionPointToStart(entry);
+    auto w = builder.create<WeightOp>(l, RankedTensorType::get(shape, builder.getF32Type()),
+                                      builder.getStringAttr(name));
+    lastWeight = w;
     weights[name] = w;
     return w;
   }
@@ -176,7 +179,7 @@ private:
   OpBuilder builder;
   const BlockAST &block;
   RankedTensorType activation;
-  OpBuilder::InsertPoint weightsEnd;
+  Operation *lastWeight = nullptr;
   llvm::StringMap<Value> variables;
   llvm::StringMap<Value> weights;
   std::vector<std::string> ignored;

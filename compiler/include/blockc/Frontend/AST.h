@@ -1,0 +1,178 @@
+//===- AST.h - AST of the block spec language ---------------------*- C++ -*-===//
+//
+// The tree the parser builds from a `*.block` file (docs/language.md). The parser
+// leaves calls unresolved (CallExprAST) and layer arguments as written; Sema resolves
+// every call into a LayerCallExprAST or BuiltinCallExprAST, interprets the arguments
+// and fills in the feature sizes, so MLIRGen only ever sees a checked tree.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BLOCKC_FRONTEND_AST_H
+#define BLOCKC_FRONTEND_AST_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace blockc::ast {
+
+/// A position in the source; line and column are 1-based (columns count bytes).
+struct Location {
+  std::string file;
+  int line = 0, col = 0;
+};
+
+/// An argument as written: `key = value` or `IN -> OUT`. Sema interprets it for the
+/// layer kind or builtin it is given to.
+struct Argument {
+  enum class Kind { Number, Bool, Name, Arrow };
+  Kind kind = Kind::Number;
+  std::string key;      // empty for Arrow
+  double number = 0;    // Number; IN of Arrow
+  double out = 0;       // OUT of Arrow
+  bool boolean = false; // Bool
+  std::string name;     // Name
+  Location loc;         // of the key, or of IN
+  Location valueLoc;    // of the value, or of OUT
+};
+
+enum class LayerKind { LayerNorm, RMSNorm, BatchNorm, Linear, Attention, LayerScale };
+
+/// The spelling of a layer kind in the language (`layernorm`, ...).
+llvm::StringRef getLayerKindName(LayerKind kind);
+std::optional<LayerKind> lookupLayerKind(llvm::StringRef name);
+
+/// `name = kind(args)`: a layer with weights under the state-dict prefix `name`.
+struct LayerDecl {
+  std::string name; // state-dict prefix, e.g. "mlp.fc1"
+  LayerKind kind;
+  Location loc;
+  std::vector<Argument> args; // as written; Sema fills the fields below from them
+
+  double eps = 0; // norms (defaults per docs/language.md)
+  int64_t inFeatures = 0, outFeatures = 0;
+  bool bias = true; // linear
+  int64_t heads = 0;
+  bool qkvBias = true, projBias = true; // attention
+  int64_t features = 0; // C of the tensor the layer is applied to, resolved by Sema
+};
+
+/// Base of all expressions, with LLVM-style RTTI (isa/cast/dyn_cast).
+struct ExprAST {
+  enum class Kind { Number, Var, Binary, Call, LayerCall, BuiltinCall };
+
+  ExprAST(Kind kind, Location loc) : loc(std::move(loc)), kind(kind) {}
+  virtual ~ExprAST() = default;
+  Kind getKind() const { return kind; }
+
+  Location loc;
+  /// Last-dim size of the tensor value, set by Sema; 0 for a number.
+  int64_t features = 0;
+
+private:
+  const Kind kind;
+};
+
+struct NumberExprAST : ExprAST {
+  NumberExprAST(Location loc, double value)
+      : ExprAST(Kind::Number, std::move(loc)), value(value) {}
+  static bool classof(const ExprAST *e) { return e->getKind() == Kind::Number; }
+
+  double value;
+};
+
+struct VarExprAST : ExprAST {
+  VarExprAST(Location loc, std::string name)
+      : ExprAST(Kind::Var, std::move(loc)), name(std::move(name)) {}
+  static bool classof(const ExprAST *e) { return e->getKind() == Kind::Var; }
+
+  std::string name;
+};
+
+/// `lhs + rhs` or `lhs * rhs`; loc is the operator's.
+struct BinaryExprAST : ExprAST {
+  BinaryExprAST(Location loc, char op, std::unique_ptr<ExprAST> lhs,
+                std::unique_ptr<ExprAST> rhs)
+      : ExprAST(Kind::Binary, std::move(loc)), op(op), lhs(std::move(lhs)),
+        rhs(std::move(rhs)) {}
+  static bool classof(const ExprAST *e) { return e->getKind() == Kind::Binary; }
+
+  char op; // '+' or '*'
+  std::unique_ptr<ExprAST> lhs, rhs;
+};
+
+/// A call as parsed, before Sema knows whether the callee is a layer or a builtin.
+/// None is left after Sema succeeds.
+struct CallExprAST : ExprAST {
+  CallExprAST(Location loc, std::string callee,
+              std::vector<std::unique_ptr<ExprAST>> args, std::vector<Argument> options)
+      : ExprAST(Kind::Call, std::move(loc)), callee(std::move(callee)),
+        args(std::move(args)), options(std::move(options)) {}
+  static bool classof(const ExprAST *e) { return e->getKind() == Kind::Call; }
+
+  std::string callee;
+  std::vector<std::unique_ptr<ExprAST>> args; // the tensor (or number) arguments
+  std::vector<Argument> options;              // `key = value` and `IN -> OUT`
+};
+
+/// `norm1(t)`: applies a declared layer.
+struct LayerCallExprAST : ExprAST {
+  LayerCallExprAST(Location loc, std::string callee, const LayerDecl *layer,
+                   std::unique_ptr<ExprAST> arg)
+      : ExprAST(Kind::LayerCall, std::move(loc)), callee(std::move(callee)),
+        layer(layer), arg(std::move(arg)) {}
+  static bool classof(const ExprAST *e) { return e->getKind() == Kind::LayerCall; }
+
+  std::string callee;
+  const LayerDecl *layer;
+  std::unique_ptr<ExprAST> arg;
+};
+
+/// `gelu(t)`, `mha(qkv, heads = H)`, `mha(q, k, v, heads = H)`, ...
+struct BuiltinCallExprAST : ExprAST {
+  enum class Builtin { Gelu, GeluTanh, Relu, Silu, MHA };
+
+  BuiltinCallExprAST(Location loc, Builtin builtin,
+                     std::vector<std::unique_ptr<ExprAST>> args, int64_t heads)
+      : ExprAST(Kind::BuiltinCall, std::move(loc)), builtin(builtin),
+        args(std::move(args)), heads(heads) {}
+  static bool classof(const ExprAST *e) { return e->getKind() == Kind::BuiltinCall; }
+
+  Builtin builtin;
+  std::vector<std::unique_ptr<ExprAST>> args;
+  int64_t heads = 0; // mha only
+};
+
+/// The spelling of a builtin in the language (`gelu`, ...).
+llvm::StringRef getBuiltinName(BuiltinCallExprAST::Builtin builtin);
+std::optional<BuiltinCallExprAST::Builtin> lookupBuiltin(llvm::StringRef name);
+
+/// `target = value`; loc is the target's.
+struct Assignment {
+  std::string target;
+  std::unique_ptr<ExprAST> value;
+  Location loc;
+};
+
+struct BlockAST {
+  std::string name;
+  Location loc;
+  std::vector<Argument> sizes; // as written; Sema sets tokens and dim from them
+  int64_t tokens = 0, dim = 0;
+  std::vector<std::unique_ptr<LayerDecl>> layers;
+  std::vector<Assignment> statements;
+};
+
+/// Prints an expression in source syntax with every binary operation parenthesized,
+/// each tensor value followed by `:features` once Sema has set it.
+void dump(const ExprAST &expr, llvm::raw_ostream &os);
+/// Prints a checked block: its sizes, its layers with all their settings, its statements.
+void dump(const BlockAST &block, llvm::raw_ostream &os);
+
+} // namespace blockc::ast
+
+#endif // BLOCKC_FRONTEND_AST_H

@@ -1,0 +1,584 @@
+//===- Sema.cpp - Semantic checks of the block spec language --------------===//
+
+#include "blockc/Frontend/Sema.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Casting.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+
+using namespace blockc;
+using namespace blockc::ast;
+using llvm::cast;
+using llvm::formatv;
+using Builtin = BuiltinCallExprAST::Builtin;
+
+namespace {
+
+/// What an expression evaluates to: a tensor with that many features (> 0), a number
+/// (0), or std::nullopt when an error was reported inside it, so that one mistake
+/// gives one message.
+using Value = std::optional<int64_t>;
+
+/// Sizes are kept below 2^31 so that products of a few of them (weight shapes,
+/// buffer sizes) cannot overflow downstream.
+constexpr int64_t kMaxSize = 2147483647;
+
+constexpr LayerKind kLayerKinds[] = {LayerKind::LayerNorm, LayerKind::RMSNorm,
+                                     LayerKind::BatchNorm, LayerKind::Linear,
+                                     LayerKind::Attention, LayerKind::LayerScale};
+constexpr Builtin kBuiltins[] = {Builtin::Gelu, Builtin::GeluTanh, Builtin::Relu,
+                                 Builtin::Silu, Builtin::MHA};
+
+/// The arguments a layer kind takes, for "unknown argument" messages.
+llvm::StringRef describeArguments(LayerKind kind) {
+  switch (kind) {
+  case LayerKind::LayerNorm:
+  case LayerKind::RMSNorm:
+  case LayerKind::BatchNorm:
+    return "eps";
+  case LayerKind::Linear:
+    return "'IN -> OUT' and bias";
+  case LayerKind::Attention:
+    return "heads, qkv_bias and proj_bias";
+  case LayerKind::LayerScale:
+    return "no arguments";
+  }
+  llvm_unreachable("unknown layer kind");
+}
+
+std::string spellNumber(double value) {
+  std::string text;
+  llvm::raw_string_ostream(text) << llvm::format("%g", value);
+  return text;
+}
+
+std::string spellValue(const Argument &arg) {
+  switch (arg.kind) {
+  case Argument::Kind::Number:
+    return spellNumber(arg.number);
+  case Argument::Kind::Bool:
+    return arg.boolean ? "true" : "false";
+  case Argument::Kind::Name:
+    return arg.name;
+  case Argument::Kind::Arrow:
+    return spellNumber(arg.number) + " -> " + spellNumber(arg.out);
+  }
+  llvm_unreachable("unknown argument kind");
+}
+
+std::string spellKey(const Argument &arg) {
+  return arg.kind == Argument::Kind::Arrow ? "IN -> OUT" : arg.key;
+}
+
+/// "; did you mean 'X'?" for the candidate closest to `name`, if one is close: a
+/// third of its letters may differ (so none of a one-letter name).
+std::string suggest(llvm::StringRef name, llvm::ArrayRef<llvm::StringRef> candidates) {
+  unsigned best = (name.size() + 1) / 3 + 1;
+  llvm::StringRef closest;
+  for (llvm::StringRef candidate : candidates) {
+    unsigned distance = name.edit_distance(candidate, /*AllowReplacements=*/true, best);
+    if (distance < best) {
+      best = distance;
+      closest = candidate;
+    }
+  }
+  return closest.empty() ? "" : "; did you mean '" + closest.str() + "'?";
+}
+
+bool isBefore(const Location &a, const Location &b) {
+  return a.line < b.line || (a.line == b.line && a.col < b.col);
+}
+
+class Sema {
+public:
+  Sema(BlockAST &block, llvm::SourceMgr &sourceMgr)
+      : block(block), sourceMgr(sourceMgr) {}
+
+  bool check();
+
+private:
+  void checkSizes();
+  void checkLayer(LayerDecl &layer);
+  bool applyLayerArgument(LayerDecl &layer, const Argument &arg);
+  void checkStatement(Assignment &stmt);
+  Value checkExpr(std::unique_ptr<ExprAST> &expr, bool isStatementValue);
+  Value checkVar(const VarExprAST &var);
+  Value checkBinary(BinaryExprAST &binary);
+  Value checkCall(std::unique_ptr<ExprAST> &expr, bool isStatementValue);
+  Value checkLayerCall(std::unique_ptr<ExprAST> &expr, LayerDecl &layer, Value arg);
+  Value checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
+                     llvm::ArrayRef<Value> args);
+  Value applyLayer(LayerDecl &layer, int64_t width, const Location &loc);
+
+  std::optional<int64_t> getSize(double value, const Location &loc,
+                                 const llvm::Twine &what);
+  std::optional<int64_t> getSize(const Argument &arg, const llvm::Twine &what);
+  bool getBool(const Argument &arg, bool &field);
+  bool getNumber(const Argument &arg, double &field);
+
+  void error(const Location &loc, const llvm::Twine &message);
+  void note(const Location &loc, const llvm::Twine &message);
+
+  BlockAST &block;
+  llvm::SourceMgr &sourceMgr;
+  bool failed = false;
+
+  llvm::StringMap<LayerDecl *> layers;
+  /// Layers whose declaration had an error: their uses are not checked further.
+  llvm::DenseSet<const LayerDecl *> invalidLayers;
+  llvm::DenseSet<const LayerDecl *> usedLayers;
+  /// Where each layer (but linear) was first applied, which fixed its features.
+  llvm::DenseMap<const LayerDecl *, Location> firstApplied;
+  llvm::StringMap<Value> variables;
+};
+
+} // namespace
+
+void Sema::error(const Location &loc, const llvm::Twine &message) {
+  // The AST keeps line and column; the buffer turns them back into a pointer so the
+  // message shows the source line and a caret.
+  sourceMgr.PrintMessage(
+      sourceMgr.FindLocForLineAndColumn(sourceMgr.getMainFileID(), loc.line, loc.col),
+      llvm::SourceMgr::DK_Error, message);
+  failed = true;
+}
+
+void Sema::note(const Location &loc, const llvm::Twine &message) {
+  sourceMgr.PrintMessage(
+      sourceMgr.FindLocForLineAndColumn(sourceMgr.getMainFileID(), loc.line, loc.col),
+      llvm::SourceMgr::DK_Note, message);
+}
+
+std::optional<int64_t> Sema::getSize(double value, const Location &loc,
+                                     const llvm::Twine &what) {
+  if (value < 1 || value != std::floor(value)) {
+    error(loc, what + " must be a positive integer, got " + spellNumber(value));
+    return std::nullopt;
+  }
+  if (value > kMaxSize) {
+    error(loc, what + " must be at most " + llvm::Twine(kMaxSize) + ", got " +
+                   spellNumber(value));
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(value);
+}
+
+std::optional<int64_t> Sema::getSize(const Argument &arg, const llvm::Twine &what) {
+  if (arg.kind == Argument::Kind::Number)
+    return getSize(arg.number, arg.valueLoc, what);
+  error(arg.valueLoc, what + " must be a positive integer, got " + spellValue(arg));
+  return std::nullopt;
+}
+
+bool Sema::getBool(const Argument &arg, bool &field) {
+  if (arg.kind != Argument::Kind::Bool) {
+    error(arg.valueLoc, "'" + arg.key + "' must be true or false, got " + spellValue(arg));
+    return false;
+  }
+  field = arg.boolean;
+  return true;
+}
+
+bool Sema::getNumber(const Argument &arg, double &field) {
+  if (arg.kind != Argument::Kind::Number) {
+    error(arg.valueLoc, "'" + arg.key + "' must be a number, got " + spellValue(arg));
+    return false;
+  }
+  field = arg.number;
+  return true;
+}
+
+bool Sema::check() {
+  checkSizes();
+  for (auto &layer : block.layers)
+    checkLayer(*layer);
+
+  variables["x"] = block.dim ? Value(block.dim) : std::nullopt;
+  const Assignment *result = nullptr;
+  for (Assignment &stmt : block.statements) {
+    checkStatement(stmt);
+    if (stmt.target == "x")
+      result = &stmt;
+  }
+
+  for (auto &layer : block.layers)
+    if (!usedLayers.count(layer.get()) && !invalidLayers.count(layer.get()))
+      error(layer->loc, "layer '" + layer->name + "' is declared but never used");
+
+  // An identity block is almost surely a mistake, and it has nothing to compile.
+  if (!result) {
+    error(block.loc, "block '" + block.name + "' never assigns 'x'");
+  } else if (Value x = variables["x"]; x && block.dim && *x != block.dim) {
+    error(result->loc, formatv("the block's result 'x' has {0} features, but dim = {1}",
+                               *x, block.dim));
+  }
+  return !failed;
+}
+
+void Sema::checkSizes() {
+  llvm::StringSet<> given;
+  for (const Argument &size : block.sizes) {
+    int64_t *field = size.key == "tokens" ? &block.tokens
+                     : size.key == "dim"  ? &block.dim
+                                          : nullptr;
+    if (!field) {
+      error(size.loc, "unknown size '" + size.key + "': a block has 'tokens' and 'dim'");
+      continue;
+    }
+    if (!given.insert(size.key).second) {
+      error(size.loc, "size '" + size.key + "' is given twice");
+      continue;
+    }
+    if (std::optional<int64_t> value = getSize(size, "'" + size.key + "'"))
+      *field = *value;
+  }
+  for (llvm::StringRef name : {"tokens", "dim"})
+    if (!given.count(name))
+      error(block.loc, "block '" + block.name + "' does not give its size '" + name + "'");
+}
+
+void Sema::checkLayer(LayerDecl &layer) {
+  auto [it, inserted] = layers.try_emplace(layer.name, &layer);
+  if (!inserted) {
+    error(layer.loc, "layer '" + layer.name + "' is declared twice");
+    note(it->second->loc, "first declared here");
+    invalidLayers.insert(&layer);
+    return;
+  }
+  // A layer is called by name, so it must not hide a builtin or the input.
+  if (layer.name == "x" || lookupBuiltin(layer.name)) {
+    error(layer.loc, "'" + layer.name + "' cannot name a layer: it is " +
+                         (layer.name == "x" ? "the block's input" : "a built-in function"));
+    invalidLayers.insert(&layer);
+  }
+
+  if (layer.kind == LayerKind::RMSNorm)
+    layer.eps = 1e-6;
+  else if (layer.kind == LayerKind::LayerNorm || layer.kind == LayerKind::BatchNorm)
+    layer.eps = 1e-5;
+
+  llvm::StringSet<> given;
+  bool ok = true;
+  for (const Argument &arg : layer.args) {
+    if (!given.insert(spellKey(arg)).second) {
+      error(arg.loc, "'" + spellKey(arg) + "' is given twice");
+      ok = false;
+      continue;
+    }
+    ok &= applyLayerArgument(layer, arg);
+  }
+  if (layer.kind == LayerKind::Linear && !given.count("IN -> OUT")) {
+    error(layer.loc, "linear layer '" + layer.name + "' needs its sizes 'IN -> OUT'");
+    ok = false;
+  }
+  if (layer.kind == LayerKind::Attention && !given.count("heads")) {
+    error(layer.loc, "attention layer '" + layer.name + "' needs 'heads = H'");
+    ok = false;
+  }
+  if (!ok)
+    invalidLayers.insert(&layer);
+  if (layer.kind == LayerKind::Linear)
+    layer.features = layer.inFeatures;
+}
+
+/// Sets the field of `layer` that `arg` gives. Returns false, having reported it, if
+/// the kind takes no such argument or the value does not fit.
+bool Sema::applyLayerArgument(LayerDecl &layer, const Argument &arg) {
+  switch (layer.kind) {
+  case LayerKind::LayerNorm:
+  case LayerKind::RMSNorm:
+  case LayerKind::BatchNorm:
+    if (arg.kind != Argument::Kind::Arrow && arg.key == "eps")
+      return getNumber(arg, layer.eps);
+    break;
+  case LayerKind::Linear:
+    if (arg.kind == Argument::Kind::Arrow) {
+      std::optional<int64_t> in = getSize(arg.number, arg.loc, "in-features");
+      std::optional<int64_t> out = getSize(arg.out, arg.valueLoc, "out-features");
+      layer.inFeatures = in.value_or(0);
+      layer.outFeatures = out.value_or(0);
+      return in && out;
+    }
+    if (arg.key == "bias")
+      return getBool(arg, layer.bias);
+    break;
+  case LayerKind::Attention:
+    if (arg.kind == Argument::Kind::Arrow)
+      break;
+    if (arg.key == "heads") {
+      std::optional<int64_t> heads = getSize(arg, "'heads'");
+      layer.heads = heads.value_or(0);
+      return heads.has_value();
+    }
+    if (arg.key == "qkv_bias")
+      return getBool(arg, layer.qkvBias);
+    if (arg.key == "proj_bias")
+      return getBool(arg, layer.projBias);
+    break;
+  case LayerKind::LayerScale:
+    break;
+  }
+  error(arg.loc, "unknown argument '" + spellKey(arg) + "' to " +
+                     getLayerKindName(layer.kind) + " (it takes " +
+                     describeArguments(layer.kind) + ")");
+  return false;
+}
+
+void Sema::checkStatement(Assignment &stmt) {
+  // Only layers have dotted names, so this statement was meant as a declaration.
+  if (llvm::StringRef(stmt.target).contains('.')) {
+    if (auto *call = llvm::dyn_cast<CallExprAST>(stmt.value.get())) {
+      llvm::SmallVector<llvm::StringRef> kinds;
+      for (LayerKind kind : kLayerKinds)
+        kinds.push_back(getLayerKindName(kind));
+      error(call->loc,
+            "unknown layer kind '" + call->callee + "'" + suggest(call->callee, kinds));
+    } else {
+      error(stmt.loc, "'" + stmt.target +
+                          "' is not a variable name: a dotted name declares a layer, "
+                          "'NAME = KIND(...)'");
+    }
+    return;
+  }
+  if (layers.count(stmt.target))
+    error(stmt.loc, "'" + stmt.target + "' is a layer; it cannot be assigned");
+
+  Value value = checkExpr(stmt.value, /*isStatementValue=*/true);
+  if (value == 0) {
+    error(stmt.loc, "'" + stmt.target + "' must hold a tensor, not a number");
+    value = std::nullopt;
+  }
+  variables[stmt.target] = value;
+}
+
+Value Sema::checkExpr(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
+  Value value;
+  switch (expr->getKind()) {
+  case ExprAST::Kind::Number:
+    value = 0;
+    break;
+  case ExprAST::Kind::Var:
+    value = checkVar(cast<VarExprAST>(*expr));
+    break;
+  case ExprAST::Kind::Binary:
+    value = checkBinary(cast<BinaryExprAST>(*expr));
+    break;
+  case ExprAST::Kind::Call:
+    value = checkCall(expr, isStatementValue);
+    break;
+  case ExprAST::Kind::LayerCall:
+  case ExprAST::Kind::BuiltinCall:
+    llvm_unreachable("the parser leaves calls unresolved; Sema resolves each once");
+  }
+  if (value)
+    expr->features = *value;
+  return value;
+}
+
+Value Sema::checkVar(const VarExprAST &var) {
+  auto it = variables.find(var.name);
+  if (it != variables.end())
+    return it->second;
+  if (layers.count(var.name)) {
+    error(var.loc, "'" + var.name + "' is a layer: apply it as '" + var.name + "(...)'");
+    return std::nullopt;
+  }
+  llvm::SmallVector<llvm::StringRef> names;
+  for (const auto &entry : variables)
+    names.push_back(entry.getKey());
+  error(var.loc, "use of undefined variable '" + var.name + "'" + suggest(var.name, names));
+  return std::nullopt;
+}
+
+Value Sema::checkBinary(BinaryExprAST &binary) {
+  Value lhs = checkExpr(binary.lhs, false);
+  Value rhs = checkExpr(binary.rhs, false);
+  if (!lhs || !rhs)
+    return std::nullopt;
+  if (binary.op == '+' && (*lhs == 0 || *rhs == 0)) {
+    error(binary.loc, "both sides of '+' must be tensors, not numbers");
+    return std::nullopt;
+  }
+  if (*lhs == 0 && *rhs == 0) {
+    error(binary.loc, "'*' of two numbers: write their product as one number");
+    return std::nullopt;
+  }
+  if (*lhs == 0 || *rhs == 0) // scaling a tensor by a number
+    return std::max(*lhs, *rhs);
+  if (*lhs != *rhs) {
+    error(binary.loc, formatv("feature size mismatch at '{0}': {1} vs {2}", std::string(1, binary.op),
+                              *lhs, *rhs));
+    return std::nullopt;
+  }
+  return lhs;
+}
+
+/// Resolves the call in `expr` to a layer or a builtin, replacing the node.
+Value Sema::checkCall(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
+  auto &call = cast<CallExprAST>(*expr);
+  // The arguments' own errors stand whatever the callee turns out to be.
+  llvm::SmallVector<Value> args;
+  for (auto &arg : call.args)
+    args.push_back(checkExpr(arg, false));
+
+  if (std::optional<Builtin> builtin = lookupBuiltin(call.callee))
+    return checkBuiltin(expr, *builtin, args);
+  if (LayerDecl *layer = layers.lookup(call.callee)) {
+    if (call.args.size() != 1 || !call.options.empty()) {
+      error(call.loc, "layer '" + call.callee + "' takes one tensor argument");
+      usedLayers.insert(layer);
+      return std::nullopt;
+    }
+    return checkLayerCall(expr, *layer, args.front());
+  }
+  if (lookupLayerKind(call.callee)) {
+    error(call.loc, "'" + call.callee + "' is a layer kind: declare a layer 'NAME = " +
+                        call.callee + "(...)' and apply it as 'NAME(...)'");
+    return std::nullopt;
+  }
+
+  llvm::SmallVector<llvm::StringRef> names;
+  for (Builtin b : kBuiltins)
+    names.push_back(getBuiltinName(b));
+  for (const auto &entry : layers)
+    names.push_back(entry.getKey());
+  // A statement's whole value may have been meant as a layer declaration.
+  if (isStatementValue)
+    for (LayerKind kind : kLayerKinds)
+      names.push_back(getLayerKindName(kind));
+  error(call.loc, (isStatementValue ? "unknown layer kind or function '"
+                                    : "unknown function '") +
+                      call.callee + "'" + suggest(call.callee, names));
+  return std::nullopt;
+}
+
+Value Sema::checkLayerCall(std::unique_ptr<ExprAST> &expr, LayerDecl &layer,
+                           Value arg) {
+  auto &call = cast<CallExprAST>(*expr);
+  usedLayers.insert(&layer);
+  Location loc = call.loc;
+  if (isBefore(loc, layer.loc)) {
+    error(loc, "layer '" + layer.name + "' is used before its declaration");
+    note(layer.loc, "declared here");
+    return std::nullopt;
+  }
+  if (arg == 0) {
+    error(call.args.front()->loc,
+          "layer '" + layer.name + "' is applied to a number, not a tensor");
+    return std::nullopt;
+  }
+  expr = std::make_unique<LayerCallExprAST>(loc, call.callee, &layer,
+                                            std::move(call.args.front()));
+  if (!arg)
+    return std::nullopt;
+  return applyLayer(layer, *arg, loc);
+}
+
+/// The features of `layer` applied to a `width`-wide tensor at `loc`.
+Value Sema::applyLayer(LayerDecl &layer, int64_t width, const Location &loc) {
+  if (invalidLayers.count(&layer))
+    return std::nullopt;
+  if (layer.kind == LayerKind::Linear) {
+    if (width != layer.inFeatures) {
+      error(loc, formatv("linear layer '{0}' expects {1} input features, got {2}",
+                         layer.name, layer.inFeatures, width));
+      return std::nullopt;
+    }
+    return layer.outFeatures;
+  }
+  // The other kinds take their features from the tensor, but have one set of
+  // weights: every use must agree with the first.
+  if (!layer.features) {
+    if (layer.kind == LayerKind::Attention && width % layer.heads) {
+      error(loc, formatv("attention layer '{0}' has {1} heads, which do not divide its "
+                         "{2} features",
+                         layer.name, layer.heads, width));
+      return std::nullopt;
+    }
+    layer.features = width;
+    firstApplied[&layer] = loc;
+  } else if (layer.features != width) {
+    error(loc, formatv("layer '{0}' is applied to {1} features here but to {2} before",
+                       layer.name, width, layer.features));
+    note(firstApplied[&layer], "first applied here");
+    return std::nullopt;
+  }
+  return width;
+}
+
+Value Sema::checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
+                         llvm::ArrayRef<Value> args) {
+  auto &call = cast<CallExprAST>(*expr);
+  bool isMHA = builtin == Builtin::MHA;
+  bool ok = true;
+
+  std::optional<int64_t> heads;
+  bool headsGiven = false;
+  for (const Argument &option : call.options) {
+    if (!isMHA || option.kind == Argument::Kind::Arrow || option.key != "heads") {
+      error(option.loc, "unknown argument '" + spellKey(option) + "' to " + call.callee +
+                            (isMHA ? " (it takes heads)" : " (it takes none)"));
+      ok = false;
+    } else if (headsGiven) {
+      error(option.loc, "'heads' is given twice");
+      ok = false;
+    } else {
+      headsGiven = true;
+      heads = getSize(option, "'heads'");
+      ok &= heads.has_value();
+    }
+  }
+  if (isMHA ? args.size() != 1 && args.size() != 3 : args.size() != 1) {
+    error(call.loc, isMHA ? "mha takes one packed qkv tensor or three tensors q, k, v"
+                          : "'" + call.callee + "' takes one tensor argument");
+    return std::nullopt;
+  }
+  if (isMHA && !headsGiven) {
+    error(call.loc, "mha needs 'heads = H'");
+    ok = false;
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == 0) {
+      error(call.args[i]->loc, "'" + call.callee + "' takes tensors, not numbers");
+      ok = false;
+    }
+    ok &= args[i].has_value();
+  }
+  if (!ok)
+    return std::nullopt;
+
+  int64_t width = *args[0];
+  if (isMHA) {
+    if (args.size() == 1) {
+      if (width % 3) {
+        error(call.loc, formatv("mha: the packed qkv tensor has {0} features, which is "
+                                "not a multiple of 3",
+                                width));
+        return std::nullopt;
+      }
+      width /= 3;
+    } else if (*args[1] != width || *args[2] != width) {
+      error(call.loc, formatv("mha: q, k and v have different features ({0}, {1}, {2})",
+                              width, *args[1], *args[2]));
+      return std::nullopt;
+    }
+    if (width % *heads) {
+      error(call.loc, formatv("mha: {0} heads do not divide {1} features", *heads, width));
+      return std::nullopt;
+    }
+  }
+  expr = std::make_unique<BuiltinCallExprAST>(call.loc, builtin, std::move(call.args),
+                                              heads.value_or(0));
+  return width;
+}
+
+bool blockc::checkBlock(BlockAST &block, llvm::SourceMgr &sourceMgr) {
+  return Sema(block, sourceMgr).check();
+}

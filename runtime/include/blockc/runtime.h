@@ -1,0 +1,110 @@
+/*===- runtime.h - blockc runtime C API -----------------------------*- C -*-===*
+ *
+ * Loads a module compiled by `blockc compile` (DIR/module.so, see
+ * docs/module-format.md), binds its weights from a .safetensors file and runs it
+ * on [B, tokens, dim] float32 inputs.
+ *
+ * Every function returns a blockc_status; on failure, blockc_last_error() gives
+ * a message for the calling thread (like dlerror), valid until that thread's
+ * next call into this API.
+ *
+ * Thread safety: blockc_module_run may be called concurrently on one module from
+ * several threads (weights and constants are read-only after binding; each run
+ * gets its own activation arena). blockc_module_bind_weights and
+ * blockc_module_free must not race with other calls on the same module
+ * (bind waits for runs in flight; free must come last).
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef BLOCKC_RUNTIME_H
+#define BLOCKC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define BLOCKC_RT_API __attribute__((visibility("default")))
+#else
+#define BLOCKC_RT_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The module ABI version this runtime loads (blockc_abi_version in module.so). */
+#define BLOCKC_RUNTIME_ABI_VERSION 1
+
+typedef enum blockc_status {
+  BLOCKC_OK = 0,
+  BLOCKC_ERROR_INVALID_ARGUMENT = 1, /* null pointer, batch < 1, overlapping buffers... */
+  BLOCKC_ERROR_LOAD = 2,             /* not a loadable module, bad or missing manifest */
+  BLOCKC_ERROR_INCOMPATIBLE = 3,     /* ABI version, arch or CPU features mismatch */
+  BLOCKC_ERROR_WEIGHTS = 4,          /* weight file unreadable or not matching the manifest */
+  BLOCKC_ERROR_NOT_BOUND = 5,        /* run before a successful bind_weights */
+  BLOCKC_ERROR_KERNEL = 6,           /* a kernel returned an error (Halide's message) */
+  BLOCKC_ERROR_OUT_OF_MEMORY = 7
+} blockc_status;
+
+typedef struct blockc_module blockc_module;
+
+/** What a loaded module is. Strings are owned by the module (valid until free). */
+typedef struct blockc_module_info {
+  const char *path;          /* the module.so that was loaded */
+  const char *block;         /* manifest "block" */
+  const char *target;        /* manifest "target" (Halide target string) */
+  const char *arch;          /* manifest "arch" */
+  const char *spec_hash;     /* manifest "spec_hash" ("" if absent) */
+  const char *manifest_json; /* the whole manifest, as embedded in module.so */
+  int64_t tokens;            /* input is [B, tokens, dim] */
+  int64_t dim;
+  int64_t output_tokens;     /* output is [B, output_tokens, output_dim] */
+  int64_t output_dim;
+  double flops_per_sample;
+  int32_t num_weights;       /* tensors the weight file must hold */
+  int32_t weights_bound;     /* 1 after a successful blockc_module_bind_weights */
+} blockc_module_info;
+
+/** The calling thread's message for its last failed call ("" if none). */
+BLOCKC_RT_API const char *blockc_last_error(void);
+
+/** A short name for a status ("BLOCKC_ERROR_KERNEL"). */
+BLOCKC_RT_API const char *blockc_status_name(blockc_status status);
+
+/** Loads `path`: a module directory (loads DIR/module.so) or a path to a .so file.
+ *  Checks the ABI version, parses the manifest, checks arch and CPU features, and
+ *  finds every kernel. On success *out is a new module (free with blockc_module_free).
+ *  The .so is opened with RTLD_LOCAL | RTLD_DEEPBIND so its kernels call its own Halide
+ *  runtime; set BLOCKC_RUNTIME_NO_DEEPBIND=1 to drop RTLD_DEEPBIND (sanitized host
+ *  programs refuse it; a runtime built with ASan/TSan drops it by itself). */
+BLOCKC_RT_API blockc_status blockc_module_load(const char *path, blockc_module **out);
+
+/** Releases a module (NULL is fine). No call on it may be in flight. */
+BLOCKC_RT_API void blockc_module_free(blockc_module *module);
+
+/** Memory-maps a .safetensors file, checks it holds exactly the manifest's weights
+ *  (every missing, extra, mis-shaped or mis-typed tensor is named in one message)
+ *  and runs the prepare kernels. Binding again replaces the previous weights. */
+BLOCKC_RT_API blockc_status blockc_module_bind_weights(blockc_module *module,
+                                                       const char *safetensors_path);
+
+/** Runs the block: input is [batch, tokens, dim] float32, output is
+ *  [batch, output_tokens, output_dim] float32, both C-contiguous and not
+ *  overlapping. batch >= 1. Safe to call from several threads at once. */
+BLOCKC_RT_API blockc_status blockc_module_run(blockc_module *module, const float *input,
+                                              int64_t batch, float *output);
+
+/** Sets the number of threads of the module's Halide runtime (0: Halide's default,
+ *  HL_NUM_THREADS or the number of cores). The setting is per module.so file: two
+ *  modules loaded from the same file share it. *previous (may be NULL) gets the old value. */
+BLOCKC_RT_API blockc_status blockc_module_set_num_threads(blockc_module *module, int threads,
+                                                          int *previous);
+
+/** Fills *info (see blockc_module_info). */
+BLOCKC_RT_API blockc_status blockc_module_get_info(const blockc_module *module,
+                                                   blockc_module_info *info);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* BLOCKC_RUNTIME_H */

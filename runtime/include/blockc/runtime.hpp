@@ -1,0 +1,110 @@
+//===- runtime.hpp - blockc runtime, thin C++ API ---------------*- C++ -*-===//
+//
+// Header-only RAII wrapper over the C API in runtime.h. Every failure throws
+// blockc::Error carrying the C API's status and message.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BLOCKC_RUNTIME_HPP
+#define BLOCKC_RUNTIME_HPP
+
+#include "blockc/runtime.h"
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace blockc {
+
+/// A failed runtime call: what() is the message, status() the C status.
+class Error : public std::runtime_error {
+public:
+  explicit Error(const std::string &message, blockc_status status = BLOCKC_ERROR_INVALID_ARGUMENT)
+      : std::runtime_error(message), status_(status) {}
+  blockc_status status() const noexcept { return status_; }
+
+private:
+  blockc_status status_;
+};
+
+/// Throws blockc::Error with blockc_last_error() if `status` is not BLOCKC_OK.
+inline void check(blockc_status status) {
+  if (status != BLOCKC_OK) {
+    const char *message = blockc_last_error();
+    throw Error(message && *message ? message : blockc_status_name(status), status);
+  }
+}
+
+/// A loaded module (owns the blockc_module).
+class Module {
+public:
+  /// Loads a module directory (DIR/module.so) or a .so path.
+  explicit Module(const std::string &path) { check(blockc_module_load(path.c_str(), &module_)); }
+  Module(const Module &) = delete;
+  Module &operator=(const Module &) = delete;
+  Module(Module &&other) noexcept : module_(std::exchange(other.module_, nullptr)) {}
+  Module &operator=(Module &&other) noexcept {
+    if (this != &other) {
+      blockc_module_free(module_);
+      module_ = std::exchange(other.module_, nullptr);
+    }
+    return *this;
+  }
+  ~Module() { blockc_module_free(module_); }
+
+  /// Binds weights from a .safetensors file and runs the prepare kernels.
+  void bindWeights(const std::string &safetensorsPath) {
+    check(blockc_module_bind_weights(module_, safetensorsPath.c_str()));
+  }
+
+  /// input: [batch, tokens, dim]; output: [batch, outputTokens, outputDim]. Thread-safe.
+  void run(const float *input, int64_t batch, float *output) const {
+    check(blockc_module_run(module_, input, batch, output));
+  }
+
+  /// Convenience: runs on a whole [batch, tokens, dim] vector and returns the output.
+  std::vector<float> run(const std::vector<float> &input) const {
+    blockc_module_info i = info();
+    const size_t perSample = static_cast<size_t>(i.tokens * i.dim);
+    if (perSample == 0 || input.empty() || input.size() % perSample != 0)
+      throw Error("input holds " + std::to_string(input.size()) +
+                  " floats, not a whole number of [" + std::to_string(i.tokens) + ", " +
+                  std::to_string(i.dim) + "] samples");
+    const int64_t batch = static_cast<int64_t>(input.size() / perSample);
+    std::vector<float> output(static_cast<size_t>(batch * i.output_tokens * i.output_dim));
+    run(input.data(), batch, output.data());
+    return output;
+  }
+
+  /// Sets the module's Halide thread count (0: default); returns the previous value.
+  int setNumThreads(int threads) {
+    int previous = 0;
+    check(blockc_module_set_num_threads(module_, threads, &previous));
+    return previous;
+  }
+
+  blockc_module_info info() const {
+    blockc_module_info i{};
+    check(blockc_module_get_info(module_, &i));
+    return i;
+  }
+  int64_t tokens() const { return info().tokens; }
+  int64_t dim() const { return info().dim; }
+  int64_t outputTokens() const { return info().output_tokens; }
+  int64_t outputDim() const { return info().output_dim; }
+  double flopsPerSample() const { return info().flops_per_sample; }
+  std::string block() const { return info().block; }
+  std::string target() const { return info().target; }
+  std::string manifestJson() const { return info().manifest_json; }
+  bool weightsBound() const { return info().weights_bound != 0; }
+
+  blockc_module *get() const noexcept { return module_; }
+
+private:
+  blockc_module *module_ = nullptr;
+};
+
+} // namespace blockc
+
+#endif // BLOCKC_RUNTIME_HPP

@@ -1,0 +1,118 @@
+//===- CpuFeatures.cpp - host CPU checks ----------------------------------===//
+
+#include "CpuFeatures.h"
+
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+namespace blockc {
+namespace rt {
+
+const char *hostArch() {
+#if defined(__x86_64__)
+  return "x86-64";
+#elif defined(__i386__)
+  return "x86-32";
+#elif defined(__aarch64__)
+  return "arm-64";
+#elif defined(__arm__)
+  return "arm-32";
+#elif defined(__riscv) && __riscv_xlen == 64
+  return "riscv-64";
+#else
+  return "unknown";
+#endif
+}
+
+namespace {
+
+#if defined(__x86_64__) || defined(__i386__)
+/// CPUID leaf 7 bits, for the names old compilers' __builtin_cpu_supports lacks.
+[[maybe_unused]] bool cpuidBit(unsigned leaf, unsigned subleaf, int reg, unsigned bit) {
+  unsigned r[4] = {0, 0, 0, 0};
+  if (static_cast<unsigned>(__get_cpuid_max(0, nullptr)) < leaf)
+    return false;
+  __cpuid_count(leaf, subleaf, r[0], r[1], r[2], r[3]);
+  return (r[reg] >> bit) & 1u;
+}
+enum { EAX = 0, EBX = 1, ECX = 2, EDX = 3 };
+
+#if defined(__clang__) && __clang_major__ < 16
+#define BLOCKC_SUPPORTS_NEW(name, leaf, sub, reg, bit) cpuidBit(leaf, sub, reg, bit)
+#else
+#define BLOCKC_SUPPORTS_NEW(name, leaf, sub, reg, bit) (__builtin_cpu_supports(name) != 0)
+#endif
+
+struct Feature {
+  const char *names[3]; // canonical name first, then aliases (Halide, /proc/cpuinfo)
+  bool (*has)();
+};
+
+// __builtin_cpu_supports takes string literals only, hence one lambda each.
+#define F(...) +[]() -> bool { return __VA_ARGS__; }
+const Feature kFeatures[] = {
+    {{"sse2"}, F(__builtin_cpu_supports("sse2") != 0)},
+    {{"sse3"}, F(__builtin_cpu_supports("sse3") != 0)},
+    {{"ssse3"}, F(__builtin_cpu_supports("ssse3") != 0)},
+    {{"sse41", "sse4.1", "sse4_1"}, F(__builtin_cpu_supports("sse4.1") != 0)},
+    {{"sse42", "sse4.2", "sse4_2"}, F(__builtin_cpu_supports("sse4.2") != 0)},
+    {{"popcnt"}, F(__builtin_cpu_supports("popcnt") != 0)},
+    {{"avx"}, F(__builtin_cpu_supports("avx") != 0)},
+    {{"avx2"}, F(__builtin_cpu_supports("avx2") != 0)},
+    {{"fma"}, F(__builtin_cpu_supports("fma") != 0)},
+    {{"f16c"}, F(BLOCKC_SUPPORTS_NEW("f16c", 1, 0, ECX, 29))},
+    {{"bmi", "bmi1"}, F(__builtin_cpu_supports("bmi") != 0)},
+    {{"bmi2"}, F(__builtin_cpu_supports("bmi2") != 0)},
+    {{"avx512f"}, F(__builtin_cpu_supports("avx512f") != 0)},
+    {{"avx512bw"}, F(__builtin_cpu_supports("avx512bw") != 0)},
+    {{"avx512dq"}, F(__builtin_cpu_supports("avx512dq") != 0)},
+    {{"avx512vl"}, F(__builtin_cpu_supports("avx512vl") != 0)},
+    {{"avx512cd"}, F(__builtin_cpu_supports("avx512cd") != 0)},
+    {{"avx512er"}, F(__builtin_cpu_supports("avx512er") != 0)}, // Xeon Phi (Halide avx512_knl)
+    {{"avx512pf"}, F(__builtin_cpu_supports("avx512pf") != 0)},
+    {{"avx512vnni", "avx512_vnni"}, F(__builtin_cpu_supports("avx512vnni") != 0)},
+    {{"avx512bf16", "avx512_bf16"}, F(__builtin_cpu_supports("avx512bf16") != 0)},
+    {{"avx512fp16", "avx512_fp16"}, F(BLOCKC_SUPPORTS_NEW("avx512fp16", 7, 0, EDX, 23))},
+    {{"avx512vbmi"}, F(__builtin_cpu_supports("avx512vbmi") != 0)},
+    {{"avx512vbmi2", "avx512_vbmi2"}, F(__builtin_cpu_supports("avx512vbmi2") != 0)},
+    {{"avx512ifma"}, F(__builtin_cpu_supports("avx512ifma") != 0)},
+    {{"avx512bitalg", "avx512_bitalg"}, F(__builtin_cpu_supports("avx512bitalg") != 0)},
+    {{"avx512vpopcntdq", "avx512_vpopcntdq"}, F(__builtin_cpu_supports("avx512vpopcntdq") != 0)},
+    {{"avxvnni", "avx_vnni"}, F(BLOCKC_SUPPORTS_NEW("avxvnni", 7, 1, EAX, 4))},
+    {{"amx-tile", "amx_tile"}, F(BLOCKC_SUPPORTS_NEW("amx-tile", 7, 0, EDX, 24))},
+    {{"amx-bf16", "amx_bf16"}, F(BLOCKC_SUPPORTS_NEW("amx-bf16", 7, 0, EDX, 22))},
+    {{"amx-int8", "amx_int8"}, F(BLOCKC_SUPPORTS_NEW("amx-int8", 7, 0, EDX, 25))},
+};
+#undef F
+#endif
+
+} // namespace
+
+bool hostHasCpuFeature(const std::string &feature, bool &known) {
+  known = false;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  for (const Feature &f : kFeatures)
+    for (const char *name : f.names)
+      if (name && feature == name) {
+        known = true;
+        return f.has();
+      }
+#endif
+  return false;
+}
+
+std::vector<std::string> knownCpuFeatures() {
+  std::vector<std::string> out;
+#if defined(__x86_64__) || defined(__i386__)
+  for (const Feature &f : kFeatures)
+    out.push_back(f.names[0]);
+#endif
+  return out;
+}
+
+} // namespace rt
+} // namespace blockc

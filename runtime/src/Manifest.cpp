@@ -1,0 +1,384 @@
+//===- Manifest.cpp - parse and validate the module manifest --------------===//
+
+#include "Manifest.h"
+#include "Error.h"
+#include "Safetensors.h"
+
+#include <boost/json.hpp>
+
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+namespace json = boost::json;
+
+namespace blockc {
+namespace rt {
+namespace {
+
+/// Values above this are rejected, so sums and products of a few stay in int64.
+constexpr int64_t kMaxValue = int64_t(1) << 40;
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+constexpr size_t kMaxRank = 16;
+
+[[noreturn]] void bad(const std::string &where, const std::string &what) {
+  fail(BLOCKC_ERROR_LOAD, "manifest: " + where + (where.empty() ? "" : ": ") + what);
+}
+
+std::string field(const std::string &where, const char *name) {
+  return where.empty() ? std::string("'") + name + "'" : where + "." + name;
+}
+
+const json::value &need(const json::object &o, const std::string &where, const char *name) {
+  const json::value *v = o.if_contains(name);
+  if (!v)
+    bad(where, std::string("field '") + name + "' is missing");
+  return *v;
+}
+
+const json::object &needObject(const json::object &o, const std::string &where, const char *name) {
+  const json::value &v = need(o, where, name);
+  if (!v.is_object())
+    bad(field(where, name), "must be an object");
+  return v.as_object();
+}
+
+const json::array &needArray(const json::object &o, const std::string &where, const char *name) {
+  const json::value &v = need(o, where, name);
+  if (!v.is_array())
+    bad(field(where, name), "must be an array");
+  return v.as_array();
+}
+
+std::string needString(const json::object &o, const std::string &where, const char *name) {
+  const json::value &v = need(o, where, name);
+  if (!v.is_string())
+    bad(field(where, name), "must be a string");
+  return std::string(v.as_string());
+}
+
+bool toInt(const json::value &v, int64_t &out) {
+  if (v.is_int64()) {
+    out = v.get_int64();
+    return true;
+  }
+  if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(kMaxValue)) {
+    out = static_cast<int64_t>(v.get_uint64());
+    return true;
+  }
+  return false;
+}
+
+int64_t needInt(const json::object &o, const std::string &where, const char *name, int64_t lo,
+                int64_t hi = kMaxValue) {
+  const json::value &v = need(o, where, name);
+  int64_t n;
+  if (!toInt(v, n))
+    bad(field(where, name), "must be an integer");
+  if (n < lo || n > hi)
+    bad(field(where, name), "value " + std::to_string(n) + " is out of range [" +
+                                std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return n;
+}
+
+std::vector<int64_t> intArray(const json::value &v, const std::string &where, int64_t lo,
+                              bool allowNegative) {
+  if (!v.is_array())
+    bad(where, "must be an array of integers");
+  if (v.as_array().size() > kMaxRank)
+    bad(where, "has more than " + std::to_string(kMaxRank) + " entries");
+  std::vector<int64_t> out;
+  for (const json::value &e : v.as_array()) {
+    int64_t n;
+    if (!toInt(e, n))
+      bad(where, "must be an array of integers");
+    if (allowNegative && n < 0) {
+      if (n < -kMaxValue)
+        bad(where, "entry " + std::to_string(n) + " is out of range");
+    } else if (n < lo || n > kMaxValue) {
+      bad(where, "entry " + std::to_string(n) + " is out of range (at least " +
+                     std::to_string(lo) + ")");
+    }
+    out.push_back(n);
+  }
+  return out;
+}
+
+int64_t product(const std::vector<int64_t> &shape, const std::string &where) {
+  int64_t p = 1;
+  for (int64_t d : shape) {
+    if (d != 0 && p > kMaxValue / d)
+      bad(where, "shape " + shapeToString(shape) + " is too large");
+    p *= d;
+  }
+  return p;
+}
+
+void parseIO(const json::object &root, const char *name, Manifest &m, int64_t &tokens,
+             int64_t &dim) {
+  const json::object &io = needObject(root, "", name);
+  const std::string where = std::string("'") + name + "'";
+  needString(io, where, "name");
+  if (needString(io, where, "dtype") != "F32")
+    bad(field(where, "dtype"), "must be \"F32\"");
+  std::vector<int64_t> shape = intArray(need(io, where, "shape"), field(where, "shape"), 1, true);
+  if (shape.size() != 3 || shape[0] != -1 || shape[1] < 1 || shape[2] < 1)
+    bad(field(where, "shape"), "must be [-1, tokens, dim], not " + shapeToString(shape));
+  tokens = shape[1];
+  dim = shape[2];
+}
+
+ArgView parseArg(const json::value &v, const std::string &where, const Manifest &m,
+                 const std::map<std::string, size_t> &weightIndex,
+                 const std::map<int64_t, size_t> &constantIndex,
+                 const std::map<int64_t, size_t> &slotIndex, bool prepare) {
+  if (!v.is_object())
+    bad(where, "must be an object");
+  const json::object &o = v.as_object();
+  ArgView arg;
+  const std::string source = needString(o, where, "source");
+  if (source == "input" || source == "output") {
+    if (prepare)
+      bad(where, "a prepare kernel cannot use the " + source);
+    arg.source = source == "input" ? ArgSource::Input : ArgSource::Output;
+  } else if (source == "weight") {
+    arg.source = ArgSource::Weight;
+    const std::string name = needString(o, where, "name");
+    auto it = weightIndex.find(name);
+    if (it == weightIndex.end())
+      bad(where, "weight '" + name + "' is not in 'weights'");
+    const WeightSpec &w = m.weights[it->second];
+    if (w.dtype != "F32")
+      bad(where, "weight '" + name + "' has dtype " + w.dtype + "; kernels take F32 only");
+    if (!w.used)
+      bad(where, "weight '" + name + "' is marked \"used\": false");
+    arg.index = it->second;
+  } else if (source == "constant" || source == "slot") {
+    const bool isConstant = source == "constant";
+    arg.source = isConstant ? ArgSource::Constant : ArgSource::Slot;
+    const int64_t id = needInt(o, where, "id", 0);
+    const auto &index = isConstant ? constantIndex : slotIndex;
+    auto it = index.find(id);
+    if (it == index.end())
+      bad(where, source + " " + std::to_string(id) + " is not in '" +
+                     (isConstant ? "constants" : "slots") + "'");
+    arg.index = it->second;
+  } else {
+    bad(field(where, "source"), "unknown source '" + source +
+                                    "' (expected input, output, weight, constant or slot)");
+  }
+
+  arg.offset = o.contains("offset") ? needInt(o, where, "offset", 0) : 0;
+  const bool batched = arg.source == ArgSource::Input || arg.source == ArgSource::Output ||
+                       arg.source == ArgSource::Slot;
+  arg.shape = intArray(need(o, where, "shape"), field(where, "shape"), 1, batched && !prepare);
+  arg.strides = intArray(need(o, where, "strides"), field(where, "strides"), 1, false);
+  if (arg.strides.size() != arg.shape.size())
+    bad(where, "shape " + shapeToString(arg.shape) + " and strides " +
+                   shapeToString(arg.strides) + " differ in rank");
+
+  // The view's largest element index is a + b*B; the storage holds c + d*B
+  // elements. Both are linear in B, so checking B = 1 and the slopes covers every B.
+  int64_t a = arg.offset, b = 0;
+  for (size_t i = 0; i < arg.shape.size(); ++i) {
+    const int64_t stride = arg.strides[i];
+    if (stride > kInt32Max)
+      bad(field(where, "strides"), "entry " + std::to_string(stride) + " exceeds Halide's int32");
+    if (arg.shape[i] < 0) {
+      const int64_t k = -arg.shape[i];
+      if (k > kInt32Max)
+        bad(field(where, "shape"), "entry " + std::to_string(arg.shape[i]) + " is too large");
+      b += k * stride; // < 2^31 * 2^31
+      a -= stride;
+    } else {
+      if (arg.shape[i] > kInt32Max)
+        bad(field(where, "shape"), "entry " + std::to_string(arg.shape[i]) +
+                                       " exceeds Halide's int32");
+      a += (arg.shape[i] - 1) * stride;
+    }
+    if (a > kMaxValue * 4 || b > kMaxValue * 4)
+      bad(where, "view is too large");
+  }
+  const int64_t c1 = storageElements(m, arg, 1);
+  const int64_t c2 = storageElements(m, arg, 2);
+  const int64_t d = c2 - c1;
+  if (a + b >= c1 || b > d)
+    bad(where, "view (offset " + std::to_string(arg.offset) + ", shape " +
+                   shapeToString(arg.shape) + ", strides " + shapeToString(arg.strides) +
+                   ") goes past the end of its storage (" + std::to_string(c1) +
+                   " elements" + (d ? " per sample" : "") + ")");
+  return arg;
+}
+
+std::vector<KernelSpec> parseKernels(const json::object &root, const char *listName, Manifest &m,
+                                     const std::map<std::string, size_t> &weightIndex,
+                                     const std::map<int64_t, size_t> &constantIndex,
+                                     const std::map<int64_t, size_t> &slotIndex) {
+  const bool prepare = std::string(listName) == "prepare";
+  std::vector<KernelSpec> kernels;
+  const json::array &list = needArray(root, "", listName);
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::string where = std::string(listName) + "[" + std::to_string(i) + "]";
+    if (!list[i].is_object())
+      bad(where, "must be an object");
+    const json::object &o = list[i].as_object();
+    KernelSpec k;
+    k.name = needString(o, where, "name");
+    where += " ('" + k.name + "')";
+    k.function = needString(o, where, "function");
+    if (k.function.empty() || std::isdigit(static_cast<unsigned char>(k.function[0])))
+      bad(field(where, "function"), "'" + k.function + "' is not a C identifier");
+    for (char c : k.function)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
+        bad(field(where, "function"), "'" + k.function + "' is not a C identifier");
+    if (o.contains("kind"))
+      k.kind = needString(o, where, "kind");
+    const json::array &args = needArray(o, where, "args");
+    if (args.empty())
+      bad(field(where, "args"), "is empty");
+    for (size_t j = 0; j < args.size(); ++j) {
+      ArgView arg = parseArg(args[j], where + ".args[" + std::to_string(j) + "]", m, weightIndex,
+                             constantIndex, slotIndex, prepare);
+      for (int64_t s : arg.shape)
+        if (s < 0 && -s > m.maxBatchMultiple)
+          m.maxBatchMultiple = -s;
+      k.args.push_back(std::move(arg));
+    }
+    kernels.push_back(std::move(k));
+  }
+  return kernels;
+}
+
+} // namespace
+
+int64_t storageElements(const Manifest &m, const ArgView &arg, int64_t batch) {
+  switch (arg.source) {
+  case ArgSource::Input:
+    return m.tokens * m.dim * batch;
+  case ArgSource::Output:
+    return m.outputTokens * m.outputDim * batch;
+  case ArgSource::Weight:
+    return m.weights[arg.index].elements;
+  case ArgSource::Constant:
+    return m.constants[arg.index].elements;
+  case ArgSource::Slot:
+    return m.slots[arg.index].elementsPerSample * batch;
+  }
+  return 0;
+}
+
+Manifest parseManifest(const std::string &text) {
+  json::error_code ec;
+  json::value doc = json::parse(text, ec);
+  if (ec)
+    fail(BLOCKC_ERROR_LOAD, "manifest is not valid JSON: " + ec.message());
+  if (!doc.is_object())
+    bad("", "the document is not a JSON object");
+  const json::object &root = doc.as_object();
+
+  Manifest m;
+  m.abiVersion = needInt(root, "", "abi_version", std::numeric_limits<int32_t>::min(),
+                         std::numeric_limits<int32_t>::max());
+  if (m.abiVersion != 1)
+    bad("'abi_version'", "is " + std::to_string(m.abiVersion) + ", this runtime reads version 1");
+  m.block = needString(root, "", "block");
+  if (root.contains("spec_hash"))
+    m.specHash = needString(root, "", "spec_hash");
+  m.target = needString(root, "", "target");
+  m.arch = needString(root, "", "arch");
+  for (const json::value &f : needArray(root, "", "cpu_features")) {
+    if (!f.is_string())
+      bad("'cpu_features'", "must be an array of strings");
+    m.cpuFeatures.emplace_back(f.as_string());
+  }
+  m.tokens = needInt(root, "", "tokens", 1, kInt32Max);
+  m.dim = needInt(root, "", "dim", 1, kInt32Max);
+  if (m.tokens * m.dim > kMaxValue)
+    bad("", "tokens * dim is too large");
+  {
+    const json::value &f = need(root, "", "flops_per_sample");
+    if (!f.is_number())
+      bad("'flops_per_sample'", "must be a number");
+    m.flopsPerSample = f.to_number<double>();
+    if (!std::isfinite(m.flopsPerSample) || m.flopsPerSample < 0)
+      bad("'flops_per_sample'", "must be a non-negative finite number");
+  }
+  int64_t inTokens, inDim;
+  parseIO(root, "input", m, inTokens, inDim);
+  if (inTokens != m.tokens || inDim != m.dim)
+    bad("'input'.shape", "[-1, " + std::to_string(inTokens) + ", " + std::to_string(inDim) +
+                             "] does not match tokens " + std::to_string(m.tokens) +
+                             " and dim " + std::to_string(m.dim));
+  parseIO(root, "output", m, m.outputTokens, m.outputDim);
+  if (m.outputTokens * m.outputDim > kMaxValue)
+    bad("'output'.shape", "is too large");
+
+  std::map<std::string, size_t> weightIndex;
+  const json::array &weights = needArray(root, "", "weights");
+  for (size_t i = 0; i < weights.size(); ++i) {
+    const std::string where = "weights[" + std::to_string(i) + "]";
+    if (!weights[i].is_object())
+      bad(where, "must be an object");
+    const json::object &o = weights[i].as_object();
+    WeightSpec w;
+    w.name = needString(o, where, "name");
+    if (w.name.empty())
+      bad(field(where, "name"), "is empty");
+    w.shape = intArray(need(o, where, "shape"), where + ".shape", 0, false);
+    w.dtype = needString(o, where, "dtype");
+    if (dtypeSize(w.dtype) == 0)
+      bad(field(where, "dtype"), "unknown dtype '" + w.dtype + "'");
+    if (o.contains("used")) {
+      const json::value &u = o.at("used");
+      if (!u.is_bool())
+        bad(field(where, "used"), "must be true or false");
+      w.used = u.get_bool();
+    }
+    w.elements = product(w.shape, where);
+    if (!weightIndex.emplace(w.name, m.weights.size()).second)
+      bad(where, "weight '" + w.name + "' is listed twice");
+    m.weights.push_back(std::move(w));
+  }
+
+  std::map<int64_t, size_t> constantIndex;
+  const json::array &constants = needArray(root, "", "constants");
+  for (size_t i = 0; i < constants.size(); ++i) {
+    const std::string where = "constants[" + std::to_string(i) + "]";
+    if (!constants[i].is_object())
+      bad(where, "must be an object");
+    const json::object &o = constants[i].as_object();
+    ConstantSpec c;
+    c.id = needInt(o, where, "id", 0);
+    c.shape = intArray(need(o, where, "shape"), where + ".shape", 1, false);
+    c.elements = product(c.shape, where);
+    if (!constantIndex.emplace(c.id, m.constants.size()).second)
+      bad(where, "constant id " + std::to_string(c.id) + " is listed twice");
+    m.constants.push_back(std::move(c));
+  }
+
+  std::map<int64_t, size_t> slotIndex;
+  const json::array &slots = needArray(root, "", "slots");
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const std::string where = "slots[" + std::to_string(i) + "]";
+    if (!slots[i].is_object())
+      bad(where, "must be an object");
+    const json::object &o = slots[i].as_object();
+    SlotSpec s;
+    s.id = needInt(o, where, "id", 0);
+    s.elementsPerSample = needInt(o, where, "elements_per_sample", 1);
+    if (!slotIndex.emplace(s.id, m.slots.size()).second)
+      bad(where, "slot id " + std::to_string(s.id) + " is listed twice");
+    m.slots.push_back(s);
+  }
+
+  m.prepare = parseKernels(root, "prepare", m, weightIndex, constantIndex, slotIndex);
+  m.run = parseKernels(root, "run", m, weightIndex, constantIndex, slotIndex);
+  if (m.run.empty())
+    bad("'run'", "has no kernels");
+  return m;
+}
+
+} // namespace rt
+} // namespace blockc

@@ -1,0 +1,83 @@
+//===- Manifest.h - parsed and validated module manifest --------*- C++ -*-===//
+//
+// See docs/module-format.md. parseManifest checks every field's presence and
+// type, every reference (weight names, constant and slot ids) and that every
+// kernel argument view stays inside its storage for every batch size, so a
+// corrupt manifest is an error, never an out-of-bounds access.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BLOCKC_RUNTIME_MANIFEST_H
+#define BLOCKC_RUNTIME_MANIFEST_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace blockc {
+namespace rt {
+
+enum class ArgSource { Input, Output, Weight, Constant, Slot };
+
+struct ArgView {
+  ArgSource source = ArgSource::Input;
+  /// Index into Manifest::weights / constants / slots (by position, not id).
+  size_t index = 0;
+  int64_t offset = 0;
+  /// Row-major; a negative entry -k means k * B.
+  std::vector<int64_t> shape;
+  std::vector<int64_t> strides;
+};
+
+struct KernelSpec {
+  std::string name;
+  std::string function; ///< the runtime calls <function>_argv
+  std::string kind;
+  std::vector<ArgView> args;
+};
+
+struct WeightSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::string dtype;
+  bool used = true;
+  int64_t elements = 1;
+};
+
+struct ConstantSpec {
+  int64_t id = 0;
+  std::vector<int64_t> shape;
+  int64_t elements = 1;
+};
+
+struct SlotSpec {
+  int64_t id = 0;
+  int64_t elementsPerSample = 0;
+};
+
+struct Manifest {
+  int64_t abiVersion = 0;
+  std::string block, specHash, target, arch;
+  std::vector<std::string> cpuFeatures;
+  int64_t tokens = 0, dim = 0;
+  int64_t outputTokens = 0, outputDim = 0;
+  double flopsPerSample = 0;
+  std::vector<WeightSpec> weights;
+  std::vector<ConstantSpec> constants;
+  std::vector<SlotSpec> slots;
+  std::vector<KernelSpec> prepare, run;
+  /// Largest k of a negative shape entry -k over all run arguments (1 if none):
+  /// B * maxBatchMultiple must fit Halide's int32 extents.
+  int64_t maxBatchMultiple = 1;
+};
+
+/// Parses and validates a manifest. Throws RtError(BLOCKC_ERROR_LOAD) with a
+/// message starting "manifest: " (the caller prefixes the file name).
+Manifest parseManifest(const std::string &json);
+
+/// Element capacity of an argument's storage for batch B (input/output/slot grow with B).
+int64_t storageElements(const Manifest &m, const ArgView &arg, int64_t batch);
+
+} // namespace rt
+} // namespace blockc
+
+#endif // BLOCKC_RUNTIME_MANIFEST_H

@@ -1,0 +1,680 @@
+//===- Module.cpp - loading, binding and running compiled modules ---------===//
+//
+// Implements the C API of blockc/runtime.h. See docs/module-format.md.
+//
+//===----------------------------------------------------------------------===//
+
+#include "blockc/runtime.h"
+
+#include "CpuFeatures.h"
+#include "Error.h"
+#include "Manifest.h"
+#include "Safetensors.h"
+
+#include <HalideRuntime.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <limits>
+#include <link.h>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <shared_mutex>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace blockc::rt;
+
+namespace {
+
+using ArgvFunction = int (*)(void **);
+using SetErrorHandlerFunction = halide_error_handler_t (*)(halide_error_handler_t);
+using SetNumThreadsFunction = int (*)(int);
+
+constexpr size_t kAlignment = 64;          // bytes, for arena slots and constants
+constexpr size_t kAlignFloats = kAlignment / sizeof(float);
+
+thread_local std::string tLastError;
+
+//===----------------------------------------------------------------------===//
+// Halide error capture
+//===----------------------------------------------------------------------===//
+
+/// Set while this thread is inside a kernel call: Halide errors raised on this
+/// thread are appended here.
+thread_local std::string *tKernelMessages = nullptr;
+
+/// Errors raised on Halide's worker threads (inside parallel loops) cannot be
+/// matched to a call; the most recent one is kept here and used by a failing
+/// kernel call that captured nothing on its own thread.
+std::mutex gWorkerErrorMutex;
+std::string gWorkerError;
+uint64_t gWorkerErrorCount = 0;
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r'))
+    s.pop_back();
+  return s;
+}
+
+extern "C" void blockcRuntimeHalideErrorHandler(void * /*user_context*/, const char *message) {
+  std::string text = trimmed(message ? message : "(null message)");
+  if (tKernelMessages) {
+    if (!tKernelMessages->empty())
+      *tKernelMessages += "; ";
+    *tKernelMessages += text;
+    return;
+  }
+  std::lock_guard<std::mutex> lock(gWorkerErrorMutex);
+  gWorkerError = std::move(text);
+  ++gWorkerErrorCount;
+}
+
+//===----------------------------------------------------------------------===//
+// Aligned float storage
+//===----------------------------------------------------------------------===//
+
+struct FreeDeleter {
+  void operator()(float *p) const { std::free(p); }
+};
+using AlignedFloats = std::unique_ptr<float, FreeDeleter>;
+
+AlignedFloats allocateFloats(size_t count) {
+  size_t bytes = std::max<size_t>(count, 1) * sizeof(float);
+  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  void *p = std::aligned_alloc(kAlignment, bytes);
+  if (!p)
+    throw std::bad_alloc();
+  return AlignedFloats(static_cast<float *>(p));
+}
+
+size_t roundUpFloats(size_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+
+struct Arena {
+  AlignedFloats data;
+  size_t capacity = 0; // floats
+};
+
+/// Weights and constants of one successful bind: read-only once built.
+struct Binding {
+  std::unique_ptr<SafetensorsFile> file;
+  std::vector<const float *> weights; // by manifest weight index; null if unused
+  std::vector<AlignedFloats> copies;  // misaligned weights, copied
+  std::vector<AlignedFloats> constants;
+};
+
+std::string joinNames(const std::vector<std::string> &names) {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i)
+    s += (i ? ", " : "") + names[i];
+  return s;
+}
+
+std::string quoted(const std::string &s) { return "'" + s + "'"; }
+
+} // namespace
+
+struct blockc_module {
+  std::string path;         // as given (DIR/module.so for a directory)
+  std::string manifestJson; // as embedded
+  Manifest manifest;
+  void *handle = nullptr;
+  std::vector<ArgvFunction> prepareFunctions, runFunctions;
+  SetNumThreadsFunction setNumThreads = nullptr;
+
+  mutable std::shared_mutex bindMutex; // runs: shared; bind: exclusive
+  std::unique_ptr<Binding> binding;
+  std::atomic<bool> bound{false};
+
+  std::mutex poolMutex;
+  std::vector<Arena> pool;
+
+  ~blockc_module() {
+    binding.reset();
+    pool.clear();
+    if (handle)
+      dlclose(handle);
+  }
+
+  Arena acquireArena(size_t floats) {
+    Arena discard;
+    {
+      std::lock_guard<std::mutex> lock(poolMutex);
+      auto best = pool.end();
+      for (auto it = pool.begin(); it != pool.end(); ++it)
+        if (it->capacity >= floats && (best == pool.end() || it->capacity < best->capacity))
+          best = it;
+      if (best != pool.end()) {
+        Arena a = std::move(*best);
+        pool.erase(best);
+        return a;
+      }
+      if (!pool.empty()) { // too small: replace the largest by a big enough one
+        auto largest = std::max_element(pool.begin(), pool.end(), [](const Arena &a, const Arena &b) {
+          return a.capacity < b.capacity;
+        });
+        discard = std::move(*largest);
+        pool.erase(largest);
+      }
+    }
+    discard.data.reset();
+    Arena a;
+    a.data = allocateFloats(floats);
+    a.capacity = floats;
+    return a;
+  }
+
+  void releaseArena(Arena a) {
+    std::lock_guard<std::mutex> lock(poolMutex);
+    pool.push_back(std::move(a));
+  }
+};
+
+namespace {
+
+/// Arena layout for batch B: each slot 64-byte aligned.
+size_t slotOffsets(const Manifest &m, int64_t batch, std::vector<size_t> &offsets) {
+  offsets.clear();
+  size_t total = 0;
+  for (const SlotSpec &s : m.slots) {
+    offsets.push_back(total);
+    total += roundUpFloats(static_cast<size_t>(s.elementsPerSample) * static_cast<size_t>(batch));
+  }
+  return total;
+}
+
+/// Calls `kernels` in order. Storage pointers: input/output for run kernels,
+/// arena + slotOffset for slots.
+void callKernels(const blockc_module &mod, const char *phase,
+                 const std::vector<KernelSpec> &kernels,
+                 const std::vector<ArgvFunction> &functions, const Binding &binding,
+                 const float *input, float *output, int64_t batch, float *arena,
+                 const std::vector<size_t> &slotOffset) {
+  std::vector<halide_buffer_t> buffers;
+  std::vector<halide_dimension_t> dims;
+  std::vector<void *> argv;
+  for (size_t k = 0; k < kernels.size(); ++k) {
+    const KernelSpec &kernel = kernels[k];
+    size_t totalRank = 0;
+    for (const ArgView &a : kernel.args)
+      totalRank += a.shape.size();
+    buffers.assign(kernel.args.size(), halide_buffer_t());
+    dims.assign(totalRank, halide_dimension_t());
+    argv.assign(kernel.args.size(), nullptr);
+    size_t dimAt = 0;
+    for (size_t i = 0; i < kernel.args.size(); ++i) {
+      const ArgView &a = kernel.args[i];
+      const float *base = nullptr;
+      switch (a.source) {
+      case ArgSource::Input:
+        base = input;
+        break;
+      case ArgSource::Output:
+        base = output;
+        break;
+      case ArgSource::Weight:
+        base = binding.weights[a.index];
+        break;
+      case ArgSource::Constant:
+        base = binding.constants[a.index].get();
+        break;
+      case ArgSource::Slot:
+        base = arena + slotOffset[a.index];
+        break;
+      }
+      halide_buffer_t &b = buffers[i];
+      b = halide_buffer_t();
+      b.device = 0;
+      b.device_interface = nullptr;
+      b.flags = 0;
+      b.padding = nullptr;
+      b.host = reinterpret_cast<uint8_t *>(const_cast<float *>(base + a.offset));
+      b.type = halide_type_t(halide_type_float, 32, 1);
+      const int rank = static_cast<int>(a.shape.size());
+      b.dimensions = rank;
+      b.dim = rank ? &dims[dimAt] : nullptr;
+      for (int d = 0; d < rank; ++d) {
+        const size_t r = static_cast<size_t>(rank - 1 - d); // Halide dim d = row-major dim r
+        const int64_t extent = a.shape[r] < 0 ? -a.shape[r] * batch : a.shape[r];
+        dims[dimAt + d] = halide_dimension_t(0, static_cast<int32_t>(extent),
+                                             static_cast<int32_t>(a.strides[r]), 0);
+      }
+      dimAt += rank;
+      argv[i] = &b;
+    }
+
+    std::string messages;
+    uint64_t workerErrorsBefore;
+    {
+      std::lock_guard<std::mutex> lock(gWorkerErrorMutex);
+      workerErrorsBefore = gWorkerErrorCount;
+    }
+    tKernelMessages = &messages;
+    const int rc = functions[k](argv.data());
+    tKernelMessages = nullptr;
+    if (rc != 0) {
+      if (messages.empty()) {
+        std::lock_guard<std::mutex> lock(gWorkerErrorMutex);
+        if (gWorkerErrorCount != workerErrorsBefore)
+          messages = gWorkerError;
+      }
+      if (messages.empty())
+        messages = "(the kernel reported no message)";
+      fail(BLOCKC_ERROR_KERNEL, mod.path + ": " + phase + " kernel '" + kernel.name + "' (" +
+                                    kernel.function + "_argv) failed with code " +
+                                    std::to_string(rc) + ": " + messages);
+    }
+  }
+}
+
+void *lookup(void *handle, const std::string &name) {
+  dlerror();
+  return dlsym(handle, name.c_str());
+}
+
+/// Size in bytes of the ELF symbol at addr, or 0 if unknown.
+size_t symbolSize(const void *addr) {
+  Dl_info info;
+  void *entry = nullptr;
+  if (dladdr1(addr, &info, &entry, RTLD_DL_SYMENT) && entry)
+    return static_cast<size_t>(static_cast<const ElfW(Sym) *>(entry)->st_size);
+  return 0;
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define BLOCKC_UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
+    __has_feature(memory_sanitizer)
+#define BLOCKC_UNDER_SANITIZER 1
+#endif
+#endif
+
+/// RTLD_DEEPBIND, unless sanitizers (which refuse it) are in use or the
+/// BLOCKC_RUNTIME_NO_DEEPBIND environment variable is set to a non-empty value
+/// other than "0".
+int dlopenFlags() {
+  int flags = RTLD_NOW | RTLD_LOCAL;
+#if !defined(BLOCKC_UNDER_SANITIZER)
+  const char *off = std::getenv("BLOCKC_RUNTIME_NO_DEEPBIND");
+  if (!off || !*off || std::strcmp(off, "0") == 0)
+    flags |= RTLD_DEEPBIND;
+#endif
+  return flags;
+}
+
+std::unique_ptr<blockc_module> loadModule(const std::string &given) {
+  if (given.empty())
+    fail(BLOCKC_ERROR_INVALID_ARGUMENT, "module path is empty");
+  std::string path = given;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    fail(BLOCKC_ERROR_LOAD, "cannot open module " + quoted(path) + ": " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) {
+    path = (path.back() == '/' ? path : path + "/") + "module.so";
+    if (::stat(path.c_str(), &st) != 0)
+      fail(BLOCKC_ERROR_LOAD, "cannot open module " + quoted(path) + ": " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode))
+    fail(BLOCKC_ERROR_LOAD, quoted(path) + " is not a regular file");
+
+  {
+    unsigned char magic[4] = {0, 0, 0, 0};
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      fail(BLOCKC_ERROR_LOAD, "cannot open module " + quoted(path) + ": " + std::strerror(errno));
+    ssize_t n = ::read(fd, magic, 4);
+    ::close(fd);
+    if (n != 4 || std::memcmp(magic, "\x7f" "ELF", 4) != 0)
+      fail(BLOCKC_ERROR_LOAD, quoted(path) + " is not a shared library (no ELF header)");
+  }
+
+  // dlopen searches the library path for names without '/': give it a real path.
+  char *resolved = ::realpath(path.c_str(), nullptr);
+  std::string absolute = resolved ? resolved : path;
+  std::free(resolved);
+
+  auto mod = std::make_unique<blockc_module>();
+  mod->path = path;
+  dlerror();
+  // RTLD_DEEPBIND: the module's calls go to its own Halide runtime even if the
+  // process has another one (each module carries the runtime of its target).
+  mod->handle = dlopen(absolute.c_str(), dlopenFlags());
+  if (!mod->handle) {
+    const char *e = dlerror();
+    fail(BLOCKC_ERROR_LOAD, "cannot load " + quoted(path) + ": " + (e ? e : "dlopen failed"));
+  }
+
+  const void *abiSymbol = lookup(mod->handle, "blockc_abi_version");
+  if (!abiSymbol)
+    fail(BLOCKC_ERROR_LOAD, quoted(path) +
+                                " is not a blockc module: symbol blockc_abi_version not found");
+  const size_t abiSize = symbolSize(abiSymbol);
+  if (abiSize != 0 && abiSize < sizeof(int))
+    fail(BLOCKC_ERROR_LOAD, quoted(path) + ": symbol blockc_abi_version is not an int");
+  int abi;
+  std::memcpy(&abi, abiSymbol, sizeof(int));
+  if (abi != BLOCKC_RUNTIME_ABI_VERSION)
+    fail(BLOCKC_ERROR_INCOMPATIBLE,
+         quoted(path) + " has module ABI version " + std::to_string(abi) +
+             ", this runtime loads version " + std::to_string(BLOCKC_RUNTIME_ABI_VERSION) +
+             " (recompile the module with a matching blockc)");
+
+  const char *manifestSymbol = static_cast<const char *>(lookup(mod->handle, "blockc_manifest"));
+  if (!manifestSymbol)
+    fail(BLOCKC_ERROR_LOAD,
+         quoted(path) + " is not a blockc module: symbol blockc_manifest not found");
+  const size_t manifestSize = symbolSize(manifestSymbol);
+  if (manifestSize != 0) {
+    size_t length = strnlen(manifestSymbol, manifestSize);
+    const bool pointerSized = manifestSize == sizeof(void *) && manifestSymbol[0] != '{';
+    if (length == manifestSize || pointerSized)
+      fail(BLOCKC_ERROR_LOAD, quoted(path) + ": blockc_manifest is not a NUL-terminated char "
+                                             "array (declared as a pointer? the format needs "
+                                             "'const char blockc_manifest[]')");
+    mod->manifestJson.assign(manifestSymbol, length);
+  } else {
+    mod->manifestJson = manifestSymbol;
+  }
+
+  try {
+    mod->manifest = parseManifest(mod->manifestJson);
+  } catch (const RtError &e) {
+    fail(e.status(), path + ": " + e.what());
+  }
+  const Manifest &m = mod->manifest;
+
+  // Architecture: GPU targets and other CPUs are refused before anything runs.
+  static const char *const kGpuFeatures[] = {"cuda",   "opencl", "metal",        "vulkan",
+                                             "webgpu", "d3d12compute", "hexagon_dma"};
+  for (const char *gpu : kGpuFeatures) {
+    std::string t = "-" + m.target + "-";
+    if (m.arch == gpu || t.find(std::string("-") + gpu + "-") != std::string::npos ||
+        t.find(std::string("-") + gpu + "_") != std::string::npos)
+      fail(BLOCKC_ERROR_INCOMPATIBLE,
+           quoted(path) + " targets " + gpu + " (target '" + m.target +
+               "'); this runtime runs CPU modules only");
+  }
+  if (m.arch != hostArch())
+    fail(BLOCKC_ERROR_INCOMPATIBLE, quoted(path) + " was compiled for " + m.arch + " (target '" +
+                                        m.target + "'), but this machine is " + hostArch());
+  std::vector<std::string> unknown, missing;
+  for (const std::string &f : m.cpuFeatures) {
+    bool known;
+    if (!hostHasCpuFeature(f, known))
+      (known ? missing : unknown).push_back(f);
+  }
+  if (!unknown.empty())
+    fail(BLOCKC_ERROR_INCOMPATIBLE, quoted(path) + ": unknown CPU feature(s) in the manifest: " +
+                                        joinNames(unknown) +
+                                        " (this runtime knows: " + joinNames(knownCpuFeatures()) +
+                                        ")");
+  if (!missing.empty())
+    fail(BLOCKC_ERROR_INCOMPATIBLE, quoted(path) + " (target '" + m.target +
+                                        "') needs CPU features this machine lacks: " +
+                                        joinNames(missing));
+
+  std::vector<std::string> missingKernels;
+  auto resolve = [&](const std::vector<KernelSpec> &kernels, std::vector<ArgvFunction> &out) {
+    for (const KernelSpec &k : kernels) {
+      void *f = lookup(mod->handle, k.function + "_argv");
+      if (!f)
+        missingKernels.push_back(k.function + "_argv (kernel '" + k.name + "')");
+      out.push_back(reinterpret_cast<ArgvFunction>(f));
+    }
+  };
+  resolve(m.prepare, mod->prepareFunctions);
+  resolve(m.run, mod->runFunctions);
+  if (!missingKernels.empty())
+    fail(BLOCKC_ERROR_LOAD, quoted(path) + ": kernel function(s) not found: " +
+                                joinNames(missingKernels));
+
+  auto setErrorHandler =
+      reinterpret_cast<SetErrorHandlerFunction>(lookup(mod->handle, "halide_set_error_handler"));
+  if (!setErrorHandler)
+    fail(BLOCKC_ERROR_LOAD, quoted(path) + ": symbol halide_set_error_handler not found (a "
+                                           "module must carry its Halide runtime)");
+  setErrorHandler(&blockcRuntimeHalideErrorHandler);
+  mod->setNumThreads =
+      reinterpret_cast<SetNumThreadsFunction>(lookup(mod->handle, "halide_set_num_threads"));
+  return mod;
+}
+
+void bindWeights(blockc_module &mod, const std::string &weightsPath) {
+  std::unique_lock<std::shared_mutex> lock(mod.bindMutex);
+  const Manifest &m = mod.manifest;
+  auto binding = std::make_unique<Binding>();
+  binding->file = SafetensorsFile::open(weightsPath);
+  const auto &tensors = binding->file->tensors();
+
+  std::vector<std::string> problems;
+  binding->weights.assign(m.weights.size(), nullptr);
+  for (size_t i = 0; i < m.weights.size(); ++i) {
+    const WeightSpec &w = m.weights[i];
+    auto it = tensors.find(w.name);
+    if (it == tensors.end()) {
+      problems.push_back("missing tensor '" + w.name + "' (" + w.dtype + " " +
+                         shapeToString(w.shape) + ")");
+      continue;
+    }
+    const TensorEntry &t = it->second;
+    bool ok = true;
+    if (t.dtype != w.dtype) {
+      problems.push_back("tensor '" + w.name + "' has dtype " + t.dtype + ", expected " + w.dtype);
+      ok = false;
+    }
+    if (t.shape != w.shape) {
+      problems.push_back("tensor '" + w.name + "' has shape " + shapeToString(t.shape) +
+                         ", expected " + shapeToString(w.shape));
+      ok = false;
+    }
+    if (!ok || !w.used || w.dtype != "F32")
+      continue;
+    const float *data = reinterpret_cast<const float *>(t.data);
+    if (reinterpret_cast<uintptr_t>(t.data) % alignof(float) != 0) {
+      AlignedFloats copy = allocateFloats(static_cast<size_t>(w.elements));
+      std::memcpy(copy.get(), t.data, t.byteSize());
+      data = copy.get();
+      binding->copies.push_back(std::move(copy));
+    }
+    binding->weights[i] = data;
+  }
+  for (const auto &kv : tensors) {
+    bool listed = std::any_of(m.weights.begin(), m.weights.end(),
+                              [&](const WeightSpec &w) { return w.name == kv.first; });
+    if (!listed)
+      problems.push_back("unexpected tensor '" + kv.first + "' (not a weight of block '" +
+                         m.block + "')");
+  }
+  if (!problems.empty()) {
+    std::string msg = weightsPath + ": does not match module " + quoted(mod.path) + " (" +
+                      std::to_string(problems.size()) +
+                      (problems.size() == 1 ? " problem): " : " problems): ");
+    for (size_t i = 0; i < problems.size(); ++i)
+      msg += (i ? "; " : "") + problems[i];
+    fail(BLOCKC_ERROR_WEIGHTS, msg);
+  }
+
+  for (const ConstantSpec &c : m.constants) {
+    binding->constants.push_back(allocateFloats(static_cast<size_t>(c.elements)));
+    std::memset(binding->constants.back().get(), 0, static_cast<size_t>(c.elements) * sizeof(float));
+  }
+  if (!m.prepare.empty()) {
+    std::vector<size_t> offsets;
+    size_t arenaFloats = slotOffsets(m, 1, offsets);
+    AlignedFloats arena = allocateFloats(arenaFloats);
+    callKernels(mod, "prepare", m.prepare, mod.prepareFunctions, *binding, nullptr, nullptr, 1,
+                arena.get(), offsets);
+  }
+  mod.binding = std::move(binding);
+  mod.bound = true;
+}
+
+void runModule(blockc_module &mod, const float *input, int64_t batch, float *output) {
+  const Manifest &m = mod.manifest;
+  if (!input || !output)
+    fail(BLOCKC_ERROR_INVALID_ARGUMENT, "run: input and output must not be null");
+  if (batch < 1)
+    fail(BLOCKC_ERROR_INVALID_ARGUMENT, "run: batch must be >= 1, got " + std::to_string(batch));
+  if (batch > std::numeric_limits<int32_t>::max() / m.maxBatchMultiple)
+    fail(BLOCKC_ERROR_INVALID_ARGUMENT,
+         "run: batch " + std::to_string(batch) + " is too large (a kernel extent of " +
+             std::to_string(m.maxBatchMultiple) + " * B must fit in int32)");
+  const uint64_t inBytes = static_cast<uint64_t>(m.tokens * m.dim) * batch * sizeof(float);
+  const uint64_t outBytes = static_cast<uint64_t>(m.outputTokens * m.outputDim) * batch * sizeof(float);
+  const uintptr_t in = reinterpret_cast<uintptr_t>(input), out = reinterpret_cast<uintptr_t>(output);
+  if (in < out + outBytes && out < in + inBytes)
+    fail(BLOCKC_ERROR_INVALID_ARGUMENT, "run: input and output buffers overlap");
+
+  std::shared_lock<std::shared_mutex> lock(mod.bindMutex);
+  if (!mod.binding)
+    fail(BLOCKC_ERROR_NOT_BOUND,
+         mod.path + ": run called before weights were bound (blockc_module_bind_weights)");
+  std::vector<size_t> offsets;
+  const size_t arenaFloats = slotOffsets(m, batch, offsets);
+  Arena arena = mod.acquireArena(arenaFloats);
+  struct Return {
+    blockc_module &mod;
+    Arena &arena;
+    ~Return() { mod.releaseArena(std::move(arena)); }
+  } giveBack{mod, arena};
+  callKernels(mod, "run", m.run, mod.runFunctions, *mod.binding, input, output, batch,
+              arena.data.get(), offsets);
+}
+
+template <class F> blockc_status guarded(blockc_status fallback, F &&body) {
+  tLastError.clear();
+  try {
+    body();
+    return BLOCKC_OK;
+  } catch (const RtError &e) {
+    tLastError = e.what();
+    return e.status();
+  } catch (const std::bad_alloc &) {
+    tLastError = "out of memory";
+    return BLOCKC_ERROR_OUT_OF_MEMORY;
+  } catch (const std::exception &e) {
+    tLastError = e.what();
+    return fallback;
+  } catch (...) {
+    tLastError = "unknown error";
+    return fallback;
+  }
+}
+
+blockc_status nullModule(const char *function) {
+  tLastError = std::string(function) + ": module is null";
+  return BLOCKC_ERROR_INVALID_ARGUMENT;
+}
+
+} // namespace
+
+extern "C" {
+
+const char *blockc_last_error(void) { return tLastError.c_str(); }
+
+const char *blockc_status_name(blockc_status status) {
+  switch (status) {
+  case BLOCKC_OK:
+    return "BLOCKC_OK";
+  case BLOCKC_ERROR_INVALID_ARGUMENT:
+    return "BLOCKC_ERROR_INVALID_ARGUMENT";
+  case BLOCKC_ERROR_LOAD:
+    return "BLOCKC_ERROR_LOAD";
+  case BLOCKC_ERROR_INCOMPATIBLE:
+    return "BLOCKC_ERROR_INCOMPATIBLE";
+  case BLOCKC_ERROR_WEIGHTS:
+    return "BLOCKC_ERROR_WEIGHTS";
+  case BLOCKC_ERROR_NOT_BOUND:
+    return "BLOCKC_ERROR_NOT_BOUND";
+  case BLOCKC_ERROR_KERNEL:
+    return "BLOCKC_ERROR_KERNEL";
+  case BLOCKC_ERROR_OUT_OF_MEMORY:
+    return "BLOCKC_ERROR_OUT_OF_MEMORY";
+  }
+  return "BLOCKC_ERROR_UNKNOWN";
+}
+
+blockc_status blockc_module_load(const char *path, blockc_module **out) {
+  if (!out) {
+    tLastError = "blockc_module_load: out is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  *out = nullptr;
+  if (!path) {
+    tLastError = "blockc_module_load: path is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  return guarded(BLOCKC_ERROR_LOAD, [&] { *out = loadModule(path).release(); });
+}
+
+void blockc_module_free(blockc_module *module) { delete module; }
+
+blockc_status blockc_module_bind_weights(blockc_module *module, const char *safetensors_path) {
+  if (!module)
+    return nullModule("blockc_module_bind_weights");
+  if (!safetensors_path) {
+    tLastError = "blockc_module_bind_weights: path is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  return guarded(BLOCKC_ERROR_WEIGHTS, [&] { bindWeights(*module, safetensors_path); });
+}
+
+blockc_status blockc_module_run(blockc_module *module, const float *input, int64_t batch,
+                                float *output) {
+  if (!module)
+    return nullModule("blockc_module_run");
+  return guarded(BLOCKC_ERROR_KERNEL, [&] { runModule(*module, input, batch, output); });
+}
+
+blockc_status blockc_module_set_num_threads(blockc_module *module, int threads, int *previous) {
+  if (!module)
+    return nullModule("blockc_module_set_num_threads");
+  return guarded(BLOCKC_ERROR_INVALID_ARGUMENT, [&] {
+    if (threads < 0)
+      fail(BLOCKC_ERROR_INVALID_ARGUMENT,
+           "blockc_module_set_num_threads: threads must be >= 0, got " + std::to_string(threads));
+    if (!module->setNumThreads)
+      fail(BLOCKC_ERROR_INCOMPATIBLE,
+           module->path + ": symbol halide_set_num_threads not found in the module");
+    int old = module->setNumThreads(threads);
+    if (previous)
+      *previous = old;
+  });
+}
+
+blockc_status blockc_module_get_info(const blockc_module *module, blockc_module_info *info) {
+  if (!module)
+    return nullModule("blockc_module_get_info");
+  if (!info) {
+    tLastError = "blockc_module_get_info: info is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  tLastError.clear();
+  const Manifest &m = module->manifest;
+  info->path = module->path.c_str();
+  info->block = m.block.c_str();
+  info->target = m.target.c_str();
+  info->arch = m.arch.c_str();
+  info->spec_hash = m.specHash.c_str();
+  info->manifest_json = module->manifestJson.c_str();
+  info->tokens = m.tokens;
+  info->dim = m.dim;
+  info->output_tokens = m.outputTokens;
+  info->output_dim = m.outputDim;
+  info->flops_per_sample = m.flopsPerSample;
+  info->num_weights = static_cast<int32_t>(m.weights.size());
+  info->weights_bound = module->bound.load() ? 1 : 0;
+  return BLOCKC_OK;
+}
+
+} // extern "C"

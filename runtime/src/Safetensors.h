@@ -1,0 +1,62 @@
+//===- Safetensors.h - memory-mapped .safetensors reader --------*- C++ -*-===//
+//
+// Format: an 8-byte little-endian header length N, N bytes of JSON header
+// {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
+//  "__metadata__": {"k": "v"}}, then the data section; offsets are relative to
+// the start of the data section.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BLOCKC_RUNTIME_SAFETENSORS_H
+#define BLOCKC_RUNTIME_SAFETENSORS_H
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace blockc {
+namespace rt {
+
+/// Bytes per element of a safetensors dtype name, or 0 if unknown.
+size_t dtypeSize(const std::string &dtype);
+
+struct TensorEntry {
+  std::string name;
+  std::string dtype;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0, end = 0; ///< data_offsets, relative to the data section
+  const unsigned char *data = nullptr; ///< into the mapping
+  size_t byteSize() const { return static_cast<size_t>(end - begin); }
+};
+
+/// A validated, read-only mapping of a .safetensors file. Throws RtError
+/// (BLOCKC_ERROR_WEIGHTS) with a message naming the file on any problem.
+class SafetensorsFile {
+public:
+  static std::unique_ptr<SafetensorsFile> open(const std::string &path);
+  ~SafetensorsFile();
+  SafetensorsFile(const SafetensorsFile &) = delete;
+  SafetensorsFile &operator=(const SafetensorsFile &) = delete;
+
+  const std::string &path() const { return path_; }
+  const std::map<std::string, TensorEntry> &tensors() const { return tensors_; }
+  const std::map<std::string, std::string> &metadata() const { return metadata_; }
+  size_t fileSize() const { return size_; }
+
+private:
+  SafetensorsFile() = default;
+  void parse();
+
+  std::string path_;
+  void *map_ = nullptr;
+  size_t size_ = 0;
+  std::map<std::string, TensorEntry> tensors_;
+  std::map<std::string, std::string> metadata_;
+};
+
+} // namespace rt
+} // namespace blockc
+
+#endif // BLOCKC_RUNTIME_SAFETENSORS_H

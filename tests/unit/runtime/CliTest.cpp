@@ -1,0 +1,187 @@
+//===- CliTest.cpp - the blockc command-line tool (run, bench, usage) -----===//
+//
+// Runs the built `blockc` binary (BLOCKC_CLI_PATH) on the test fixture module.
+// `blockc compile` needs the real compiler and is tested end to end elsewhere;
+// here only its usage errors are checked.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestUtil.h"
+
+#include "blockc/Npy.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <sys/wait.h>
+
+using namespace blockc_test;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string output; // stdout and stderr
+};
+
+std::string shellQuote(const std::string &s) {
+  std::string q = "'";
+  for (char c : s)
+    q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+Result runCli(const std::string &args, bool stdoutOnly = false) {
+  Result r;
+  const std::string cmd =
+      shellQuote(BLOCKC_CLI_PATH) + " " + args + (stdoutOnly ? " 2>/dev/null" : " 2>&1");
+  FILE *p = popen(cmd.c_str(), "r");
+  if (!p)
+    return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+    r.output.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+class CliTest : public TempDirTest {
+protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    weights_ = writeFile("w.safetensors", safetensorsFile(fixtureWeights()));
+  }
+  std::string weights_;
+};
+
+TEST_F(CliTest, Help) {
+  Result r = runCli("--help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_HAS(r.output, "usage: blockc <command>");
+  for (const char *cmd : {"compile", "run", "bench"}) {
+    r = runCli(std::string(cmd) + " --help");
+    EXPECT_EQ(r.code, 0) << cmd;
+    EXPECT_HAS(r.output, std::string("usage: blockc ") + cmd);
+  }
+  r = runCli("bench --help");
+  EXPECT_HAS(r.output, "--json");
+  EXPECT_HAS(r.output, "--warmup");
+}
+
+TEST_F(CliTest, UsageErrorsExitWith2) {
+  EXPECT_EQ(runCli("").code, 2);
+  Result r = runCli("frobnicate");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_HAS(r.output, "unknown command 'frobnicate'");
+  r = runCli("run --no-such-option");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_HAS(r.output, "no-such-option");
+  EXPECT_HAS(r.output, "blockc run --help");
+  r = runCli("run " + shellQuote(BLOCKC_FIXTURE_OK) + " --input x.npy --output y.npy");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_HAS(r.output, "'--weights' is required");
+  r = runCli("bench " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights w --batch 0");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_HAS(r.output, "--batch must be >= 1");
+  r = runCli("bench " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights w --batch two");
+  EXPECT_EQ(r.code, 2);
+  r = runCli("compile");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_HAS(r.output, "missing SPEC argument");
+  r = runCli("compile spec.blk");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_HAS(r.output, "'--output' is required");
+}
+
+TEST_F(CliTest, MissingFilesExitWith1) {
+  Result r = runCli("compile " + shellQuote(path("nope.blk")) + " -o " + shellQuote(path("out")));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, "nope.blk");
+  r = runCli("run " + shellQuote(path("nomodule")) + " --weights " + shellQuote(weights_) +
+             " --input x.npy --output y.npy");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, "nomodule");
+  writeFile("module.so", "not a library");
+  std::vector<float> x = iota(32);
+  const std::string xPath = path("x.npy");
+  blockc::npy::writeF32(xPath, {1, 4, 8}, x.data());
+  r = runCli("run " + shellQuote(dir_) + " --weights " + shellQuote(weights_) + " --input " +
+             shellQuote(xPath) + " --output " + shellQuote(path("y.npy")));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, "is not a shared library");
+}
+
+TEST_F(CliTest, RunWritesOutputAndSummary) {
+  std::vector<float> x = iota(3 * 32, -4.0f, 0.125f);
+  const std::string xPath = path("x.npy"), yPath = path("y.npy");
+  blockc::npy::writeF32(xPath, {3, 4, 8}, x.data());
+  Result r = runCli("run " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights " + shellQuote(weights_) +
+                    " --input " + shellQuote(xPath) + " --output " + shellQuote(yPath) +
+                    " --threads 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_HAS(r.output, "output [3, 4, 8]: mean ");
+  EXPECT_HAS(r.output, " std ");
+  EXPECT_HAS(r.output, " min ");
+  EXPECT_HAS(r.output, " max ");
+  EXPECT_HAS(r.output, "latency ");
+  blockc::npy::ArrayF32 y = blockc::npy::readF32(yPath);
+  EXPECT_EQ(y.shape, (std::vector<int64_t>{3, 4, 8}));
+  EXPECT_EQ(y.data, fixtureExpected(x));
+}
+
+TEST_F(CliTest, RunRejectsWrongInputShape) {
+  std::vector<float> x = iota(40);
+  const std::string xPath = path("x.npy");
+  blockc::npy::writeF32(xPath, {1, 5, 8}, x.data());
+  Result r = runCli("run " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights " + shellQuote(weights_) +
+                    " --input " + shellQuote(xPath) + " --output " + shellQuote(path("y.npy")));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, "shape [1, 5, 8] does not match the module's input [B, 4, 8]");
+}
+
+TEST_F(CliTest, RunReportsBadWeights) {
+  const std::string bad = writeFile("bad.safetensors", safetensorsFile({}));
+  std::vector<float> x = iota(32);
+  const std::string xPath = path("x.npy");
+  blockc::npy::writeF32(xPath, {1, 4, 8}, x.data());
+  Result r = runCli("run " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights " + shellQuote(bad) +
+                    " --input " + shellQuote(xPath) + " --output " + shellQuote(path("y.npy")));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, "missing tensor 'scale'");
+  EXPECT_HAS(r.output, "missing tensor 'bias'");
+}
+
+TEST_F(CliTest, BenchText) {
+  Result r = runCli("bench " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights " + shellQuote(weights_) +
+                    " --batch 4 --warmup 1 --repeat 5");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_HAS(r.output, "latency: median ");
+  EXPECT_HAS(r.output, "GFLOP/s");
+  EXPECT_HAS(r.output, "load average at start");
+}
+
+TEST_F(CliTest, BenchJson) {
+  Result r = runCli("bench " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights " + shellQuote(weights_) +
+                        " --batch 3 --threads 2 --warmup 0 --repeat 4 --json",
+                    true);
+  ASSERT_EQ(r.code, 0) << r.output;
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(r.output, ec);
+  ASSERT_FALSE(ec) << r.output;
+  const boost::json::object &o = v.as_object();
+  EXPECT_EQ(o.at("block").as_string(), "fixture");
+  EXPECT_EQ(o.at("batch").to_number<int64_t>(), 3);
+  EXPECT_EQ(o.at("threads").to_number<int64_t>(), 2);
+  EXPECT_EQ(o.at("repeat").to_number<int64_t>(), 4);
+  for (const char *k : {"median_ms", "min_ms", "max_ms", "gflops", "loadavg_1m"})
+    EXPECT_GE(o.at(k).to_number<double>(), 0.0) << k;
+  EXPECT_LE(o.at("min_ms").to_number<double>(), o.at("median_ms").to_number<double>());
+  EXPECT_LE(o.at("median_ms").to_number<double>(), o.at("max_ms").to_number<double>());
+  EXPECT_DOUBLE_EQ(o.at("flops_per_sample").to_number<double>(), 96.0);
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
+}
+
+} // namespace

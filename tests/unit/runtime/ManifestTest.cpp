@@ -1,0 +1,232 @@
+//===- ManifestTest.cpp - manifest parsing and validation -----------------===//
+
+#include "TestUtil.h"
+
+#include "Error.h"
+#include "Manifest.h"
+
+#include <boost/json.hpp>
+
+#include <functional>
+
+using namespace blockc::rt;
+namespace json = boost::json;
+
+namespace {
+
+const char *kValid = R"({
+  "abi_version": 1, "block": "tiny", "spec_hash": "ab12",
+  "target": "x86-64-linux-avx2", "arch": "x86-64", "cpu_features": ["avx2", "fma"],
+  "tokens": 4, "dim": 8, "flops_per_sample": 1.5e3,
+  "input":  {"name": "x", "shape": [-1, 4, 8], "dtype": "F32"},
+  "output": {"name": "y", "shape": [-1, 2, 8], "dtype": "F32"},
+  "weights": [
+    {"name": "w", "shape": [8, 8], "dtype": "F32", "used": true},
+    {"name": "nbt", "shape": [], "dtype": "I64", "used": false}
+  ],
+  "constants": [{"id": 0, "shape": [8, 8]}],
+  "slots": [{"id": 0, "elements_per_sample": 64}, {"id": 5, "elements_per_sample": 16}],
+  "prepare": [{"name": "t", "function": "blockc_t", "kind": "transpose",
+               "args": [{"source": "weight", "name": "w", "offset": 0, "shape": [8, 8], "strides": [8, 1]},
+                        {"source": "constant", "id": 0, "offset": 0, "shape": [8, 8], "strides": [8, 1]}]}],
+  "run": [{"name": "k1", "function": "blockc_k1", "kind": "linear",
+           "args": [{"source": "input", "offset": 0, "shape": [-4, 8], "strides": [8, 1]},
+                    {"source": "constant", "id": 0, "offset": 0, "shape": [8, 8], "strides": [8, 1]},
+                    {"source": "slot", "id": 0, "offset": 0, "shape": [-1, 4, 8], "strides": [64, 8, 1]}]},
+          {"name": "k2", "function": "blockc_k2", "kind": "pool",
+           "args": [{"source": "slot", "id": 0, "offset": 32, "shape": [-1, 2, 8], "strides": [64, 8, 1]},
+                    {"source": "slot", "id": 5, "offset": 0, "shape": [-2, 8], "strides": [8, 1]},
+                    {"source": "output", "offset": 0, "shape": [-1, 2, 8], "strides": [16, 8, 1]}]}]
+})";
+
+/// Parses kValid after `edit`; returns the error message ("" if it parsed).
+std::string errorAfter(const std::function<void(json::object &)> &edit) {
+  json::value doc = json::parse(kValid);
+  edit(doc.as_object());
+  try {
+    parseManifest(json::serialize(doc));
+  } catch (const RtError &e) {
+    EXPECT_EQ(e.status(), BLOCKC_ERROR_LOAD);
+    return e.what();
+  }
+  return "";
+}
+
+json::object &arg(json::object &root, const char *list, size_t kernel, size_t index) {
+  return root[list].as_array()[kernel].as_object()["args"].as_array()[index].as_object();
+}
+
+TEST(ManifestTest, ParsesValid) {
+  Manifest m = parseManifest(kValid);
+  EXPECT_EQ(m.block, "tiny");
+  EXPECT_EQ(m.specHash, "ab12");
+  EXPECT_EQ(m.target, "x86-64-linux-avx2");
+  EXPECT_EQ(m.cpuFeatures, (std::vector<std::string>{"avx2", "fma"}));
+  EXPECT_EQ(m.tokens, 4);
+  EXPECT_EQ(m.dim, 8);
+  EXPECT_EQ(m.outputTokens, 2);
+  EXPECT_EQ(m.outputDim, 8);
+  EXPECT_DOUBLE_EQ(m.flopsPerSample, 1500.0);
+  ASSERT_EQ(m.weights.size(), 2u);
+  EXPECT_FALSE(m.weights[1].used);
+  EXPECT_EQ(m.weights[0].elements, 64);
+  ASSERT_EQ(m.slots.size(), 2u);
+  ASSERT_EQ(m.run.size(), 2u);
+  EXPECT_EQ(m.run[1].args[1].source, ArgSource::Slot);
+  EXPECT_EQ(m.run[1].args[1].index, 1u); // slot id 5 is the second slot
+  EXPECT_EQ(m.run[0].args[0].shape, (std::vector<int64_t>{-4, 8}));
+  EXPECT_EQ(m.maxBatchMultiple, 4);
+  EXPECT_EQ(m.prepare[0].args[0].source, ArgSource::Weight);
+}
+
+TEST(ManifestTest, NotJson) {
+  try {
+    parseManifest("{\"abi_version\": 1,");
+    FAIL();
+  } catch (const RtError &e) {
+    EXPECT_HAS(e.what(), "manifest is not valid JSON");
+  }
+  try {
+    parseManifest("[1, 2]");
+    FAIL();
+  } catch (const RtError &e) {
+    EXPECT_HAS(e.what(), "not a JSON object");
+  }
+}
+
+TEST(ManifestTest, EveryRequiredFieldMissing) {
+  for (const char *f : {"abi_version", "block", "target", "arch", "cpu_features", "tokens", "dim",
+                        "flops_per_sample", "input", "output", "weights", "constants", "slots",
+                        "prepare", "run"}) {
+    std::string e = errorAfter([&](json::object &o) { o.erase(f); });
+    EXPECT_HAS(e, std::string("field '") + f + "' is missing");
+  }
+  // spec_hash is optional.
+  EXPECT_EQ(errorAfter([](json::object &o) { o.erase("spec_hash"); }), "");
+}
+
+TEST(ManifestTest, WrongTypes) {
+  EXPECT_HAS(errorAfter([](json::object &o) { o["tokens"] = "4"; }), "'tokens': must be an integer");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["tokens"] = 4.5; }), "'tokens': must be an integer");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["block"] = 3; }), "'block': must be a string");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["weights"] = json::object(); }),
+             "'weights': must be an array");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["cpu_features"] = json::array{1}; }),
+             "must be an array of strings");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["flops_per_sample"] = "many"; }),
+             "must be a number");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["input"] = json::array(); }),
+             "'input': must be an object");
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               o["weights"].as_array()[0].as_object()["used"] = 1;
+             }),
+             "weights[0].used: must be true or false");
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "run", 0, 0)["shape"] = json::array{"a"}; }),
+             "run[0] ('k1').args[0].shape: must be an array of integers");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["run"].as_array()[0] = 7; }),
+             "run[0]: must be an object");
+  EXPECT_HAS(errorAfter([](json::object &o) { o.erase("abi_version"); o["abi_version"] = 2; }),
+             "this runtime reads version 1");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["tokens"] = 0; }), "out of range");
+}
+
+TEST(ManifestTest, InputOutput) {
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               o["input"].as_object()["shape"] = json::array{-1, 5, 8};
+             }),
+             "does not match tokens 4 and dim 8");
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               o["output"].as_object()["shape"] = json::array{2, 2, 8};
+             }),
+             "must be [-1, tokens, dim]");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["output"].as_object()["dtype"] = "F16"; }),
+             "'output'.dtype: must be \"F32\"");
+}
+
+TEST(ManifestTest, References) {
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "prepare", 0, 0)["name"] = "nope"; }),
+             "weight 'nope' is not in 'weights'");
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "prepare", 0, 0)["name"] = "nbt"; }),
+             "weight 'nbt' has dtype I64; kernels take F32 only");
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               o["weights"].as_array()[0].as_object()["used"] = false;
+             }),
+             "weight 'w' is marked \"used\": false");
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "run", 0, 1)["id"] = 3; }),
+             "constant 3 is not in 'constants'");
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "run", 1, 1)["id"] = 1; }),
+             "slot 1 is not in 'slots'");
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "run", 0, 0)["source"] = "stack"; }),
+             "unknown source 'stack'");
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "prepare", 0, 0)["source"] = "input"; }),
+             "a prepare kernel cannot use the input");
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               o["weights"].as_array().push_back(o["weights"].as_array()[0]);
+             }),
+             "weight 'w' is listed twice");
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               o["slots"].as_array().push_back(o["slots"].as_array()[0]);
+             }),
+             "slot id 0 is listed twice");
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               o["weights"].as_array()[0].as_object()["dtype"] = "F33";
+             }),
+             "unknown dtype 'F33'");
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               o["run"].as_array()[0].as_object()["function"] = "bad name; rm -rf";
+             }),
+             "is not a C identifier");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["run"] = json::array(); }), "'run': has no kernels");
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               o["run"].as_array()[0].as_object()["args"] = json::array();
+             }),
+             "args: is empty");
+}
+
+TEST(ManifestTest, ViewsMustStayInBounds) {
+  // One element past the end of the slot, for B = 1.
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "run", 1, 0)["offset"] = 49; }),
+             "goes past the end of its storage (64 elements per sample)");
+  // Per-sample stride larger than the slot's elements_per_sample: fine at B=1, not B=2.
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               o["slots"].as_array()[0].as_object()["elements_per_sample"] = 48;
+               arg(o, "run", 0, 2)["shape"] = json::array{-1, 4, 8};
+               arg(o, "run", 0, 2)["strides"] = json::array{64, 8, 1};
+               arg(o, "run", 0, 2)["offset"] = 0;
+               arg(o, "run", 1, 0)["offset"] = 0;
+             }),
+             "goes past the end");
+  // Input read as 5 rows per sample instead of 4.
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "run", 0, 0)["shape"] = json::array{-5, 8}; }),
+             "goes past the end");
+  // A weight view larger than the weight.
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "prepare", 0, 0)["strides"] = json::array{9, 1}; }),
+             "goes past the end of its storage (64 elements)");
+  // A batch-dependent shape on a weight.
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "prepare", 0, 0)["shape"] = json::array{-1, 8}; }),
+             "out of range");
+  // Negative shapes in prepare kernels (no batch there).
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               arg(o, "prepare", 0, 1)["source"] = "slot";
+               arg(o, "prepare", 0, 1)["shape"] = json::array{-1, 8};
+             }),
+             "out of range");
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "run", 0, 0)["strides"] = json::array{8}; }),
+             "differ in rank");
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "run", 0, 0)["strides"] = json::array{8, 0}; }),
+             "out of range");
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "run", 0, 0)["offset"] = -1; }),
+             "out of range");
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "run", 0, 0)["shape"] = json::array{0, 8}; }),
+             "out of range");
+}
+
+TEST(ManifestTest, StorageGrowsWithBatch) {
+  Manifest m = parseManifest(kValid);
+  EXPECT_EQ(storageElements(m, m.run[0].args[0], 3), 3 * 4 * 8);
+  EXPECT_EQ(storageElements(m, m.run[1].args[2], 3), 3 * 2 * 8);
+  EXPECT_EQ(storageElements(m, m.run[0].args[2], 3), 3 * 64);
+  EXPECT_EQ(storageElements(m, m.run[0].args[1], 3), 64);
+}
+
+} // namespace

@@ -1,0 +1,378 @@
+//===- ModuleTest.cpp - loading modules, binding weights, running ---------===//
+//
+// Uses the hand-written test fixture modules of fixtures/fixture_module.c
+// (paths from the BLOCKC_FIXTURE_* compile definitions).
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestUtil.h"
+
+#include "blockc/runtime.h"
+#include "blockc/runtime.hpp"
+
+#include <atomic>
+#include <dlfcn.h>
+#include <filesystem>
+#include <thread>
+
+using namespace blockc_test;
+
+extern "C" int blockc_test_c_api_smoke(const char *module_path, const char *weights_path);
+
+namespace {
+
+class ModuleTest : public TempDirTest {
+protected:
+  /// Loads `path`, expecting failure; returns blockc_last_error().
+  std::string loadError(const std::string &path, blockc_status expected) {
+    blockc_module *m = reinterpret_cast<blockc_module *>(0x1);
+    blockc_status s = blockc_module_load(path.c_str(), &m);
+    EXPECT_EQ(s, expected) << blockc_status_name(s) << ": " << blockc_last_error();
+    EXPECT_EQ(m, nullptr);
+    if (s == BLOCKC_OK)
+      blockc_module_free(m);
+    return blockc_last_error();
+  }
+
+  std::string fixtureWeightsFile(int alignMod8 = 0) {
+    return writeFile("w" + std::to_string(alignMod8) + ".safetensors",
+                     safetensorsFile(fixtureWeights(), alignMod8));
+  }
+
+  /// A module loaded from the good fixture with weights bound.
+  blockc::Module boundFixture() {
+    blockc::Module m(BLOCKC_FIXTURE_OK);
+    m.bindWeights(fixtureWeightsFile());
+    return m;
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Loading
+//===----------------------------------------------------------------------===//
+
+TEST_F(ModuleTest, LoadsFixtureAndReportsInfo) {
+  blockc_module *m = nullptr;
+  ASSERT_EQ(blockc_module_load(BLOCKC_FIXTURE_OK, &m), BLOCKC_OK) << blockc_last_error();
+  EXPECT_STREQ(blockc_last_error(), "");
+  blockc_module_info info;
+  ASSERT_EQ(blockc_module_get_info(m, &info), BLOCKC_OK);
+  EXPECT_STREQ(info.block, "fixture");
+  EXPECT_STREQ(info.target, "x86-64-linux-sse41");
+  EXPECT_STREQ(info.arch, "x86-64");
+  EXPECT_STREQ(info.spec_hash, "0123");
+  EXPECT_STREQ(info.path, BLOCKC_FIXTURE_OK);
+  EXPECT_EQ(info.tokens, 4);
+  EXPECT_EQ(info.dim, 8);
+  EXPECT_EQ(info.output_tokens, 4);
+  EXPECT_EQ(info.output_dim, 8);
+  EXPECT_DOUBLE_EQ(info.flops_per_sample, 96.0);
+  EXPECT_EQ(info.num_weights, 3);
+  EXPECT_EQ(info.weights_bound, 0);
+  EXPECT_HAS(info.manifest_json, "\"block\": \"fixture\"");
+  blockc_module_free(m);
+  blockc_module_free(nullptr); // fine
+}
+
+TEST_F(ModuleTest, LoadsModuleDirectory) {
+  std::filesystem::copy_file(BLOCKC_FIXTURE_OK, path("module.so"));
+  blockc::Module m(dir_);
+  EXPECT_EQ(m.block(), "fixture");
+  EXPECT_EQ(m.info().path, dir_ + "/module.so");
+  // A relative path without '/' must not be looked up in the library path.
+  const auto cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir_);
+  EXPECT_NO_THROW(blockc::Module("module.so"));
+  std::filesystem::current_path(cwd);
+}
+
+TEST_F(ModuleTest, MissingFiles) {
+  EXPECT_HAS(loadError(path("nope.so"), BLOCKC_ERROR_LOAD), "nope.so");
+  EXPECT_HAS(loadError(path("nope.so"), BLOCKC_ERROR_LOAD), "No such file");
+  EXPECT_HAS(loadError(dir_, BLOCKC_ERROR_LOAD), dir_ + "/module.so");
+  EXPECT_HAS(loadError("", BLOCKC_ERROR_INVALID_ARGUMENT), "empty");
+  blockc_module *m = nullptr;
+  EXPECT_EQ(blockc_module_load(nullptr, &m), BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(blockc_module_load(BLOCKC_FIXTURE_OK, nullptr), BLOCKC_ERROR_INVALID_ARGUMENT);
+}
+
+TEST_F(ModuleTest, TextFileRenamedModuleSo) {
+  writeFile("module.so", "this is not a shared library\n");
+  std::string e = loadError(dir_, BLOCKC_ERROR_LOAD);
+  EXPECT_HAS(e, dir_ + "/module.so");
+  EXPECT_HAS(e, "is not a shared library");
+  // An ELF header followed by junk: dlopen's own error, naming the file.
+  writeFile("junk.so", std::string("\x7f" "ELF", 4) + std::string(100, '\x01'));
+  e = loadError(path("junk.so"), BLOCKC_ERROR_LOAD);
+  EXPECT_HAS(e, "cannot load '" + path("junk.so") + "'");
+}
+
+TEST_F(ModuleTest, SharedLibraryWithoutSymbols) {
+  std::string e = loadError(BLOCKC_FIXTURE_NO_SYMBOLS, BLOCKC_ERROR_LOAD);
+  EXPECT_HAS(e, BLOCKC_FIXTURE_NO_SYMBOLS);
+  EXPECT_HAS(e, "is not a blockc module: symbol blockc_abi_version not found");
+  e = loadError(BLOCKC_FIXTURE_NO_MANIFEST, BLOCKC_ERROR_LOAD);
+  EXPECT_HAS(e, "symbol blockc_manifest not found");
+}
+
+TEST_F(ModuleTest, AbiVersionMismatch) {
+  std::string e = loadError(BLOCKC_FIXTURE_ABI_999, BLOCKC_ERROR_INCOMPATIBLE);
+  EXPECT_HAS(e, BLOCKC_FIXTURE_ABI_999);
+  EXPECT_HAS(e, "has module ABI version 999, this runtime loads version 1");
+}
+
+TEST_F(ModuleTest, BadManifests) {
+  std::string e = loadError(BLOCKC_FIXTURE_BAD_JSON, BLOCKC_ERROR_LOAD);
+  EXPECT_HAS(e, BLOCKC_FIXTURE_BAD_JSON);
+  EXPECT_HAS(e, "manifest is not valid JSON");
+  e = loadError(BLOCKC_FIXTURE_MANIFEST_POINTER, BLOCKC_ERROR_LOAD);
+  EXPECT_HAS(e, "blockc_manifest is not a NUL-terminated char array");
+}
+
+TEST_F(ModuleTest, MissingKernelFunction) {
+  std::string e = loadError(BLOCKC_FIXTURE_MISSING_KERNEL, BLOCKC_ERROR_LOAD);
+  EXPECT_HAS(e, BLOCKC_FIXTURE_MISSING_KERNEL);
+  EXPECT_HAS(e, "kernel function(s) not found: fixture_not_compiled_argv (kernel 'add_bias')");
+}
+
+TEST_F(ModuleTest, MissingHalideRuntime) {
+  std::string e = loadError(BLOCKC_FIXTURE_NO_HALIDE, BLOCKC_ERROR_LOAD);
+  EXPECT_HAS(e, "halide_set_error_handler not found");
+}
+
+TEST_F(ModuleTest, WrongArchitectureOrGpu) {
+  std::string e = loadError(BLOCKC_FIXTURE_ARCH_ARM, BLOCKC_ERROR_INCOMPATIBLE);
+  EXPECT_HAS(e, "was compiled for arm-64 (target 'arm-64-linux'), but this machine is x86-64");
+  e = loadError(BLOCKC_FIXTURE_CUDA, BLOCKC_ERROR_INCOMPATIBLE);
+  EXPECT_HAS(e, "targets cuda (target 'x86-64-linux-cuda'); this runtime runs CPU modules only");
+}
+
+TEST_F(ModuleTest, CpuFeatures) {
+  std::string e = loadError(BLOCKC_FIXTURE_UNKNOWN_FEATURE, BLOCKC_ERROR_INCOMPATIBLE);
+  EXPECT_HAS(e, "unknown CPU feature(s) in the manifest: quantum_entanglement");
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512er"))
+    GTEST_SKIP() << "this CPU has avx512er";
+  e = loadError(BLOCKC_FIXTURE_MISSING_FEATURE, BLOCKC_ERROR_INCOMPATIBLE);
+  EXPECT_HAS(e, "needs CPU features this machine lacks: avx512er");
+}
+
+//===----------------------------------------------------------------------===//
+// Binding weights
+//===----------------------------------------------------------------------===//
+
+TEST_F(ModuleTest, RunBeforeBind) {
+  blockc::Module m(BLOCKC_FIXTURE_OK);
+  std::vector<float> x(32), y(32);
+  blockc_status s = blockc_module_run(m.get(), x.data(), 1, y.data());
+  EXPECT_EQ(s, BLOCKC_ERROR_NOT_BOUND);
+  EXPECT_HAS(blockc_last_error(), "before weights were bound");
+}
+
+TEST_F(ModuleTest, BindReportsEveryProblemByName) {
+  blockc::Module m(BLOCKC_FIXTURE_OK);
+  std::vector<StTensor> w = {
+      {"scale", "F32", {2, 4}, floatBytes(fixtureScale())}, // wrong shape
+      {"counter", "F32", {}, floatBytes({1})},              // wrong dtype
+      {"extra.weight", "F32", {1}, floatBytes({1})},        // not in the manifest
+      {"another", "U8", {1}, "x"},                          // not in the manifest
+  };                                                        // "bias" missing
+  const std::string p = writeFile("bad.safetensors", safetensorsFile(w));
+  try {
+    m.bindWeights(p);
+    FAIL() << "expected an error";
+  } catch (const blockc::Error &e) {
+    EXPECT_EQ(e.status(), BLOCKC_ERROR_WEIGHTS);
+    const std::string msg = e.what();
+    EXPECT_HAS(msg, p);
+    EXPECT_HAS(msg, "(5 problems)");
+    EXPECT_HAS(msg, "missing tensor 'bias' (F32 [8])");
+    EXPECT_HAS(msg, "tensor 'scale' has shape [2, 4], expected [8]");
+    EXPECT_HAS(msg, "tensor 'counter' has dtype F32, expected I64");
+    EXPECT_HAS(msg, "unexpected tensor 'extra.weight'");
+    EXPECT_HAS(msg, "unexpected tensor 'another'");
+  }
+  EXPECT_FALSE(m.weightsBound());
+}
+
+TEST_F(ModuleTest, BindErrorsFromTheFile) {
+  blockc::Module m(BLOCKC_FIXTURE_OK);
+  try {
+    m.bindWeights(writeFile("trunc.safetensors", le64(1000) + "{}"));
+    FAIL();
+  } catch (const blockc::Error &e) {
+    EXPECT_EQ(e.status(), BLOCKC_ERROR_WEIGHTS);
+    EXPECT_HAS(e.what(), "trunc.safetensors: header length 1000 goes past the end");
+  }
+  EXPECT_EQ(blockc_module_bind_weights(m.get(), nullptr), BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(blockc_module_bind_weights(nullptr, "x"), BLOCKC_ERROR_INVALID_ARGUMENT);
+}
+
+TEST_F(ModuleTest, FailedRebindKeepsPreviousWeights) {
+  blockc::Module m = boundFixture();
+  EXPECT_THROW(m.bindWeights(writeFile("empty.safetensors", le64(2) + "{}")), blockc::Error);
+  EXPECT_TRUE(m.weightsBound());
+  std::vector<float> x = iota(32);
+  EXPECT_EQ(m.run(x), fixtureExpected(x));
+}
+
+TEST_F(ModuleTest, MisalignedWeightsAreCopied) {
+  for (int align : {0, 1, 2, 3, 4}) {
+    blockc::Module m(BLOCKC_FIXTURE_OK);
+    m.bindWeights(fixtureWeightsFile(align));
+    std::vector<float> x = iota(64, -1.0f);
+    EXPECT_EQ(m.run(x), fixtureExpected(x)) << "data section at 8k+" << align;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Running
+//===----------------------------------------------------------------------===//
+
+TEST_F(ModuleTest, RunsEveryBatchSize) {
+  blockc::Module m = boundFixture();
+  EXPECT_TRUE(m.weightsBound());
+  for (int64_t batch : {1, 2, 3, 7, 16, 1, 64, 5}) {
+    std::vector<float> x = iota(static_cast<size_t>(batch * 32), static_cast<float>(batch));
+    std::vector<float> y(x.size(), -12345.0f);
+    m.run(x.data(), batch, y.data());
+    EXPECT_EQ(y, fixtureExpected(x)) << "batch " << batch;
+  }
+}
+
+TEST_F(ModuleTest, RunArgumentErrors) {
+  blockc::Module m = boundFixture();
+  std::vector<float> x(64), y(64);
+  EXPECT_EQ(blockc_module_run(m.get(), x.data(), 0, y.data()), BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_HAS(blockc_last_error(), "batch must be >= 1, got 0");
+  EXPECT_EQ(blockc_module_run(m.get(), nullptr, 1, y.data()), BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(blockc_module_run(m.get(), x.data(), 1, nullptr), BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(blockc_module_run(nullptr, x.data(), 1, y.data()), BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(blockc_module_run(m.get(), x.data(), 1, x.data() + 16), BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_HAS(blockc_last_error(), "overlap");
+  EXPECT_EQ(blockc_module_run(m.get(), x.data(), int64_t(1) << 40, y.data()),
+            BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_HAS(blockc_last_error(), "too large");
+  // Adjacent, not overlapping, is fine.
+  EXPECT_EQ(blockc_module_run(m.get(), x.data(), 1, x.data() + 32), BLOCKC_OK) << blockc_last_error();
+  EXPECT_STREQ(blockc_last_error(), "");
+}
+
+TEST_F(ModuleTest, KernelErrorCarriesHalideMessage) {
+  blockc::Module m = boundFixture();
+  std::vector<float> x = iota(64), y(64);
+  x[0] = -999.0f;
+  blockc_status s = blockc_module_run(m.get(), x.data(), 2, y.data());
+  EXPECT_EQ(s, BLOCKC_ERROR_KERNEL);
+  const std::string e = blockc_last_error();
+  EXPECT_HAS(e, "run kernel 'scale' (fixture_scale_argv) failed with code -1: fixture: poisoned input");
+  EXPECT_EQ(e.find('\n'), std::string::npos) << "trailing newline kept: " << e;
+  // The module still works afterwards, and the arena was returned.
+  x[0] = 0.0f;
+  EXPECT_EQ(blockc_module_run(m.get(), x.data(), 2, y.data()), BLOCKC_OK) << blockc_last_error();
+  EXPECT_EQ(y, fixtureExpected(x));
+  // The error is thread-local: another thread sees no error.
+  std::string other = "unset";
+  std::thread([&] { other = blockc_last_error(); }).join();
+  EXPECT_EQ(other, "");
+}
+
+TEST_F(ModuleTest, KernelErrorFromAnotherThread) {
+  blockc::Module m = boundFixture();
+  std::vector<float> x = iota(32), y(32);
+  x[0] = -998.0f;
+  try {
+    m.run(x.data(), 1, y.data());
+    FAIL();
+  } catch (const blockc::Error &e) {
+    EXPECT_EQ(e.status(), BLOCKC_ERROR_KERNEL);
+    EXPECT_HAS(e.what(), "fixture: poisoned input (reported by a worker thread)");
+  }
+}
+
+TEST_F(ModuleTest, ConcurrentRuns) {
+  blockc::Module m = boundFixture();
+  constexpr int kThreads = 8, kRuns = 200;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRuns; ++r) {
+        const int64_t batch = 1 + (t + r) % 5;
+        std::vector<float> x = iota(static_cast<size_t>(batch * 32), float(t * 1000 + r), 0.5f);
+        std::vector<float> y(x.size());
+        if (blockc_module_run(m.get(), x.data(), batch, y.data()) != BLOCKC_OK ||
+            y != fixtureExpected(x))
+          ++failures;
+        if (r % 50 == 0) { // errors on some threads while others run
+          std::vector<float> bad = x;
+          bad[0] = -999.0f;
+          if (blockc_module_run(m.get(), bad.data(), batch, y.data()) != BLOCKC_ERROR_KERNEL ||
+              std::string(blockc_last_error()).find("poisoned input") == std::string::npos)
+            ++failures;
+        }
+      }
+    });
+  for (auto &th : threads)
+    th.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST_F(ModuleTest, SetNumThreadsReachesTheModulesRuntime) {
+  blockc::Module m(BLOCKC_FIXTURE_OK);
+  void *h = dlopen(BLOCKC_FIXTURE_OK, RTLD_NOW | RTLD_NOLOAD);
+  ASSERT_NE(h, nullptr);
+  auto numThreads = reinterpret_cast<int (*)()>(dlsym(h, "fixture_num_threads"));
+  ASSERT_NE(numThreads, nullptr);
+  m.setNumThreads(3);
+  EXPECT_EQ(numThreads(), 3);
+  EXPECT_EQ(m.setNumThreads(5), 3);
+  EXPECT_EQ(numThreads(), 5);
+  m.setNumThreads(0);
+  int previous = -1;
+  EXPECT_EQ(blockc_module_set_num_threads(m.get(), -2, &previous), BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(previous, -1);
+  dlclose(h);
+}
+
+TEST_F(ModuleTest, CppApi) {
+  try {
+    blockc::Module m(path("missing_module"));
+    FAIL();
+  } catch (const blockc::Error &e) {
+    EXPECT_EQ(e.status(), BLOCKC_ERROR_LOAD);
+    EXPECT_HAS(e.what(), "missing_module");
+  }
+  blockc::Module a = boundFixture();
+  blockc::Module b(std::move(a));
+  EXPECT_EQ(a.get(), nullptr);
+  EXPECT_EQ(b.tokens(), 4);
+  EXPECT_EQ(b.dim(), 8);
+  EXPECT_EQ(b.flopsPerSample(), 96.0);
+  EXPECT_EQ(b.target(), "x86-64-linux-sse41");
+  EXPECT_HAS(b.manifestJson(), "fixture_scale");
+  EXPECT_THROW(b.run(std::vector<float>(31)), blockc::Error);
+  std::vector<float> x = iota(96);
+  EXPECT_EQ(b.run(x), fixtureExpected(x));
+  blockc::Module c(BLOCKC_FIXTURE_OK);
+  c = std::move(b);
+  EXPECT_TRUE(c.weightsBound());
+}
+
+TEST_F(ModuleTest, TwoHandlesOnOneFile) {
+  blockc::Module a = boundFixture();
+  {
+    blockc::Module b = boundFixture();
+    std::vector<float> x = iota(32);
+    EXPECT_EQ(b.run(x), fixtureExpected(x));
+  }
+  // Freeing b (one dlclose) leaves a working.
+  std::vector<float> x = iota(64);
+  EXPECT_EQ(a.run(x), fixtureExpected(x));
+}
+
+TEST_F(ModuleTest, CApiFromC) {
+  EXPECT_EQ(blockc_test_c_api_smoke(BLOCKC_FIXTURE_OK, fixtureWeightsFile().c_str()), 0);
+}
+
+} // namespace

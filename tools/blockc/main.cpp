@@ -1,0 +1,416 @@
+//===- main.cpp - the blockc command-line tool ----------------------------===//
+//
+//   blockc compile SPEC -o DIR [--target T] [--tuning FILE] [--emit-stmt] [--print-ir]
+//   blockc run MODULE --weights W.safetensors --input X.npy --output Y.npy [--threads T]
+//   blockc bench MODULE --weights W.safetensors --batch B [--threads T]
+//                [--warmup N] [--repeat N] [--json]
+//
+// Exit codes: 0 success, 1 failure (compile error, bad module/weights/input...),
+// 2 usage error (unknown command or option, missing argument).
+//
+//===----------------------------------------------------------------------===//
+
+#include "blockc/Driver.h"
+#include "blockc/Npy.h"
+#include "blockc/runtime.hpp"
+
+#include <boost/json.hpp>
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+#include <thread>
+#include <vector>
+
+#ifndef BLOCKC_VERSION
+#define BLOCKC_VERSION "unknown"
+#endif
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+/// A usage problem: message printed with a pointer to --help, exit code 2.
+struct UsageError {
+  std::string message;
+};
+
+/// A failure: message printed, exit code 1.
+struct Failure {
+  std::string message;
+};
+
+const char *kMainUsage =
+    "usage: blockc <command> [options]\n"
+    "\n"
+    "Ahead-of-time compiler and runner for transformer encoder blocks.\n"
+    "\n"
+    "Commands:\n"
+    "  compile SPEC -o DIR    compile a block spec into DIR/module.so + DIR/manifest.json\n"
+    "  run MODULE ...         run a compiled module on an .npy input, write an .npy output\n"
+    "  bench MODULE ...       time a compiled module on random input\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help             print this help\n"
+    "  --version              print the version\n"
+    "\n"
+    "Run 'blockc <command> --help' for a command's options.\n";
+
+std::string commandUsage(const std::string &command, const po::options_description &desc) {
+  std::ostringstream ss;
+  if (command == "compile")
+    ss << "usage: blockc compile SPEC -o DIR [--target T] [--tuning FILE] [--emit-stmt] "
+          "[--print-ir]\n\nCompiles the block spec SPEC into DIR/module.so and "
+          "DIR/manifest.json.\n\n";
+  else if (command == "run")
+    ss << "usage: blockc run MODULE --weights W.safetensors --input X.npy --output Y.npy "
+          "[--threads T]\n\nRuns MODULE (a module directory or a module .so) on X.npy, a "
+          "[B, tokens, dim] float32\narray, writes Y.npy and prints a summary of the output "
+          "and the latency.\n\n";
+  else
+    ss << "usage: blockc bench MODULE --weights W.safetensors --batch B [--threads T] "
+          "[--warmup N]\n                    [--repeat N] [--json]\n\nRuns MODULE on a "
+          "random [B, tokens, dim] input: N warm-up runs, then N timed runs.\nPrints the "
+          "median, min and max latency, GFLOP/s (flops_per_sample * B / median) and\nthe "
+          "load average of the machine at the start.\n\n";
+  ss << desc;
+  return ss.str();
+}
+
+bool fileExists(const std::string &path, bool allowDirectory = false) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    return false;
+  return S_ISREG(st.st_mode) || (allowDirectory && S_ISDIR(st.st_mode));
+}
+
+void requireFile(const std::string &what, const std::string &path, bool allowDirectory = false) {
+  if (!fileExists(path, allowDirectory))
+    throw Failure{what + " '" + path + "' does not exist or is not a " +
+                  (allowDirectory ? "file or directory" : "file")};
+}
+
+/// Parses `args` against `desc`/`positional`; returns false if --help was given
+/// (usage printed).
+bool parseCommand(const std::string &command, const std::vector<std::string> &args,
+                  po::options_description &desc, const po::positional_options_description &pos,
+                  po::variables_map &vm, const std::vector<std::string> &required) {
+  try {
+    po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      std::cout << commandUsage(command, desc);
+      return false;
+    }
+    po::notify(vm);
+    for (const std::string &r : required)
+      if (!vm.count(r))
+        throw UsageError{r == "module" || r == "spec"
+                             ? "missing " + std::string(r == "module" ? "MODULE" : "SPEC") +
+                                   " argument"
+                             : "the option '--" + r + "' is required"};
+  } catch (const po::error &e) {
+    throw UsageError{e.what()};
+  }
+  return true;
+}
+
+/// "1 min, 5 min, 15 min load averages; running processes other than us".
+struct LoadAverage {
+  double one = -1, five = -1, fifteen = -1;
+  int otherRunning = -1;
+};
+
+LoadAverage readLoadAverage() {
+  LoadAverage load;
+  std::ifstream in("/proc/loadavg");
+  std::string running;
+  if (in >> load.one >> load.five >> load.fifteen >> running) {
+    auto slash = running.find('/');
+    if (slash != std::string::npos)
+      load.otherRunning = std::max(0, std::atoi(running.substr(0, slash).c_str()) - 1);
+  }
+  return load;
+}
+
+/// Halide's default thread count, for reporting: HL_NUM_THREADS or the core count.
+int effectiveThreads(int requested) {
+  if (requested > 0)
+    return requested;
+  if (const char *env = std::getenv("HL_NUM_THREADS"))
+    if (std::atoi(env) > 0)
+      return std::atoi(env);
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+//===----------------------------------------------------------------------===//
+// compile
+//===----------------------------------------------------------------------===//
+
+int cmdCompile(const std::vector<std::string> &args) {
+  blockc::CompileOptions options;
+  po::options_description desc("Options");
+  desc.add_options()
+      ("help,h", "print this help")
+      ("spec", po::value<std::string>(&options.specPath), "the block spec file (positional)")
+      ("output,o", po::value<std::string>(&options.outputDir)->value_name("DIR"),
+       "output directory (created if missing)")
+      ("target", po::value<std::string>(&options.target)->default_value("host")->value_name("T"),
+       "host, x86-64-avx2, x86-64-avx512 or a Halide target string")
+      ("tuning", po::value<std::string>(&options.tuningPath)->value_name("FILE"),
+       "tuning database (JSON lines)")
+      ("emit-stmt", po::bool_switch(&options.emitStmt),
+       "also write each kernel's Halide .stmt and assembly .s into DIR")
+      ("print-ir", po::bool_switch(&options.printIR), "print the IR after each pass to stderr");
+  po::positional_options_description pos;
+  pos.add("spec", 1);
+  po::variables_map vm;
+  if (!parseCommand("compile", args, desc, pos, vm, {"spec", "output"}))
+    return kExitOk;
+  requireFile("spec", options.specPath);
+  if (!options.tuningPath.empty())
+    requireFile("tuning file", options.tuningPath);
+  int rc = blockc::compileSpecFile(options);
+  return rc == 0 ? kExitOk : kExitFailure;
+}
+
+//===----------------------------------------------------------------------===//
+// run
+//===----------------------------------------------------------------------===//
+
+int cmdRun(const std::vector<std::string> &args) {
+  std::string modulePath, weightsPath, inputPath, outputPath;
+  int threads = 0;
+  po::options_description desc("Options");
+  desc.add_options()
+      ("help,h", "print this help")
+      ("module", po::value<std::string>(&modulePath), "module directory or .so (positional)")
+      ("weights,w", po::value<std::string>(&weightsPath)->value_name("W.safetensors"),
+       "weights")
+      ("input,i", po::value<std::string>(&inputPath)->value_name("X.npy"),
+       "input, [B, tokens, dim] float32")
+      ("output,o", po::value<std::string>(&outputPath)->value_name("Y.npy"), "output to write")
+      ("threads,t", po::value<int>(&threads)->value_name("T"),
+       "Halide threads (default: HL_NUM_THREADS or the number of cores)");
+  po::positional_options_description pos;
+  pos.add("module", 1);
+  po::variables_map vm;
+  if (!parseCommand("run", args, desc, pos, vm, {"module", "weights", "input", "output"}))
+    return kExitOk;
+  if (vm.count("threads") && threads < 1)
+    throw UsageError{"--threads must be >= 1"};
+  requireFile("module", modulePath, true);
+  requireFile("weights", weightsPath);
+  requireFile("input", inputPath);
+
+  blockc::Module module(modulePath);
+  if (vm.count("threads"))
+    module.setNumThreads(threads);
+  module.bindWeights(weightsPath);
+  blockc::npy::ArrayF32 input = blockc::npy::readF32(inputPath);
+  const blockc_module_info info = module.info();
+  if (input.shape.size() != 3 || input.shape[0] < 1 || input.shape[1] != info.tokens ||
+      input.shape[2] != info.dim)
+    throw Failure{inputPath + ": shape " + shapeString(input.shape) + " does not match the "
+                  "module's input [B, " + std::to_string(info.tokens) + ", " +
+                  std::to_string(info.dim) + "] (B >= 1)"};
+  const int64_t batch = input.shape[0];
+  std::vector<int64_t> outShape = {batch, info.output_tokens, info.output_dim};
+  std::vector<float> output(static_cast<size_t>(batch * info.output_tokens * info.output_dim));
+
+  auto start = std::chrono::steady_clock::now();
+  module.run(input.data.data(), batch, output.data());
+  auto end = std::chrono::steady_clock::now();
+  const double ms = std::chrono::duration<double, std::milli>(end - start).count();
+
+  blockc::npy::writeF32(outputPath, outShape, output.data());
+
+  double sum = 0, sumSq = 0, lo = INFINITY, hi = -INFINITY;
+  size_t finite = 0;
+  for (float v : output) {
+    if (!std::isfinite(v))
+      continue;
+    ++finite;
+    sum += v;
+    sumSq += static_cast<double>(v) * v;
+    lo = std::min(lo, static_cast<double>(v));
+    hi = std::max(hi, static_cast<double>(v));
+  }
+  const double mean = finite ? sum / finite : NAN;
+  const double var = finite ? std::max(0.0, sumSq / finite - mean * mean) : NAN;
+  std::printf("output %s: mean %.6g std %.6g min %.6g max %.6g", shapeString(outShape).c_str(),
+              mean, std::sqrt(var), finite ? lo : NAN, finite ? hi : NAN);
+  if (finite != output.size())
+    std::printf(" non-finite %zu", output.size() - finite);
+  std::printf(" | latency %.3f ms (batch %lld, %d threads) -> %s\n", ms,
+              static_cast<long long>(batch), effectiveThreads(threads), outputPath.c_str());
+  return kExitOk;
+}
+
+//===----------------------------------------------------------------------===//
+// bench
+//===----------------------------------------------------------------------===//
+
+int cmdBench(const std::vector<std::string> &args) {
+  std::string modulePath, weightsPath;
+  int64_t batch = 0;
+  int threads = 0, warmup = 3, repeat = 20;
+  bool asJson = false;
+  po::options_description desc("Options");
+  desc.add_options()
+      ("help,h", "print this help")
+      ("module", po::value<std::string>(&modulePath), "module directory or .so (positional)")
+      ("weights,w", po::value<std::string>(&weightsPath)->value_name("W.safetensors"),
+       "weights")
+      ("batch,b", po::value<int64_t>(&batch)->value_name("B"), "batch size (>= 1)")
+      ("threads,t", po::value<int>(&threads)->value_name("T"),
+       "Halide threads (default: HL_NUM_THREADS or the number of cores)")
+      ("warmup", po::value<int>(&warmup)->default_value(3)->value_name("N"), "untimed runs first")
+      ("repeat", po::value<int>(&repeat)->default_value(20)->value_name("N"), "timed runs")
+      ("json", po::bool_switch(&asJson), "print the result as one JSON line");
+  po::positional_options_description pos;
+  pos.add("module", 1);
+  po::variables_map vm;
+  if (!parseCommand("bench", args, desc, pos, vm, {"module", "weights", "batch"}))
+    return kExitOk;
+  if (batch < 1)
+    throw UsageError{"--batch must be >= 1"};
+  if (vm.count("threads") && threads < 1)
+    throw UsageError{"--threads must be >= 1"};
+  if (warmup < 0)
+    throw UsageError{"--warmup must be >= 0"};
+  if (repeat < 1)
+    throw UsageError{"--repeat must be >= 1"};
+  requireFile("module", modulePath, true);
+  requireFile("weights", weightsPath);
+
+  const LoadAverage load = readLoadAverage();
+  blockc::Module module(modulePath);
+  if (vm.count("threads"))
+    module.setNumThreads(threads);
+  module.bindWeights(weightsPath);
+  const blockc_module_info info = module.info();
+
+  std::vector<float> input(static_cast<size_t>(batch * info.tokens * info.dim));
+  std::mt19937 rng(0);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (float &v : input)
+    v = normal(rng);
+  std::vector<float> output(static_cast<size_t>(batch * info.output_tokens * info.output_dim));
+
+  for (int i = 0; i < warmup; ++i)
+    module.run(input.data(), batch, output.data());
+  std::vector<double> times;
+  for (int i = 0; i < repeat; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    module.run(input.data(), batch, output.data());
+    auto end = std::chrono::steady_clock::now();
+    times.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+  }
+  std::vector<double> sorted = times;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t n = sorted.size();
+  const double median = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  double mean = 0;
+  for (double t : times)
+    mean += t / n;
+  const double gflops = median > 0 ? info.flops_per_sample * batch / (median * 1e-3) / 1e9 : 0;
+  const int effThreads = effectiveThreads(threads);
+
+  if (asJson) {
+    boost::json::object o;
+    o["module"] = info.path;
+    o["block"] = info.block;
+    o["target"] = info.target;
+    o["batch"] = batch;
+    o["threads"] = effThreads;
+    o["warmup"] = warmup;
+    o["repeat"] = repeat;
+    o["median_ms"] = median;
+    o["min_ms"] = sorted.front();
+    o["max_ms"] = sorted.back();
+    o["mean_ms"] = mean;
+    o["flops_per_sample"] = info.flops_per_sample;
+    o["gflops"] = gflops;
+    o["loadavg_1m"] = load.one;
+    o["loadavg_5m"] = load.five;
+    o["loadavg_15m"] = load.fifteen;
+    o["other_running"] = load.otherRunning;
+    std::cout << boost::json::serialize(o) << std::endl;
+  } else {
+    std::printf("%s (block %s, target %s): batch %lld, %d threads\n", info.path, info.block,
+                info.target, static_cast<long long>(batch), effThreads);
+    std::printf("latency: median %.3f ms, min %.3f ms, max %.3f ms (%d runs after %d warm-up)\n",
+                median, sorted.front(), sorted.back(), repeat, warmup);
+    std::printf("throughput: %.2f GFLOP/s (%.4g flops per sample)\n", gflops,
+                info.flops_per_sample);
+    std::printf("load average at start: %.2f (1 min), %.2f (5 min), %.2f (15 min); %d other "
+                "processes running\n",
+                load.one, load.five, load.fifteen, load.otherRunning);
+  }
+  return kExitOk;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    std::cerr << kMainUsage;
+    return kExitUsage;
+  }
+  const std::string command = argv[1];
+  if (command == "-h" || command == "--help" || command == "help") {
+    std::cout << kMainUsage;
+    return kExitOk;
+  }
+  if (command == "--version") {
+    std::cout << "blockc " << BLOCKC_VERSION << "\n";
+    return kExitOk;
+  }
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (command == "compile")
+      return cmdCompile(args);
+    if (command == "run")
+      return cmdRun(args);
+    if (command == "bench")
+      return cmdBench(args);
+    std::cerr << "blockc: unknown command '" << command << "'\n\n" << kMainUsage;
+    return kExitUsage;
+  } catch (const UsageError &e) {
+    std::cerr << "blockc " << command << ": " << e.message << "\nTry 'blockc " << command
+              << " --help'.\n";
+    return kExitUsage;
+  } catch (const Failure &e) {
+    std::cerr << "blockc " << command << ": error: " << e.message << "\n";
+    return kExitFailure;
+  } catch (const blockc::Error &e) {
+    std::cerr << "blockc " << command << ": error: " << e.what() << "\n";
+    return kExitFailure;
+  } catch (const std::bad_alloc &) {
+    std::cerr << "blockc " << command << ": error: out of memory\n";
+    return kExitFailure;
+  } catch (const std::exception &e) {
+    std::cerr << "blockc " << command << ": error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
