@@ -1,8 +1,8 @@
 //===- AttentionSchedule.cpp - CPU schedule of the attention kernel -------===//
 //
-// Parallel tasks over (batch, head, tile of queries). Inside a task: the head's keys are
-// transposed once, scores are computed in register tiles (keys x queries), then softmax,
-// then the weighted sum of values in a register tile (head dim x queries).
+// Parallel tasks over (batch, head). Inside a task: the head's keys are transposed once;
+// then per tile of queries, scores are computed in register tiles (keys x queries), then
+// softmax, then the weighted sum of values in a register tile (head dim x queries).
 //
 //===----------------------------------------------------------------------===//
 #include "Kernels.h"
@@ -27,17 +27,17 @@ void blockc::scheduleAttention(AttentionFuncs &f, const TargetInfo &target) {
                                               std::min<int64_t>(8, f.tokens)));
   const int keyTile = 2 * vec;
   Var d = f.d, h = f.h, i = f.i, j = f.j, b = f.b;
-  Var io("io"), ii("ii"), headTile("head_tile"), task("task"), jo("jo"), ji("ji");
+  Var io("io"), ii("ii"), task("task"), jo("jo"), ji("ji");
 
   f.out.split(i, io, ii, queries, TailStrategy::ShiftInwards)
-      .reorder(d, ii, h, io, b)
-      .fuse(h, io, headTile)
-      .fuse(headTile, b, task)
+      .reorder(d, ii, io, h, b)
+      .fuse(h, b, task)
       .parallel(task)
       .vectorize(d, dWidth)
       .unroll(d);
-  LoopLevel perTask(f.out, task);
-  f.keysT.compute_at(perTask).vectorize(d, dWidth);
+  // The head's keys are transposed once per (batch, head), then every query tile uses them.
+  f.keysT.compute_at(f.out, task).vectorize(d, dWidth);
+  LoopLevel perTask(f.out, io);
   f.scores.compute_at(perTask)
       .split(j, jo, ji, keyTile, TailStrategy::RoundUp)
       .reorder(ji, i, jo)
@@ -49,8 +49,10 @@ void blockc::scheduleAttention(AttentionFuncs &f, const TargetInfo &target) {
       .unroll(j)
       .unroll(i);
   f.rowMax.compute_at(perTask);
+  vectorizeReduction(f.rowMax, f.rj, i, target);
   f.expScores.compute_at(perTask).vectorize(j, vec, TailStrategy::RoundUp);
   f.rowSum.compute_at(perTask);
+  vectorizeReduction(f.rowSum, f.rj, i, target);
   f.weightedAcc.compute_at(perTask).vectorize(d, dWidth).unroll(d).unroll(i);
   f.weightedAcc.update()
       .reorder(d, i, f.rj)

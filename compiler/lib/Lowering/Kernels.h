@@ -105,6 +105,11 @@ struct AttentionFuncs {
 };
 void scheduleAttention(AttentionFuncs &f, const TargetInfo &target);
 
+/// Vectorizes the reduction of `f` over the 1-D domain `over`: `vec` partial results
+/// (one per lane, rfactor), computed per iteration of `f`'s pure variable `at`.
+void vectorizeReduction(Halide::Func f, Halide::RDom over, Halide::Var at,
+                        const TargetInfo &target);
+
 /// Places a norm's statistics per block of rows at `at` (inside a kernel's loop nest).
 void scheduleNormStats(NormFuncs &norm, Halide::LoopLevel at, const RowVars &v,
                        const TargetInfo &target);

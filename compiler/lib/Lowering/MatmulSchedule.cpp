@@ -3,7 +3,7 @@
 // Three levels, as in a BLAS: a register tile of `tileRows` x `tileCols` accumulators
 // (the micro-kernel, fully unrolled over a vectorized column dimension), column panels of
 // W that stay in L1/L2 while the row tiles of a block pass over them, and blocks of rows of
-// A sized to stay in L2 while every column panel passes over them. A fused norm prologue is
+// A (one sample each) that every column panel passes over. A fused norm prologue is
 // computed once per row block. Column panels run in parallel.
 //
 //===----------------------------------------------------------------------===//
@@ -30,12 +30,9 @@ MatmulTiles chooseTiles(const MatmulFuncs &f, const TargetInfo &target) {
   int vectorsPerRow = t.tileCols / t.vectorWidth;
   t.tileRows = int(std::min<int64_t>((registers - 4) / vectorsPerRow, f.tokens));
   t.tileRows = std::min(t.tileRows, 12);
-  // A row block of about 1 MiB of A (this CPU's L2), a multiple of the tile height and at
-  // most N rows, so every batch size covers at least one whole block.
-  const int64_t blockFloats = 256 * 1024;
-  int64_t rows = std::max<int64_t>(t.tileRows, blockFloats / f.inFeatures);
-  rows = std::min<int64_t>(rows, f.tokens);
-  t.rowBlock = int(std::max<int64_t>(t.tileRows, rows / t.tileRows * t.tileRows));
+  // A row block is one sample's N rows: rows = B * N, so blocks never overlap (a shifted
+  // last block would recompute up to a whole block).
+  t.rowBlock = int(f.tokens);
   return t;
 }
 } // namespace

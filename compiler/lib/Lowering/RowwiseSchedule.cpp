@@ -4,22 +4,23 @@
 using namespace blockc;
 using namespace Halide;
 
+void blockc::vectorizeReduction(Func f, RDom over, Var at, const TargetInfo &target) {
+  RVar outer("outer"), inner("inner");
+  Var lane("lane");
+  Func partial = f.update().split(over, outer, inner, target.vectorFloats()).rfactor(inner, lane);
+  partial.compute_at(f, at).vectorize(lane);
+  partial.update().vectorize(lane);
+}
+
 void blockc::scheduleNormStats(NormFuncs &norm, LoopLevel at, const RowVars &v,
                                const TargetInfo &target) {
-  const int vec = target.vectorFloats();
   for (Func &p : norm.perChannel)
     p.compute_root();
   for (Func &p : norm.perRow)
     p.compute_at(at);
-  // A row sum over channels is vectorized by summing `vec` partial sums per row (rfactor),
-  // then the lanes.
   for (Func &sum : norm.reductions) {
     sum.compute_at(at);
-    RVar ko("ko"), ki("ki");
-    Var lane("lane");
-    Func partial = sum.update().split(norm.k, ko, ki, vec).rfactor(ki, lane);
-    partial.compute_at(sum, v.r).vectorize(lane);
-    partial.update().vectorize(lane);
+    vectorizeReduction(sum, norm.k, v.r, target);
   }
 }
 
