@@ -58,6 +58,12 @@ bool isNormOp(mlir::Operation *op);
 NormFuncs defineNorm(mlir::Operation *norm, Halide::Func input, const ValueFuncs &funcs,
                      const RowVars &v);
 Halide::Func defineElementwise(mlir::Operation *op, const ValueFuncs &funcs, const RowVars &v);
+/// Defines `funcs[op result]` for a norm or elementwise op over (c, r); returns the norm's
+/// functions (for the schedule) when `op` is a norm.
+std::optional<NormFuncs> defineRowOp(mlir::Operation *op, ValueFuncs &funcs, const RowVars &v);
+/// The kernel's single result as its output function (c, r), bound as an activation output.
+Halide::Func rowOutput(KernelOp kernel, const ValueFuncs &funcs, const RowVars &v,
+                       LoweredKernel &lowered);
 
 // KernelIO.cpp: parameters and output constraints for each argument layout.
 int64_t channelsOf(mlir::Value activation);

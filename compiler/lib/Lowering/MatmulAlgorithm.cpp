@@ -32,22 +32,14 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
       f.acc(c, r) += f.input(f.k, r) * w(c, f.k);
       funcs[linear.getResult()] = f.acc;
       afterLinear = true;
-    } else if (isNormOp(&op)) {
-      NormFuncs norm = defineNorm(&op, funcs.lookup(op.getOperand(0)), funcs, f.v);
-      funcs[op.getResult(0)] = norm.out;
+    } else if (std::optional<NormFuncs> norm = defineRowOp(&op, funcs, f.v)) {
       if (afterLinear)
-        epilogueNorms.push_back(norm);  // a per-channel affine BatchNorm, inlined
+        epilogueNorms.push_back(*norm); // a per-channel affine BatchNorm, inlined
       else
         f.prologue = norm;
-    } else {
-      funcs[op.getResult(0)] = defineElementwise(&op, funcs, f.v);
     }
   }
-  auto yield = mlir::cast<YieldOp>(kernel.getBody().front().getTerminator());
-  mlir::Value result = yield.getValues()[0];
-  f.out = Func(kernel.getSymName().str());
-  f.out(c, r) = funcs.lookup(result)(c, r);
-  activationOutput(kernel.getResult(0), f.out, lowered);
+  f.out = rowOutput(kernel, funcs, f.v, lowered);
   for (NormFuncs &norm : epilogueNorms)
     f.perChannel.insert(f.perChannel.end(), norm.perChannel.begin(), norm.perChannel.end());
   scheduleMatmul(f, target);

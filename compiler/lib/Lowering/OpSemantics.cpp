@@ -84,3 +84,22 @@ Func blockc::defineElementwise(Operation *op, const ValueFuncs &funcs, const Row
                        op->getName().getStringRef().str());
   return f;
 }
+
+std::optional<NormFuncs> blockc::defineRowOp(Operation *op, ValueFuncs &funcs, const RowVars &v) {
+  if (!isNormOp(op)) {
+    funcs[op->getResult(0)] = defineElementwise(op, funcs, v);
+    return std::nullopt;
+  }
+  NormFuncs norm = defineNorm(op, funcs.lookup(op->getOperand(0)), funcs, v);
+  funcs[op->getResult(0)] = norm.out;
+  return norm;
+}
+
+Func blockc::rowOutput(KernelOp kernel, const ValueFuncs &funcs, const RowVars &v,
+                       LoweredKernel &lowered) {
+  auto yield = mlir::cast<YieldOp>(kernel.getBody().front().getTerminator());
+  Func out(kernel.getSymName().str());
+  out(v.c, v.r) = funcs.lookup(yield.getValues()[0])(v.c, v.r);
+  activationOutput(kernel.getResult(0), out, lowered);
+  return out;
+}

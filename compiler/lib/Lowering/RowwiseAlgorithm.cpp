@@ -14,20 +14,11 @@ LoweredKernel blockc::lowerRowwise(KernelOp kernel, const TargetInfo &target) {
   ValueFuncs funcs = bindInputs(kernel, lowered);
   RowVars v;
   std::vector<NormFuncs> norms;
-  for (mlir::Operation &op : kernel.getBody().front().without_terminator()) {
-    if (isNormOp(&op)) {
-      NormFuncs norm = defineNorm(&op, funcs.lookup(op.getOperand(0)), funcs, v);
-      funcs[op.getResult(0)] = norm.out;
-      norms.push_back(norm);
-    } else {
-      funcs[op.getResult(0)] = defineElementwise(&op, funcs, v);
-    }
-  }
-  mlir::Value result = mlir::cast<YieldOp>(kernel.getBody().front().getTerminator()).getValues()[0];
-  Func out(kernel.getSymName().str());
-  out(v.c, v.r) = funcs.lookup(result)(v.c, v.r);
-  activationOutput(kernel.getResult(0), out, lowered);
-  scheduleRowwise(out, norms, v, channelsOf(result), target);
+  for (mlir::Operation &op : kernel.getBody().front().without_terminator())
+    if (std::optional<NormFuncs> norm = defineRowOp(&op, funcs, v))
+      norms.push_back(*norm);
+  Func out = rowOutput(kernel, funcs, v, lowered);
+  scheduleRowwise(out, norms, v, channelsOf(kernel.getResult(0)), target);
   lowered.pipeline = Pipeline(out);
   return lowered;
 }
