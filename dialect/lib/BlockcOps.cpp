@@ -128,10 +128,14 @@ LogicalResult LinearOp::verify() {
 LogicalResult SliceOp::verify() {
   if (failed(verifyActivation(*this, getInput())))
     return failure();
-  int64_t offset = getOffset(), size = getSize();
-  if (offset < 0 || size <= 0 || offset + size > channels(getInput()))
-    return emitOpError() << "range [" << offset << ", " << offset + size
-                         << ") is outside the " << channels(getInput()) << " channels";
+  int64_t offset = getOffsetAttr().getInt(), size = getSizeAttr().getInt();
+  int64_t c = channels(getInput());
+  if (offset < 0 || size <= 0 || offset > c || size > c - offset) {
+    // The end, saturated: offset + size can overflow for a hand-written size.
+    int64_t end = offset >= 0 && size > INT64_MAX - offset ? INT64_MAX : offset + size;
+    return emitOpError() << "range [" << offset << ", " << end << ") is outside the " << c
+                         << " channels";
+  }
   auto in = tensorType(getInput()), out = tensorType(getResult());
   if (out.getShape().drop_back() != in.getShape().drop_back() || out.getShape().back() != size)
     return emitOpError() << "result type " << out << " does not match the slice";
@@ -141,8 +145,9 @@ LogicalResult SliceOp::verify() {
 LogicalResult MHAOp::verify() {
   if (failed(verifyActivation(*this, getQuery())))
     return failure();
-  if (getHeads() <= 0 || channels(getQuery()) % getHeads() != 0)
-    return emitOpError() << getHeads() << " heads do not divide " << channels(getQuery())
+  int64_t heads = getHeadsAttr().getInt();
+  if (heads <= 0 || channels(getQuery()) % heads != 0)
+    return emitOpError() << heads << " heads do not divide " << channels(getQuery())
                          << " channels";
   return success();
 }

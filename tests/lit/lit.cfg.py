@@ -12,3 +12,7 @@ config.substitutions.append(("%blockc-opt", config.blockc_opt))
 config.substitutions.append(("%blockc", config.blockc))
 config.substitutions.append(("%FileCheck", config.filecheck))
 config.substitutions.append(("%examples", config.examples))
+
+# `not` (and FileCheck's siblings) come from the LLVM tools directory, which is not on PATH.
+config.environment["PATH"] = os.pathsep.join(
+    [os.path.dirname(config.filecheck), os.environ.get("PATH", "")])

@@ -189,3 +189,39 @@ void blockc::ast::dump(const BlockAST &block, llvm::raw_ostream &os) {
     os << '\n';
   }
 }
+
+std::vector<std::string> blockc::ast::stateDictKeys(const LayerDecl &layer) {
+  std::vector<std::string> keys;
+  auto add = [&](llvm::StringRef suffix) { keys.push_back(layer.name + "." + suffix.str()); };
+  switch (layer.kind) {
+  case LayerKind::LayerNorm:
+    add("weight");
+    add("bias");
+    break;
+  case LayerKind::RMSNorm:
+    add("weight");
+    break;
+  case LayerKind::BatchNorm:
+    for (llvm::StringRef key : {"weight", "bias", "running_mean", "running_var",
+                                "num_batches_tracked"})
+      add(key);
+    break;
+  case LayerKind::Linear:
+    add("weight");
+    if (layer.bias)
+      add("bias");
+    break;
+  case LayerKind::Attention:
+    add("qkv.weight");
+    if (layer.qkvBias)
+      add("qkv.bias");
+    add("proj.weight");
+    if (layer.projBias)
+      add("proj.bias");
+    break;
+  case LayerKind::LayerScale:
+    add("gamma");
+    break;
+  }
+  return keys;
+}

@@ -106,6 +106,7 @@ public:
 private:
   void checkSizes();
   void checkLayer(LayerDecl &layer);
+  void checkStateDictKeys();
   bool applyLayerArgument(LayerDecl &layer, const Argument &arg);
   void checkStatement(Assignment &stmt);
   Value checkExpr(std::unique_ptr<ExprAST> &expr, bool isStatementValue);
@@ -199,13 +200,21 @@ bool Sema::check() {
   checkSizes();
   for (auto &layer : block.layers)
     checkLayer(*layer);
+  checkStateDictKeys();
 
   variables["x"] = block.dim ? Value(block.dim) : std::nullopt;
   const Assignment *result = nullptr;
+  // Variables still holding the block's input, unchanged: an identity block is rejected.
+  llvm::StringSet<> inputAliases = {"x"};
   for (Assignment &stmt : block.statements) {
     checkStatement(stmt);
     if (stmt.target == "x")
       result = &stmt;
+    auto *var = llvm::dyn_cast<VarExprAST>(stmt.value.get());
+    if (var && inputAliases.contains(var->name))
+      inputAliases.insert(stmt.target);
+    else
+      inputAliases.erase(stmt.target);
   }
 
   for (auto &layer : block.layers)
@@ -215,6 +224,8 @@ bool Sema::check() {
   // An identity block is almost surely a mistake, and it has nothing to compile.
   if (!result) {
     error(block.loc, "block '" + block.name + "' never assigns 'x'");
+  } else if (inputAliases.contains("x")) {
+    error(result->loc, "block '" + block.name + "' computes nothing: its result 'x' is its input");
   } else if (Value x = variables["x"]; x && block.dim && *x != block.dim) {
     error(result->loc, formatv("the block's result 'x' has {0} features, but dim = {1}",
                                *x, block.dim));
@@ -242,6 +253,25 @@ void Sema::checkSizes() {
   for (llvm::StringRef name : {"tokens", "dim"})
     if (!given.count(name))
       error(block.loc, "block '" + block.name + "' does not give its size '" + name + "'");
+}
+
+void Sema::checkStateDictKeys() {
+  // Two layers must not claim one tensor (`attn` and `attn.qkv` both own attn.qkv.weight).
+  llvm::StringMap<const LayerDecl *> owners;
+  for (auto &layer : block.layers) {
+    if (invalidLayers.count(layer.get()))
+      continue;
+    for (const std::string &key : stateDictKeys(*layer)) {
+      auto [it, inserted] = owners.try_emplace(key, layer.get());
+      if (!inserted) {
+        error(layer->loc, "layer '" + layer->name + "' declares the tensor '" + key +
+                              "', which layer '" + it->second->name + "' also declares");
+        note(it->second->loc, "'" + it->second->name + "' declared here");
+        invalidLayers.insert(layer.get());
+        break;
+      }
+    }
+  }
 }
 
 void Sema::checkLayer(LayerDecl &layer) {

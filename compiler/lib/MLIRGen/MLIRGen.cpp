@@ -127,27 +127,35 @@ private:
 
   Value genLayer(const LayerDecl &layer, Value input, Location l) {
     int64_t c = cast<RankedTensorType>(input.getType()).getDimSize(2);
-    const std::string &n = layer.name;
+    // Weights are created in state-dict order (one statement each: the order of function
+    // arguments is unspecified in C++, and the IR and manifest must not depend on it).
+    SmallVector<Value> w;
+    auto perChannel = [&](std::initializer_list<const char *> keys) {
+      for (const char *key : keys)
+        w.push_back(weight(layer.name + "." + key, {c}, l));
+    };
     switch (layer.kind) {
     case LayerKind::LayerNorm:
-      return builder.create<LayerNormOp>(l, input, weight(n + ".weight", {c}, l),
-                                         weight(n + ".bias", {c}, l), layer.eps);
+      perChannel({"weight", "bias"});
+      return builder.create<LayerNormOp>(l, input, w[0], w[1], layer.eps);
     case LayerKind::RMSNorm:
-      return builder.create<RMSNormOp>(l, input, weight(n + ".weight", {c}, l), layer.eps);
+      perChannel({"weight"});
+      return builder.create<RMSNormOp>(l, input, w[0], layer.eps);
     case LayerKind::BatchNorm:
-      if (!llvm::is_contained(ignored, n + ".num_batches_tracked"))
-        ignored.push_back(n + ".num_batches_tracked");
-      return builder.create<BatchNormOp>(
-          l, input, weight(n + ".weight", {c}, l), weight(n + ".bias", {c}, l),
-          weight(n + ".running_mean", {c}, l), weight(n + ".running_var", {c}, l), layer.eps);
+      if (!llvm::is_contained(ignored, layer.name + ".num_batches_tracked"))
+        ignored.push_back(layer.name + ".num_batches_tracked");
+      perChannel({"weight", "bias", "running_mean", "running_var"});
+      return builder.create<BatchNormOp>(l, input, w[0], w[1], w[2], w[3], layer.eps);
     case LayerKind::Linear:
-      return linear(input, n, layer.inFeatures, layer.outFeatures, layer.bias, l);
+      return linear(input, layer.name, layer.inFeatures, layer.outFeatures, layer.bias, l);
     case LayerKind::Attention: {
-      Value qkv = linear(input, n + ".qkv", c, 3 * c, layer.qkvBias, l);
-      return linear(packedMHA(qkv, layer.heads, l), n + ".proj", c, c, layer.projBias, l);
+      Value qkv = linear(input, layer.name + ".qkv", c, 3 * c, layer.qkvBias, l);
+      Value heads = packedMHA(qkv, layer.heads, l);
+      return linear(heads, layer.name + ".proj", c, c, layer.projBias, l);
     }
     case LayerKind::LayerScale:
-      return builder.create<MulOp>(l, input, weight(n + ".gamma", {c}, l));
+      perChannel({"gamma"});
+      return builder.create<MulOp>(l, input, w[0]);
     }
     llvm_unreachable("unknown layer kind");
   }
@@ -156,9 +164,12 @@ private:
     Location l = loc(call.loc);
     using B = BuiltinCallExprAST::Builtin;
     if (call.builtin == B::MHA) {
-      if (call.args.size() == 1)
-        return packedMHA(gen(*call.args[0]), call.heads, l);
-      return mha(gen(*call.args[0]), gen(*call.args[1]), gen(*call.args[2]), call.heads, l);
+      SmallVector<Value> operands;
+      for (const auto &arg : call.args) // in source order
+        operands.push_back(gen(*arg));
+      if (operands.size() == 1)
+        return packedMHA(operands[0], call.heads, l);
+      return mha(operands[0], operands[1], operands[2], call.heads, l);
     }
     Value input = gen(*call.args[0]);
     switch (call.builtin) {

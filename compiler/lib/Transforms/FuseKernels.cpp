@@ -48,10 +48,10 @@ public:
         addGroup("prepare", {op});
       }
     for (Operation *op : order)
-      if (auto linear = dyn_cast<LinearOp>(op))
+      if (auto linear = dyn_cast<LinearOp>(op); linear && !grouped(op))
         formMatmul(linear);
     for (Operation *op : order)
-      if (auto mha = dyn_cast<MHAOp>(op))
+      if (auto mha = dyn_cast<MHAOp>(op); mha && !grouped(op))
         formAttention(mha);
     for (Operation *op : order)
       if (isa<LayerNormOp, RMSNormOp>(op) && !grouped(op))
@@ -111,14 +111,15 @@ private:
   }
 
   void formAttention(MHAOp mha) {
-    SmallVector<Operation *> ops;
+    // A slice may feed several operands (mha(q, q, v)): take each once.
+    llvm::SetVector<Operation *> ops;
     for (Value operand : mha->getOperands())
       if (auto slice = operand.getDefiningOp<SliceOp>())
         if (!grouped(slice) && llvm::all_of(slice->getUsers(),
                                             [&](Operation *u) { return u == mha; }))
-          ops.push_back(slice);
-    ops.push_back(mha);
-    addGroup("attention", ops);
+          ops.insert(slice);
+    ops.insert(mha);
+    addGroup("attention", ops.getArrayRef());
   }
 
   void formNorm(Operation *norm) {

@@ -62,6 +62,9 @@ struct LayerDecl {
 };
 
 /// Base of all expressions, with LLVM-style RTTI (isa/cast/dyn_cast).
+/// The state-dict keys of a layer's tensors (`NAME.weight`, ...), per docs/language.md.
+std::vector<std::string> stateDictKeys(const LayerDecl &layer);
+
 struct ExprAST {
   enum class Kind { Number, Var, Binary, Call, LayerCall, BuiltinCall };
 
