@@ -11,3 +11,5 @@ halide=$("$venv/bin/python" -c "import halide; print(halide.install_dir())")
   -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir \
   -DHalide_DIR="$halide/lib64/cmake/Halide"
 "$venv/bin/cmake" --build "$root/build" -j "${BLOCKC_JOBS:-2}"
+# The AArch64 runtime and run-only CLI (build-arm64/), for the e2e_arm64 test under qemu.
+[ "${BLOCKC_SKIP_ARM64:-0}" = 1 ] || "$root/tools/build-arm64.sh"

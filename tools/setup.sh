@@ -1,22 +1,48 @@
 #!/usr/bin/env bash
 # Installs what blockc needs, idempotently: Debian packages (MLIR/LLVM 19, Boost 1.81,
-# GoogleTest, a C compiler) and the project venv .venv (Halide 21 wheel, CMake >= 3.28 that
-# Halide's CMake package requires, NumPy and safetensors for tests, lit).
+# GoogleTest, a C compiler; for AArch64 the cross compiler and qemu-user), Debian's arm64
+# Boost.program_options extracted into .deps/arm64, and the project venv .venv (Halide 21
+# wheel, CMake >= 3.28 that Halide's CMake package requires, NumPy and safetensors for
+# tests, lit).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
           libboost-program-options1.81-dev libboost-json1.81-dev
-          libgtest-dev g++ gcc python3 python3-venv)
+          libgtest-dev g++ gcc python3 python3-venv
+          g++-aarch64-linux-gnu qemu-user)
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# AArch64 builds of the runtime and CLI (tools/build-arm64.sh) link Debian's arm64
+# libboost_program_options.a, the same version as the host's Boost headers. The package is
+# downloaded and extracted into .deps/arm64, not installed: a multiarch install would put a
+# second aarch64 glibc (libc6:arm64) beside the cross toolchain's and hold host packages to
+# its versions. Boost.JSON is compiled from its headers there (runtime/src/BoostJson.cpp).
+po_version=$(dpkg-query -W -f='${Version}' libboost-program-options1.81-dev)
+arm_deps="$root/.deps/arm64"
+if [ "$(cat "$arm_deps/.version" 2>/dev/null)" != "$po_version" ]; then
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    echo "setup: adding the arm64 package architecture (for apt-get download only)"
+    $sudo dpkg --add-architecture arm64
+  fi
+  tmp=$(mktemp -d); chmod a+rwx "$tmp"
+  if ! (cd "$tmp" && apt-get download -q "libboost-program-options1.81-dev:arm64=$po_version"); then
+    $sudo apt-get update -q
+    (cd "$tmp" && apt-get download -q "libboost-program-options1.81-dev:arm64=$po_version")
+  fi
+  rm -rf "$arm_deps" && mkdir -p "$arm_deps"
+  dpkg-deb -x "$tmp"/libboost-program-options1.81-dev_*_arm64.deb "$arm_deps"
+  echo "$po_version" > "$arm_deps/.version"
+  rm -rf "$tmp"
 fi
 
 venv="$root/.venv"

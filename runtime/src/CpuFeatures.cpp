@@ -7,6 +7,12 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <cstdlib>
+#include <sys/auxv.h>
+#include <sys/prctl.h>
+#endif
 
 namespace blockc {
 namespace rt {
@@ -89,6 +95,41 @@ const Feature kFeatures[] = {
 #undef F
 #endif
 
+#if defined(__aarch64__) && defined(__linux__)
+/// Linux's HWCAP bits (getauxval), named as in /proc/cpuinfo, then aliases.
+struct ArmFeature {
+  const char *names[2];
+  unsigned long auxType, bit;
+};
+const ArmFeature kArmFeatures[] = {
+    {{"fp"}, AT_HWCAP, HWCAP_FP},
+    {{"asimd", "neon"}, AT_HWCAP, HWCAP_ASIMD},
+    {{"crc32"}, AT_HWCAP, HWCAP_CRC32},
+    {{"atomics", "lse"}, AT_HWCAP, HWCAP_ATOMICS},
+    {{"fphp"}, AT_HWCAP, HWCAP_FPHP},
+    {{"asimdhp"}, AT_HWCAP, HWCAP_ASIMDHP},
+    {{"asimdrdm"}, AT_HWCAP, HWCAP_ASIMDRDM},
+    {{"asimddp", "dotprod"}, AT_HWCAP, HWCAP_ASIMDDP},
+    {{"sve"}, AT_HWCAP, HWCAP_SVE},
+    {{"sve2"}, AT_HWCAP2, HWCAP2_SVE2},
+    {{"i8mm"}, AT_HWCAP2, HWCAP2_I8MM},
+    {{"bf16"}, AT_HWCAP2, HWCAP2_BF16},
+};
+
+/// "sve-vl<bits>": Halide's SVE code assumes one vector length; true if this thread's is it.
+bool sveVectorLength(const std::string &feature, bool &known) {
+  const std::string prefix = "sve-vl";
+  if (feature.compare(0, prefix.size(), prefix) != 0 || feature.size() == prefix.size() ||
+      feature.find_first_not_of("0123456789", prefix.size()) != std::string::npos)
+    return false;
+  known = true;
+  if (!(getauxval(AT_HWCAP) & HWCAP_SVE))
+    return false;
+  const int vl = prctl(PR_SVE_GET_VL, 0, 0, 0, 0);
+  return vl >= 0 && (vl & PR_SVE_VL_LEN_MASK) * 8 == std::atol(feature.c_str() + prefix.size());
+}
+#endif
+
 } // namespace
 
 bool hostHasCpuFeature(const std::string &feature, bool &known) {
@@ -101,6 +142,14 @@ bool hostHasCpuFeature(const std::string &feature, bool &known) {
         known = true;
         return f.has();
       }
+#elif defined(__aarch64__) && defined(__linux__)
+  for (const ArmFeature &f : kArmFeatures)
+    for (const char *name : f.names)
+      if (name && feature == name) {
+        known = true;
+        return (getauxval(f.auxType) & f.bit) != 0;
+      }
+  return sveVectorLength(feature, known);
 #endif
   return false;
 }
@@ -110,6 +159,10 @@ std::vector<std::string> knownCpuFeatures() {
 #if defined(__x86_64__) || defined(__i386__)
   for (const Feature &f : kFeatures)
     out.push_back(f.names[0]);
+#elif defined(__aarch64__) && defined(__linux__)
+  for (const ArmFeature &f : kArmFeatures)
+    out.push_back(f.names[0]);
+  out.push_back("sve-vl<bits>");
 #endif
   return out;
 }

@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <limits>
 #include <link.h>
@@ -120,6 +121,22 @@ std::string joinNames(const std::vector<std::string> &names) {
 }
 
 std::string quoted(const std::string &s) { return "'" + s + "'"; }
+
+/// The architecture, in hostArch()'s spelling, of a little-endian ELF header's class and
+/// machine; null for others.
+const char *elfArch(const unsigned char *header) {
+  const bool is64 = header[EI_CLASS] == ELFCLASS64;
+  if (header[EI_DATA] != ELFDATA2LSB || (!is64 && header[EI_CLASS] != ELFCLASS32))
+    return nullptr;
+  switch (header[18] | header[19] << 8) { // e_machine, in both classes
+  case EM_X86_64: return is64 ? "x86-64" : nullptr;
+  case EM_386: return is64 ? nullptr : "x86-32";
+  case EM_AARCH64: return is64 ? "arm-64" : nullptr;
+  case EM_ARM: return is64 ? nullptr : "arm-32";
+  case EM_RISCV: return is64 ? "riscv-64" : nullptr;
+  default: return nullptr;
+  }
+}
 
 } // namespace
 
@@ -328,14 +345,20 @@ std::unique_ptr<blockc_module> loadModule(const std::string &given) {
     fail(BLOCKC_ERROR_LOAD, quoted(path) + " is not a regular file");
 
   {
-    unsigned char magic[4] = {0, 0, 0, 0};
+    unsigned char header[20] = {0};
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
       fail(BLOCKC_ERROR_LOAD, "cannot open module " + quoted(path) + ": " + std::strerror(errno));
-    ssize_t n = ::read(fd, magic, 4);
+    ssize_t n = ::read(fd, header, sizeof header);
     ::close(fd);
-    if (n != 4 || std::memcmp(magic, "\x7f" "ELF", 4) != 0)
+    if (n < 4 || std::memcmp(header, "\x7f" "ELF", 4) != 0)
       fail(BLOCKC_ERROR_LOAD, quoted(path) + " is not a shared library (no ELF header)");
+    // A module of another architecture (an arm-64 module here, or the reverse): say so
+    // before dlopen, whose message for this is obscure. Little-endian ELF: e_machine at 18.
+    const char *arch = n == sizeof header ? elfArch(header) : nullptr;
+    if (arch && std::strcmp(arch, hostArch()) != 0)
+      fail(BLOCKC_ERROR_INCOMPATIBLE, quoted(path) + " was compiled for " + arch +
+                                          " (its ELF machine), but this machine is " + hostArch());
   }
 
   // dlopen searches the library path for names without '/': give it a real path.

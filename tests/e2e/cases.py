@@ -168,3 +168,18 @@ GENERAL = [
 NEGATIVE_BASE = _small("negative_base", tokens=7, dim=16, heads=2, hidden=32, norms=(LN, BN))
 
 ALL = EXAMPLES + GENERAL
+
+# Every variant of the ViT-B examples (norm type and placement) also at ViT-Ti and ViT-S
+# sizes (the pre-norm ones are the examples vit_ti16 and vit_s16), MiniLM and one ViT-B,
+# then the small specs (tails, odd sizes): the suite that e2e_arm64 runs under qemu, where
+# one ViT-B costs tens of seconds.
+VIT_SIZES = (("ti", 192, 3), ("s", 384, 6))
+VARIANTS = [
+    *[c for c in EXAMPLES if c.name in ("vit_b16", "minilm_postnorm")],  # longest first
+    *[Case(c.name.replace("vit_b16", f"vit_{size}16"), 197, dim, encoder_block,
+           {**c.cfg, "heads": heads, "hidden": 4 * dim},
+           example=f"vit_{size}16" if c.name == "vit_b16" else None)
+      for size, dim, heads in VIT_SIZES for c in EXAMPLES if c.name.startswith("vit_b16")],
+]
+
+SUITES = {"all": ALL, "emulated": VARIANTS + GENERAL}

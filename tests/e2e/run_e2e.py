@@ -5,7 +5,14 @@ case), generate random weights with the PyTorch state-dict names, run the module
 and B = 1 and compare with the reference: max|out - ref| / max|ref| <= 1e-4. Then the
 negative tests: compile errors, bad weight files, a wrong input, a corrupt module.so.
 
-    run_e2e.py --blockc PATH --workdir DIR [--filter SUBSTR] [--jobs N]
+    run_e2e.py --blockc PATH --workdir DIR [--filter SUBSTR] [--jobs N] [--suite all|emulated]
+               [--target T --blockc-run PATH --runner "CMD ARGS"]
+
+For another architecture, modules are compiled here for --target and run with that
+architecture's `blockc` (--blockc-run, a run-only build) under --runner, e.g. AArch64:
+--target arm64 --blockc-run build-arm64/tools/blockc/blockc
+--runner "qemu-aarch64 -L /usr/aarch64-linux-gnu". Two more negative tests then check that
+each runtime rejects the other architecture's module with a message.
 
 Prints `PASS name ...` / `FAIL name ...` per test and ends with `N passed, M failed`;
 exit code 0 only if every selected test passed (and at least one ran).
@@ -13,10 +20,12 @@ exit code 0 only if every selected test passed (and at least one ran).
 import argparse
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -62,21 +71,48 @@ def fresh_dir(path):
     return path
 
 
-def compile_spec(blockc, spec, out):
-    p = execute([blockc, "compile", spec, "-o", out], COMPILE_TIMEOUT_S)
+@dataclass
+class Tools:
+    """`blockc compile` (for `target`; None: the default, host) and the `blockc` that runs
+    the modules (`run`, under `runner`: e.g. an AArch64 build under qemu)."""
+    blockc: Path
+    run: Path = None
+    runner: list = field(default_factory=list)
+    target: str = None
+
+    def __post_init__(self):
+        self.run = self.run or self.blockc
+
+    def compile_cmd(self, spec, out):
+        return [self.blockc, "compile", spec, "-o", out] + (
+            ["--target", self.target] if self.target else [])
+
+    def run_cmd(self, *args):
+        return self.runner + [self.run, "run", *args]
+
+    def host(self):
+        """The same compiler, compiling for and running on this machine."""
+        return Tools(self.blockc)
+
+    def cross(self):
+        return self.target is not None or self.run != self.blockc or bool(self.runner)
+
+
+def compile_spec(tools, spec, out):
+    p = execute(tools.compile_cmd(spec, out), COMPILE_TIMEOUT_S)
     if p.returncode != 0:
         raise Failure(f"compile: {exited(p)}: {last_line(p)}")
     if not (out / "module.so").is_file():
         raise Failure(f"compile wrote no {out / 'module.so'}")
 
 
-def run_module(blockc, module, weights, x, d, tag):
+def run_module(tools, module, weights, x, d, tag):
     """`blockc run` on input x (saved to d); returns (process, output path)."""
     xp, yp = d / f"x_{tag}.npy", d / f"y_{tag}.npy"
     np.save(xp, x)
     yp.unlink(missing_ok=True)
-    return execute([blockc, "run", module, "--weights", weights, "--input", xp,
-                    "--output", yp], RUN_TIMEOUT_S), yp
+    return execute(tools.run_cmd(module, "--weights", weights, "--input", xp,
+                                 "--output", yp), RUN_TIMEOUT_S), yp
 
 
 def rel_err(y, ref):
@@ -85,7 +121,7 @@ def rel_err(y, ref):
 
 # ----------------------------------------------------------------------------- numerics
 
-def check_case(case, blockc, workdir):
+def check_case(case, tools, workdir):
     """Compiles, runs at B = 3 and 1, compares; returns the PASS message."""
     d = fresh_dir(workdir / case.name)
     if case.example:
@@ -95,13 +131,13 @@ def check_case(case, blockc, workdir):
     else:
         spec = d / f"{case.name}.block"
         spec.write_text(case.spec_text())
-    compile_spec(blockc, spec, d / "module")
+    compile_spec(tools, spec, d / "module")
     w, data = case.generate()
     save_file(dict(w), str(d / "weights.safetensors"))
     errs = []
     for x, ref in data:
         B = x.shape[0]
-        p, yp = run_module(blockc, d / "module", d / "weights.safetensors", x, d, f"b{B}")
+        p, yp = run_module(tools, d / "module", d / "weights.safetensors", x, d, f"b{B}")
         if p.returncode != 0:
             raise Failure(f"run B={B}: {exited(p)}: {last_line(p)}")
         y = np.load(yp)
@@ -141,12 +177,12 @@ BAD_SPECS = {
 DIAGNOSTIC = re.compile(r"^(.*?):(\d+):(\d+): error: ", re.M)
 
 
-def check_bad_spec(name, blockc, workdir):
+def check_bad_spec(name, tools, workdir):
     text, lines = BAD_SPECS[name]
     d = fresh_dir(workdir / name)
     spec = d / "bad.block"
     spec.write_text(text)
-    p = execute([blockc, "compile", spec, "-o", d / "module"], COMPILE_TIMEOUT_S)
+    p = execute(tools.compile_cmd(spec, d / "module"), COMPILE_TIMEOUT_S)
     if p.returncode <= 0:
         raise Failure(f"compile of a bad spec gave {exited(p)}")
     found = [(f, int(ln)) for f, ln, _ in DIAGNOSTIC.findall(p.stderr + p.stdout)]
@@ -172,7 +208,7 @@ BAD_RUNS = {
 }
 
 
-def check_bad_run(name, blockc, workdir):
+def check_bad_run(name, tools, workdir):
     change, input_shape, must_name = BAD_RUNS[name]
     base = workdir / cases.NEGATIVE_BASE.name / "module"
     if not (base / "module.so").is_file():
@@ -189,7 +225,7 @@ def check_bad_run(name, blockc, workdir):
     save_file(w, str(d / "weights.safetensors"))
     shape = input_shape or (1, cases.NEGATIVE_BASE.tokens, cases.NEGATIVE_BASE.dim)
     x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
-    p, _ = run_module(blockc, module, d / "weights.safetensors", x, d, "in")
+    p, _ = run_module(tools, module, d / "weights.safetensors", x, d, "in")
     message = (p.stderr + p.stdout).strip()
     if p.returncode <= 0 or (name == "run_err_corrupt_module" and p.returncode != 1):
         raise Failure(f"{exited(p)}, expected a rejection"
@@ -201,22 +237,50 @@ def check_bad_run(name, blockc, workdir):
     return f"{exited(p)}: {last_line(p)[:120]}"
 
 
+# Only with another architecture's runtime (Tools.cross()): each runtime rejects a module of
+# the other architecture with exit code 1 and a message, never a crash.
+FOREIGN_ARCH_RUNS = ("run_err_target_module_on_host", "run_err_host_module_on_target")
+
+
+def check_foreign_arch(name, tools, workdir):
+    base_dir = workdir / cases.NEGATIVE_BASE.name
+    if not (base_dir / "module" / "module.so").is_file():
+        raise Failure(f"needs {base_dir}/module/module.so (test {cases.NEGATIVE_BASE.name} "
+                      "failed)")
+    d = fresh_dir(workdir / name)
+    if name == "run_err_target_module_on_host":
+        module, runtime = base_dir / "module", tools.host()
+    else:
+        module, runtime = d / "module", tools
+        compile_spec(tools.host(), base_dir / f"{cases.NEGATIVE_BASE.name}.block", module)
+    w, [(x, _)] = cases.NEGATIVE_BASE.generate(batches=(1,))
+    save_file(dict(w), str(d / "weights.safetensors"))
+    p, _ = run_module(runtime, module, d / "weights.safetensors", x, d, "in")
+    if p.returncode != 1:
+        raise Failure(f"{exited(p)}, expected a rejection with exit code 1")
+    if "was compiled for" not in p.stderr + p.stdout:
+        raise Failure(f"message does not say what the module was compiled for: {last_line(p)}")
+    return f"{exited(p)}: {last_line(p)[:160]}"
+
+
 # ----------------------------------------------------------------------------- driver
 
-def tests():
-    """(name, function(blockc, workdir) -> message) in run order; the negative-test base
+def tests(suite=cases.ALL, cross=False):
+    """(name, function(tools, workdir) -> message) in run order; the negative-test base
     module comes before the tests that use it."""
-    out = [(c.name, lambda b, wd, c=c: check_case(c, b, wd))
-           for c in cases.ALL + [cases.NEGATIVE_BASE]]
-    out += [(n, lambda b, wd, n=n: check_bad_spec(n, b, wd)) for n in BAD_SPECS]
-    out += [(n, lambda b, wd, n=n: check_bad_run(n, b, wd)) for n in BAD_RUNS]
+    out = [(c.name, lambda t, wd, c=c: check_case(c, t, wd))
+           for c in suite + [cases.NEGATIVE_BASE]]
+    out += [(n, lambda t, wd, n=n: check_bad_spec(n, t, wd)) for n in BAD_SPECS]
+    out += [(n, lambda t, wd, n=n: check_bad_run(n, t, wd)) for n in BAD_RUNS]
+    if cross:
+        out += [(n, lambda t, wd, n=n: check_foreign_arch(n, t, wd)) for n in FOREIGN_ARCH_RUNS]
     return out
 
 
-def run_one(test, blockc, workdir):
+def run_one(test, tools, workdir):
     name, fn = test
     try:
-        return True, f"PASS {name} {fn(blockc, workdir)}"
+        return True, f"PASS {name} {fn(tools, workdir)}"
     except Failure as e:
         return False, f"FAIL {name} {e}"
     except Exception as e:  # a bug in the test itself still reports, and the rest runs
@@ -229,21 +293,38 @@ def main():
     ap.add_argument("--workdir", required=True, help="scratch folder (specs, modules, data)")
     ap.add_argument("--filter", default="", help="run only tests whose name contains this")
     ap.add_argument("--jobs", type=int, default=1, help="tests run at once")
+    ap.add_argument("--suite", choices=sorted(cases.SUITES), default="all",
+                    help="the cases: all, or emulated (for qemu: the example variants at "
+                         "ViT-Ti and ViT-S sizes, MiniLM, one ViT-B, the small specs)")
+    ap.add_argument("--target", help="compile for this target (blockc compile --target)")
+    ap.add_argument("--blockc-run", help="the blockc that runs the modules (default --blockc)")
+    ap.add_argument("--runner", default="",
+                    help="command that --blockc-run runs under, e.g. 'qemu-aarch64 -L "
+                         "/usr/aarch64-linux-gnu'")
     args = ap.parse_args()
-    blockc = Path(args.blockc).resolve()
+    tools = Tools(Path(args.blockc).resolve(),
+                  Path(args.blockc_run).resolve() if args.blockc_run else None,
+                  shlex.split(args.runner), args.target)
+    if not tools.run.is_file():
+        print(f"no blockc at {tools.run}" + (" (tools/build-arm64.sh builds the AArch64 one)"
+                                             if args.blockc_run else ""))
+        print("0 passed, 1 failed")
+        return 1
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    selected = [t for t in tests() if args.filter in t[0]]
+    all_tests = tests(cases.SUITES[args.suite], tools.cross())
+    selected = [t for t in all_tests if args.filter in t[0]]
+    later_names = set(BAD_RUNS) | set(FOREIGN_ARCH_RUNS)
     # The negative run tests need the base module: with a filter that selects them, build it.
-    if any(n in BAD_RUNS for n, _ in selected) and all(
+    if any(n in later_names for n, _ in selected) and all(
             n != cases.NEGATIVE_BASE.name for n, _ in selected):
-        selected.insert(0, next(t for t in tests() if t[0] == cases.NEGATIVE_BASE.name))
-    first = [t for t in selected if t[0] not in BAD_RUNS]
-    later = [t for t in selected if t[0] in BAD_RUNS]
+        selected.insert(0, next(t for t in all_tests if t[0] == cases.NEGATIVE_BASE.name))
+    first = [t for t in selected if t[0] not in later_names]
+    later = [t for t in selected if t[0] in later_names]
     passed = failed = 0
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         for group in (first, later):
-            for ok, line in pool.map(lambda t: run_one(t, blockc, workdir), group):
+            for ok, line in pool.map(lambda t: run_one(t, tools, workdir), group):
                 print(line, flush=True)
                 passed, failed = passed + ok, failed + (not ok)
     print(f"{passed} passed, {failed} failed")

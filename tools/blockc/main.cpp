@@ -8,9 +8,14 @@
 // Exit codes: 0 success, 1 failure (compile error, bad module/weights/input...),
 // 2 usage error (unknown command or option, missing argument).
 //
+// Built without the compiler (BLOCKC_WITH_COMPILER=OFF, e.g. for AArch64), `compile` fails
+// with a message saying so; run and bench are the same.
+//
 //===----------------------------------------------------------------------===//
 
+#if BLOCKC_WITH_COMPILER
 #include "blockc/Driver.h"
+#endif
 #include "blockc/Npy.h"
 #include "blockc/runtime.hpp"
 
@@ -53,13 +58,19 @@ struct Failure {
   std::string message;
 };
 
+#if BLOCKC_WITH_COMPILER
+#define BLOCKC_COMPILE_USAGE "compile a block spec into DIR/module.so + DIR/manifest.json"
+#else
+#define BLOCKC_COMPILE_USAGE "(not in this build, made without the compiler)"
+#endif
+
 const char *kMainUsage =
     "usage: blockc <command> [options]\n"
     "\n"
     "Ahead-of-time compiler and runner for transformer encoder blocks.\n"
     "\n"
     "Commands:\n"
-    "  compile SPEC -o DIR    compile a block spec into DIR/module.so + DIR/manifest.json\n"
+    "  compile SPEC -o DIR    " BLOCKC_COMPILE_USAGE "\n"
     "  run MODULE ...         run a compiled module on an .npy input, write an .npy output\n"
     "  bench MODULE ...       time a compiled module on random input\n"
     "\n"
@@ -167,6 +178,11 @@ std::string shapeString(const std::vector<int64_t> &shape) {
 //===----------------------------------------------------------------------===//
 
 int cmdCompile(const std::vector<std::string> &args) {
+#if !BLOCKC_WITH_COMPILER
+  throw Failure{"this blockc was built without the compiler (BLOCKC_WITH_COMPILER=OFF, as "
+                "the AArch64 build is): compile on x86-64 with --target arm64 (or another "
+                "target) and run the module here"};
+#else
   blockc::CompileOptions options;
   po::options_description desc("Options");
   desc.add_options()
@@ -175,7 +191,8 @@ int cmdCompile(const std::vector<std::string> &args) {
       ("output,o", po::value<std::string>(&options.outputDir)->value_name("DIR"),
        "output directory (created if missing)")
       ("target", po::value<std::string>(&options.target)->default_value("host")->value_name("T"),
-       "host, x86-64-avx2, x86-64-avx512 or a Halide target string")
+       "host, x86-64-avx2, x86-64-avx512, arm64, arm64-dotprod, arm64-sve2 or a Halide "
+       "target string")
       ("tuning", po::value<std::string>(&options.tuningPath)->value_name("FILE"),
        "tuning database (JSON lines)")
       ("emit-stmt", po::bool_switch(&options.emitStmt),
@@ -191,6 +208,7 @@ int cmdCompile(const std::vector<std::string> &args) {
     requireFile("tuning file", options.tuningPath);
   int rc = blockc::compileSpecFile(options);
   return rc == 0 ? kExitOk : kExitFailure;
+#endif
 }
 
 //===----------------------------------------------------------------------===//

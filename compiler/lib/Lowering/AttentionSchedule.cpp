@@ -18,14 +18,45 @@ static int dividingWidth(int64_t extent, int vec) {
   return w;
 }
 
+namespace {
+struct AttentionTiles {
+  int dWidth;   // vector width along the head dimension
+  int queries;  // queries per tile: the register tiles' second dimension
+  int keyTile;  // keys per register tile of scores
+  int dTile;    // head dimensions per register tile of the weighted sum (a divisor of headDim)
+};
+
+AttentionTiles chooseTiles(const AttentionFuncs &f, const TargetInfo &target) {
+  const int vec = target.vectorFloats();
+  AttentionTiles t;
+  t.dWidth = dividingWidth(f.headDim, vec);
+  const int vectorsPerHead = int(f.headDim / t.dWidth);
+  if (target.isArm()) {
+    // NEON's 4-float vectors make a head (64 dims) 16 vectors: too many to keep a whole
+    // row per query. Both register tiles are 24 of the 32 q registers as 4 vectors x 6
+    // queries: scores over 16 keys, the weighted sum over 16 head dims (the head in passes
+    // over the keys, whose weights stay in L1). 10 loads per 24 FMAs.
+    t.queries = int(std::min<int64_t>(6, f.tokens));
+    t.keyTile = 4 * vec;
+    int dVectors = std::min(4, vectorsPerHead);
+    while (vectorsPerHead % dVectors)
+      --dVectors;
+    t.dTile = dVectors * t.dWidth;
+  } else {
+    // A whole head row per query in registers (AVX-512: 4 vectors x 7 queries).
+    t.queries = int(std::clamp<int64_t>((target.registers - 4) / vectorsPerHead, 1,
+                                        std::min<int64_t>(8, f.tokens)));
+    t.keyTile = 2 * vec;
+    t.dTile = int(f.headDim);
+  }
+  return t;
+}
+} // namespace
+
 void blockc::scheduleAttention(AttentionFuncs &f, const TargetInfo &target) {
   const int vec = target.vectorFloats();
-  const int registers = target.halide.has_feature(Target::AVX512) ? 32 : 16;
-  const int dWidth = dividingWidth(f.headDim, vec);
-  const int vectorsPerHead = int(f.headDim / dWidth);
-  const int queries = int(std::clamp<int64_t>((registers - 4) / vectorsPerHead, 1,
-                                              std::min<int64_t>(8, f.tokens)));
-  const int keyTile = 2 * vec;
+  const AttentionTiles t = chooseTiles(f, target);
+  const int dWidth = t.dWidth, queries = t.queries, keyTile = t.keyTile;
   Var d = f.d, h = f.h, i = f.i, j = f.j, b = f.b;
   Var io("io"), ii("ii"), task("task"), jo("jo"), ji("ji");
 
@@ -54,9 +85,19 @@ void blockc::scheduleAttention(AttentionFuncs &f, const TargetInfo &target) {
   f.rowSum.compute_at(perTask);
   vectorizeReduction(f.rowSum, f.rj, i, target);
   f.weightedAcc.compute_at(perTask).vectorize(d, dWidth).unroll(d).unroll(i);
-  f.weightedAcc.update()
-      .reorder(d, i, f.rj)
-      .vectorize(d, dWidth)
-      .unroll(d)
-      .unroll(i);
+  if (t.dTile < f.headDim) {
+    Var dOuter("dOuter"), dInner("dInner");
+    f.weightedAcc.update()
+        .split(d, dOuter, dInner, t.dTile)
+        .reorder(dInner, i, f.rj, dOuter)
+        .vectorize(dInner, dWidth)
+        .unroll(dInner)
+        .unroll(i);
+  } else {
+    f.weightedAcc.update()
+        .reorder(d, i, f.rj)
+        .vectorize(d, dWidth)
+        .unroll(d)
+        .unroll(i);
+  }
 }

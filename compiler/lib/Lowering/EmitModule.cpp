@@ -72,6 +72,13 @@ public:
       : func(func), target(std::move(target)), options(options) {}
 
   llvm::Expected<EmitSummary> emit() {
+    // The linker is needed last: look for it before compiling every kernel.
+    if (!llvm::sys::findProgramByName(target.linker))
+      return llvm::createStringError(
+          "cannot find the linker '" + target.linker + "' on PATH" +
+          (target.isArm() ? " (arm-64 modules are cross-linked with Debian's "
+                            "g++-aarch64-linux-gnu: tools/setup.sh installs it)"
+                          : ""));
     if (auto ec = llvm::sys::fs::create_directories(options.outputDir))
       return llvm::createStringError(ec, "cannot create directory " + options.outputDir);
     objectDir = join(options.outputDir, "kernels");

@@ -3,8 +3,9 @@
 // Three levels, as in a BLAS: a register tile of `tileRows` x `tileCols` accumulators
 // (the micro-kernel, fully unrolled over a vectorized column dimension), column panels of
 // W that stay in L1/L2 while the row tiles of a block pass over them, and blocks of rows of
-// A (one sample each) that every column panel passes over. A fused norm prologue is
-// computed once per row block. Column panels run in parallel.
+// A (one sample each; on AArch64, whose L2 is smaller, as many rows as fit in half of it)
+// that every column panel passes over. A fused norm prologue is computed once per row
+// block. Column panels run in parallel. The numbers per target are in chooseTiles.
 //
 //===----------------------------------------------------------------------===//
 #include "Kernels.h"
@@ -19,23 +20,47 @@ struct MatmulTiles {
 
 MatmulTiles chooseTiles(const MatmulFuncs &f, const TargetInfo &target) {
   const int vec = target.vectorFloats();
-  const bool avx512 = target.halide.has_feature(Target::AVX512);
-  const int registers = avx512 ? 32 : 16;
+  // The register tile: `colVectors` vectors of W columns x up to `maxRows` rows of A held in
+  // accumulators, with registers left for the W vectors and the broadcast A values.
+  int colVectors, maxRows;
+  if (target.isArm()) {
+    // NEON: 24 of the 32 q registers as 8 rows x 3 vectors (8 x 12 floats); the 3 W vectors
+    // and the A values (fmla by element) fit in the rest: 11 loads per 24 FMAs.
+    colVectors = 3;
+    maxRows = 8;
+  } else if (target.registers >= 32) {
+    // 24 accumulators of AVX-512's 32 registers as 8 rows x 3 vectors (measured faster than
+    // 12 x 2 on ViT-B: fewer loads per FMA).
+    colVectors = 3;
+    maxRows = 8;
+  } else {
+    // 12 of AVX2's 16 registers as 6 rows x 2 vectors.
+    colVectors = 2;
+    maxRows = 6;
+  }
   MatmulTiles t;
-  // 24 accumulators of AVX-512's 32 registers as 8 rows x 3 vectors (measured faster than
-  // 12 x 2 on ViT-B: fewer loads per FMA); 12 of AVX2's 16 as 6 rows x 2 vectors.
-  const int colVectors = avx512 ? 3 : 2;
   t.tileCols = int(std::min<int64_t>(colVectors * vec, f.outFeatures));
   t.vectorWidth = vec;
   while (t.tileCols % t.vectorWidth)
     t.vectorWidth /= 2;
   // Keep a few registers for the W vectors and the broadcast A value.
   int vectorsPerRow = t.tileCols / t.vectorWidth;
-  t.tileRows = int(std::min<int64_t>((registers - 4) / vectorsPerRow, f.tokens));
-  t.tileRows = std::min(t.tileRows, avx512 ? 8 : 6);
+  t.tileRows = int(std::min<int64_t>((target.registers - 4) / vectorsPerRow, f.tokens));
+  t.tileRows = std::min(t.tileRows, maxRows);
   // A row block is one sample's N rows: rows = B * N, so blocks never overlap (a shifted
   // last block would recompute up to a whole block).
   t.rowBlock = int(f.tokens);
+  if (target.isArm()) {
+    // Every W panel (K x 12 floats: 36 KiB at K = 768, in the 64 KiB L1) passes over the
+    // row block, so the block's A rows should stay in L2. A Neoverse core's L2 (1 MiB) is
+    // smaller than one sample's rows at K = 3072 (197 x 12 KiB): split the sample into
+    // equal blocks that fit in half of L2 (the rest holds the panel and the output).
+    const int64_t rowBytes = 4 * f.inFeatures;
+    const int64_t blocks = std::max<int64_t>(1, (f.tokens * rowBytes + target.l2Bytes / 2 - 1) /
+                                                    (target.l2Bytes / 2));
+    const int64_t rows = (f.tokens + blocks - 1) / blocks;
+    t.rowBlock = int(std::min<int64_t>(f.tokens, (rows + t.tileRows - 1) / t.tileRows * t.tileRows));
+  }
   return t;
 }
 } // namespace

@@ -7,7 +7,10 @@ using namespace Halide;
 void blockc::vectorizeReduction(Func f, RDom over, Var at, const TargetInfo &target) {
   RVar outer("outer"), inner("inner");
   Var lane("lane");
-  Func partial = f.update().split(over, outer, inner, target.vectorFloats()).rfactor(inner, lane);
+  // One vector of partial results; on AArch64 four 4-float NEON vectors, so that four
+  // independent add chains hide the add latency.
+  const int lanes = target.isArm() ? 4 * target.vectorFloats() : target.vectorFloats();
+  Func partial = f.update().split(over, outer, inner, lanes).rfactor(inner, lane);
   partial.compute_at(f, at).vectorize(lane);
   partial.update().vectorize(lane);
 }

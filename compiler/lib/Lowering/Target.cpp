@@ -1,6 +1,8 @@
 //===- Target.cpp - compile targets ---------------------------------------===//
 #include "Target.h"
 
+#include <algorithm>
+
 using namespace blockc;
 using Halide::Target;
 
@@ -24,6 +26,37 @@ const std::vector<FeatureName> &x86Features() {
   return table;
 }
 
+// Halide's AArch64 features and the HWCAP names each needs (Linux getauxval(AT_HWCAP,
+// AT_HWCAP2), as in /proc/cpuinfo). Every arm-64 module needs "fp" and "asimd" (NEON).
+const std::vector<FeatureName> &armFeatures() {
+  static const std::vector<FeatureName> table = {
+      {Target::ARMDotProd, {"asimddp"}},
+      {Target::ARMFp16, {"fphp", "asimdhp"}},
+      {Target::ARMv81a, {"atomics", "asimdrdm", "crc32"}},
+      {Target::SVE, {"sve"}},
+      {Target::SVE2, {"sve", "sve2"}},
+  };
+  return table;
+}
+
+// ARMv8.2-a and later imply extensions the runtime does not check one by one.
+constexpr Target::Feature kUncheckedArmVersions[] = {
+    Target::ARMv82a, Target::ARMv83a, Target::ARMv84a, Target::ARMv85a,
+    Target::ARMv86a, Target::ARMv87a, Target::ARMv88a, Target::ARMv89a};
+
+/// "arm64": ARMv8-a with NEON; "arm64-dotprod": + the ARMv8.2 dot product instructions;
+/// "arm64-sve2": + SVE2 at 128-bit vectors (Neoverse N2/V2; Halide needs a fixed length).
+Target armTier(const std::string &name) {
+  Target t(Target::Linux, Target::ARM, 64);
+  if (name == "arm64-dotprod")
+    t.set_feature(Target::ARMDotProd);
+  if (name == "arm64-sve2") {
+    t.set_feature(Target::SVE2);
+    t.vector_bits = 128;
+  }
+  return t;
+}
+
 Target tier(bool avx512) {
   Target t(Target::Linux, Target::X86, 64);
   for (auto f : {Target::SSE41, Target::AVX, Target::AVX2, Target::FMA, Target::F16C})
@@ -38,31 +71,74 @@ Target tier(bool avx512) {
 llvm::Expected<TargetInfo> blockc::resolveTarget(const std::string &name) {
   TargetInfo info;
   info.name = name;
+  const Target host = Halide::get_host_target();
   if (name == "host") {
     // Portable tiers rather than every feature of this exact CPU, so a module built here
     // runs on any CPU of the same tier.
-    Target host = Halide::get_host_target();
-    if (host.arch != Target::X86 || !host.has_feature(Target::AVX2))
-      return llvm::createStringError("host CPU is not an x86-64 with AVX2: " + host.to_string());
-    bool avx512 = host.has_feature(Target::AVX512_Skylake);
-    info.halide = tier(avx512);
-    info.name = avx512 ? "x86-64-avx512" : "x86-64-avx2";
+    if (host.arch == Target::X86 && host.has_feature(Target::AVX2)) {
+      bool avx512 = host.has_feature(Target::AVX512_Skylake);
+      info.halide = tier(avx512);
+      info.name = avx512 ? "x86-64-avx512" : "x86-64-avx2";
+    } else if (host.arch == Target::ARM && host.bits == 64) {
+      info.name = host.has_feature(Target::ARMDotProd) ? "arm64-dotprod" : "arm64";
+      info.halide = armTier(info.name);
+    } else {
+      return llvm::createStringError("host CPU is neither an x86-64 with AVX2 nor an AArch64: " +
+                                     host.to_string());
+    }
   } else if (name == "x86-64-avx512" || name == "x86-64-avx2") {
     info.halide = tier(name == "x86-64-avx512");
+  } else if (name == "arm64" || name == "arm64-dotprod" || name == "arm64-sve2") {
+    info.halide = armTier(name);
   } else if (Target::validate_target_string(name)) {
     info.halide = Target(name);
   } else {
     return llvm::createStringError("unknown target '" + name +
-                                   "' (expected host, x86-64-avx512, x86-64-avx2 or a Halide "
-                                   "target string)");
+                                   "' (expected host, x86-64-avx512, x86-64-avx2, arm64, "
+                                   "arm64-dotprod, arm64-sve2 or a Halide target string)");
   }
-  if (info.halide.arch != Target::X86 || info.halide.bits != 64 ||
-      info.halide.os != Target::Linux)
-    return llvm::createStringError("target '" + name + "' is not supported yet (x86-64 Linux only)");
-  info.arch = "x86-64";
-  info.linker = "cc";
-  for (const FeatureName &f : x86Features())
-    if (info.halide.has_feature(f.feature))
-      info.cpuFeatures.insert(info.cpuFeatures.end(), f.cpuFlags.begin(), f.cpuFlags.end());
+  const Target &t = info.halide;
+  if (t.bits != 64 || t.os != Target::Linux || (t.arch != Target::X86 && t.arch != Target::ARM))
+    return llvm::createStringError("target '" + name +
+                                   "' is not supported yet (x86-64 and arm-64 Linux only)");
+  auto addFeatures = [&](const std::vector<FeatureName> &table) {
+    for (const FeatureName &f : table)
+      if (t.has_feature(f.feature))
+        for (const char *flag : f.cpuFlags)
+          if (std::find(info.cpuFeatures.begin(), info.cpuFeatures.end(), flag) ==
+              info.cpuFeatures.end())
+            info.cpuFeatures.push_back(flag);
+  };
+  if (t.arch == Target::X86) {
+    info.arch = "x86-64";
+    info.linker = "cc";
+    addFeatures(x86Features());
+    // Sapphire Rapids class (AVX-512: 32 zmm) and Haswell..Alder Lake class (AVX2: 16 ymm).
+    bool avx512 = t.has_feature(Target::AVX512);
+    info.registers = avx512 ? 32 : 16;
+    info.l1Bytes = avx512 ? 48 << 10 : 32 << 10;
+    info.l2Bytes = avx512 ? 2 << 20 : 256 << 10;
+  } else {
+    for (Target::Feature v : kUncheckedArmVersions)
+      if (t.has_feature(v))
+        return llvm::createStringError(
+            "target '" + name + "': ARMv8.2-a and later feature sets are not supported (the "
+            "runtime cannot check what they imply); use arm64, arm64-dotprod or arm64-sve2");
+    if ((t.has_feature(Target::SVE) || t.has_feature(Target::SVE2)) && t.vector_bits == 0)
+      return llvm::createStringError("target '" + name + "': SVE needs a fixed vector length "
+                                     "(add -vector_bits_128, or use arm64-sve2)");
+    info.arch = "arm-64";
+    // Cross-linked from x86-64 with Debian's g++-aarch64-linux-gnu; natively with cc.
+    info.linker = host.arch == Target::ARM ? "cc" : "aarch64-linux-gnu-gcc";
+    info.cpuFeatures = {"fp", "asimd"};
+    addFeatures(armFeatures());
+    // Halide's SVE code assumes exactly `vector_bits`: the runtime checks the length too.
+    if (t.has_feature(Target::SVE) || t.has_feature(Target::SVE2))
+      info.cpuFeatures.push_back("sve-vl" + std::to_string(t.vector_bits));
+    // 32 128-bit NEON (or SVE) registers; a Neoverse N1/N2/V1 core: 64 KiB L1D, 1 MiB L2.
+    info.registers = 32;
+    info.l1Bytes = 64 << 10;
+    info.l2Bytes = 1 << 20;
+  }
   return info;
 }

@@ -17,15 +17,21 @@
 namespace blockc {
 
 struct TargetInfo {
-  std::string name;                      // x86-64-avx512, x86-64-avx2, ...
+  std::string name;                      // x86-64-avx512, x86-64-avx2, arm64, ...
   Halide::Target halide;                 // what the kernels are compiled for
-  std::string arch;                      // "x86-64"
+  std::string arch;                      // "x86-64" or "arm-64" (docs/module-format.md)
   std::vector<std::string> cpuFeatures;  // checked by the runtime at load
   std::string linker;                    // C compiler driver used to link module.so
+  // What the schedules size their tiles by: the vector registers a register tile may use,
+  // and the per-core data caches of a typical CPU of the tier.
+  int registers = 16;
+  int64_t l1Bytes = 32 << 10, l2Bytes = 1 << 20;
   int vectorFloats() const { return halide.natural_vector_size<float>(); }
+  bool isArm() const { return halide.arch == Halide::Target::ARM; }
 };
 
-/// Resolves "host", "x86-64-avx512", "x86-64-avx2" or a Halide target string.
+/// Resolves "host", "x86-64-avx512", "x86-64-avx2", "arm64", "arm64-dotprod",
+/// "arm64-sve2" or a Halide target string (x86-64 or arm-64 Linux).
 llvm::Expected<TargetInfo> resolveTarget(const std::string &name);
 
 } // namespace blockc

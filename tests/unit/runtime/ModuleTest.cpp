@@ -147,6 +147,18 @@ TEST_F(ModuleTest, WrongArchitectureOrGpu) {
   EXPECT_HAS(e, "targets cuda (target 'x86-64-linux-cuda'); this runtime runs CPU modules only");
 }
 
+TEST_F(ModuleTest, ElfOfAnotherArchitecture) {
+  // A 64-bit little-endian ELF header for AArch64 (e_machine 183 at offset 18), then junk:
+  // named from the header, before dlopen (whose message would be obscure).
+  std::string header("\x7f" "ELF\x02\x01\x01", 7);
+  header.resize(18, '\0');
+  header += std::string("\xb7\x00", 2);
+  writeFile("arm.so", header + std::string(100, '\0'));
+  std::string e = loadError(path("arm.so"), BLOCKC_ERROR_INCOMPATIBLE);
+  EXPECT_HAS(e, "'" + path("arm.so") + "' was compiled for arm-64 (its ELF machine), but this "
+                "machine is x86-64");
+}
+
 TEST_F(ModuleTest, CpuFeatures) {
   std::string e = loadError(BLOCKC_FIXTURE_UNKNOWN_FEATURE, BLOCKC_ERROR_INCOMPATIBLE);
   EXPECT_HAS(e, "unknown CPU feature(s) in the manifest: quantum_entanglement");
