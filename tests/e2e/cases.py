@@ -161,6 +161,9 @@ GENERAL = [
     _small("tokens1", tokens=1, norms=(LN, BN)),
     _small("heads1", heads=1),
     _small("odd_sizes", tokens=13, dim=36, heads=3, hidden=75, norms=(RMS, BN), act="relu"),
+    # Feature sizes below one vector (8 and 4 of AVX-512's 16 floats).
+    _small("narrow_ln", tokens=5, dim=8, heads=2, hidden=12),
+    _small("narrow_rms", tokens=3, dim=4, heads=1, hidden=6, norms=(RMS, RMS)),
     Case("bert_small", 12, 64, bert_block, dict(heads=4, hidden=256)),
 ]
 

@@ -10,14 +10,6 @@
 using namespace blockc;
 using namespace Halide;
 
-/// The widest power-of-two vector, at most `vec`, that divides `extent`.
-static int dividingWidth(int64_t extent, int vec) {
-  int w = vec;
-  while (w > 1 && extent % w)
-    w /= 2;
-  return w;
-}
-
 namespace {
 struct AttentionTiles {
   int dWidth;   // vector width along the head dimension
@@ -29,7 +21,7 @@ struct AttentionTiles {
 AttentionTiles chooseTiles(const AttentionFuncs &f, const TargetInfo &target) {
   const int vec = target.vectorFloats();
   AttentionTiles t;
-  t.dWidth = dividingWidth(f.headDim, vec);
+  t.dWidth = target.vectorDividing(f.headDim);
   const int vectorsPerHead = int(f.headDim / t.dWidth);
   if (target.isArm()) {
     // NEON's 4-float vectors make a head (64 dims) 16 vectors: too many to keep a whole

@@ -48,6 +48,31 @@ std::string signature(KernelOp kernel) {
   return text;
 }
 
+/// Halide's compile-time messages. Errors throw (each kernel's compile catches them); the
+/// warning that a pipeline "is guaranteed to fail an assertion at runtime" means a schedule
+/// is wrong for these shapes, so it fails the compile instead of shipping a broken module.
+class HalideReporter : public Halide::CompileTimeErrorReporter {
+public:
+  void warning(const char *message) override {
+    if (llvm::StringRef(message).contains("guaranteed to fail"))
+      doomed = message;
+    else
+      llvm::errs() << "Halide warning: " << message;
+  }
+  [[noreturn]] void error(const char *message) override { throw Halide::CompileError(message); }
+  /// Returns and clears the last "guaranteed to fail" warning.
+  std::string takeDoomed() { return std::exchange(doomed, std::string()); }
+
+private:
+  std::string doomed;
+};
+
+HalideReporter &halideReporter() {
+  static HalideReporter reporter;
+  Halide::set_custom_compile_time_error_reporter(&reporter);
+  return reporter;
+}
+
 LoweredKernel lower(KernelOp kernel, const TargetInfo &target) {
   StringRef kind = kernel.getKind();
   if (kind == "matmul")
@@ -171,6 +196,7 @@ private:
   llvm::Expected<json::Object> compileKernel(KernelOp kernel) {
     std::string name = kernel.getSymName().str();
     LoweredKernel lowered;
+    halideReporter();
     try {
       lowered = lower(kernel, target);
       std::string sig = signature(kernel);
@@ -185,6 +211,9 @@ private:
         }
         lowered.pipeline.compile_to(outputs, lowered.arguments, function,
                                     target.halide.with_feature(Halide::Target::NoRuntime));
+        if (std::string doomed = halideReporter().takeDoomed(); !doomed.empty())
+          return llvm::createStringError("kernel " + name + ": internal error, the schedule "
+                                         "cannot run on these shapes: " + doomed);
         objects.push_back(outputs[Halide::OutputFileType::object]);
         it = functions.insert({sig, function}).first;
       }

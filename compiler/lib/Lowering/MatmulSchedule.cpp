@@ -40,9 +40,7 @@ MatmulTiles chooseTiles(const MatmulFuncs &f, const TargetInfo &target) {
   }
   MatmulTiles t;
   t.tileCols = int(std::min<int64_t>(colVectors * vec, f.outFeatures));
-  t.vectorWidth = vec;
-  while (t.tileCols % t.vectorWidth)
-    t.vectorWidth /= 2;
+  t.vectorWidth = target.vectorDividing(t.tileCols);
   // Keep a few registers for the W vectors and the broadcast A value.
   int vectorsPerRow = t.tileCols / t.vectorWidth;
   t.tileRows = int(std::min<int64_t>((target.registers - 4) / vectorsPerRow, f.tokens));
@@ -86,7 +84,9 @@ void blockc::scheduleMatmul(MatmulFuncs &f, const TargetInfo &target) {
     p.compute_root();
   if (f.prologue) {
     LoopLevel block(f.out, rb);
-    f.input.compute_at(block).vectorize(c, target.vectorFloats()).parallel(r, t.tileRows);
+    f.input.compute_at(block)
+        .vectorize(c, target.vectorWithin(f.inFeatures))
+        .parallel(r, t.tileRows);
     scheduleNormStats(*f.prologue, block, f.v, target);
   }
 }

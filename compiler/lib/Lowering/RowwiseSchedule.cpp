@@ -29,13 +29,11 @@ void blockc::scheduleNormStats(NormFuncs &norm, LoopLevel at, const RowVars &v,
 
 void blockc::scheduleRowwise(Func out, std::vector<NormFuncs> &norms, const RowVars &v,
                              int64_t channels, const TargetInfo &target) {
-  const int vec = target.vectorFloats();
   Var ro("ro"), ri("ri");
   // Rows in tasks of a few KiB each; the statistics of a norm are computed per task.
   int rowsPerTask = int(std::max<int64_t>(1, std::min<int64_t>(4096 / channels, 64)));
   out.split(v.r, ro, ri, rowsPerTask, TailStrategy::GuardWithIf).parallel(ro);
-  if (channels >= vec)
-    out.vectorize(v.c, vec, TailStrategy::ShiftInwards);
+  out.vectorize(v.c, target.vectorWithin(channels), TailStrategy::ShiftInwards);
   for (NormFuncs &norm : norms)
     scheduleNormStats(norm, LoopLevel(out, ro), v, target);
 }

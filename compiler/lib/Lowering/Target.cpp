@@ -142,3 +142,17 @@ llvm::Expected<TargetInfo> blockc::resolveTarget(const std::string &name) {
   }
   return info;
 }
+
+int TargetInfo::vectorDividing(int64_t extent) const {
+  int width = vectorFloats();
+  while (width > 1 && extent % width)
+    width /= 2;
+  return width;
+}
+
+int TargetInfo::vectorWithin(int64_t extent) const {
+  int width = vectorFloats();
+  while (width > 1 && width > extent)
+    width /= 2;
+  return width;
+}

@@ -27,6 +27,12 @@ struct TargetInfo {
   int registers = 16;
   int64_t l1Bytes = 32 << 10, l2Bytes = 1 << 20;
   int vectorFloats() const { return halide.natural_vector_size<float>(); }
+  /// The widest vector of floats (a power of two, at most the native width) dividing
+  /// `extent`: for loops that must not have a tail.
+  int vectorDividing(int64_t extent) const;
+  /// The widest vector of floats (a power of two, at most the native width) no longer than
+  /// `extent`: for loops whose tail shifts inwards.
+  int vectorWithin(int64_t extent) const;
   bool isArm() const { return halide.arch == Halide::Target::ARM; }
 };
 
