@@ -45,7 +45,35 @@ AttentionTiles chooseTiles(const AttentionFuncs &f, const TargetInfo &target) {
 }
 } // namespace
 
+/// GPU: one thread block per (tile of queries, head, batch), a thread per (head dim, query)
+/// of the output. The tile's scores and their exponentials stay in shared memory (a thread
+/// per (key, query), keys in passes of 32); a thread per query finds its row's max and sum.
+static void scheduleAttentionGpu(AttentionFuncs &f) {
+  Var d = f.d, h = f.h, i = f.i, j = f.j, b = f.b;
+  Var io("io"), ii("ii"), jo("jo"), ji("ji");
+  const int queries = int(std::clamp<int64_t>(512 / f.headDim, 1, std::min<int64_t>(16, f.tokens)));
+  const int keys = int(std::min<int64_t>(32, f.tokens));
+  f.out.split(i, io, ii, queries, TailStrategy::ShiftInwards)
+      .reorder(d, ii, io, h, b)
+      .gpu_blocks(io, h, b)
+      .gpu_threads(d, ii);
+  LoopLevel block(f.out, io);
+  for (Func s : {f.scores, f.expScores})
+    s.compute_at(block)
+        .split(j, jo, ji, keys, TailStrategy::ShiftInwards)
+        .reorder(ji, i, jo)
+        .gpu_threads(ji, i);
+  f.scoresAcc.compute_at(f.scores, ji);
+  for (Func r : {f.rowMax, f.rowSum}) {
+    r.compute_at(block).gpu_threads(i);
+    r.update().gpu_threads(i);
+  }
+  f.weightedAcc.compute_at(f.out, d);
+}
+
 void blockc::scheduleAttention(AttentionFuncs &f, const TargetInfo &target) {
+  if (target.isGpu())
+    return scheduleAttentionGpu(f);
   const int vec = target.vectorFloats();
   const AttentionTiles t = chooseTiles(f, target);
   const int dWidth = t.dWidth, queries = t.queries, keyTile = t.keyTile;

@@ -205,6 +205,8 @@ private:
         std::string function = "blockc_" + name;
         std::map<Halide::OutputFileType, std::string> outputs = {
             {Halide::OutputFileType::object, join(objectDir, function + ".o")}};
+        if (target.isGpu()) // the device code, for ptxas and for reading
+          outputs[Halide::OutputFileType::device_code] = join(objectDir, function + ".ptx");
         if (options.emitStmt) {
           outputs[Halide::OutputFileType::stmt] = join(objectDir, function + ".stmt");
           outputs[Halide::OutputFileType::assembly] = join(objectDir, function + ".s");
@@ -287,6 +289,8 @@ private:
         {"prepare", std::move(prepare)},
         {"run", std::move(run)},
     };
+    if (target.isGpu())
+      manifest["device"] = target.device;
     std::string text;
     llvm::raw_string_ostream os(text);
     os << llvm::formatv("{0:2}", json::Value(std::move(manifest)));

@@ -116,12 +116,19 @@ void scheduleAttention(AttentionFuncs &f, const TargetInfo &target);
 void vectorizeReduction(Halide::Func f, Halide::RDom over, Halide::Var at,
                         const TargetInfo &target);
 
+/// GPU: computes `f` (and its updates) at the root as its own kernel, one thread per
+/// element of its pure dimensions; for norm statistics, per-channel parameters and the
+/// bind-time kernels.
+void gpuRoot(Halide::Func f);
+
 /// Places a norm's statistics per block of rows at `at` (inside a kernel's loop nest).
 void scheduleNormStats(NormFuncs &norm, Halide::LoopLevel at, const RowVars &v,
                        const TargetInfo &target);
 void scheduleRowwise(Halide::Func out, std::vector<NormFuncs> &norms, const RowVars &v,
                      int64_t channels, const TargetInfo &target);
-void schedulePrepare(std::vector<Halide::Func> &outputs, const TargetInfo &target);
+/// `perChannel`: the [C] intermediates of a BatchNorm fold (scale, shift).
+void schedulePrepare(std::vector<Halide::Func> &outputs, std::vector<Halide::Func> &perChannel,
+                     const TargetInfo &target);
 
 } // namespace blockc
 

@@ -18,7 +18,7 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
   mlir::Operation &op = kernel.getBody().front().front();
   auto in = [&](mlir::Value value) { return funcs.lookup(value); };
   Var o("o"), i("i");
-  std::vector<Func> outputs;
+  std::vector<Func> outputs, perChannel;
   if (auto transpose = mlir::dyn_cast<TransposeOp>(op)) {
     Func t(kernel.getSymName().str());
     t(i, o) = in(transpose.getInput())(o, i);
@@ -31,8 +31,7 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
       Var ch("ch");
       s(ch) = in(foldOp.getGamma())(ch) / sqrt(in(foldOp.getRunningVar())(ch) + eps);
       t(ch) = in(foldOp.getBeta())(ch) - in(foldOp.getRunningMean())(ch) * s(ch);
-      s.compute_root();
-      t.compute_root();
+      perChannel = {s, t};
       Func weight = in(foldOp.getWeight());
       Expr bias = foldOp.getBias() ? in(foldOp.getBias())(o) : Expr(0.f);
       int64_t inFeatures =
@@ -61,7 +60,7 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
     for (int d = 0; d < int(shape.size()); ++d)
       buffer.dim(d).set_bounds(0, int(shape[shape.size() - 1 - d]));
   }
-  schedulePrepare(outputs, target);
+  schedulePrepare(outputs, perChannel, target);
   lowered.pipeline = Pipeline(outputs);
   return lowered;
 }

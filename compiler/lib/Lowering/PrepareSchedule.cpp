@@ -1,6 +1,7 @@
 //===- PrepareSchedule.cpp - schedule of the bind-time kernels ------------===//
 //
-// These run once per weight file: a plain parallel loop over rows, vectorized along them.
+// These run once per weight file: a plain parallel loop over rows, vectorized along them
+// (on a GPU, one thread per element).
 //
 //===----------------------------------------------------------------------===//
 #include "Kernels.h"
@@ -8,7 +9,16 @@
 using namespace blockc;
 using namespace Halide;
 
-void blockc::schedulePrepare(std::vector<Func> &outputs, const TargetInfo &target) {
+void blockc::schedulePrepare(std::vector<Func> &outputs, std::vector<Func> &perChannel,
+                             const TargetInfo &target) {
+  if (target.isGpu()) {
+    for (auto *funcs : {&perChannel, &outputs})
+      for (Func &f : *funcs)
+        gpuRoot(f);
+    return;
+  }
+  for (Func &f : perChannel)
+    f.compute_root();
   for (Func &f : outputs) {
     f.compute_root();
     std::vector<Var> args = f.args();

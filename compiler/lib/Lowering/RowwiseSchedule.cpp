@@ -15,8 +15,29 @@ void blockc::vectorizeReduction(Func f, RDom over, Var at, const TargetInfo &tar
   partial.update().vectorize(lane);
 }
 
+void blockc::gpuRoot(Func f) {
+  f.compute_root();
+  auto tile = [](Stage stage, const std::vector<Var> &args) {
+    Var xi("xi"), yi("yi");
+    if (args.size() == 1)
+      stage.gpu_tile(args[0], xi, 64, TailStrategy::GuardWithIf);
+    else
+      stage.gpu_tile(args[0], args[1], xi, yi, 32, 8, TailStrategy::GuardWithIf);
+  };
+  tile(f, f.args());
+  for (int u = 0; u < f.num_update_definitions(); ++u)
+    tile(f.update(u), f.args());
+}
+
 void blockc::scheduleNormStats(NormFuncs &norm, LoopLevel at, const RowVars &v,
                                const TargetInfo &target) {
+  if (target.isGpu()) {
+    // One thread per row (or channel); each sums its row serially.
+    for (auto *funcs : {&norm.perChannel, &norm.perRow, &norm.reductions})
+      for (Func &f : *funcs)
+        gpuRoot(f);
+    return;
+  }
   for (Func &p : norm.perChannel)
     p.compute_root();
   for (Func &p : norm.perRow)
@@ -29,6 +50,13 @@ void blockc::scheduleNormStats(NormFuncs &norm, LoopLevel at, const RowVars &v,
 
 void blockc::scheduleRowwise(Func out, std::vector<NormFuncs> &norms, const RowVars &v,
                              int64_t channels, const TargetInfo &target) {
+  if (target.isGpu()) {
+    Var ci("ci"), ri("ri");
+    out.gpu_tile(v.c, v.r, ci, ri, 32, 8, TailStrategy::GuardWithIf);
+    for (NormFuncs &norm : norms)
+      scheduleNormStats(norm, LoopLevel::root(), v, target);
+    return;
+  }
   Var ro("ro"), ri("ri");
   // Rows in tasks of a few KiB each; the statistics of a norm are computed per task.
   int rowsPerTask = int(std::max<int64_t>(1, std::min<int64_t>(4096 / channels, 64)));

@@ -57,6 +57,11 @@ Target armTier(const std::string &name) {
   return t;
 }
 
+/// "cuda" (= "cuda-sm80") and "cuda-sm86": kernels on an NVIDIA GPU of at least that compute
+/// capability (Halide's newest is 8.6; newer GPUs run its PTX through the driver's JIT),
+/// host code for any x86-64 with AVX2.
+Target cudaTier(const std::string &name);
+
 Target tier(bool avx512) {
   Target t(Target::Linux, Target::X86, 64);
   for (auto f : {Target::SSE41, Target::AVX, Target::AVX2, Target::FMA, Target::F16C})
@@ -64,6 +69,13 @@ Target tier(bool avx512) {
   if (avx512)
     for (auto f : {Target::AVX512, Target::AVX512_Skylake})
       t.set_feature(f);
+  return t;
+}
+
+Target cudaTier(const std::string &name) {
+  Target t = tier(false);
+  t.set_feature(Target::CUDA);
+  t.set_feature(name == "cuda-sm86" ? Target::CUDACapability86 : Target::CUDACapability80);
   return t;
 }
 } // namespace
@@ -90,14 +102,23 @@ llvm::Expected<TargetInfo> blockc::resolveTarget(const std::string &name) {
     info.halide = tier(name == "x86-64-avx512");
   } else if (name == "arm64" || name == "arm64-dotprod" || name == "arm64-sve2") {
     info.halide = armTier(name);
+  } else if (name == "cuda" || name == "cuda-sm80" || name == "cuda-sm86") {
+    info.halide = cudaTier(name);
   } else if (Target::validate_target_string(name)) {
     info.halide = Target(name);
   } else {
     return llvm::createStringError("unknown target '" + name +
                                    "' (expected host, x86-64-avx512, x86-64-avx2, arm64, "
-                                   "arm64-dotprod, arm64-sve2 or a Halide target string)");
+                                   "arm64-dotprod, arm64-sve2, cuda, cuda-sm80, cuda-sm86 or "
+                                   "a Halide target string)");
   }
   const Target &t = info.halide;
+  if (t.has_gpu_feature()) {
+    if (!t.has_feature(Target::CUDA) || t.arch != Target::X86)
+      return llvm::createStringError("target '" + name + "': the only GPU target is CUDA with "
+                                     "an x86-64 host");
+    info.device = "cuda";
+  }
   if (t.bits != 64 || t.os != Target::Linux || (t.arch != Target::X86 && t.arch != Target::ARM))
     return llvm::createStringError("target '" + name +
                                    "' is not supported yet (x86-64 and arm-64 Linux only)");

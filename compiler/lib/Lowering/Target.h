@@ -20,6 +20,7 @@ struct TargetInfo {
   std::string name;                      // x86-64-avx512, x86-64-avx2, arm64, ...
   Halide::Target halide;                 // what the kernels are compiled for
   std::string arch;                      // "x86-64" or "arm-64" (docs/module-format.md)
+  std::string device;                    // "cuda" where kernels run on a GPU, else empty
   std::vector<std::string> cpuFeatures;  // checked by the runtime at load
   std::string linker;                    // C compiler driver used to link module.so
   // What the schedules size their tiles by: the vector registers a register tile may use,
@@ -34,10 +35,12 @@ struct TargetInfo {
   /// `extent`: for loops whose tail shifts inwards.
   int vectorWithin(int64_t extent) const;
   bool isArm() const { return halide.arch == Halide::Target::ARM; }
+  bool isGpu() const { return !device.empty(); }
 };
 
 /// Resolves "host", "x86-64-avx512", "x86-64-avx2", "arm64", "arm64-dotprod",
-/// "arm64-sve2" or a Halide target string (x86-64 or arm-64 Linux).
+/// "arm64-sve2", "cuda", "cuda-sm80", "cuda-sm86" or a Halide target string (x86-64 or
+/// arm-64 Linux, optionally with CUDA).
 llvm::Expected<TargetInfo> resolveTarget(const std::string &name);
 
 } // namespace blockc
