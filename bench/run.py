@@ -1,0 +1,426 @@
+#!/usr/bin/env python3
+"""Compares blockc with PyTorch (eager) and ONNX Runtime on the ViT-B/16 block variants of
+examples/: same weights, same input, same thread count, all three timed in one process.
+
+For each variant: `blockc compile` the spec, write random weights (tools/random_weights.py),
+build the same block as a PyTorch nn.Module and load the weights with load_state_dict, check
+blockc's output against it (max |blockc - torch| / max |torch| <= 1e-4), export the module to
+ONNX (opset 17, dynamic batch) for ONNX Runtime, then time the three interleaved.
+blockc runs through the runtime's C API (build/runtime/libblockc_runtime.so, via ctypes), so
+all three are measured the same way: wall time of one call, on the same input array.
+
+  bench/.venv/bin/python bench/run.py [--batch 1 8] [--threads 2] [--variants vit_b16 ...]
+"""
+import argparse
+import os
+import sys
+
+THREADS_DEFAULT = 2
+
+
+def early_threads():
+    """--threads, read before torch is imported (OpenMP reads its environment at load)."""
+    for i, a in enumerate(sys.argv):
+        if a == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return str(THREADS_DEFAULT)
+
+
+# PyTorch's OpenMP threads must sleep, not spin, when idle: otherwise they take the cores
+# from the other two runtimes between rounds (see shared/notes/toolchain.md). An already set
+# variable is kept, and the table header says what was in force.
+ENV = {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": early_threads(),
+       "MKL_NUM_THREADS": early_threads()}
+for k, v in ENV.items():
+    os.environ.setdefault(k, v)
+
+import ctypes  # noqa: E402
+import datetime  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+import onnx  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+from safetensors.torch import load_file  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCKC = ROOT / "build/tools/blockc/blockc"
+RUNTIME = ROOT / "build/runtime/libblockc_runtime.so"
+VARIANTS = ["vit_b16", "vit_b16_postnorm", "vit_b16_bnffn", "vit_b16_bn", "vit_b16_rmsnorm"]
+TOLERANCE = 1e-4
+QUIET = 10.0  # % of all cores used by other processes under which a machine counts as quiet
+
+
+# ---------------------------------------------------------------------------------------
+# The block spec, as far as the PyTorch model needs it
+# ---------------------------------------------------------------------------------------
+PRE = ["x = x + attn(norm1(x))", "x = x + mlp.fc2(gelu(mlp.fc1(norm2(x))))"]
+POST = ["x = norm1(x + attn(x))", "x = norm2(x + mlp.fc2(gelu(mlp.fc1(x))))"]
+
+
+def parse_block(path):
+    """Reads tokens, dim, heads, MLP width, each norm's kind and eps, and the placement from a
+    ViT-style .block (the examples' template); anything else is an error."""
+    text = re.sub(r"#.*", "", Path(path).read_text())
+    lines = [" ".join(l.split()) for l in text.splitlines() if l.strip()]
+    head = re.search(r"block\s+(\w+)\s*\(\s*tokens\s*=\s*(\d+)\s*,\s*dim\s*=\s*(\d+)\s*\)", text)
+    heads = re.search(r"\battn\s*=\s*attention\s*\(\s*heads\s*=\s*(\d+)\s*(,\s*qkv_bias\s*=\s*true\s*)?\)", text)
+    fc1 = re.search(r"\bmlp\.fc1\s*=\s*linear\s*\(\s*(\d+)\s*->\s*(\d+)\s*\)", text)
+    norms = {m[1]: (m[2], float(m[3]) if m[3] else (1e-6 if m[2] == "rmsnorm" else 1e-5))
+             for m in re.finditer(r"\b(norm[12])\s*=\s*(layernorm|batchnorm|rmsnorm)\s*\(\s*(?:eps\s*=\s*([0-9.eE+-]+))?\s*\)", text)}
+    stmts = [l for l in lines if l.startswith("x =")]
+    placement = "pre" if stmts == PRE else "post" if stmts == POST else None
+    if not (head and heads and fc1 and set(norms) == {"norm1", "norm2"} and placement):
+        raise SystemExit(f"run.py: {path} is not a ViT block it can model "
+                         "(pre- or post-norm, norm1/norm2, attn, mlp.fc1/fc2 with gelu)")
+    return dict(name=head[1], tokens=int(head[2]), dim=int(head[3]), heads=int(heads[1]),
+                hidden=int(fc1[2]), norm1=norms["norm1"], norm2=norms["norm2"], placement=placement)
+
+
+# ---------------------------------------------------------------------------------------
+# The same block in PyTorch (timm names: norm1, attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2)
+# ---------------------------------------------------------------------------------------
+class FeatureBatchNorm(nn.BatchNorm1d):
+    """BatchNorm1d over the feature dim of [B, N, C] tokens (transposed in and out)."""
+
+    def forward(self, x):
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def make_norm(kind, eps, dim):
+    if kind == "layernorm":
+        return nn.LayerNorm(dim, eps=eps)
+    if kind == "batchnorm":
+        return FeatureBatchNorm(dim, eps=eps)
+    return RMSNorm(dim, eps)
+
+
+class Attention(nn.Module):
+    """timm's Attention: fused qkv, scaled dot-product attention, output projection."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        B, N, C = x.shape
+        q, k, v = self.qkv(x).reshape(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        x = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(x.transpose(1, 2).reshape(B, N, C))
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()  # erf form, as blockc's gelu
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class Block(nn.Module):
+    def __init__(self, spec):
+        super().__init__()
+        dim = spec["dim"]
+        self.post = spec["placement"] == "post"
+        self.norm1 = make_norm(*spec["norm1"], dim)
+        self.attn = Attention(dim, spec["heads"])
+        self.norm2 = make_norm(*spec["norm2"], dim)
+        self.mlp = Mlp(dim, spec["hidden"])
+
+    def forward(self, x):
+        if self.post:
+            x = self.norm1(x + self.attn(x))
+            return self.norm2(x + self.mlp(x))
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+def load_torch_block(spec, weights):
+    model = Block(spec)
+    missing, unexpected = model.load_state_dict(load_file(weights), strict=False)
+    # BatchNorm's num_batches_tracked counter is not used at inference; tolerate only it.
+    bad = [k for k in missing + unexpected if not k.endswith("num_batches_tracked")]
+    if bad:
+        raise SystemExit(f"run.py: weights do not match the PyTorch block: missing {missing}, unexpected {unexpected}")
+    return model.eval()
+
+
+# ---------------------------------------------------------------------------------------
+# blockc through its C API
+# ---------------------------------------------------------------------------------------
+class ModuleInfo(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_char_p) for n in ("path", "block", "target", "arch", "spec_hash", "manifest_json")] + \
+               [(n, ctypes.c_int64) for n in ("tokens", "dim", "output_tokens", "output_dim")] + \
+               [("flops_per_sample", ctypes.c_double), ("num_weights", ctypes.c_int32), ("weights_bound", ctypes.c_int32)]
+
+
+class Blockc:
+    lib = None
+
+    def __init__(self, module_dir, weights, threads):
+        if Blockc.lib is None:
+            lib = ctypes.CDLL(str(RUNTIME))
+            lib.blockc_last_error.restype = ctypes.c_char_p
+            lib.blockc_module_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
+            Blockc.lib = lib
+        self.handle = ctypes.c_void_p()
+        self._check(self.lib.blockc_module_load(str(module_dir).encode(), ctypes.byref(self.handle)))
+        self._check(self.lib.blockc_module_bind_weights(self.handle, str(weights).encode()))
+        self._check(self.lib.blockc_module_set_num_threads(self.handle, threads, None))
+        self.info = ModuleInfo()
+        self._check(self.lib.blockc_module_get_info(self.handle, ctypes.byref(self.info)))
+
+    def _check(self, status):
+        if status != 0:
+            raise RuntimeError(f"blockc: {self.lib.blockc_last_error().decode()}")
+
+    def runner(self, x):
+        """A no-argument callable that runs the module on x into a preallocated output."""
+        y = np.empty((x.shape[0], self.info.output_tokens, self.info.output_dim), np.float32)
+        run, args = self.lib.blockc_module_run, (self.handle, x.ctypes.data, x.shape[0], y.ctypes.data)
+
+        def call():
+            status = run(*args)
+            if status != 0:
+                self._check(status)
+            return y
+        return call
+
+    def close(self):
+        self.lib.blockc_module_free(self.handle)
+
+
+# ---------------------------------------------------------------------------------------
+# Measurement
+# ---------------------------------------------------------------------------------------
+def cpu_sample():
+    """(busy CPU seconds of the machine, CPU seconds of this process, wall seconds)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    t = os.times()
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK"), t.user + t.system, time.monotonic()
+
+
+def other_cpu_percent(a, b):
+    """Share of all cores that other processes used between two cpu_sample()s."""
+    wall = b[2] - a[2]
+    return max(0.0, 100.0 * ((b[0] - a[0]) - (b[1] - a[1])) / (wall * os.cpu_count())) if wall > 0 else 0.0
+
+
+def wait_for_quiet(limit_s):
+    """Waits up to limit_s until other processes use under QUIET % of the cores for 2 s."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        a = cpu_sample()
+        time.sleep(2)
+        if other_cpu_percent(a, cpu_sample()) < QUIET:
+            return
+
+
+def machine_load():
+    with open("/proc/loadavg") as f:
+        load = f.read().split()
+    with open("/proc/stat") as f:
+        running = next(int(l.split()[1]) for l in f if l.startswith("procs_running"))
+    return f"loadavg {' '.join(load[:3])}, {running} running (this one included)"
+
+
+def time_interleaved(runners, warmup, repeat, rounds):
+    """Times each runner `repeat` times in `rounds` rounds; in each round every runner gets an
+    untimed call and then its share of timed calls, the order rotating between rounds.
+    Returns {name: [seconds, ...]}."""
+    names = list(runners)
+    for f in runners.values():
+        for _ in range(warmup):
+            f()
+    times = {n: [] for n in names}
+    per_round = -(-repeat // rounds)
+    for r in range(rounds):
+        for n in names[r % len(names):] + names[:r % len(names)]:
+            f = runners[n]
+            f()
+            for _ in range(per_round):
+                t0 = time.perf_counter()
+                f()
+                times[n].append(time.perf_counter() - t0)
+    return times
+
+
+def max_rel_err(y, ref):
+    return float(np.max(np.abs(y - ref)) / np.max(np.abs(ref)))
+
+
+# ---------------------------------------------------------------------------------------
+def bench_variant(variant, args, work):
+    spec_path = ROOT / "examples" / f"{variant}.block"
+    spec = parse_block(spec_path)
+    out = work / variant
+    subprocess.run([str(BLOCKC), "compile", str(spec_path), "-o", str(out)], check=True, stdout=subprocess.DEVNULL)
+    weights = out / "weights.safetensors"
+    subprocess.run([sys.executable, str(ROOT / "tools/random_weights.py"), str(out), "-o", str(weights), "--seed", "0"], check=True)
+
+    blockc = Blockc(out, weights, args.threads)
+    model = load_torch_block(spec, weights)
+    onnx_path = out / "block.onnx"
+    example = torch.zeros(2, spec["tokens"], spec["dim"])
+    warnings.filterwarnings("ignore", "You are using the legacy TorchScript-based ONNX export")
+    torch.onnx.export(model, (example,), str(onnx_path), opset_version=17, dynamo=False,
+                      input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = args.threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # ORT's workers spin inside a Run (its fast default) but, without this, keep spinning long after
+    # it returns and slow whatever runs next (measured: blockc 9 -> 12-40 ms right after ORT).
+    opts.add_session_config_entry("session.force_spinning_stop", "1")
+    session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+
+    rows = []
+    rng = np.random.default_rng(1)
+    for batch in args.batch:
+        x = rng.standard_normal((batch, spec["tokens"], spec["dim"])).astype(np.float32)
+        xt = torch.from_numpy(x)
+        runners = {"blockc": blockc.runner(x),
+                   "torch": lambda: model(xt),
+                   "ort": lambda: session.run(["y"], {"x": x})[0]}
+        with torch.inference_mode():
+            ref = runners["torch"]().numpy().copy()
+            err = max_rel_err(runners["blockc"](), ref)
+            err_ort = max_rel_err(runners["ort"](), ref)
+            for attempt in range(1 + args.retries):  # a row disturbed by other processes is timed again
+                wait_for_quiet(args.quiet_wait)
+                before = cpu_sample()
+                t = time_interleaved(runners, args.warmup, args.repeat, args.rounds)
+                o = other_cpu_percent(before, cpu_sample())
+                if attempt == 0 or o < other:
+                    times, other = t, o
+                if other < QUIET:
+                    break
+        stats = {n: (statistics.median(t) * 1e3, min(t) * 1e3, max(t) * 1e3) for n, t in times.items()}
+        row = dict(variant=variant, batch=batch, err=err, err_ort=err_ort, other_cpu=other, stats=stats,
+                   gflops=blockc.info.flops_per_sample * batch / (stats["blockc"][0] * 1e-3) / 1e9,
+                   target=blockc.info.target.decode())
+        for name, e in (("blockc", err), ("ONNX Runtime", err_ort)):
+            if not e <= TOLERANCE:
+                print(f"\n!!!!! MISMATCH: {variant} B={batch}: {name} vs PyTorch max rel err {e:.3g} > {TOLERANCE:g} !!!!!\n",
+                      file=sys.stderr, flush=True)
+        print(f"{variant} B={batch}: " + ", ".join(f"{n} {s[0]:.2f} ms" for n, s in stats.items())
+              + f", err {err:.2g}, other processes {other:.0f}% CPU", flush=True)
+        rows.append(row)
+    blockc.close()
+    return rows
+
+
+def versions():
+    git = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    blockc = subprocess.run([str(BLOCKC), "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"{blockc} (repo {git or '?'}), Python {platform.python_version()}, torch {torch.__version__}, "
+            f"onnxruntime {ort.__version__}, onnx {onnx.__version__}, numpy {np.__version__}")
+
+
+def cpu_model():
+    info = {}
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        k, _, v = line.partition(":")
+        info.setdefault(k.strip(), v.strip())
+    g = lambda k: info.get(k, "?")  # noqa: E731
+    return f"{g('model name')} (family {g('cpu family')}, model {g('model')}), {os.cpu_count()} cores"
+
+
+def report(rows, args, load_start, load_end):
+    fmt = lambda s: f"{s[0]:.2f} [{s[1]:.2f}–{s[2]:.2f}]"  # noqa: E731
+    env = ", ".join(f"{k}={os.environ[k]}" for k in ENV)
+    lines = [
+        f"# blockc vs PyTorch vs ONNX Runtime, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"- CPU: {cpu_model()}; blockc target: {rows[0]['target'] if rows else '?'}",
+        f"- Threads: {args.threads} for each (torch.set_num_threads, ORT intra_op_num_threads with inter_op 1, "
+        f"blockc_module_set_num_threads); environment: {env}",
+        f"- Versions: {versions()}",
+        f"- Method: one process; blockc via its C API (ctypes), PyTorch eager nn.Module under inference_mode, "
+        f"ORT on the module exported to ONNX (opset 17, dynamic batch, all graph optimizations, "
+        f"session.force_spinning_stop=1 so its idle workers stop spinning between calls). {args.warmup} warm-up "
+        f"calls each, then {args.repeat} timed calls each in {args.rounds} interleaved rounds; ms = median [min–max] of one "
+        f"call. Speed-up = other's median / blockc's median (> 1: blockc faster). err = max |blockc − torch| / max |torch| "
+        f"(must be ≤ {TOLERANCE:g}). other CPU = share of all cores used by other processes while timing that row "
+        f"(each row first waited up to {args.quiet_wait:g} s for it to fall under {QUIET:g}%, and was timed up to "
+        f"{args.retries} more times if it was not under that while timing; the quietest attempt is shown).",
+        f"- Machine load: start {load_start}; end {load_end}",
+        "",
+        "| variant | B | blockc ms | PyTorch ms | ORT ms | blockc GFLOP/s | vs PyTorch | vs ORT | err | other CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        s = r["stats"]
+        flag = ("" if r["err"] <= TOLERANCE else " **MISMATCH**") + \
+            ("" if r["err_ort"] <= TOLERANCE else f" **ORT vs torch {r['err_ort']:.1e}**")
+        lines.append(f"| {r['variant']} | {r['batch']} | {fmt(s['blockc'])} | {fmt(s['torch'])} | {fmt(s['ort'])} | "
+                     f"{r['gflops']:.0f} | {s['torch'][0] / s['blockc'][0]:.2f}x | {s['ort'][0] / s['blockc'][0]:.2f}x | "
+                     f"{r['err']:.1e}{flag} | {r['other_cpu']:.0f}% |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--variants", nargs="+", default=VARIANTS, help="names of examples/*.block")
+    p.add_argument("--batch", nargs="+", type=int, default=[1, 8])
+    p.add_argument("--threads", type=int, default=THREADS_DEFAULT)
+    p.add_argument("--repeat", type=int, default=20, help="timed calls per framework and batch")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds the timed calls are split into")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--quiet-wait", type=float, default=60,
+                   help="before timing each row, wait up to this many seconds for other processes to use < 10%% CPU")
+    p.add_argument("--retries", type=int, default=2,
+                   help="time a row again (up to this many times) if other processes used >= 10%% CPU; keep the quietest")
+    p.add_argument("--workdir", help="keep modules, weights and ONNX files here (default: a temporary dir)")
+    p.add_argument("--output", default=str(ROOT / "bench/results.md"), help="Markdown results file")
+    args = p.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+    load_start = machine_load()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="blockc-bench-") as tmp:
+        work = Path(args.workdir or tmp)
+        for variant in args.variants:
+            rows += bench_variant(variant, args, work)
+    text = report(rows, args, load_start, machine_load())
+    print("\n" + text)
+    Path(args.output).write_text(text)
+    bad = [f"{r['variant']} B={r['batch']}" for r in rows if not (r["err"] <= TOLERANCE and r["err_ort"] <= TOLERANCE)]
+    if bad:
+        print(f"MISMATCH against PyTorch in: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
