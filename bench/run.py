@@ -55,6 +55,10 @@ import onnx  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
+# The norms and the MLP are the e2e check's PyTorch modules (timm names and layouts).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "e2e"))
+from check_reference_against_torch import Mlp, make_norm  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 BLOCKC = ROOT / "build/tools/blockc/blockc"
 RUNTIME = ROOT / "build/runtime/libblockc_runtime.so"
@@ -92,33 +96,9 @@ def parse_block(path):
 # ---------------------------------------------------------------------------------------
 # The same block in PyTorch (timm names: norm1, attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2)
 # ---------------------------------------------------------------------------------------
-class FeatureBatchNorm(nn.BatchNorm1d):
-    """BatchNorm1d over the feature dim of [B, N, C] tokens (transposed in and out)."""
-
-    def forward(self, x):
-        return super().forward(x.transpose(1, 2)).transpose(1, 2)
-
-
-class RMSNorm(nn.Module):
-    def __init__(self, dim, eps):
-        super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(dim))
-
-    def forward(self, x):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
-
-
-def make_norm(kind, eps, dim):
-    if kind == "layernorm":
-        return nn.LayerNorm(dim, eps=eps)
-    if kind == "batchnorm":
-        return FeatureBatchNorm(dim, eps=eps)
-    return RMSNorm(dim, eps)
-
-
 class Attention(nn.Module):
-    """timm's Attention: fused qkv, scaled dot-product attention, output projection."""
+    """timm's Attention on PyTorch's fast path (fused scaled_dot_product_attention), unlike
+    the e2e check's, which spells the softmax out as the reference."""
 
     def __init__(self, dim, heads):
         super().__init__()
@@ -133,26 +113,15 @@ class Attention(nn.Module):
         return self.proj(x.transpose(1, 2).reshape(B, N, C))
 
 
-class Mlp(nn.Module):
-    def __init__(self, dim, hidden):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()  # erf form, as blockc's gelu
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
-
-
 class Block(nn.Module):
     def __init__(self, spec):
         super().__init__()
         dim = spec["dim"]
         self.post = spec["placement"] == "post"
-        self.norm1 = make_norm(*spec["norm1"], dim)
+        self.norm1 = make_norm(spec["norm1"][0], dim, spec["norm1"][1])
         self.attn = Attention(dim, spec["heads"])
-        self.norm2 = make_norm(*spec["norm2"], dim)
-        self.mlp = Mlp(dim, spec["hidden"])
+        self.norm2 = make_norm(spec["norm2"][0], dim, spec["norm2"][1])
+        self.mlp = Mlp(dim, spec["hidden"], "gelu", True, nn.Identity())
 
     def forward(self, x):
         if self.post:
