@@ -191,8 +191,8 @@ int cmdCompile(const std::vector<std::string> &args) {
       ("output,o", po::value<std::string>(&options.outputDir)->value_name("DIR"),
        "output directory (created if missing)")
       ("target", po::value<std::string>(&options.target)->default_value("host")->value_name("T"),
-       "host, x86-64-avx2, x86-64-avx512, arm64, arm64-dotprod, arm64-sve2 or a Halide "
-       "target string")
+       "host, x86-64-avx2, x86-64-avx512, arm64, arm64-dotprod, arm64-sve2, cuda, "
+       "cuda-sm80, cuda-sm86 or a Halide target string")
       ("tuning", po::value<std::string>(&options.tuningPath)->value_name("FILE"),
        "tuning database (JSON lines)")
       ("emit-stmt", po::bool_switch(&options.emitStmt),
@@ -212,38 +212,63 @@ int cmdCompile(const std::vector<std::string> &args) {
 }
 
 //===----------------------------------------------------------------------===//
+// run and bench: a module with its weights
+//===----------------------------------------------------------------------===//
+
+/// The options `run` and `bench` share: the module, its weights and the thread count.
+struct ModuleOptions {
+  std::string modulePath, weightsPath;
+  int threads = 0;
+
+  void add(po::options_description &desc) {
+    desc.add_options()
+        ("module", po::value<std::string>(&modulePath), "module directory or .so (positional)")
+        ("weights,w", po::value<std::string>(&weightsPath)->value_name("W.safetensors"),
+         "weights")
+        ("threads,t", po::value<int>(&threads)->value_name("T"),
+         "Halide threads (default: HL_NUM_THREADS or the number of cores)");
+  }
+
+  /// Checks the thread count and that the module and weight files exist.
+  void check(const po::variables_map &vm) const {
+    if (vm.count("threads") && threads < 1)
+      throw UsageError{"--threads must be >= 1"};
+    requireFile("module", modulePath, true);
+    requireFile("weights", weightsPath);
+  }
+
+  /// Loads the module, sets its threads (if given) and binds its weights.
+  blockc::Module open() const {
+    blockc::Module module(modulePath);
+    if (threads > 0)
+      module.setNumThreads(threads);
+    module.bindWeights(weightsPath);
+    return module;
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // run
 //===----------------------------------------------------------------------===//
 
 int cmdRun(const std::vector<std::string> &args) {
-  std::string modulePath, weightsPath, inputPath, outputPath;
-  int threads = 0;
+  ModuleOptions m;
+  std::string inputPath, outputPath;
   po::options_description desc("Options");
+  desc.add_options()("help,h", "print this help");
+  m.add(desc);
   desc.add_options()
-      ("help,h", "print this help")
-      ("module", po::value<std::string>(&modulePath), "module directory or .so (positional)")
-      ("weights,w", po::value<std::string>(&weightsPath)->value_name("W.safetensors"),
-       "weights")
       ("input,i", po::value<std::string>(&inputPath)->value_name("X.npy"),
        "input, [B, tokens, dim] float32")
-      ("output,o", po::value<std::string>(&outputPath)->value_name("Y.npy"), "output to write")
-      ("threads,t", po::value<int>(&threads)->value_name("T"),
-       "Halide threads (default: HL_NUM_THREADS or the number of cores)");
+      ("output,o", po::value<std::string>(&outputPath)->value_name("Y.npy"), "output to write");
   po::positional_options_description pos;
   pos.add("module", 1);
   po::variables_map vm;
   if (!parseCommand("run", args, desc, pos, vm, {"module", "weights", "input", "output"}))
     return kExitOk;
-  if (vm.count("threads") && threads < 1)
-    throw UsageError{"--threads must be >= 1"};
-  requireFile("module", modulePath, true);
-  requireFile("weights", weightsPath);
+  m.check(vm);
   requireFile("input", inputPath);
-
-  blockc::Module module(modulePath);
-  if (vm.count("threads"))
-    module.setNumThreads(threads);
-  module.bindWeights(weightsPath);
+  blockc::Module module = m.open();
   blockc::npy::ArrayF32 input = blockc::npy::readF32(inputPath);
   const blockc_module_info info = module.info();
   if (input.shape.size() != 3 || input.shape[0] < 1 || input.shape[1] != info.tokens ||
@@ -280,7 +305,7 @@ int cmdRun(const std::vector<std::string> &args) {
   if (finite != output.size())
     std::printf(" non-finite %zu", output.size() - finite);
   std::printf(" | latency %.3f ms (batch %lld, %d threads) -> %s\n", ms,
-              static_cast<long long>(batch), effectiveThreads(threads), outputPath.c_str());
+              static_cast<long long>(batch), effectiveThreads(m.threads), outputPath.c_str());
   return kExitOk;
 }
 
@@ -289,19 +314,15 @@ int cmdRun(const std::vector<std::string> &args) {
 //===----------------------------------------------------------------------===//
 
 int cmdBench(const std::vector<std::string> &args) {
-  std::string modulePath, weightsPath;
+  ModuleOptions m;
   int64_t batch = 0;
-  int threads = 0, warmup = 3, repeat = 20;
+  int warmup = 3, repeat = 20;
   bool asJson = false;
   po::options_description desc("Options");
+  desc.add_options()("help,h", "print this help");
+  m.add(desc);
   desc.add_options()
-      ("help,h", "print this help")
-      ("module", po::value<std::string>(&modulePath), "module directory or .so (positional)")
-      ("weights,w", po::value<std::string>(&weightsPath)->value_name("W.safetensors"),
-       "weights")
       ("batch,b", po::value<int64_t>(&batch)->value_name("B"), "batch size (>= 1)")
-      ("threads,t", po::value<int>(&threads)->value_name("T"),
-       "Halide threads (default: HL_NUM_THREADS or the number of cores)")
       ("warmup", po::value<int>(&warmup)->default_value(3)->value_name("N"), "untimed runs first")
       ("repeat", po::value<int>(&repeat)->default_value(20)->value_name("N"), "timed runs")
       ("json", po::bool_switch(&asJson), "print the result as one JSON line");
@@ -312,20 +333,13 @@ int cmdBench(const std::vector<std::string> &args) {
     return kExitOk;
   if (batch < 1)
     throw UsageError{"--batch must be >= 1"};
-  if (vm.count("threads") && threads < 1)
-    throw UsageError{"--threads must be >= 1"};
   if (warmup < 0)
     throw UsageError{"--warmup must be >= 0"};
   if (repeat < 1)
     throw UsageError{"--repeat must be >= 1"};
-  requireFile("module", modulePath, true);
-  requireFile("weights", weightsPath);
-
+  m.check(vm);
   const LoadAverage load = readLoadAverage();
-  blockc::Module module(modulePath);
-  if (vm.count("threads"))
-    module.setNumThreads(threads);
-  module.bindWeights(weightsPath);
+  blockc::Module module = m.open();
   const blockc_module_info info = module.info();
 
   std::vector<float> input(static_cast<size_t>(batch * info.tokens * info.dim));
@@ -352,7 +366,7 @@ int cmdBench(const std::vector<std::string> &args) {
   for (double t : times)
     mean += t / n;
   const double gflops = median > 0 ? info.flops_per_sample * batch / (median * 1e-3) / 1e9 : 0;
-  const int effThreads = effectiveThreads(threads);
+  const int effThreads = effectiveThreads(m.threads);
 
   if (asJson) {
     boost::json::object o;
