@@ -288,6 +288,12 @@ Manifest parseManifest(const std::string &text) {
     m.specHash = needString(root, "", "spec_hash");
   m.target = needString(root, "", "target");
   m.arch = needString(root, "", "arch");
+  if (root.contains("device")) {
+    m.device = needString(root, "", "device");
+    if (m.device != "cuda")
+      bad("'device'", "unknown device '" + m.device + "' (expected \"cuda\", or no 'device' "
+                      "for a CPU module)");
+  }
   for (const json::value &f : needArray(root, "", "cpu_features")) {
     if (!f.is_string())
       bad("'cpu_features'", "must be an array of strings");

@@ -57,6 +57,8 @@ struct SlotSpec {
 struct Manifest {
   int64_t abiVersion = 0;
   std::string block, specHash, target, arch;
+  /// Where the kernels run: "" (the CPU) or "cuda" (an NVIDIA GPU; "target" has -cuda-).
+  std::string device;
   std::vector<std::string> cpuFeatures;
   int64_t tokens = 0, dim = 0;
   int64_t outputTokens = 0, outputDim = 0;

@@ -7,14 +7,17 @@
 #include "blockc/runtime.h"
 
 #include "CpuFeatures.h"
+#include "Cuda.h"
 #include "Error.h"
 #include "Manifest.h"
 #include "Safetensors.h"
 
 #include <HalideRuntime.h>
+#include <HalideRuntimeCuda.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -24,6 +27,7 @@
 #include <fcntl.h>
 #include <limits>
 #include <link.h>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -40,9 +44,20 @@ namespace {
 using ArgvFunction = int (*)(void **);
 using SetErrorHandlerFunction = halide_error_handler_t (*)(halide_error_handler_t);
 using SetNumThreadsFunction = int (*)(int);
+using DeviceInterfaceFunction = const halide_device_interface_t *(*)();
+using DeviceMallocFunction = int (*)(void *, halide_buffer_t *, const halide_device_interface_t *);
+using DeviceFreeFunction = int (*)(void *, halide_buffer_t *);
+using DeviceReleaseFunction = void (*)(void *, const halide_device_interface_t *);
+using ReuseDeviceAllocationsFunction = int (*)(void *, bool);
+using SetCudaAcquireContextFunction =
+    halide_cuda_acquire_context_t (*)(halide_cuda_acquire_context_t);
+using SetCudaReleaseContextFunction =
+    halide_cuda_release_context_t (*)(halide_cuda_release_context_t);
+using SetCudaGetStreamFunction = halide_cuda_get_stream_t (*)(halide_cuda_get_stream_t);
 
 constexpr size_t kAlignment = 64;          // bytes, for arena slots and constants
 constexpr size_t kAlignFloats = kAlignment / sizeof(float);
+constexpr size_t kDeviceAlignFloats = 256 / sizeof(float); // GPU buffers: 256-byte aligned
 
 thread_local std::string tLastError;
 
@@ -81,6 +96,43 @@ extern "C" void blockcRuntimeHalideErrorHandler(void * /*user_context*/, const c
 }
 
 //===----------------------------------------------------------------------===//
+// CUDA modules: the hooks installed in each module's Halide CUDA runtime
+//===----------------------------------------------------------------------===//
+
+/// The device's primary context (cuda::device()), for every CUDA module of the process:
+/// Halide's default would create a context of its own, whose memory the caller's
+/// (PyTorch's, the CUDA runtime API's) primary context cannot use.
+std::atomic<void *> gCudaContext{nullptr};
+
+/// The stream of the run in progress on this thread (its arena's); null outside runs
+/// (the legacy default stream).
+thread_local void *tCudaStream = nullptr;
+
+extern "C" int blockcCudaAcquireContext(void * /*user_context*/, void **ctx, bool create) {
+  *ctx = gCudaContext.load();
+  return *ctx || !create ? 0 : halide_error_code_gpu_device_error;
+}
+
+extern "C" int blockcCudaReleaseContext(void * /*user_context*/) { return 0; }
+
+extern "C" int blockcCudaGetStream(void * /*user_context*/, void * /*ctx*/, void **stream) {
+  *stream = tCudaStream;
+  return 0;
+}
+
+/// Sets this thread's stream for Halide's CUDA runtime for the scope.
+struct StreamScope {
+  void *previous;
+  explicit StreamScope(void *stream) : previous(tCudaStream) { tCudaStream = stream; }
+  ~StreamScope() { tCudaStream = previous; }
+};
+
+/// Live CUDA modules per dlopen handle (two modules loaded from one file share one handle
+/// and so one Halide runtime): the last one to go releases that runtime's device state.
+std::mutex gCudaHandleMutex;
+std::map<void *, int> gCudaHandleUsers;
+
+//===----------------------------------------------------------------------===//
 // Aligned float storage
 //===----------------------------------------------------------------------===//
 
@@ -100,17 +152,39 @@ AlignedFloats allocateFloats(size_t count) {
 
 size_t roundUpFloats(size_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
 
+size_t roundUpDeviceFloats(size_t n) {
+  return (n + kDeviceAlignFloats - 1) / kDeviceAlignFloats * kDeviceAlignFloats;
+}
+
+/// Per-call scratch memory: host memory for a CPU module; for a CUDA module, device memory
+/// (the slots, then for blockc_module_run the input and output) and the run's stream.
 struct Arena {
   AlignedFloats data;
+  cuda::DeviceMemory device;
+  cuda::Stream stream;
   size_t capacity = 0; // floats
 };
 
-/// Weights and constants of one successful bind: read-only once built.
+/// Weights and constants of one successful bind: read-only once built. Addresses are host
+/// pointers for a CPU module, device pointers (CUdeviceptr) for a CUDA module.
 struct Binding {
   std::unique_ptr<SafetensorsFile> file;
-  std::vector<const float *> weights; // by manifest weight index; null if unused
-  std::vector<AlignedFloats> copies;  // misaligned weights, copied
-  std::vector<AlignedFloats> constants;
+  std::vector<uintptr_t> weights;     // by manifest weight index; 0 if unused
+  std::vector<uintptr_t> constants;   // by manifest constant index
+  std::vector<AlignedFloats> copies;  // CPU: misaligned weights, copied
+  std::vector<AlignedFloats> constantData; // CPU
+  cuda::DeviceMemory deviceData;           // CUDA: every used weight and every constant
+};
+
+/// Where each argument source's element 0 is, for one kernel sequence.
+struct Storage {
+  /// Null: host pointers. Else the module's CUDA interface, and addresses are device
+  /// pointers: each view is a halide_buffer_t with only `device` set, as
+  /// halide_device_crop makes for CUDA.
+  const halide_device_interface_t *device = nullptr;
+  uintptr_t input = 0, output = 0;
+  const std::vector<uintptr_t> *weights = nullptr, *constants = nullptr;
+  std::vector<uintptr_t> slots;
 };
 
 std::string joinNames(const std::vector<std::string> &names) {
@@ -148,6 +222,12 @@ struct blockc_module {
   std::vector<ArgvFunction> prepareFunctions, runFunctions;
   SetNumThreadsFunction setNumThreads = nullptr;
 
+  // CUDA modules (manifest "device": "cuda").
+  bool cuda = false;
+  const halide_device_interface_t *cudaInterface = nullptr;
+  DeviceReleaseFunction deviceRelease = nullptr;
+  bool countedCudaHandle = false; // in gCudaHandleUsers
+
   mutable std::shared_mutex bindMutex; // runs: shared; bind: exclusive
   std::unique_ptr<Binding> binding;
   std::atomic<bool> bound{false};
@@ -158,12 +238,32 @@ struct blockc_module {
   ~blockc_module() {
     binding.reset();
     pool.clear();
+    if (countedCudaHandle) {
+      bool last;
+      {
+        std::lock_guard<std::mutex> lock(gCudaHandleMutex);
+        last = --gCudaHandleUsers[handle] == 0;
+        if (last)
+          gCudaHandleUsers.erase(handle);
+      }
+      // Frees the module runtime's cached device allocations and unloads its kernels
+      // from the context, before the code goes away with dlclose.
+      if (last && deviceRelease && cudaInterface) {
+        try {
+          cuda::ScopedContext scope;
+          deviceRelease(nullptr, cudaInterface);
+        } catch (...) {
+        }
+      }
+    }
     if (handle)
       dlclose(handle);
   }
 
+  /// An arena of at least `floats` floats: the smallest pooled one that is big enough,
+  /// else the largest pooled one (its stream kept) or a new one, (re)allocated.
   Arena acquireArena(size_t floats) {
-    Arena discard;
+    Arena a;
     {
       std::lock_guard<std::mutex> lock(poolMutex);
       auto best = pool.end();
@@ -171,21 +271,28 @@ struct blockc_module {
         if (it->capacity >= floats && (best == pool.end() || it->capacity < best->capacity))
           best = it;
       if (best != pool.end()) {
-        Arena a = std::move(*best);
+        a = std::move(*best);
         pool.erase(best);
         return a;
       }
-      if (!pool.empty()) { // too small: replace the largest by a big enough one
-        auto largest = std::max_element(pool.begin(), pool.end(), [](const Arena &a, const Arena &b) {
-          return a.capacity < b.capacity;
+      if (!pool.empty()) { // too small: grow the largest
+        auto largest = std::max_element(pool.begin(), pool.end(), [](const Arena &x, const Arena &y) {
+          return x.capacity < y.capacity;
         });
-        discard = std::move(*largest);
+        a = std::move(*largest);
         pool.erase(largest);
       }
     }
-    discard.data.reset();
-    Arena a;
-    a.data = allocateFloats(floats);
+    a.capacity = 0;
+    if (cuda) {
+      a.device.reset(); // idle: its stream finished when it went back to the pool
+      a.device = cuda::DeviceMemory(floats * sizeof(float));
+      if (!a.stream.get())
+        a.stream = cuda::Stream::create();
+    } else {
+      a.data.reset();
+      a.data = allocateFloats(floats);
+    }
     a.capacity = floats;
     return a;
   }
@@ -198,24 +305,45 @@ struct blockc_module {
 
 namespace {
 
-/// Arena layout for batch B: each slot 64-byte aligned.
-size_t slotOffsets(const Manifest &m, int64_t batch, std::vector<size_t> &offsets) {
+/// Arena layout for batch B: each slot 64-byte aligned (256 on a GPU).
+size_t slotOffsets(const Manifest &m, int64_t batch, std::vector<size_t> &offsets,
+                   bool device = false) {
   offsets.clear();
   size_t total = 0;
   for (const SlotSpec &s : m.slots) {
     offsets.push_back(total);
-    total += roundUpFloats(static_cast<size_t>(s.elementsPerSample) * static_cast<size_t>(batch));
+    const size_t n = static_cast<size_t>(s.elementsPerSample) * static_cast<size_t>(batch);
+    total += device ? roundUpDeviceFloats(n) : roundUpFloats(n);
   }
   return total;
 }
 
-/// Calls `kernels` in order. Storage pointers: input/output for run kernels,
-/// arena + slotOffset for slots.
+/// Calls `f` (a kernel or a Halide runtime function returning a Halide error code) with
+/// the Halide errors it raises collected in `messages`: those of this thread, else (on a
+/// failure) the latest one raised on a Halide worker thread meanwhile.
+template <class F> int callHalide(F &&f, std::string &messages) {
+  uint64_t workerErrorsBefore;
+  {
+    std::lock_guard<std::mutex> lock(gWorkerErrorMutex);
+    workerErrorsBefore = gWorkerErrorCount;
+  }
+  std::string *outer = tKernelMessages;
+  tKernelMessages = &messages;
+  const int rc = f();
+  tKernelMessages = outer;
+  if (rc != 0 && messages.empty()) {
+    std::lock_guard<std::mutex> lock(gWorkerErrorMutex);
+    if (gWorkerErrorCount != workerErrorsBefore)
+      messages = gWorkerError;
+  }
+  return rc;
+}
+
+/// Calls `kernels` in order on the views of `storage`.
 void callKernels(const blockc_module &mod, const char *phase,
                  const std::vector<KernelSpec> &kernels,
-                 const std::vector<ArgvFunction> &functions, const Binding &binding,
-                 const float *input, float *output, int64_t batch, float *arena,
-                 const std::vector<size_t> &slotOffset) {
+                 const std::vector<ArgvFunction> &functions, const Storage &storage,
+                 int64_t batch) {
   std::vector<halide_buffer_t> buffers;
   std::vector<halide_dimension_t> dims;
   std::vector<void *> argv;
@@ -230,31 +358,38 @@ void callKernels(const blockc_module &mod, const char *phase,
     size_t dimAt = 0;
     for (size_t i = 0; i < kernel.args.size(); ++i) {
       const ArgView &a = kernel.args[i];
-      const float *base = nullptr;
+      uintptr_t base = 0;
       switch (a.source) {
       case ArgSource::Input:
-        base = input;
+        base = storage.input;
         break;
       case ArgSource::Output:
-        base = output;
+        base = storage.output;
         break;
       case ArgSource::Weight:
-        base = binding.weights[a.index];
+        base = (*storage.weights)[a.index];
         break;
       case ArgSource::Constant:
-        base = binding.constants[a.index].get();
+        base = (*storage.constants)[a.index];
         break;
       case ArgSource::Slot:
-        base = arena + slotOffset[a.index];
+        base = storage.slots[a.index];
         break;
       }
+      const uintptr_t address = base + static_cast<uintptr_t>(a.offset) * sizeof(float);
       halide_buffer_t &b = buffers[i];
       b = halide_buffer_t();
-      b.device = 0;
-      b.device_interface = nullptr;
       b.flags = 0;
       b.padding = nullptr;
-      b.host = reinterpret_cast<uint8_t *>(const_cast<float *>(base + a.offset));
+      if (storage.device) { // a crop of device memory: no host side, not dirty
+        b.device = address;
+        b.device_interface = storage.device;
+        b.host = nullptr;
+      } else {
+        b.device = 0;
+        b.device_interface = nullptr;
+        b.host = reinterpret_cast<uint8_t *>(address);
+      }
       b.type = halide_type_t(halide_type_float, 32, 1);
       const int rank = static_cast<int>(a.shape.size());
       b.dimensions = rank;
@@ -270,20 +405,8 @@ void callKernels(const blockc_module &mod, const char *phase,
     }
 
     std::string messages;
-    uint64_t workerErrorsBefore;
-    {
-      std::lock_guard<std::mutex> lock(gWorkerErrorMutex);
-      workerErrorsBefore = gWorkerErrorCount;
-    }
-    tKernelMessages = &messages;
-    const int rc = functions[k](argv.data());
-    tKernelMessages = nullptr;
+    const int rc = callHalide([&] { return functions[k](argv.data()); }, messages);
     if (rc != 0) {
-      if (messages.empty()) {
-        std::lock_guard<std::mutex> lock(gWorkerErrorMutex);
-        if (gWorkerErrorCount != workerErrorsBefore)
-          messages = gWorkerError;
-      }
       if (messages.empty())
         messages = "(the kernel reported no message)";
       fail(BLOCKC_ERROR_KERNEL, mod.path + ": " + phase + " kernel '" + kernel.name + "' (" +
@@ -327,6 +450,106 @@ int dlopenFlags() {
     flags |= RTLD_DEEPBIND;
 #endif
   return flags;
+}
+
+/// The highest compute capability named in a Halide target ("cuda_capability_86" -> 86);
+/// 0 if none.
+int requiredComputeCapability(const std::string &target) {
+  int best = 0;
+  const std::string key = "cuda_capability_";
+  for (size_t at = target.find(key); at != std::string::npos; at = target.find(key, at + 1)) {
+    size_t end = at + key.size();
+    int value = 0;
+    while (end < target.size() && std::isdigit(static_cast<unsigned char>(target[end])))
+      value = value * 10 + (target[end++] - '0');
+    best = std::max(best, value);
+  }
+  return best;
+}
+
+/// A CUDA module: the device (driver, primary context), its compute capability, the
+/// module's Halide CUDA runtime entry points and hooks, and a probe allocation through that
+/// runtime, so that a machine that cannot run the module says so at load.
+void setUpCuda(blockc_module &mod) {
+  const Manifest &m = mod.manifest;
+  const std::string &path = mod.path;
+  mod.cuda = true;
+  const cuda::Device *dev;
+  try {
+    dev = &cuda::device();
+  } catch (const RtError &e) {
+    fail(e.status(), quoted(path) + " is a CUDA module (target '" + m.target + "'), but " +
+                         "there is " + e.what());
+  }
+  const int need = requiredComputeCapability(m.target);
+  const int have = dev->computeMajor * 10 + dev->computeMinor;
+  if (need > have)
+    fail(BLOCKC_ERROR_INCOMPATIBLE,
+         quoted(path) + " (target '" + m.target + "') needs a GPU of compute capability " +
+             std::to_string(need / 10) + "." + std::to_string(need % 10) + " or newer; device " +
+             std::to_string(dev->ordinal) + " (" + dev->name + ") has " +
+             std::to_string(dev->computeMajor) + "." + std::to_string(dev->computeMinor));
+
+  std::vector<std::string> missing;
+  auto need_symbol = [&](const char *name) {
+    void *f = lookup(mod.handle, name);
+    if (!f)
+      missing.push_back(name);
+    return f;
+  };
+  auto interfaceOf =
+      reinterpret_cast<DeviceInterfaceFunction>(need_symbol("halide_cuda_device_interface"));
+  auto setAcquire = reinterpret_cast<SetCudaAcquireContextFunction>(
+      need_symbol("halide_set_cuda_acquire_context"));
+  auto setRelease = reinterpret_cast<SetCudaReleaseContextFunction>(
+      need_symbol("halide_set_cuda_release_context"));
+  auto setStream =
+      reinterpret_cast<SetCudaGetStreamFunction>(need_symbol("halide_set_cuda_get_stream"));
+  auto deviceMalloc = reinterpret_cast<DeviceMallocFunction>(need_symbol("halide_device_malloc"));
+  auto deviceFree = reinterpret_cast<DeviceFreeFunction>(need_symbol("halide_device_free"));
+  if (!missing.empty())
+    fail(BLOCKC_ERROR_LOAD, quoted(path) + ": a CUDA module must export its Halide CUDA "
+                                           "runtime; symbol(s) not found: " +
+                                joinNames(missing));
+  mod.deviceRelease =
+      reinterpret_cast<DeviceReleaseFunction>(lookup(mod.handle, "halide_device_release"));
+  mod.cudaInterface = interfaceOf();
+  if (!mod.cudaInterface)
+    fail(BLOCKC_ERROR_LOAD, quoted(path) + ": halide_cuda_device_interface() returned null");
+
+  // Every CUDA module of the process uses the device's primary context, and each run its
+  // own stream (tCudaStream).
+  gCudaContext.store(dev->context);
+  setAcquire(&blockcCudaAcquireContext);
+  setRelease(&blockcCudaReleaseContext);
+  setStream(&blockcCudaGetStream);
+  // Device allocations made inside kernels (intermediates on the GPU) are cached per
+  // stream by the module's runtime instead of cuMemAlloc/cuMemFree on every call.
+  if (auto reuse = reinterpret_cast<ReuseDeviceAllocationsFunction>(
+          lookup(mod.handle, "halide_reuse_device_allocations")))
+    reuse(nullptr, true);
+  {
+    std::lock_guard<std::mutex> lock(gCudaHandleMutex);
+    ++gCudaHandleUsers[mod.handle];
+    mod.countedCudaHandle = true;
+  }
+
+  // The probe: 64 floats through the module's own runtime (its libcuda, our context).
+  halide_dimension_t dim(0, 64, 1, 0);
+  halide_buffer_t probe = halide_buffer_t();
+  probe.type = halide_type_t(halide_type_float, 32, 1);
+  probe.dimensions = 1;
+  probe.dim = &dim;
+  std::string messages;
+  const int rc = callHalide(
+      [&] { return deviceMalloc(nullptr, &probe, mod.cudaInterface); }, messages);
+  if (rc != 0)
+    fail(BLOCKC_ERROR_INCOMPATIBLE,
+         quoted(path) + ": the module's Halide CUDA runtime cannot allocate GPU memory on "
+                        "device " + std::to_string(dev->ordinal) + " (" + dev->name +
+             "): code " + std::to_string(rc) + ": " +
+             (messages.empty() ? "(no message)" : messages));
+  callHalide([&] { return deviceFree(nullptr, &probe); }, messages);
 }
 
 std::unique_ptr<blockc_module> loadModule(const std::string &given) {
@@ -416,17 +639,29 @@ std::unique_ptr<blockc_module> loadModule(const std::string &given) {
   }
   const Manifest &m = mod->manifest;
 
-  // Architecture: GPU targets and other CPUs are refused before anything runs.
+  // Architecture: GPU targets other than CUDA with its "device" field, and other CPUs, are
+  // refused before anything runs.
   static const char *const kGpuFeatures[] = {"cuda",   "opencl", "metal",        "vulkan",
                                              "webgpu", "d3d12compute", "hexagon_dma"};
   for (const char *gpu : kGpuFeatures) {
     std::string t = "-" + m.target + "-";
-    if (m.arch == gpu || t.find(std::string("-") + gpu + "-") != std::string::npos ||
-        t.find(std::string("-") + gpu + "_") != std::string::npos)
+    const bool targets = m.arch == gpu ||
+                         t.find(std::string("-") + gpu + "-") != std::string::npos ||
+                         t.find(std::string("-") + gpu + "_") != std::string::npos;
+    if (!targets || (m.device == "cuda" && std::strcmp(gpu, "cuda") == 0))
+      continue;
+    if (std::strcmp(gpu, "cuda") == 0)
       fail(BLOCKC_ERROR_INCOMPATIBLE,
-           quoted(path) + " targets " + gpu + " (target '" + m.target +
-               "'); this runtime runs CPU modules only");
+           quoted(path) + " targets cuda (target '" + m.target +
+               "') but its manifest has no \"device\": \"cuda\" (compiled by an older blockc? "
+               "recompile it with --target cuda)");
+    fail(BLOCKC_ERROR_INCOMPATIBLE, quoted(path) + " targets " + gpu + " (target '" + m.target +
+                                        "'); this runtime runs CPU and CUDA modules only");
   }
+  if (m.device == "cuda" && ("-" + m.target + "-").find("-cuda-") == std::string::npos)
+    fail(BLOCKC_ERROR_INCOMPATIBLE, quoted(path) + ": the manifest says \"device\": \"cuda\" "
+                                                   "but target '" + m.target +
+                                        "' has no cuda feature");
   if (m.arch != hostArch())
     fail(BLOCKC_ERROR_INCOMPATIBLE, quoted(path) + " was compiled for " + m.arch + " (target '" +
                                         m.target + "'), but this machine is " + hostArch());
@@ -469,8 +704,15 @@ std::unique_ptr<blockc_module> loadModule(const std::string &given) {
   setErrorHandler(&blockcRuntimeHalideErrorHandler);
   mod->setNumThreads =
       reinterpret_cast<SetNumThreadsFunction>(lookup(mod->handle, "halide_set_num_threads"));
+  if (m.device == "cuda")
+    setUpCuda(*mod);
   return mod;
 }
+
+void runOnDevice(blockc_module &mod, const char *phase, const std::vector<KernelSpec> &kernels,
+                 const std::vector<ArgvFunction> &functions, const Binding &binding,
+                 int64_t batch, const float *hostInput, float *hostOutput, uintptr_t deviceInput,
+                 uintptr_t deviceOutput);
 
 void bindWeights(blockc_module &mod, const std::string &weightsPath) {
   std::unique_lock<std::shared_mutex> lock(mod.bindMutex);
@@ -480,7 +722,7 @@ void bindWeights(blockc_module &mod, const std::string &weightsPath) {
   const auto &tensors = binding->file->tensors();
 
   std::vector<std::string> problems;
-  binding->weights.assign(m.weights.size(), nullptr);
+  binding->weights.assign(m.weights.size(), 0);
   for (size_t i = 0; i < m.weights.size(); ++i) {
     const WeightSpec &w = m.weights[i];
     auto it = tensors.find(w.name);
@@ -502,6 +744,10 @@ void bindWeights(blockc_module &mod, const std::string &weightsPath) {
     }
     if (!ok || !w.used || w.dtype != "F32")
       continue;
+    if (mod.cuda) { // uploaded below, once the file has been checked
+      binding->weights[i] = reinterpret_cast<uintptr_t>(t.data);
+      continue;
+    }
     const float *data = reinterpret_cast<const float *>(t.data);
     if (reinterpret_cast<uintptr_t>(t.data) % alignof(float) != 0) {
       AlignedFloats copy = allocateFloats(static_cast<size_t>(w.elements));
@@ -509,7 +755,7 @@ void bindWeights(blockc_module &mod, const std::string &weightsPath) {
       data = copy.get();
       binding->copies.push_back(std::move(copy));
     }
-    binding->weights[i] = data;
+    binding->weights[i] = reinterpret_cast<uintptr_t>(data);
   }
   for (const auto &kv : tensors) {
     bool listed = std::any_of(m.weights.begin(), m.weights.end(),
@@ -527,41 +773,154 @@ void bindWeights(blockc_module &mod, const std::string &weightsPath) {
     fail(BLOCKC_ERROR_WEIGHTS, msg);
   }
 
-  for (const ConstantSpec &c : m.constants) {
-    binding->constants.push_back(allocateFloats(static_cast<size_t>(c.elements)));
-    std::memset(binding->constants.back().get(), 0, static_cast<size_t>(c.elements) * sizeof(float));
-  }
-  if (!m.prepare.empty()) {
-    std::vector<size_t> offsets;
-    size_t arenaFloats = slotOffsets(m, 1, offsets);
-    AlignedFloats arena = allocateFloats(arenaFloats);
-    callKernels(mod, "prepare", m.prepare, mod.prepareFunctions, *binding, nullptr, nullptr, 1,
-                arena.get(), offsets);
+  if (!mod.cuda) {
+    for (const ConstantSpec &c : m.constants) {
+      binding->constantData.push_back(allocateFloats(static_cast<size_t>(c.elements)));
+      std::memset(binding->constantData.back().get(), 0,
+                  static_cast<size_t>(c.elements) * sizeof(float));
+      binding->constants.push_back(reinterpret_cast<uintptr_t>(binding->constantData.back().get()));
+    }
+    if (!m.prepare.empty()) {
+      Storage storage;
+      storage.weights = &binding->weights;
+      storage.constants = &binding->constants;
+      std::vector<size_t> offsets;
+      size_t arenaFloats = slotOffsets(m, 1, offsets);
+      AlignedFloats arena = allocateFloats(arenaFloats);
+      for (size_t o : offsets)
+        storage.slots.push_back(reinterpret_cast<uintptr_t>(arena.get() + o));
+      callKernels(mod, "prepare", m.prepare, mod.prepareFunctions, storage, 1);
+    }
+  } else {
+    // One device allocation holds every used weight (copied from the mapped file) and every
+    // constant (zeroed, then written by the prepare kernels on the GPU), each 256-byte aligned.
+    std::vector<size_t> weightAt(m.weights.size(), 0), constantAt(m.constants.size(), 0);
+    size_t floats = 0;
+    for (size_t i = 0; i < m.weights.size(); ++i)
+      if (binding->weights[i]) {
+        weightAt[i] = floats;
+        floats += roundUpDeviceFloats(static_cast<size_t>(m.weights[i].elements));
+      }
+    for (size_t i = 0; i < m.constants.size(); ++i) {
+      constantAt[i] = floats;
+      floats += roundUpDeviceFloats(static_cast<size_t>(m.constants[i].elements));
+    }
+    binding->deviceData = cuda::DeviceMemory(floats * sizeof(float));
+    const cuda::Api &api = cuda::device().api;
+    const uintptr_t base = static_cast<uintptr_t>(binding->deviceData.get());
+    {
+      cuda::ScopedContext scope;
+      for (size_t i = 0; i < m.weights.size(); ++i) {
+        if (!binding->weights[i])
+          continue;
+        const uintptr_t at = base + weightAt[i] * sizeof(float);
+        cuda::check(api.cuMemcpyHtoD(at, reinterpret_cast<const void *>(binding->weights[i]),
+                                     static_cast<size_t>(m.weights[i].elements) * sizeof(float)),
+                    mod.path + ": uploading weight '" + m.weights[i].name + "' to the GPU",
+                    BLOCKC_ERROR_WEIGHTS);
+        binding->weights[i] = at;
+      }
+      if (!m.constants.empty())
+        cuda::check(api.cuMemsetD8(base + constantAt[0] * sizeof(float), 0,
+                                   (floats - constantAt[0]) * sizeof(float)),
+                    mod.path + ": zeroing the constants on the GPU", BLOCKC_ERROR_WEIGHTS);
+    }
+    for (size_t i = 0; i < m.constants.size(); ++i)
+      binding->constants.push_back(base + constantAt[i] * sizeof(float));
+    if (!m.prepare.empty())
+      runOnDevice(mod, "prepare", m.prepare, mod.prepareFunctions, *binding, 1, nullptr, nullptr,
+                  0, 0);
+    binding->file.reset(); // everything the kernels read is on the GPU now
   }
   mod.binding = std::move(binding);
   mod.bound = true;
 }
 
-void runModule(blockc_module &mod, const float *input, int64_t batch, float *output) {
+/// Checks run arguments common to blockc_module_run and blockc_module_run_device.
+void checkRunArguments(const blockc_module &mod, const char *what, const void *input,
+                       int64_t batch, const void *output) {
   const Manifest &m = mod.manifest;
   if (!input || !output)
-    fail(BLOCKC_ERROR_INVALID_ARGUMENT, "run: input and output must not be null");
+    fail(BLOCKC_ERROR_INVALID_ARGUMENT, std::string(what) + ": input and output must not be null");
   if (batch < 1)
-    fail(BLOCKC_ERROR_INVALID_ARGUMENT, "run: batch must be >= 1, got " + std::to_string(batch));
+    fail(BLOCKC_ERROR_INVALID_ARGUMENT,
+         std::string(what) + ": batch must be >= 1, got " + std::to_string(batch));
   if (batch > std::numeric_limits<int32_t>::max() / m.maxBatchMultiple)
     fail(BLOCKC_ERROR_INVALID_ARGUMENT,
-         "run: batch " + std::to_string(batch) + " is too large (a kernel extent of " +
-             std::to_string(m.maxBatchMultiple) + " * B must fit in int32)");
+         std::string(what) + ": batch " + std::to_string(batch) +
+             " is too large (a kernel extent of " + std::to_string(m.maxBatchMultiple) +
+             " * B must fit in int32)");
   const uint64_t inBytes = static_cast<uint64_t>(m.tokens * m.dim) * batch * sizeof(float);
   const uint64_t outBytes = static_cast<uint64_t>(m.outputTokens * m.outputDim) * batch * sizeof(float);
   const uintptr_t in = reinterpret_cast<uintptr_t>(input), out = reinterpret_cast<uintptr_t>(output);
   if (in < out + outBytes && out < in + inBytes)
-    fail(BLOCKC_ERROR_INVALID_ARGUMENT, "run: input and output buffers overlap");
+    fail(BLOCKC_ERROR_INVALID_ARGUMENT, std::string(what) + ": input and output buffers overlap");
+}
 
+/// Runs `kernels` of a CUDA module on an arena's device memory and stream: with host
+/// input/output (copied through the arena), or device input/output (used in place), or
+/// neither (prepare). Returns when the stream has finished.
+void runOnDevice(blockc_module &mod, const char *phase, const std::vector<KernelSpec> &kernels,
+                 const std::vector<ArgvFunction> &functions, const Binding &binding,
+                 int64_t batch, const float *hostInput, float *hostOutput, uintptr_t deviceInput,
+                 uintptr_t deviceOutput) {
+  const Manifest &m = mod.manifest;
+  const bool hostIO = hostInput != nullptr;
+  const size_t inFloats = static_cast<size_t>(m.tokens * m.dim) * static_cast<size_t>(batch);
+  const size_t outFloats =
+      static_cast<size_t>(m.outputTokens * m.outputDim) * static_cast<size_t>(batch);
+  std::vector<size_t> offsets;
+  const size_t slotFloats = slotOffsets(m, batch, offsets, /*device=*/true);
+  const size_t arenaFloats =
+      slotFloats + (hostIO ? roundUpDeviceFloats(inFloats) + roundUpDeviceFloats(outFloats) : 0);
+  Arena arena = mod.acquireArena(arenaFloats);
+  struct Return {
+    blockc_module &mod;
+    Arena &arena;
+    ~Return() { mod.releaseArena(std::move(arena)); }
+  } giveBack{mod, arena};
+
+  const cuda::Api &api = cuda::device().api;
+  cuda::ScopedContext scope;
+  cuda::CUstream stream = arena.stream.get();
+  StreamScope streamScope(stream);
+  const uintptr_t base = static_cast<uintptr_t>(arena.device.get());
+  Storage storage;
+  storage.device = mod.cudaInterface;
+  storage.weights = &binding.weights;
+  storage.constants = &binding.constants;
+  for (size_t o : offsets)
+    storage.slots.push_back(base + o * sizeof(float));
+  if (hostIO) {
+    storage.input = base + slotFloats * sizeof(float);
+    storage.output = storage.input + roundUpDeviceFloats(inFloats) * sizeof(float);
+    cuda::check(api.cuMemcpyHtoDAsync(storage.input, hostInput, inFloats * sizeof(float), stream),
+                mod.path + ": copying the input to the GPU", BLOCKC_ERROR_KERNEL);
+  } else {
+    storage.input = deviceInput;
+    storage.output = deviceOutput;
+  }
+  callKernels(mod, phase, kernels, functions, storage, batch);
+  if (hostIO && hostOutput)
+    cuda::check(
+        api.cuMemcpyDtoHAsync(hostOutput, storage.output, outFloats * sizeof(float), stream),
+        mod.path + ": copying the output from the GPU", BLOCKC_ERROR_KERNEL);
+  // Kernels run asynchronously: their own failures (an illegal address...) surface here.
+  cuda::check(api.cuStreamSynchronize(stream),
+              mod.path + ": " + phase + " kernels on the GPU failed", BLOCKC_ERROR_KERNEL);
+}
+
+void runModule(blockc_module &mod, const float *input, int64_t batch, float *output) {
+  const Manifest &m = mod.manifest;
+  checkRunArguments(mod, "run", input, batch, output);
   std::shared_lock<std::shared_mutex> lock(mod.bindMutex);
   if (!mod.binding)
     fail(BLOCKC_ERROR_NOT_BOUND,
          mod.path + ": run called before weights were bound (blockc_module_bind_weights)");
+  if (mod.cuda) {
+    runOnDevice(mod, "run", m.run, mod.runFunctions, *mod.binding, batch, input, output, 0, 0);
+    return;
+  }
   std::vector<size_t> offsets;
   const size_t arenaFloats = slotOffsets(m, batch, offsets);
   Arena arena = mod.acquireArena(arenaFloats);
@@ -570,8 +929,31 @@ void runModule(blockc_module &mod, const float *input, int64_t batch, float *out
     Arena &arena;
     ~Return() { mod.releaseArena(std::move(arena)); }
   } giveBack{mod, arena};
-  callKernels(mod, "run", m.run, mod.runFunctions, *mod.binding, input, output, batch,
-              arena.data.get(), offsets);
+  Storage storage;
+  storage.input = reinterpret_cast<uintptr_t>(input);
+  storage.output = reinterpret_cast<uintptr_t>(output);
+  storage.weights = &mod.binding->weights;
+  storage.constants = &mod.binding->constants;
+  for (size_t o : offsets)
+    storage.slots.push_back(reinterpret_cast<uintptr_t>(arena.data.get() + o));
+  callKernels(mod, "run", m.run, mod.runFunctions, storage, batch);
+}
+
+void runModuleOnDevice(blockc_module &mod, const void *input, int64_t batch, void *output) {
+  const Manifest &m = mod.manifest;
+  if (!mod.cuda)
+    fail(BLOCKC_ERROR_INCOMPATIBLE,
+         mod.path + ": run_device: this is a CPU module (target '" + m.target +
+             "'); use blockc_module_run with host memory");
+  checkRunArguments(mod, "run_device", input, batch, output);
+  cuda::checkDevicePointer(input, "run_device: the input");
+  cuda::checkDevicePointer(output, "run_device: the output");
+  std::shared_lock<std::shared_mutex> lock(mod.bindMutex);
+  if (!mod.binding)
+    fail(BLOCKC_ERROR_NOT_BOUND,
+         mod.path + ": run called before weights were bound (blockc_module_bind_weights)");
+  runOnDevice(mod, "run", m.run, mod.runFunctions, *mod.binding, batch, nullptr, nullptr,
+              reinterpret_cast<uintptr_t>(input), reinterpret_cast<uintptr_t>(output));
 }
 
 template <class F> blockc_status guarded(blockc_status fallback, F &&body) {
@@ -659,6 +1041,14 @@ blockc_status blockc_module_run(blockc_module *module, const float *input, int64
   return guarded(BLOCKC_ERROR_KERNEL, [&] { runModule(*module, input, batch, output); });
 }
 
+blockc_status blockc_module_run_device(blockc_module *module, const void *device_input,
+                                       int64_t batch, void *device_output) {
+  if (!module)
+    return nullModule("blockc_module_run_device");
+  return guarded(BLOCKC_ERROR_KERNEL,
+                 [&] { runModuleOnDevice(*module, device_input, batch, device_output); });
+}
+
 blockc_status blockc_module_set_num_threads(blockc_module *module, int threads, int *previous) {
   if (!module)
     return nullModule("blockc_module_set_num_threads");
@@ -697,6 +1087,7 @@ blockc_status blockc_module_get_info(const blockc_module *module, blockc_module_
   info->flops_per_sample = m.flopsPerSample;
   info->num_weights = static_cast<int32_t>(m.weights.size());
   info->weights_bound = module->bound.load() ? 1 : 0;
+  info->device = m.device.c_str();
   return BLOCKC_OK;
 }
 

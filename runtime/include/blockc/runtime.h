@@ -14,6 +14,15 @@
  * blockc_module_free must not race with other calls on the same module
  * (bind waits for runs in flight; free must come last).
  *
+ * CUDA modules (compiled with --target cuda; manifest "device": "cuda") run their
+ * kernels on an NVIDIA GPU through the CUDA driver (libcuda.so.1, opened at load; the
+ * device is BLOCKC_CUDA_DEVICE, default 0), in the device's primary context (the one
+ * the CUDA runtime API and PyTorch use). Loading one on a machine without a usable
+ * driver or GPU fails with BLOCKC_ERROR_INCOMPATIBLE and the reason. Weights are
+ * uploaded to the GPU when bound; each concurrent run has its own device arena and its
+ * own CUDA stream. blockc_module_run copies the input to the GPU and the output back;
+ * blockc_module_run_device takes device pointers.
+ *
  *===----------------------------------------------------------------------===*/
 #ifndef BLOCKC_RUNTIME_H
 #define BLOCKC_RUNTIME_H
@@ -62,6 +71,7 @@ typedef struct blockc_module_info {
   double flops_per_sample;
   int32_t num_weights;       /* tensors the weight file must hold */
   int32_t weights_bound;     /* 1 after a successful blockc_module_bind_weights */
+  const char *device;        /* manifest "device": "cuda", or "" for a CPU module */
 } blockc_module_info;
 
 /** The calling thread's message for its last failed call ("" if none). */
@@ -92,6 +102,18 @@ BLOCKC_RT_API blockc_status blockc_module_bind_weights(blockc_module *module,
  *  overlapping. batch >= 1. Safe to call from several threads at once. */
 BLOCKC_RT_API blockc_status blockc_module_run(blockc_module *module, const float *input,
                                               int64_t batch, float *output);
+
+/** Runs a CUDA module on device memory: device_input is [batch, tokens, dim] and
+ *  device_output [batch, output_tokens, output_dim] float32, C-contiguous, not
+ *  overlapping, CUdeviceptr values (cudaMalloc'd memory, torch.Tensor.data_ptr() of a
+ *  CUDA tensor...) of the module's device, usable in its primary context. The run's
+ *  stream is ordered after work already queued on the legacy default stream (stream 0,
+ *  PyTorch's default stream); work on other streams must be synchronized by the caller.
+ *  Returns when the output is written (the run's stream is synchronized). A CPU module
+ *  fails with BLOCKC_ERROR_INCOMPATIBLE. Safe to call from several threads at once. */
+BLOCKC_RT_API blockc_status blockc_module_run_device(blockc_module *module,
+                                                     const void *device_input, int64_t batch,
+                                                     void *device_output);
 
 /** Sets the number of threads of the module's Halide runtime (0: Halide's default,
  *  HL_NUM_THREADS or the number of cores). The setting is per module.so file: two

@@ -63,6 +63,11 @@ public:
     check(blockc_module_run(module_, input, batch, output));
   }
 
+  /// CUDA modules: input and output are device pointers (see blockc_module_run_device).
+  void runDevice(const void *deviceInput, int64_t batch, void *deviceOutput) const {
+    check(blockc_module_run_device(module_, deviceInput, batch, deviceOutput));
+  }
+
   /// Convenience: runs on a whole [batch, tokens, dim] vector and returns the output.
   std::vector<float> run(const std::vector<float> &input) const {
     blockc_module_info i = info();
@@ -97,6 +102,8 @@ public:
   std::string block() const { return info().block; }
   std::string target() const { return info().target; }
   std::string manifestJson() const { return info().manifest_json; }
+  /// "cuda" for a CUDA module, "" for a CPU module.
+  std::string device() const { return info().device; }
   bool weightsBound() const { return info().weights_bound != 0; }
 
   blockc_module *get() const noexcept { return module_; }

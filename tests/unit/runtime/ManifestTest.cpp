@@ -79,6 +79,17 @@ TEST(ManifestTest, ParsesValid) {
   EXPECT_EQ(m.prepare[0].args[0].source, ArgSource::Weight);
 }
 
+TEST(ManifestTest, Device) {
+  EXPECT_EQ(parseManifest(kValid).device, ""); // absent: a CPU module
+  json::value doc = json::parse(kValid);
+  doc.as_object()["device"] = "cuda";
+  EXPECT_EQ(parseManifest(json::serialize(doc)).device, "cuda");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["device"] = "opencl"; }),
+             "manifest: 'device': unknown device 'opencl' (expected \"cuda\"");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["device"] = 1; }),
+             "manifest: 'device': must be a string");
+}
+
 TEST(ManifestTest, NotJson) {
   try {
     parseManifest("{\"abi_version\": 1,");

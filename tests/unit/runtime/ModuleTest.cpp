@@ -143,8 +143,43 @@ TEST_F(ModuleTest, MissingHalideRuntime) {
 TEST_F(ModuleTest, WrongArchitectureOrGpu) {
   std::string e = loadError(BLOCKC_FIXTURE_ARCH_ARM, BLOCKC_ERROR_INCOMPATIBLE);
   EXPECT_HAS(e, "was compiled for arm-64 (target 'arm-64-linux'), but this machine is x86-64");
-  e = loadError(BLOCKC_FIXTURE_CUDA, BLOCKC_ERROR_INCOMPATIBLE);
-  EXPECT_HAS(e, "targets cuda (target 'x86-64-linux-cuda'); this runtime runs CPU modules only");
+  e = loadError(BLOCKC_FIXTURE_CUDA_NO_DEVICE, BLOCKC_ERROR_INCOMPATIBLE);
+  EXPECT_HAS(e, "targets cuda (target 'x86-64-linux-cuda') but its manifest has no \"device\": "
+                "\"cuda\"");
+  e = loadError(BLOCKC_FIXTURE_OPENCL, BLOCKC_ERROR_INCOMPATIBLE);
+  EXPECT_HAS(e, "targets opencl (target 'x86-64-linux-opencl'); this runtime runs CPU and CUDA "
+                "modules only");
+}
+
+TEST_F(ModuleTest, CudaModuleNeedsAUsableGpu) {
+  // A CUDA module is refused at load, with the reason, where the CUDA driver or a GPU is
+  // missing; where both exist, the fixture's stand-in Halide runtime fails the device probe.
+  std::string e = loadError(BLOCKC_FIXTURE_CUDA, BLOCKC_ERROR_INCOMPATIBLE);
+  EXPECT_HAS(e, BLOCKC_FIXTURE_CUDA);
+  if (void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)) {
+    dlclose(driver);
+    EXPECT_HAS(e, "CUDA");
+    GTEST_SKIP() << "this machine has a CUDA driver: " << e;
+  }
+  EXPECT_HAS(e, "is a CUDA module (target 'x86-64-linux-avx2-cuda-cuda_capability_80'), but "
+                "there is no usable CUDA device: cannot load the NVIDIA driver library "
+                "libcuda.so.1 (");
+  EXPECT_HAS(e, "is the NVIDIA driver installed?");
+  // Refused again, the same way (the failure is not remembered as a half-initialized state).
+  EXPECT_HAS(loadError(BLOCKC_FIXTURE_CUDA, BLOCKC_ERROR_INCOMPATIBLE), "no usable CUDA device");
+}
+
+TEST_F(ModuleTest, RunDeviceOnCpuModule) {
+  blockc::Module m = boundFixture();
+  EXPECT_EQ(m.device(), "");
+  std::vector<float> x(32), y(32);
+  blockc_status s = blockc_module_run_device(m.get(), x.data(), 1, y.data());
+  EXPECT_EQ(s, BLOCKC_ERROR_INCOMPATIBLE);
+  EXPECT_HAS(blockc_last_error(), "run_device: this is a CPU module (target "
+                                  "'x86-64-linux-sse41'); use blockc_module_run");
+  EXPECT_EQ(blockc_module_run_device(nullptr, x.data(), 1, y.data()),
+            BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_HAS(blockc_last_error(), "blockc_module_run_device: module is null");
 }
 
 TEST_F(ModuleTest, ElfOfAnotherArchitecture) {
