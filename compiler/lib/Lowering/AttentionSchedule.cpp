@@ -46,11 +46,13 @@ AttentionTiles chooseTiles(const AttentionFuncs &f, const TargetInfo &target) {
 } // namespace
 
 /// GPU: one thread block per (tile of queries, head, batch), a thread per (head dim, query)
-/// of the output. The tile's scores and their exponentials stay in shared memory (a thread
-/// per (key, query), keys in passes of 32); a thread per query finds its row's max and sum.
+/// of the output. Keys are staged in shared memory 32 at a time, read coalesced along the
+/// head dimension (a thread per key would read keys a whole row apart); the tile's scores
+/// and their exponentials stay in shared memory (a thread per (key, query)); a thread per
+/// query finds its row's max and sum.
 static void scheduleAttentionGpu(AttentionFuncs &f) {
   Var d = f.d, h = f.h, i = f.i, j = f.j, b = f.b;
-  Var io("io"), ii("ii"), jo("jo"), ji("ji");
+  Var io("io"), ii("ii"), jo("jo"), ji("ji"), jk("jk");
   const int queries = int(std::clamp<int64_t>(512 / f.headDim, 1, std::min<int64_t>(16, f.tokens)));
   const int keys = int(std::min<int64_t>(32, f.tokens));
   f.out.split(i, io, ii, queries, TailStrategy::ShiftInwards)
@@ -63,6 +65,11 @@ static void scheduleAttentionGpu(AttentionFuncs &f) {
         .split(j, jo, ji, keys, TailStrategy::ShiftInwards)
         .reorder(ji, i, jo)
         .gpu_threads(ji, i);
+  // The pass's keys, as many per step as the block has threads over the head dimension.
+  f.keysT.compute_at(f.scores, jo)
+      .reorder(d, j)
+      .split(j, jk, j, queries, TailStrategy::GuardWithIf)
+      .gpu_threads(d, j);
   f.scoresAcc.compute_at(f.scores, ji);
   for (Func r : {f.rowMax, f.rowSum}) {
     r.compute_at(block).gpu_threads(i);
