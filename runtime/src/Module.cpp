@@ -305,6 +305,14 @@ struct blockc_module {
 
 namespace {
 
+/// An arena taken from the module's pool for one run, given back when the run ends.
+struct ArenaLease {
+  ArenaLease(blockc_module &mod, size_t floats) : mod(mod), arena(mod.acquireArena(floats)) {}
+  ~ArenaLease() { mod.releaseArena(std::move(arena)); }
+  blockc_module &mod;
+  Arena arena;
+};
+
 /// Arena layout for batch B: each slot 64-byte aligned (256 on a GPU).
 size_t slotOffsets(const Manifest &m, int64_t batch, std::vector<size_t> &offsets,
                    bool device = false) {
@@ -873,12 +881,8 @@ void runOnDevice(blockc_module &mod, const char *phase, const std::vector<Kernel
   const size_t slotFloats = slotOffsets(m, batch, offsets, /*device=*/true);
   const size_t arenaFloats =
       slotFloats + (hostIO ? roundUpDeviceFloats(inFloats) + roundUpDeviceFloats(outFloats) : 0);
-  Arena arena = mod.acquireArena(arenaFloats);
-  struct Return {
-    blockc_module &mod;
-    Arena &arena;
-    ~Return() { mod.releaseArena(std::move(arena)); }
-  } giveBack{mod, arena};
+  ArenaLease lease(mod, arenaFloats);
+  Arena &arena = lease.arena;
 
   const cuda::Api &api = cuda::device().api;
   cuda::ScopedContext scope;
@@ -923,12 +927,8 @@ void runModule(blockc_module &mod, const float *input, int64_t batch, float *out
   }
   std::vector<size_t> offsets;
   const size_t arenaFloats = slotOffsets(m, batch, offsets);
-  Arena arena = mod.acquireArena(arenaFloats);
-  struct Return {
-    blockc_module &mod;
-    Arena &arena;
-    ~Return() { mod.releaseArena(std::move(arena)); }
-  } giveBack{mod, arena};
+  ArenaLease lease(mod, arenaFloats);
+  Arena &arena = lease.arena;
   Storage storage;
   storage.input = reinterpret_cast<uintptr_t>(input);
   storage.output = reinterpret_cast<uintptr_t>(output);
