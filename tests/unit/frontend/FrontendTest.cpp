@@ -827,6 +827,22 @@ TEST(SemaErrors, XNeverAssigned) {
                {"test.block:1:7: error: block 'b' never assigns 'x'"});
 }
 
+TEST(SemaErrors, IdentityBlock) {
+  // Through another variable too: the result is still the input.
+  expectErrors(inBlock("  y = x\n  x = y\n"),
+               {"test.block:3:3: error: block 'b' computes nothing: its result 'x' is its input"});
+}
+
+TEST(SemaErrors, TwoLayersDeclareOneTensor) {
+  expectErrors(inBlock("  attn = attention(heads = 2)\n"
+                       "  attn.qkv = linear(8 -> 8)\n"
+                       "  x = x + attn(x)\n"
+                       "  x = x + attn.qkv(x)\n"),
+               {"test.block:3:3: error: layer 'attn.qkv' declares the tensor 'attn.qkv.weight', "
+                "which layer 'attn' also declares",
+                "test.block:2:3: note: 'attn' declared here"});
+}
+
 TEST(SemaErrors, ReportsEveryError) {
   expectErrors(inBlock("  n = layernorm()\n"
                        "  h = gelu(y)\n"
