@@ -51,6 +51,7 @@ struct NormFuncs {
   std::vector<Halide::Func> perChannel;  // pure functions of c (BatchNorm's scale, shift)
   std::vector<Halide::Func> perRow;      // pure functions of r (1/std)
   Halide::RDom k;
+  int64_t rows = 0;                      // rows per sample (N): every batch has at least these
 };
 
 // OpSemantics.cpp: the math of each op, shared by every kernel kind.

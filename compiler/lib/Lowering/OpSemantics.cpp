@@ -13,6 +13,7 @@ NormFuncs blockc::defineNorm(Operation *op, Func x, const ValueFuncs &funcs, con
   int64_t channels = channelsOf(op->getOperand(0));
   Expr n = cast<float>(int(channels));
   norm.k = RDom(0, int(channels), "k");
+  norm.rows = tokensOf(op->getOperand(0));
   auto param = [&](mlir::Value value) { return funcs.lookup(value); };
 
   if (auto bn = mlir::dyn_cast<BatchNormOp>(op)) {

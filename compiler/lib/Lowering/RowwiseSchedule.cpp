@@ -32,10 +32,27 @@ void blockc::gpuRoot(Func f) {
 void blockc::scheduleNormStats(NormFuncs &norm, LoopLevel at, const RowVars &v,
                                const TargetInfo &target) {
   if (target.isGpu()) {
-    // One thread per row (or channel); each sums its row serially.
-    for (auto *funcs : {&norm.perChannel, &norm.perRow, &norm.reductions})
+    for (auto *funcs : {&norm.perChannel, &norm.perRow})
       for (Func &f : *funcs)
         gpuRoot(f);
+    // A warp per row: each of 32 lanes sums every 32nd channel (coalesced), then the lanes
+    // combine their partial sums with warp shuffles (rfactor + gpu_lanes, as in Halide's
+    // own GPU reduction tests). Up to 8 rows per block; the tail shifts inwards, since
+    // partial sums stay in registers only when their loops have constant extents.
+    for (Func &sum : norm.reductions) {
+      Func perRow = sum.in();
+      Var ro("ro"), ri("ri"), lane("lane"), u("u");
+      perRow.compute_root()
+          .split(v.r, ro, ri, int(std::min<int64_t>(8, norm.rows)), TailStrategy::ShiftInwards)
+          .split(ri, ri, lane, 1)
+          .gpu_blocks(ro)
+          .gpu_threads(ri, lane);
+      RVar kOuter("k_outer"), kLane("k_lane");
+      Func partial = sum.update().split(norm.k, kOuter, kLane, 32).reorder(kOuter, kLane)
+                         .rfactor(kLane, u);
+      partial.compute_at(perRow, ri).gpu_lanes(u);
+      partial.update().gpu_lanes(u);
+    }
     return;
   }
   for (Func &p : norm.perChannel)
