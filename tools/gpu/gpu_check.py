@@ -33,7 +33,6 @@ import argparse
 import ctypes
 import datetime
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -287,6 +286,20 @@ class SdpaAttention(torch.nn.Module):
         return a.proj(o.transpose(1, 2).reshape(B, N, C))
 
 
+def module_and_peer(rt, carry, case, dev, tmp):
+    """The case's module with fresh random weights bound, and the same block in PyTorch on
+    `dev` (attention through SDPA, as timm runs it): the two sides of a timing."""
+    w, _ = case.generate(batches=(1,))
+    wpath = Path(tmp) / f"{case.name}.safetensors"
+    save_weights(w, wpath)
+    m = Module(rt, carry / "modules" / case.name)
+    m.bind(wpath)
+    model = torch_block(case, w, dev, torch.float32)
+    if hasattr(model, "attn"):
+        model.attn = SdpaAttention(model.attn)
+    return m, model
+
+
 def time_ms(fn, warmup, repeat):
     for _ in range(warmup):
         fn()
@@ -314,14 +327,7 @@ def bench(args, rt, carry):
     for case in todo:
         m = None
         try:
-            w, _ = case.generate(batches=(1,))
-            wpath = tmp / f"{case.name}.safetensors"
-            save_weights(w, wpath)
-            m = Module(rt, carry / "modules" / case.name)
-            m.bind(wpath)
-            model = torch_block(case, w, dev, torch.float32)
-            if hasattr(model, "attn"):
-                model.attn = SdpaAttention(model.attn)
+            m, model = module_and_peer(rt, carry, case, dev, tmp)
             flops = m.manifest["flops_per_sample"]
             for b in batches:
                 x = torch.randn(b, case.tokens, case.dim, device=dev)
@@ -398,14 +404,7 @@ def profile(args, rt, carry):
             print(f"  {ms:8.3f} ms {100 * ms / max(total, 1e-9):5.1f}%  x{n:<3d} {key[:110]}")
 
     for case in todo:
-        w, _ = case.generate(batches=(1,))
-        wpath = Path(tempfile.mkdtemp(prefix="blockc-prof-")) / "w.safetensors"
-        save_weights(w, wpath)
-        m = Module(rt, carry / "modules" / case.name)
-        m.bind(wpath)
-        model = torch_block(case, w, dev, torch.float32)
-        if hasattr(model, "attn"):
-            model.attn = SdpaAttention(model.attn)
+        m, model = module_and_peer(rt, carry, case, dev, tempfile.mkdtemp(prefix="blockc-prof-"))
         for b in batches:
             x = torch.randn(b, case.tokens, case.dim, device=dev)
             y = torch.empty(b, m.out_tokens, m.out_dim, device=dev)
