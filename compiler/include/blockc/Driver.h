@@ -6,6 +6,9 @@
 #ifndef BLOCKC_DRIVER_H
 #define BLOCKC_DRIVER_H
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
 #include <string>
 
 namespace blockc {
@@ -22,6 +25,15 @@ struct CompileOptions {
   /// Print the IR after each pass to stderr.
   bool printIR = false;
 };
+
+/// Parses and checks a spec, generates its MLIR and runs the pass pipeline: the module that
+/// lowering takes. Diagnostics go to stderr as `file:line:col: error: ...`; null on error.
+/// `specHash`, when given, receives the sha256 of the spec's text; `printIR` prints the IR
+/// after each pass to stderr.
+mlir::OwningOpRef<mlir::ModuleOp> loadBlock(const std::string &specPath,
+                                            mlir::MLIRContext &context,
+                                            std::string *specHash = nullptr,
+                                            bool printIR = false);
 
 /// Compiles a block spec into `outputDir/module.so` and `outputDir/manifest.json`.
 /// Diagnostics go to stderr as `file:line:col: error: ...`. Returns 0 on success.

@@ -5,8 +5,10 @@
 #include "blockc/Frontend/Sema.h"
 #include "blockc/Lowering/EmitModule.h"
 #include "blockc/MLIRGen.h"
+#include "blockc/Tuning/TuningDatabase.h"
 #include "blockc/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -19,40 +21,55 @@
 
 using namespace blockc;
 
-int blockc::compileSpecFile(const CompileOptions &options) {
-  auto file = llvm::MemoryBuffer::getFile(options.specPath, /*IsText=*/true);
+mlir::OwningOpRef<mlir::ModuleOp> blockc::loadBlock(const std::string &specPath,
+                                                   mlir::MLIRContext &context,
+                                                   std::string *specHash, bool printIR) {
+  auto file = llvm::MemoryBuffer::getFile(specPath, /*IsText=*/true);
   if (!file) {
-    llvm::errs() << "error: cannot read " << options.specPath << ": "
-                 << file.getError().message() << "\n";
-    return 1;
+    llvm::errs() << "error: cannot read " << specPath << ": " << file.getError().message()
+                 << "\n";
+    return nullptr;
   }
-  if (!options.tuningPath.empty()) {
-    llvm::errs() << "error: --tuning is not supported yet (tuning databases come with "
-                    "blockc-tune)\n";
-    return 1;
-  }
-  std::string hash = llvm::toHex(llvm::SHA256::hash(llvm::arrayRefFromStringRef(
-                                     (*file)->getBuffer())),
-                                 /*LowerCase=*/true);
+  if (specHash)
+    *specHash = llvm::toHex(llvm::SHA256::hash(llvm::arrayRefFromStringRef(
+                                (*file)->getBuffer())),
+                            /*LowerCase=*/true);
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
   std::unique_ptr<ast::BlockAST> block = parseBlock(sourceMgr);
   if (!block || !checkBlock(*block, sourceMgr))
-    return 1;
-
-  mlir::MLIRContext context;
+    return nullptr;
   // Errors from verifiers and passes point into the spec with the offending line.
   mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
   mlir::OwningOpRef<mlir::ModuleOp> module = mlirGen(context, *block);
   if (!module || mlir::failed(mlir::verify(*module)))
-    return 1;
+    return nullptr;
   mlir::PassManager pm(&context);
-  if (options.printIR) {
+  if (printIR) {
     context.disableMultithreading();
     pm.enableIRPrinting();
   }
   buildBlockPipeline(pm);
   if (mlir::failed(pm.run(*module)))
+    return nullptr;
+  return module;
+}
+
+int blockc::compileSpecFile(const CompileOptions &options) {
+  std::optional<TuningDatabase> tuning;
+  if (!options.tuningPath.empty()) {
+    llvm::Expected<TuningDatabase> db = TuningDatabase::load(options.tuningPath);
+    if (!db) {
+      llvm::errs() << "error: " << llvm::toString(db.takeError()) << "\n";
+      return 1;
+    }
+    tuning = std::move(*db);
+  }
+  mlir::MLIRContext context;
+  std::string hash;
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      loadBlock(options.specPath, context, &hash, options.printIR);
+  if (!module)
     return 1;
 
   EmitOptions emit;
@@ -60,14 +77,31 @@ int blockc::compileSpecFile(const CompileOptions &options) {
   emit.outputDir = options.outputDir;
   emit.specHash = hash;
   emit.emitStmt = options.emitStmt;
+  if (tuning) {
+    const std::string machine = currentMachine();
+    emit.tuning = [&, machine](const std::string &signature,
+                               const std::string &target) -> std::optional<TunedSchedule> {
+      if (const TuningRecord *record = tuning->lookup(signature, target, machine))
+        return TunedSchedule{record->schedule, record->batch};
+      return std::nullopt;
+    };
+  }
   llvm::Expected<EmitSummary> summary = emitModule(*module, emit);
   if (!summary) {
     llvm::errs() << options.specPath << ": error: " << llvm::toString(summary.takeError())
                  << "\n";
     return 1;
   }
-  llvm::outs() << "compiled " << block->name << " for " << summary->target << ": "
+  mlir::func::FuncOp block = *module->getOps<mlir::func::FuncOp>().begin();
+  llvm::outs() << "compiled " << block.getSymName() << " for " << summary->target << ": "
                << summary->runKernels << " kernels, " << summary->prepareKernels
                << " weight-preparation kernels -> " << options.outputDir << "/module.so\n";
+  if (tuning) {
+    llvm::outs() << "tuning: " << summary->tunedKernels.size() << " of " << summary->runKernels
+                 << " kernels had a record in " << options.tuningPath;
+    if (!summary->tunedKernels.empty())
+      llvm::outs() << " (" << llvm::join(summary->tunedKernels, ", ") << ")";
+    llvm::outs() << "; the others use the default schedules\n";
+  }
   return 0;
 }

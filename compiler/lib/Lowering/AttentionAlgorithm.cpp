@@ -29,7 +29,7 @@ ImageParam headsView(KernelOp kernel, mlir::Value value, int64_t heads, int64_t 
   p.dim(3).set_min(0).set_stride(int(n * total));
   lowered.arguments.push_back(p);
   lowered.inputs.push_back(ArgView{operand, offset, {-1, n, heads, headDim},
-                                   {n * total, total, headDim, 1}});
+                                   {n * total, total, headDim, 1}, p});
   return p;
 }
 } // namespace
@@ -80,8 +80,11 @@ LoweredKernel blockc::lowerAttention(KernelOp kernel, const TargetInfo &target) 
   out.dim(2).set_bounds(0, int(n)).set_stride(int(c));
   out.dim(3).set_min(0).set_stride(int(n * c));
   lowered.outputs.push_back(ArgView{kernel.getResult(0), 0, {-1, n, heads, headDim},
-                                    {n * c, c, headDim, 1}});
-  scheduleAttention(f, target);
+                                    {n * c, c, headDim, 1}, out});
+  lowered.space = attentionSpace(f, target);
+  lowered.schedule = [f, target](const KnobValues &knobs) mutable {
+    scheduleAttention(f, target, knobs);
+  };
   lowered.pipeline = Pipeline(f.out);
   return lowered;
 }

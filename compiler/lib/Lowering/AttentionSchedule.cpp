@@ -12,17 +12,17 @@ using namespace Halide;
 
 namespace {
 struct AttentionTiles {
-  int dWidth;   // vector width along the head dimension
   int queries;  // queries per tile: the register tiles' second dimension
   int keyTile;  // keys per register tile of scores
   int dTile;    // head dimensions per register tile of the weighted sum (a divisor of headDim)
 };
 
-AttentionTiles chooseTiles(const AttentionFuncs &f, const TargetInfo &target) {
+/// The hand-written tiles for `f` on `target`.
+AttentionTiles defaultTiles(const AttentionFuncs &f, const TargetInfo &target) {
   const int vec = target.vectorFloats();
   AttentionTiles t;
-  t.dWidth = target.vectorDividing(f.headDim);
-  const int vectorsPerHead = int(f.headDim / t.dWidth);
+  const int dWidth = target.vectorDividing(f.headDim);
+  const int vectorsPerHead = int(f.headDim / dWidth);
   if (target.isArm()) {
     // NEON's 4-float vectors make a head (64 dims) 16 vectors: too many to keep a whole
     // row per query. Both register tiles are 24 of the 32 q registers as 4 vectors x 6
@@ -33,7 +33,7 @@ AttentionTiles chooseTiles(const AttentionFuncs &f, const TargetInfo &target) {
     int dVectors = std::min(4, vectorsPerHead);
     while (vectorsPerHead % dVectors)
       --dVectors;
-    t.dTile = dVectors * t.dWidth;
+    t.dTile = dVectors * dWidth;
   } else {
     // A whole head row per query in registers (AVX-512: 4 vectors x 7 queries).
     t.queries = int(std::clamp<int64_t>((target.registers - 4) / vectorsPerHead, 1,
@@ -44,6 +44,26 @@ AttentionTiles chooseTiles(const AttentionFuncs &f, const TargetInfo &target) {
   return t;
 }
 } // namespace
+
+/// The CPU knobs: queries per tile (`queries`), keys per register tile of scores
+/// (`key_tile`, whole vectors) and head dimensions per register tile of the weighted sum
+/// (`d_tile`, whole vectors dividing the head).
+ScheduleSpace blockc::attentionSpace(const AttentionFuncs &f, const TargetInfo &target) {
+  if (target.isGpu())
+    return {};
+  const int vec = target.vectorFloats();
+  const int dWidth = target.vectorDividing(f.headDim);
+  const AttentionTiles t = defaultTiles(f, target);
+  std::vector<int64_t> dTiles;
+  for (int64_t d = dWidth; d <= f.headDim; d += dWidth)
+    if (f.headDim % d == 0)
+      dTiles.push_back(d);
+  return {
+      makeKnob("queries", {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16}, f.tokens, t.queries),
+      makeKnob("key_tile", {vec, 2 * vec, 3 * vec, 4 * vec}, 4 * vec, t.keyTile),
+      makeKnob("d_tile", dTiles, f.headDim, t.dTile),
+  };
+}
 
 /// GPU: one thread block per (tile of queries, head, batch), a thread per (head dim, query)
 /// of the output. Keys are staged in shared memory 32 at a time, read coalesced along the
@@ -78,12 +98,14 @@ static void scheduleAttentionGpu(AttentionFuncs &f) {
   f.weightedAcc.compute_at(f.out, d);
 }
 
-void blockc::scheduleAttention(AttentionFuncs &f, const TargetInfo &target) {
+void blockc::scheduleAttention(AttentionFuncs &f, const TargetInfo &target,
+                               const KnobValues &knobs) {
   if (target.isGpu())
     return scheduleAttentionGpu(f);
   const int vec = target.vectorFloats();
-  const AttentionTiles t = chooseTiles(f, target);
-  const int dWidth = t.dWidth, queries = t.queries, keyTile = t.keyTile;
+  const int dWidth = target.vectorDividing(f.headDim);
+  const int queries = int(knobs.at("queries")), keyTile = int(knobs.at("key_tile"));
+  const int dTile = int(knobs.at("d_tile"));
   Var d = f.d, h = f.h, i = f.i, j = f.j, b = f.b;
   Var io("io"), ii("ii"), task("task"), jo("jo"), ji("ji");
 
@@ -112,10 +134,10 @@ void blockc::scheduleAttention(AttentionFuncs &f, const TargetInfo &target) {
   f.rowSum.compute_at(perTask);
   vectorizeReduction(f.rowSum, f.rj, i, target);
   f.weightedAcc.compute_at(perTask).vectorize(d, dWidth).unroll(d).unroll(i);
-  if (t.dTile < f.headDim) {
+  if (dTile < f.headDim) {
     Var dOuter("dOuter"), dInner("dInner");
     f.weightedAcc.update()
-        .split(d, dOuter, dInner, t.dTile)
+        .split(d, dOuter, dInner, dTile)
         .reorder(dInner, i, f.rj, dOuter)
         .vectorize(dInner, dWidth)
         .unroll(dInner)

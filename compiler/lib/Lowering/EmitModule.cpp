@@ -1,5 +1,6 @@
 //===- EmitModule.cpp - kernels to a loadable module ----------------------===//
 #include "blockc/Lowering/EmitModule.h"
+#include "blockc/Lowering/KernelTasks.h"
 
 #include "Kernels.h"
 #include "blockc/MLIRGen.h"
@@ -20,33 +21,6 @@ namespace json = llvm::json;
 namespace {
 
 constexpr int kAbiVersion = 1;
-
-/// A structural signature of a kernel: kernels with equal signatures share one compiled
-/// function (their inputs and outputs have the same shapes and the same math).
-std::string signature(KernelOp kernel) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << kernel.getKind();
-  Block &body = kernel.getBody().front();
-  for (BlockArgument arg : body.getArguments())
-    os << " " << arg.getType();
-  llvm::DenseMap<Operation *, int> index;
-  for (Operation &op : body) {
-    index[&op] = index.size();
-    os << " | " << op.getName() << op.getAttrDictionary() << " (";
-    for (Value operand : op.getOperands()) {
-      if (auto arg = dyn_cast<BlockArgument>(operand))
-        os << " a" << arg.getArgNumber();
-      else
-        os << " o" << index[operand.getDefiningOp()] << "."
-           << cast<OpResult>(operand).getResultNumber();
-    }
-    os << " ) ->";
-    for (Type type : op.getResultTypes())
-      os << " " << type;
-  }
-  return text;
-}
 
 /// Halide's compile-time messages. Errors throw (each kernel's compile catches them); the
 /// warning that a pipeline "is guaranteed to fail an assertion at runtime" means a schedule
@@ -71,17 +45,6 @@ HalideReporter &halideReporter() {
   static HalideReporter reporter;
   Halide::set_custom_compile_time_error_reporter(&reporter);
   return reporter;
-}
-
-LoweredKernel lower(KernelOp kernel, const TargetInfo &target) {
-  StringRef kind = kernel.getKind();
-  if (kind == "matmul")
-    return lowerMatmul(kernel, target);
-  if (kind == "attention")
-    return lowerAttention(kernel, target);
-  if (kind == "prepare")
-    return lowerPrepare(kernel, target);
-  return lowerRowwise(kernel, target);
 }
 
 json::Array toJson(llvm::ArrayRef<int64_t> values) {
@@ -114,7 +77,7 @@ public:
     EmitSummary summary;
     summary.target = target.name;
     for (KernelOp kernel : kernels) {
-      auto entry = compileKernel(kernel);
+      auto entry = compileKernel(kernel, summary);
       if (!entry)
         return entry.takeError();
       bool isPrepare = kernel.getKind() == "prepare";
@@ -122,13 +85,10 @@ public:
       ++(isPrepare ? summary.prepareKernels : summary.runKernels);
     }
     summary.compiledFunctions = functions.size();
-    try {
-      std::string runtime = join(objectDir, "halide_runtime.o");
-      Halide::compile_standalone_runtime(runtime, target.halide);
-      objects.push_back(runtime);
-    } catch (const Halide::Error &e) {
-      return llvm::createStringError("Halide runtime: " + std::string(e.what()));
-    }
+    std::string runtime = join(objectDir, "halide_runtime.o");
+    if (auto err = compileHalideRuntime(target.name, runtime))
+      return std::move(err);
+    objects.push_back(runtime);
     std::string manifest = manifestJson(std::move(prepare), std::move(run));
     if (auto err = writeFile(join(options.outputDir, "manifest.json"), manifest + "\n"))
       return std::move(err);
@@ -193,13 +153,22 @@ private:
     return arg;
   }
 
-  llvm::Expected<json::Object> compileKernel(KernelOp kernel) {
+  llvm::Expected<json::Object> compileKernel(KernelOp kernel, EmitSummary &summary) {
     std::string name = kernel.getSymName().str();
     LoweredKernel lowered;
-    halideReporter();
     try {
-      lowered = lower(kernel, target);
-      std::string sig = signature(kernel);
+      lowered = lowerKernel(kernel, target);
+      std::string sig = kernelSignature(kernel);
+      std::optional<TunedSchedule> tuned;
+      if (options.tuning && kernel.getKind() != "prepare")
+        tuned = options.tuning(sig, target.halide.to_string());
+      if (llvm::Error err = applySchedule(lowered, tuned ? tuned->choice : ScheduleChoice(),
+                                          target, tuned ? tuned->batch : 1))
+        return llvm::createStringError("kernel " + name + ": tuned schedule " +
+                                       tuned->choice.key() + ": " +
+                                       llvm::toString(std::move(err)));
+      if (tuned)
+        summary.tunedKernels.push_back(name);
       auto it = functions.find(sig);
       if (it == functions.end()) {
         std::string function = "blockc_" + name;
@@ -211,11 +180,8 @@ private:
           outputs[Halide::OutputFileType::stmt] = join(objectDir, function + ".stmt");
           outputs[Halide::OutputFileType::assembly] = join(objectDir, function + ".s");
         }
-        lowered.pipeline.compile_to(outputs, lowered.arguments, function,
-                                    target.halide.with_feature(Halide::Target::NoRuntime));
-        if (std::string doomed = halideReporter().takeDoomed(); !doomed.empty())
-          return llvm::createStringError("kernel " + name + ": internal error, the schedule "
-                                         "cannot run on these shapes: " + doomed);
+        if (llvm::Error err = compileKernelFunction(lowered, function, outputs, target))
+          return llvm::createStringError("kernel " + name + ": " + llvm::toString(std::move(err)));
         objects.push_back(outputs[Halide::OutputFileType::object]);
         it = functions.insert({sig, function}).first;
       }
@@ -311,26 +277,10 @@ private:
     std::string manifestSource = join(objectDir, "manifest.c");
     if (auto err = writeFile(manifestSource, source))
       return err;
-    auto linker = llvm::sys::findProgramByName(target.linker);
-    if (!linker)
-      return llvm::createStringError("cannot find the linker '" + target.linker + "' on PATH");
-    std::string modulePath = join(options.outputDir, "module.so");
-    std::vector<std::string> argv = {*linker, "-shared", "-fPIC", "-O1", "-o", modulePath,
-                                     manifestSource};
-    argv.insert(argv.end(), objects.begin(), objects.end());
-    for (const char *lib : {"-Wl,-Bsymbolic", "-lpthread", "-ldl", "-lm"})
-      argv.push_back(lib);
-    std::vector<StringRef> args(argv.begin(), argv.end());
-    std::string log = join(objectDir, "link.log");
-    std::optional<StringRef> redirects[] = {std::nullopt, StringRef(log), StringRef(log)};
-    std::string error;
-    int rc = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, redirects, 0, 0, &error);
-    if (rc != 0) {
-      auto text = llvm::MemoryBuffer::getFile(log);
-      return llvm::createStringError("linking " + modulePath + " failed: " + error +
-                                     (text ? "\n" + (*text)->getBuffer().str() : ""));
-    }
-    return llvm::Error::success();
+    std::vector<std::string> inputs = {manifestSource};
+    inputs.insert(inputs.end(), objects.begin(), objects.end());
+    return linkSharedObject(target.linker, inputs, join(options.outputDir, "module.so"),
+                            join(objectDir, "link.log"));
   }
 
   func::FuncOp func;
@@ -345,6 +295,43 @@ private:
 };
 
 } // namespace
+
+llvm::Error blockc::compileKernelFunction(
+    LoweredKernel &kernel, const std::string &function,
+    const std::map<Halide::OutputFileType, std::string> &outputs, const TargetInfo &target) {
+  halideReporter();
+  try {
+    kernel.pipeline.compile_to(outputs, kernel.arguments, function,
+                               target.halide.with_feature(Halide::Target::NoRuntime));
+  } catch (const Halide::Error &e) {
+    return llvm::createStringError("Halide: " + std::string(e.what()));
+  }
+  if (std::string doomed = halideReporter().takeDoomed(); !doomed.empty())
+    return llvm::createStringError("the schedule cannot run on these shapes: " + doomed);
+  return llvm::Error::success();
+}
+
+llvm::Error blockc::linkSharedObject(const std::string &linker,
+                                     const std::vector<std::string> &inputs,
+                                     const std::string &outputPath, const std::string &logPath) {
+  auto program = llvm::sys::findProgramByName(linker);
+  if (!program)
+    return llvm::createStringError("cannot find the linker '" + linker + "' on PATH");
+  std::vector<std::string> argv = {*program, "-shared", "-fPIC", "-O1", "-o", outputPath};
+  argv.insert(argv.end(), inputs.begin(), inputs.end());
+  for (const char *lib : {"-Wl,-Bsymbolic", "-lpthread", "-ldl", "-lm"})
+    argv.push_back(lib);
+  std::vector<StringRef> args(argv.begin(), argv.end());
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath), StringRef(logPath)};
+  std::string error;
+  int rc = llvm::sys::ExecuteAndWait(*program, args, std::nullopt, redirects, 0, 0, &error);
+  if (rc != 0) {
+    auto text = llvm::MemoryBuffer::getFile(logPath);
+    return llvm::createStringError("linking " + outputPath + " failed: " + error +
+                                   (text ? "\n" + (*text)->getBuffer().str() : ""));
+  }
+  return llvm::Error::success();
+}
 
 llvm::Expected<EmitSummary> blockc::emitModule(ModuleOp module, const EmitOptions &options) {
   auto funcs = module.getOps<func::FuncOp>();

@@ -25,6 +25,7 @@ ImageParam blockc::activationParam(mlir::Value operand, const std::string &name,
   p.dim(1).set_min(0).set_stride(c);
   kernel.arguments.push_back(p);
   kernel.inputs.push_back(rowsView(operand));
+  kernel.inputs.back().buffer = p;
   return p;
 }
 
@@ -32,7 +33,7 @@ ImageParam blockc::weightParam(mlir::Value operand, const std::string &name,
                                LoweredKernel &kernel) {
   llvm::ArrayRef<int64_t> shape = shapeOf(operand);
   ImageParam p(Float(32), int(shape.size()), name);
-  ArgView view{operand, 0, {shape.begin(), shape.end()}, std::vector<int64_t>(shape.size())};
+  ArgView view{operand, 0, {shape.begin(), shape.end()}, std::vector<int64_t>(shape.size()), p};
   int64_t stride = 1;
   for (int i = int(shape.size()) - 1; i >= 0; --i) {
     view.strides[i] = stride;
@@ -50,6 +51,7 @@ void blockc::activationOutput(mlir::Value result, Func out, LoweredKernel &kerne
   out.output_buffer().dim(0).set_bounds(0, c).set_stride(1);
   out.output_buffer().dim(1).set_min(0).set_stride(c);
   kernel.outputs.push_back(rowsView(result));
+  kernel.outputs.back().buffer = out.output_buffer();
 }
 
 ValueFuncs blockc::bindInputs(KernelOp kernel, LoweredKernel &lowered) {

@@ -11,9 +11,11 @@
 
 #include "Target.h"
 #include "blockc/Dialect/BlockcOps.h"
+#include "blockc/Lowering/Schedule.h"
 
 #include "llvm/ADT/DenseMap.h"
 
+#include <functional>
 #include <optional>
 
 namespace blockc {
@@ -24,15 +26,33 @@ struct ArgView {
   mlir::Value value;  // the tensor (a kernel operand, or a kernel result for outputs)
   int64_t offset = 0;
   std::vector<int64_t> shape, strides;
+  Halide::OutputImageParam buffer; // the Halide argument or output buffer it binds
 };
 
-/// A kernel ready to compile: `inputs` and `outputs` line up with the pipeline's arguments
-/// and outputs, in the order the generated function takes them.
+/// Knob values of a kind's schedule space, every knob present (resolveKnobs).
+using KnobValues = std::map<std::string, int64_t>;
+
+/// A kernel's algorithm, ready to schedule and compile: `inputs` and `outputs` line up with
+/// the pipeline's arguments and outputs, in the order the generated function takes them.
+/// The schedule is kept apart from the algorithm: `schedule` applies the kind's schedule
+/// with values for the knobs of `space`, or an autoscheduler schedules the pipeline instead.
 struct LoweredKernel {
   Halide::Pipeline pipeline;
   std::vector<Halide::Argument> arguments;
   std::vector<ArgView> inputs, outputs;
+  ScheduleSpace space;
+  std::function<void(const KnobValues &)> schedule;
 };
+
+/// A knob with the `candidates` up to `limit` (and never below 0) as its choices, and
+/// `defaultValue` (always among them) as its default.
+Knob makeKnob(std::string name, std::vector<int64_t> candidates, int64_t limit,
+              int64_t defaultValue);
+
+/// Schedules `kernel` as `choice` says: its knob values (resolveKnobs), or the named
+/// autoscheduler with estimates for `batch` samples. Errors name the bad knob.
+llvm::Error applySchedule(LoweredKernel &kernel, const ScheduleChoice &choice,
+                          const TargetInfo &target, int64_t batch);
 
 /// Halide functions of the values inside a kernel body.
 using ValueFuncs = llvm::DenseMap<mlir::Value, Halide::Func>;
@@ -53,6 +73,13 @@ struct NormFuncs {
   Halide::RDom k;
   int64_t rows = 0;                      // rows per sample (N): every batch has at least these
 };
+
+/// Compiles a scheduled kernel into the files of `outputs` as the C function `function`
+/// (without Halide's runtime). Halide's errors, and a schedule Halide finds "guaranteed to
+/// fail" on these shapes, are returned.
+llvm::Error compileKernelFunction(LoweredKernel &kernel, const std::string &function,
+                                  const std::map<Halide::OutputFileType, std::string> &outputs,
+                                  const TargetInfo &target);
 
 // OpSemantics.cpp: the math of each op, shared by every kernel kind.
 bool isNormOp(mlir::Operation *op);
@@ -80,13 +107,16 @@ void activationOutput(mlir::Value result, Halide::Func out, LoweredKernel &kerne
 /// Maps every block argument of `kernel` to a parameter: activations 2-D, weights static.
 ValueFuncs bindInputs(KernelOp kernel, LoweredKernel &lowered);
 
-// One algorithm per kernel kind; each calls its schedule.
+// One algorithm per kernel kind; each fills in its schedule space and schedule.
 LoweredKernel lowerMatmul(KernelOp kernel, const TargetInfo &target);
 LoweredKernel lowerAttention(KernelOp kernel, const TargetInfo &target);
 LoweredKernel lowerRowwise(KernelOp kernel, const TargetInfo &target);
 LoweredKernel lowerPrepare(KernelOp kernel, const TargetInfo &target);
+/// The algorithm of any kernel kind.
+LoweredKernel lowerKernel(KernelOp kernel, const TargetInfo &target);
 
-// Schedules.
+// Schedules: for each kind, its space (the knobs, with the hand-written choice as each
+// knob's default) and the schedule applied with values of those knobs.
 struct MatmulFuncs {
   Halide::Func input;                // A(k, r): the (normalized) input rows
   std::optional<NormFuncs> prologue; // the norm computed into `input`, if fused
@@ -97,7 +127,8 @@ struct MatmulFuncs {
   RowVars v;
   int64_t inFeatures, outFeatures, tokens;
 };
-void scheduleMatmul(MatmulFuncs &f, const TargetInfo &target);
+ScheduleSpace matmulSpace(const MatmulFuncs &f, const TargetInfo &target);
+void scheduleMatmul(MatmulFuncs &f, const TargetInfo &target, const KnobValues &knobs);
 
 struct AttentionFuncs {
   Halide::Func keysT;       // kT(j, d, h, b): keys transposed so scores vectorize over keys
@@ -110,7 +141,8 @@ struct AttentionFuncs {
   Halide::Var d{"d"}, h{"h"}, i{"i"}, j{"j"}, b{"b"};
   int64_t tokens, headDim;
 };
-void scheduleAttention(AttentionFuncs &f, const TargetInfo &target);
+ScheduleSpace attentionSpace(const AttentionFuncs &f, const TargetInfo &target);
+void scheduleAttention(AttentionFuncs &f, const TargetInfo &target, const KnobValues &knobs);
 
 /// Vectorizes the reduction of `f` over the 1-D domain `over`: `vec` partial results
 /// (one per lane, rfactor), computed per iteration of `f`'s pure variable `at`.
@@ -125,8 +157,9 @@ void gpuRoot(Halide::Func f);
 /// Places a norm's statistics per block of rows at `at` (inside a kernel's loop nest).
 void scheduleNormStats(NormFuncs &norm, Halide::LoopLevel at, const RowVars &v,
                        const TargetInfo &target);
+ScheduleSpace rowwiseSpace(int64_t channels, int64_t tokens, const TargetInfo &target);
 void scheduleRowwise(Halide::Func out, std::vector<NormFuncs> &norms, const RowVars &v,
-                     int64_t channels, const TargetInfo &target);
+                     int64_t channels, const TargetInfo &target, const KnobValues &knobs);
 /// `perChannel`: the [C] intermediates of a BatchNorm fold (scale, shift).
 void schedulePrepare(std::vector<Halide::Func> &outputs, std::vector<Halide::Func> &perChannel,
                      const TargetInfo &target);

@@ -42,7 +42,10 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
   f.out = rowOutput(kernel, funcs, f.v, lowered);
   for (NormFuncs &norm : epilogueNorms)
     f.perChannel.insert(f.perChannel.end(), norm.perChannel.begin(), norm.perChannel.end());
-  scheduleMatmul(f, target);
+  lowered.space = matmulSpace(f, target);
+  lowered.schedule = [f, target](const KnobValues &knobs) mutable {
+    scheduleMatmul(f, target, knobs);
+  };
   lowered.pipeline = Pipeline(f.out);
   return lowered;
 }

@@ -5,7 +5,8 @@
 // W that stay in L1/L2 while the row tiles of a block pass over them, and blocks of rows of
 // A (one sample each; on AArch64, whose L2 is smaller, as many rows as fit in half of it)
 // that every column panel passes over. A fused norm prologue is computed once per row
-// block. Column panels run in parallel. The numbers per target are in chooseTiles.
+// block. Column panels run in parallel. The hand-written numbers per target are in
+// defaultTiles; matmulSpace lists the alternatives the tuner may pick.
 //
 //===----------------------------------------------------------------------===//
 #include "Kernels.h"
@@ -14,11 +15,12 @@ using namespace blockc;
 using namespace Halide;
 
 namespace {
+/// The hand-written choice of register tile and row block for `f` on `target`.
 struct MatmulTiles {
-  int vectorWidth, tileCols, tileRows, rowBlock;
+  int tileCols, tileRows, rowBlocks;
 };
 
-MatmulTiles chooseTiles(const MatmulFuncs &f, const TargetInfo &target) {
+MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
   const int vec = target.vectorFloats();
   // The register tile: `colVectors` vectors of W columns x up to `maxRows` rows of A held in
   // accumulators, with registers left for the W vectors and the broadcast A values.
@@ -40,28 +42,53 @@ MatmulTiles chooseTiles(const MatmulFuncs &f, const TargetInfo &target) {
   }
   MatmulTiles t;
   t.tileCols = int(std::min<int64_t>(colVectors * vec, f.outFeatures));
-  t.vectorWidth = target.vectorDividing(t.tileCols);
   // Keep a few registers for the W vectors and the broadcast A value.
-  int vectorsPerRow = t.tileCols / t.vectorWidth;
+  int vectorsPerRow = t.tileCols / target.vectorDividing(t.tileCols);
   t.tileRows = int(std::min<int64_t>((target.registers - 4) / vectorsPerRow, f.tokens));
   t.tileRows = std::min(t.tileRows, maxRows);
   // A row block is one sample's N rows: rows = B * N, so blocks never overlap (a shifted
   // last block would recompute up to a whole block).
-  t.rowBlock = int(f.tokens);
+  t.rowBlocks = 1;
   if (target.isArm()) {
     // Every W panel (K x 12 floats: 36 KiB at K = 768, in the 64 KiB L1) passes over the
     // row block, so the block's A rows should stay in L2. A Neoverse core's L2 (1 MiB) is
     // smaller than one sample's rows at K = 3072 (197 x 12 KiB): split the sample into
     // equal blocks that fit in half of L2 (the rest holds the panel and the output).
     const int64_t rowBytes = 4 * f.inFeatures;
-    const int64_t blocks = std::max<int64_t>(1, (f.tokens * rowBytes + target.l2Bytes / 2 - 1) /
-                                                    (target.l2Bytes / 2));
-    const int64_t rows = (f.tokens + blocks - 1) / blocks;
-    t.rowBlock = int(std::min<int64_t>(f.tokens, (rows + t.tileRows - 1) / t.tileRows * t.tileRows));
+    t.rowBlocks = int(std::min<int64_t>(
+        8, (f.tokens * rowBytes + target.l2Bytes / 2 - 1) / (target.l2Bytes / 2)));
   }
   return t;
 }
+
 } // namespace
+
+/// The CPU knobs: the register tile (`tile_cols` floats of W columns x `tile_rows` rows of
+/// A), how many blocks a sample's rows are split into (`row_blocks`), whether the column
+/// panels (0) or the row tiles (1) are the outer, parallel loop of a block (`loop_order`),
+/// where a fused norm is computed (`prologue_at`: 0 per row block, 1 once for all rows) and
+/// the unrolling of the reduction over K (`k_unroll`).
+ScheduleSpace blockc::matmulSpace(const MatmulFuncs &f, const TargetInfo &target) {
+  if (target.isGpu())
+    return {};
+  const int vec = target.vectorFloats();
+  const MatmulTiles t = defaultTiles(f, target);
+  std::vector<int64_t> cols = {f.outFeatures};
+  for (int n = 1; n <= 4; ++n)
+    cols.push_back(n * vec);
+  std::vector<int64_t> unroll;
+  for (int64_t u : {1, 2, 4})
+    if (f.inFeatures % u == 0)
+      unroll.push_back(u);
+  return {
+      makeKnob("tile_cols", cols, f.outFeatures, t.tileCols),
+      makeKnob("tile_rows", {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16}, f.tokens, t.tileRows),
+      makeKnob("row_blocks", {1, 2, 3, 4, 6, 8}, f.tokens, t.rowBlocks),
+      makeKnob("loop_order", {0, 1}, 1, 0),
+      makeKnob("prologue_at", {0, 1}, f.prologue ? 1 : 0, 0),
+      makeKnob("k_unroll", unroll, 4, 1),
+  };
+}
 
 /// GPU: a block of threads computes 64 columns x 16 rows, each thread a 4-column tile of
 /// accumulators in registers (the layout of Halide's apps/cuda_mat_mul); a fused norm runs
@@ -96,32 +123,46 @@ static void scheduleMatmulGpu(MatmulFuncs &f, const TargetInfo &target) {
   }
 }
 
-void blockc::scheduleMatmul(MatmulFuncs &f, const TargetInfo &target) {
+void blockc::scheduleMatmul(MatmulFuncs &f, const TargetInfo &target, const KnobValues &knobs) {
   if (target.isGpu())
     return scheduleMatmulGpu(f, target);
-  MatmulTiles t = chooseTiles(f, target);
+  const int tileCols = int(knobs.at("tile_cols")), tileRows = int(knobs.at("tile_rows"));
+  const int vectorWidth = target.vectorDividing(tileCols);
+  // Equal blocks of whole register tiles; one block is the sample's N rows.
+  const int64_t blocks = knobs.at("row_blocks");
+  const int64_t blockRows = (f.tokens + blocks - 1) / blocks;
+  const int rowBlock = int(std::min<int64_t>(f.tokens, (blockRows + tileRows - 1) / tileRows * tileRows));
   Var c = f.v.c, r = f.v.r;
   Var rb("rb"), rr("rr"), co("co"), ro("ro"), ci("ci"), ri("ri");
-  f.out.split(r, rb, rr, t.rowBlock, TailStrategy::ShiftInwards)
-      .tile(c, rr, co, ro, ci, ri, t.tileCols, t.tileRows, TailStrategy::ShiftInwards)
-      .reorder(ci, ri, ro, co, rb)
-      .vectorize(ci, t.vectorWidth)
+  f.out.split(r, rb, rr, rowBlock, TailStrategy::ShiftInwards)
+      .tile(c, rr, co, ro, ci, ri, tileCols, tileRows, TailStrategy::ShiftInwards)
+      .vectorize(ci, vectorWidth)
       .unroll(ci)
-      .unroll(ri)
-      .parallel(co);
-  f.acc.compute_at(f.out, ro).vectorize(c, t.vectorWidth).unroll(c).unroll(r);
-  f.acc.update()
-      .reorder(c, r, f.k)
-      .vectorize(c, t.vectorWidth)
+      .unroll(ri);
+  if (knobs.at("loop_order") == 0)
+    f.out.reorder(ci, ri, ro, co, rb).parallel(co);
+  else
+    f.out.reorder(ci, ri, co, ro, rb).parallel(ro);
+  f.acc.compute_at(f.out, knobs.at("loop_order") == 0 ? ro : co)
+      .vectorize(c, vectorWidth)
       .unroll(c)
       .unroll(r);
+  Stage update = f.acc.update();
+  if (int64_t unroll = knobs.at("k_unroll"); unroll > 1) {
+    RVar ko("ko"), ki("ki");
+    update.split(f.k, ko, ki, int(unroll)).reorder(c, r, ki, ko).unroll(ki);
+  } else {
+    update.reorder(c, r, f.k);
+  }
+  update.vectorize(c, vectorWidth).unroll(c).unroll(r);
   for (Func &p : f.perChannel)
     p.compute_root();
   if (f.prologue) {
-    LoopLevel block(f.out, rb);
-    f.input.compute_at(block)
+    const bool perBlock = knobs.at("prologue_at") == 0;
+    LoopLevel at = perBlock ? LoopLevel(f.out, rb) : LoopLevel::root();
+    f.input.compute_at(at)
         .vectorize(c, target.vectorWithin(f.inFeatures))
-        .parallel(r, t.tileRows);
-    scheduleNormStats(*f.prologue, block, f.v, target);
+        .parallel(r, tileRows);
+    scheduleNormStats(*f.prologue, at, f.v, target);
   }
 }

@@ -53,14 +53,16 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
   }
   for (auto [index, result] : llvm::enumerate(kernel.getResults())) {
     llvm::ArrayRef<int64_t> shape = mlir::cast<mlir::RankedTensorType>(result.getType()).getShape();
-    ArgView view{result, 0, {shape.begin(), shape.end()}, {}};
+    ArgView view{result, 0, {shape.begin(), shape.end()}, {}, outputs[index].output_buffer()};
     view.strides = shape.size() == 2 ? std::vector<int64_t>{shape[1], 1} : std::vector<int64_t>{1};
     lowered.outputs.push_back(view);
     OutputImageParam buffer = outputs[index].output_buffer();
     for (int d = 0; d < int(shape.size()); ++d)
       buffer.dim(d).set_bounds(0, int(shape[shape.size() - 1 - d]));
   }
-  schedulePrepare(outputs, perChannel, target);
+  lowered.schedule = [outputs, perChannel, target](const KnobValues &) mutable {
+    schedulePrepare(outputs, perChannel, target);
+  };
   lowered.pipeline = Pipeline(outputs);
   return lowered;
 }

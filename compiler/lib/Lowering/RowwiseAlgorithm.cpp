@@ -18,7 +18,11 @@ LoweredKernel blockc::lowerRowwise(KernelOp kernel, const TargetInfo &target) {
     if (std::optional<NormFuncs> norm = defineRowOp(&op, funcs, v))
       norms.push_back(*norm);
   Func out = rowOutput(kernel, funcs, v, lowered);
-  scheduleRowwise(out, norms, v, channelsOf(kernel.getResult(0)), target);
+  const int64_t channels = channelsOf(kernel.getResult(0));
+  lowered.space = rowwiseSpace(channels, tokensOf(kernel.getResult(0)), target);
+  lowered.schedule = [out, norms, v, channels, target](const KnobValues &knobs) mutable {
+    scheduleRowwise(out, norms, v, channels, target, knobs);
+  };
   lowered.pipeline = Pipeline(out);
   return lowered;
 }

@@ -65,8 +65,22 @@ void blockc::scheduleNormStats(NormFuncs &norm, LoopLevel at, const RowVars &v,
   }
 }
 
+/// The CPU knobs: rows per parallel task (`rows_per_task`; the default keeps a task to a
+/// few KiB) and the vector width along the channels (`vector_width`).
+ScheduleSpace blockc::rowwiseSpace(int64_t channels, int64_t tokens, const TargetInfo &target) {
+  if (target.isGpu())
+    return {};
+  const int vec = target.vectorWithin(channels);
+  return {
+      makeKnob("rows_per_task", {1, 2, 4, 8, 16, 32, 64, 128}, std::max<int64_t>(tokens, 1),
+               std::max<int64_t>(1, std::min<int64_t>(4096 / channels, 64))),
+      makeKnob("vector_width", {std::max(1, vec / 4), std::max(1, vec / 2), vec}, vec, vec),
+  };
+}
+
 void blockc::scheduleRowwise(Func out, std::vector<NormFuncs> &norms, const RowVars &v,
-                             int64_t channels, const TargetInfo &target) {
+                             int64_t channels, const TargetInfo &target,
+                             const KnobValues &knobs) {
   if (target.isGpu()) {
     Var ci("ci"), ri("ri");
     out.gpu_tile(v.c, v.r, ci, ri, 32, 8, TailStrategy::GuardWithIf);
@@ -75,10 +89,9 @@ void blockc::scheduleRowwise(Func out, std::vector<NormFuncs> &norms, const RowV
     return;
   }
   Var ro("ro"), ri("ri");
-  // Rows in tasks of a few KiB each; the statistics of a norm are computed per task.
-  int rowsPerTask = int(std::max<int64_t>(1, std::min<int64_t>(4096 / channels, 64)));
-  out.split(v.r, ro, ri, rowsPerTask, TailStrategy::GuardWithIf).parallel(ro);
-  out.vectorize(v.c, target.vectorWithin(channels), TailStrategy::ShiftInwards);
+  // Rows in parallel tasks; the statistics of a norm are computed per task.
+  out.split(v.r, ro, ri, int(knobs.at("rows_per_task")), TailStrategy::GuardWithIf).parallel(ro);
+  out.vectorize(v.c, int(knobs.at("vector_width")), TailStrategy::ShiftInwards);
   for (NormFuncs &norm : norms)
     scheduleNormStats(norm, LoopLevel(out, ro), v, target);
 }

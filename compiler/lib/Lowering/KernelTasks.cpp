@@ -1,0 +1,184 @@
+//===- KernelTasks.cpp - kernels one at a time, for the tuner -------------===//
+#include "blockc/Lowering/KernelTasks.h"
+
+#include "Kernels.h"
+#include "blockc/Lowering/EmitModule.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace blockc;
+using namespace mlir;
+namespace json = llvm::json;
+
+std::string blockc::kernelSignature(KernelOp kernel) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << kernel.getKind();
+  Block &body = kernel.getBody().front();
+  for (BlockArgument arg : body.getArguments())
+    os << " " << arg.getType();
+  llvm::DenseMap<Operation *, int> index;
+  for (Operation &op : body) {
+    index[&op] = index.size();
+    os << " | " << op.getName() << op.getAttrDictionary() << " (";
+    for (Value operand : op.getOperands()) {
+      if (auto arg = dyn_cast<BlockArgument>(operand))
+        os << " a" << arg.getArgNumber();
+      else
+        os << " o" << index[operand.getDefiningOp()] << "."
+           << cast<OpResult>(operand).getResultNumber();
+    }
+    os << " ) ->";
+    for (Type type : op.getResultTypes())
+      os << " " << type;
+  }
+  return text;
+}
+
+namespace {
+llvm::Expected<TargetInfo> resolve(const std::string &name) {
+  try {
+    return resolveTarget(name);
+  } catch (const Halide::Error &e) {
+    return llvm::createStringError("target '" + name + "': " + e.what());
+  }
+}
+
+/// The run kernels of the module's block function, in order.
+llvm::Expected<SmallVector<KernelOp>> runKernels(ModuleOp module) {
+  auto funcs = module.getOps<func::FuncOp>();
+  if (std::distance(funcs.begin(), funcs.end()) != 1)
+    return llvm::createStringError("expected exactly one block function in the module");
+  SmallVector<KernelOp> kernels;
+  (*funcs.begin()).walk([&](KernelOp kernel) {
+    if (kernel.getKind() != "prepare")
+      kernels.push_back(kernel);
+  });
+  return kernels;
+}
+
+json::Array toJson(llvm::ArrayRef<int64_t> values) {
+  json::Array array;
+  for (int64_t v : values)
+    array.push_back(v);
+  return array;
+}
+} // namespace
+
+llvm::Expected<std::string> blockc::resolvedTargetString(const std::string &target) {
+  llvm::Expected<TargetInfo> info = resolve(target);
+  if (!info)
+    return info.takeError();
+  return info->halide.to_string();
+}
+
+llvm::Expected<std::vector<KernelTask>> blockc::listKernelTasks(ModuleOp module,
+                                                                 const std::string &target) {
+  llvm::Expected<TargetInfo> info = resolve(target);
+  if (!info)
+    return info.takeError();
+  auto kernels = runKernels(module);
+  if (!kernels)
+    return kernels.takeError();
+  std::vector<KernelTask> tasks;
+  for (KernelOp kernel : *kernels) {
+    std::string signature = kernelSignature(kernel);
+    auto same = llvm::find_if(tasks, [&](const KernelTask &t) { return t.signature == signature; });
+    if (same != tasks.end()) {
+      ++same->uses;
+      continue;
+    }
+    KernelTask task{kernel.getSymName().str(), signature, kernel.getKind().str(), 1, {}};
+    try {
+      task.space = lowerKernel(kernel, *info).space;
+    } catch (const Halide::Error &e) {
+      return llvm::createStringError("kernel " + task.name + ": Halide: " + e.what());
+    }
+    tasks.push_back(std::move(task));
+  }
+  return tasks;
+}
+
+llvm::Error blockc::compileHalideRuntime(const std::string &target, const std::string &objectPath) {
+  llvm::Expected<TargetInfo> info = resolve(target);
+  if (!info)
+    return info.takeError();
+  try {
+    Halide::compile_standalone_runtime(objectPath, info->halide);
+  } catch (const Halide::Error &e) {
+    return llvm::createStringError("Halide runtime: " + std::string(e.what()));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error blockc::compileStandaloneKernel(ModuleOp module,
+                                            const StandaloneKernelOptions &options) {
+  llvm::Expected<TargetInfo> target = resolve(options.target);
+  if (!target)
+    return target.takeError();
+  auto kernels = runKernels(module);
+  if (!kernels)
+    return kernels.takeError();
+  auto kernel = llvm::find_if(*kernels, [&](KernelOp k) { return k.getSymName() == options.kernel; });
+  if (kernel == kernels->end())
+    return llvm::createStringError("the block has no run kernel '" + options.kernel + "'");
+  if (auto ec = llvm::sys::fs::create_directories(options.outputDir))
+    return llvm::createStringError(ec, "cannot create directory " + options.outputDir);
+  auto path = [&](llvm::StringRef file) {
+    llvm::SmallString<256> p(options.outputDir);
+    llvm::sys::path::append(p, file);
+    return std::string(p);
+  };
+
+  LoweredKernel lowered;
+  try {
+    lowered = lowerKernel(*kernel, *target);
+  } catch (const Halide::Error &e) {
+    return llvm::createStringError("kernel " + options.kernel + ": Halide: " + e.what());
+  }
+  if (llvm::Error err = [&]() -> llvm::Error {
+        try {
+          return applySchedule(lowered, options.schedule, *target, options.batch);
+        } catch (const Halide::Error &e) {
+          return llvm::createStringError("Halide: " + std::string(e.what()));
+        }
+      }())
+    return llvm::createStringError("kernel " + options.kernel + ": schedule " +
+                                   options.schedule.key() + ": " + llvm::toString(std::move(err)));
+  std::map<Halide::OutputFileType, std::string> outputs = {
+      {Halide::OutputFileType::object, path("kernel.o")}};
+  if (llvm::Error err = compileKernelFunction(lowered, "blockc_kernel", outputs, *target))
+    return llvm::createStringError("kernel " + options.kernel + ": " + llvm::toString(std::move(err)));
+
+  std::string runtime = options.runtimeObject;
+  if (runtime.empty()) {
+    runtime = path("halide_runtime.o");
+    if (llvm::Error err = compileHalideRuntime(options.target, runtime))
+      return err;
+  }
+  if (llvm::Error err = linkSharedObject(target->linker, {path("kernel.o"), runtime},
+                                         path("kernel.so"), path("link.log")))
+    return err;
+
+  json::Array args;
+  for (auto [views, output] : {std::pair(&lowered.inputs, false), std::pair(&lowered.outputs, true)})
+    for (const ArgView &view : *views)
+      args.push_back(json::Object{{"offset", view.offset},
+                                  {"shape", toJson(view.shape)},
+                                  {"strides", toJson(view.strides)},
+                                  {"output", output}});
+  json::Object description{{"kernel", options.kernel},
+                           {"signature", kernelSignature(*kernel)},
+                           {"function", "blockc_kernel"},
+                           {"args", std::move(args)}};
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path("kernel.json"), ec);
+  if (ec)
+    return llvm::createStringError(ec, "cannot write " + path("kernel.json"));
+  os << llvm::formatv("{0:2}", json::Value(std::move(description))) << "\n";
+  return llvm::Error::success();
+}
