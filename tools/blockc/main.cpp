@@ -166,6 +166,13 @@ int effectiveThreads(int requested) {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+/// Where a module's kernels run, for reporting: "GPU (cuda)" or "N threads".
+std::string executorString(const blockc_module_info &info, int requestedThreads) {
+  if (info.device && *info.device)
+    return std::string("GPU (") + info.device + ")";
+  return std::to_string(effectiveThreads(requestedThreads)) + " threads";
+}
+
 std::string shapeString(const std::vector<int64_t> &shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
@@ -304,8 +311,8 @@ int cmdRun(const std::vector<std::string> &args) {
               mean, std::sqrt(var), finite ? lo : NAN, finite ? hi : NAN);
   if (finite != output.size())
     std::printf(" non-finite %zu", output.size() - finite);
-  std::printf(" | latency %.3f ms (batch %lld, %d threads) -> %s\n", ms,
-              static_cast<long long>(batch), effectiveThreads(m.threads), outputPath.c_str());
+  std::printf(" | latency %.3f ms (batch %lld, %s) -> %s\n", ms, static_cast<long long>(batch),
+              executorString(info, m.threads).c_str(), outputPath.c_str());
   return kExitOk;
 }
 
@@ -366,7 +373,7 @@ int cmdBench(const std::vector<std::string> &args) {
   for (double t : times)
     mean += t / n;
   const double gflops = median > 0 ? info.flops_per_sample * batch / (median * 1e-3) / 1e9 : 0;
-  const int effThreads = effectiveThreads(m.threads);
+  const bool onGpu = info.device && *info.device;
 
   if (asJson) {
     boost::json::object o;
@@ -374,7 +381,8 @@ int cmdBench(const std::vector<std::string> &args) {
     o["block"] = info.block;
     o["target"] = info.target;
     o["batch"] = batch;
-    o["threads"] = effThreads;
+    o["threads"] = onGpu ? 0 : effectiveThreads(m.threads); // 0: the kernels run on a GPU
+    o["device"] = onGpu ? info.device : "";
     o["warmup"] = warmup;
     o["repeat"] = repeat;
     o["median_ms"] = median;
@@ -389,8 +397,8 @@ int cmdBench(const std::vector<std::string> &args) {
     o["other_running"] = load.otherRunning;
     std::cout << boost::json::serialize(o) << std::endl;
   } else {
-    std::printf("%s (block %s, target %s): batch %lld, %d threads\n", info.path, info.block,
-                info.target, static_cast<long long>(batch), effThreads);
+    std::printf("%s (block %s, target %s): batch %lld, %s\n", info.path, info.block,
+                info.target, static_cast<long long>(batch), executorString(info, m.threads).c_str());
     std::printf("latency: median %.3f ms, min %.3f ms, max %.3f ms (%d runs after %d warm-up)\n",
                 median, sorted.front(), sorted.back(), repeat, warmup);
     std::printf("throughput: %.2f GFLOP/s (%.4g flops per sample)\n", gflops,
