@@ -346,5 +346,11 @@ llvm::Expected<EmitSummary> blockc::emitModule(ModuleOp module, const EmitOption
   }();
   if (!target)
     return target.takeError();
+  if (target->device == "opencl")
+    return llvm::createStringError(
+        "target '" + options.target + "': the opencl target is for testing the GPU schedules "
+        "kernel by kernel (compileStandaloneKernel, the OpenCL kernel tests), not for whole "
+        "modules: the runtime's device views are CUDA device pointers, and OpenCL sub-buffers "
+        "need offsets aligned to the device's base address alignment");
   return ModuleEmitter(*funcs.begin(), std::move(*target), options).emit();
 }

@@ -81,6 +81,16 @@ Target cudaTier(const std::string &name) {
 } // namespace
 
 llvm::Expected<TargetInfo> blockc::resolveTarget(const std::string &name) {
+  if (name == "opencl") {
+    // The host CPU's tier, kernels through Halide's OpenCL backend.
+    llvm::Expected<TargetInfo> host = resolveTarget("host");
+    if (!host)
+      return host.takeError();
+    host->halide.set_feature(Target::OpenCL);
+    host->name = name;
+    host->device = "opencl";
+    return host;
+  }
   TargetInfo info;
   info.name = name;
   const Target host = Halide::get_host_target();
@@ -109,15 +119,16 @@ llvm::Expected<TargetInfo> blockc::resolveTarget(const std::string &name) {
   } else {
     return llvm::createStringError("unknown target '" + name +
                                    "' (expected host, x86-64-avx512, x86-64-avx2, arm64, "
-                                   "arm64-dotprod, arm64-sve2, cuda, cuda-sm80, cuda-sm86 or "
-                                   "a Halide target string)");
+                                   "arm64-dotprod, arm64-sve2, cuda, cuda-sm80, cuda-sm86, "
+                                   "opencl or a Halide target string)");
   }
   const Target &t = info.halide;
   if (t.has_gpu_feature()) {
-    if (!t.has_feature(Target::CUDA) || t.arch != Target::X86)
-      return llvm::createStringError("target '" + name + "': the only GPU target is CUDA with "
-                                     "an x86-64 host");
-    info.device = "cuda";
+    const bool cuda = t.has_feature(Target::CUDA), opencl = t.has_feature(Target::OpenCL);
+    if (cuda == opencl || (cuda && t.arch != Target::X86))
+      return llvm::createStringError("target '" + name + "': the GPU targets are CUDA with an "
+                                     "x86-64 host and, for testing kernels, OpenCL");
+    info.device = cuda ? "cuda" : "opencl";
   }
   if (t.bits != 64 || t.os != Target::Linux || (t.arch != Target::X86 && t.arch != Target::ARM))
     return llvm::createStringError("target '" + name +

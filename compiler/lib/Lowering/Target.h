@@ -20,7 +20,7 @@ struct TargetInfo {
   std::string name;                      // x86-64-avx512, x86-64-avx2, arm64, ...
   Halide::Target halide;                 // what the kernels are compiled for
   std::string arch;                      // "x86-64" or "arm-64" (docs/module-format.md)
-  std::string device;                    // "cuda" where kernels run on a GPU, else empty
+  std::string device;                    // "cuda" or "opencl" where kernels run on a GPU, else empty
   std::vector<std::string> cpuFeatures;  // checked by the runtime at load
   std::string linker;                    // C compiler driver used to link module.so
   // What the schedules size their tiles by: the vector registers a register tile may use,
@@ -36,11 +36,15 @@ struct TargetInfo {
   int vectorWithin(int64_t extent) const;
   bool isArm() const { return halide.arch == Halide::Target::ARM; }
   bool isGpu() const { return !device.empty(); }
+  /// Warp shuffles (Halide's gpu_lanes) exist only in Halide's CUDA backend.
+  bool hasWarpShuffles() const { return device == "cuda"; }
 };
 
 /// Resolves "host", "x86-64-avx512", "x86-64-avx2", "arm64", "arm64-dotprod",
-/// "arm64-sve2", "cuda", "cuda-sm80", "cuda-sm86" or a Halide target string (x86-64 or
-/// arm-64 Linux, optionally with CUDA).
+/// "arm64-sve2", "cuda", "cuda-sm80", "cuda-sm86", "opencl" or a Halide target string (x86-64
+/// or arm-64 Linux, optionally with CUDA or OpenCL). "opencl" (the host CPU's tier with
+/// Halide's OpenCL backend) is for testing the GPU schedules kernel by kernel, on PoCL for
+/// example; whole modules are not compiled for it (emitModule refuses).
 llvm::Expected<TargetInfo> resolveTarget(const std::string &name);
 
 } // namespace blockc
