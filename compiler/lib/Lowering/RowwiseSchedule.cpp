@@ -36,22 +36,40 @@ void blockc::scheduleNormStats(NormFuncs &norm, LoopLevel at, const RowVars &v,
       for (Func &f : *funcs)
         gpuRoot(f);
     // A warp per row: each of 32 lanes sums every 32nd channel (coalesced), then the lanes
-    // combine their partial sums with warp shuffles (rfactor + gpu_lanes, as in Halide's
-    // own GPU reduction tests). Up to 8 rows per block; the tail shifts inwards, since
-    // partial sums stay in registers only when their loops have constant extents.
+    // combine their partial sums (rfactor). Up to 8 rows per block; the tail shifts
+    // inwards, since partial sums stay in registers only when their loops have constant
+    // extents.
+    const int rows = int(std::min<int64_t>(8, norm.rows));
     for (Func &sum : norm.reductions) {
       Func perRow = sum.in();
       Var ro("ro"), ri("ri"), lane("lane"), u("u");
-      perRow.compute_root()
-          .split(v.r, ro, ri, int(std::min<int64_t>(8, norm.rows)), TailStrategy::ShiftInwards)
-          .split(ri, ri, lane, 1)
-          .gpu_blocks(ro)
-          .gpu_threads(ri, lane);
       RVar kOuter("k_outer"), kLane("k_lane");
       Func partial = sum.update().split(norm.k, kOuter, kLane, 32).reorder(kOuter, kLane)
                          .rfactor(kLane, u);
-      partial.compute_at(perRow, ri).gpu_lanes(u);
-      partial.update().gpu_lanes(u);
+      if (target.hasWarpShuffles()) {
+        // CUDA: the lanes combine with warp shuffles (gpu_lanes, as in Halide's own GPU
+        // reduction tests).
+        perRow.compute_root()
+            .split(v.r, ro, ri, rows, TailStrategy::ShiftInwards)
+            .split(ri, ri, lane, 1)
+            .gpu_blocks(ro)
+            .gpu_threads(ri, lane);
+        partial.compute_at(perRow, ri).gpu_lanes(u);
+        partial.update().gpu_lanes(u);
+      } else {
+        // No shuffles (OpenCL): the block's partial sums live in shared (local) memory, a
+        // thread per (lane, row), then a thread per row adds its 32. (gpu_threads instead of
+        // gpu_lanes at the row would give each thread a private copy of all 32 partials,
+        // silently wrong.)
+        perRow.compute_root()
+            .split(v.r, ro, ri, rows, TailStrategy::ShiftInwards)
+            .gpu_blocks(ro)
+            .gpu_threads(ri);
+        sum.compute_at(perRow, ro).gpu_threads(v.r);
+        sum.update().gpu_threads(v.r);
+        partial.compute_at(perRow, ro).reorder(u, v.r).gpu_threads(u, v.r);
+        partial.update().reorder(u, v.r).gpu_threads(u, v.r);
+      }
     }
     return;
   }
