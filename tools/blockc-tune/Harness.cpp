@@ -1,0 +1,416 @@
+//===- Harness.cpp - the timing worker ------------------------------------===//
+//
+// Arguments are built exactly as the runtime's callKernels builds them
+// (runtime/src/Module.cpp): one halide_buffer_t per argument, float32, Halide dimension d
+// = row-major dimension rank-1-d, extents with -k meaning k * batch. Each argument has
+// storage of its own, offset + 1 + sum((extent - 1) * stride) floats (64-byte aligned).
+// On a GPU target the buffers are host buffers: the pipeline copies its inputs to the
+// device, and the outputs are copied back for the check (halide_copy_to_host); each
+// timed call ends with halide_device_sync.
+//
+//===----------------------------------------------------------------------===//
+#include "Harness.h"
+
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <HalideRuntime.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace blockc::tune;
+namespace json = llvm::json;
+
+namespace {
+
+struct Arg {
+  int64_t offset = 0;
+  std::vector<int64_t> shape, strides;
+  bool output = false;
+};
+
+struct Failure {
+  int code;
+  std::string message;
+};
+
+[[noreturn]] void fail(int code, const std::string &message) { throw Failure{code, message}; }
+
+std::vector<Arg> readKernelJson(const std::string &path) {
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    fail(1, path + ": " + buffer.getError().message());
+  llvm::Expected<json::Value> value = json::parse((*buffer)->getBuffer());
+  if (!value)
+    fail(1, path + ": " + llvm::toString(value.takeError()));
+  const json::Object *root = value->getAsObject();
+  const json::Array *args = root ? root->getArray("args") : nullptr;
+  if (!args)
+    fail(1, path + ": no \"args\" array");
+  std::vector<Arg> out;
+  for (const json::Value &a : *args) {
+    const json::Object *o = a.getAsObject();
+    if (!o)
+      fail(1, path + ": an argument is not an object");
+    Arg arg;
+    arg.offset = o->getInteger("offset").value_or(0);
+    arg.output = o->getBoolean("output").value_or(false);
+    const json::Array *shape = o->getArray("shape");
+    const json::Array *strides = o->getArray("strides");
+    if (!shape || !strides || shape->size() != strides->size())
+      fail(1, path + ": an argument needs \"shape\" and \"strides\" of the same length");
+    for (const json::Value &v : *shape)
+      arg.shape.push_back(v.getAsInteger().value_or(0));
+    for (const json::Value &v : *strides)
+      arg.strides.push_back(v.getAsInteger().value_or(0));
+    out.push_back(std::move(arg));
+  }
+  return out;
+}
+
+int64_t extentOf(int64_t e, int64_t batch) { return e < 0 ? -e * batch : e; }
+
+/// Floats an argument's storage needs.
+size_t storageSize(const Arg &a, int64_t batch) {
+  int64_t last = a.offset;
+  for (size_t d = 0; d < a.shape.size(); ++d)
+    last += (extentOf(a.shape[d], batch) - 1) * a.strides[d];
+  return static_cast<size_t>(last + 1);
+}
+
+/// Calls fn(element index) for every element of the view, row-major.
+template <typename F> void forEachElement(const Arg &a, int64_t batch, F fn) {
+  const size_t rank = a.shape.size();
+  std::vector<int64_t> index(rank, 0);
+  for (size_t d = 0; d < rank; ++d)
+    if (extentOf(a.shape[d], batch) <= 0)
+      return;
+  for (;;) {
+    int64_t at = a.offset;
+    for (size_t d = 0; d < rank; ++d)
+      at += index[d] * a.strides[d];
+    fn(static_cast<size_t>(at));
+    size_t d = rank;
+    while (d > 0) {
+      --d;
+      if (++index[d] < extentOf(a.shape[d], batch))
+        break;
+      index[d] = 0;
+      if (d == 0)
+        return;
+    }
+    if (rank == 0)
+      return;
+  }
+}
+
+/// A fixed value in [0.25, 1.25) for element i of argument k (splitmix64).
+float inputValue(uint64_t k, uint64_t i) {
+  uint64_t z = (k << 40) ^ i;
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return 0.25f + static_cast<float>(z >> 40) * 0x1.0p-24f;
+}
+
+struct FreeDeleter {
+  void operator()(float *p) const { std::free(p); }
+};
+
+std::string halideMessages;
+void onHalideError(void *, const char *message) {
+  halideMessages += message;
+  if (!halideMessages.empty() && halideMessages.back() != '\n')
+    halideMessages += '\n';
+}
+
+using ArgvFunction = int (*)(void **);
+using BufferFunction = int (*)(void *, halide_buffer_t *);
+using ErrorHandlerSetter = void *(*)(void (*)(void *, const char *));
+using ThreadSetter = int (*)(int);
+
+constexpr char kReferenceMagic[8] = {'B', 'L', 'K', 'R', 'E', 'F', '1', '\0'};
+
+void writeReference(const std::string &path, const std::vector<std::vector<float>> &outputs) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(kReferenceMagic, sizeof kReferenceMagic);
+  const uint64_t count = outputs.size();
+  out.write(reinterpret_cast<const char *>(&count), sizeof count);
+  for (const std::vector<float> &o : outputs) {
+    const uint64_t n = o.size();
+    out.write(reinterpret_cast<const char *>(&n), sizeof n);
+    out.write(reinterpret_cast<const char *>(o.data()), static_cast<std::streamsize>(n * 4));
+  }
+  if (!out)
+    fail(1, "cannot write the reference " + path);
+}
+
+std::vector<std::vector<float>> readReference(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[8] = {};
+  uint64_t count = 0;
+  in.read(magic, sizeof magic);
+  in.read(reinterpret_cast<char *>(&count), sizeof count);
+  if (!in || std::memcmp(magic, kReferenceMagic, sizeof magic) != 0 || count > 1024)
+    fail(1, "cannot read the reference " + path);
+  std::vector<std::vector<float>> outputs(count);
+  for (std::vector<float> &o : outputs) {
+    uint64_t n = 0;
+    in.read(reinterpret_cast<char *>(&n), sizeof n);
+    if (!in || n > (uint64_t(1) << 34))
+      fail(1, "cannot read the reference " + path);
+    o.resize(n);
+    in.read(reinterpret_cast<char *>(o.data()), static_cast<std::streamsize>(n * 4));
+  }
+  if (!in)
+    fail(1, "cannot read the reference " + path);
+  return outputs;
+}
+
+std::string number(double v) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.6g", v);
+  return buffer;
+}
+
+void writeResult(const std::string &path, const json::Object &result) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << json::Value(json::Object(result)) << "\n";
+  os.flush();
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << text;
+    if (!out)
+      fail(1, "cannot write " + temp);
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0)
+    fail(1, "cannot write " + path);
+}
+
+int run(const HarnessOptions &options) {
+  const std::vector<Arg> args = readKernelJson(options.kernelDir + "/kernel.json");
+  const std::string soPath = options.kernelDir + "/kernel.so";
+  // RTLD_DEEPBIND: the kernel calls its own Halide runtime, not libHalide's (in this
+  // executable) -- as the runtime loads modules.
+  void *handle = ::dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  if (!handle)
+    fail(1, std::string("cannot load ") + soPath + ": " + ::dlerror());
+  auto function = reinterpret_cast<ArgvFunction>(::dlsym(handle, "blockc_kernel_argv"));
+  if (!function)
+    fail(1, soPath + " has no blockc_kernel_argv");
+  if (auto setHandler = reinterpret_cast<ErrorHandlerSetter>(
+          ::dlsym(handle, "halide_set_error_handler")))
+    setHandler(onHalideError);
+  if (options.threads > 0)
+    if (auto setThreads =
+            reinterpret_cast<ThreadSetter>(::dlsym(handle, "halide_set_num_threads")))
+      setThreads(options.threads);
+  auto copyToHost = reinterpret_cast<BufferFunction>(::dlsym(handle, "halide_copy_to_host"));
+  auto deviceSync = reinterpret_cast<BufferFunction>(::dlsym(handle, "halide_device_sync"));
+  auto deviceFree = reinterpret_cast<BufferFunction>(::dlsym(handle, "halide_device_free"));
+
+  if (options.inject == "crash")
+    std::abort();
+  if (options.inject == "hang")
+    for (;;)
+      std::this_thread::sleep_for(std::chrono::hours(1));
+
+  // Storage, inputs and buffers.
+  std::vector<std::unique_ptr<float, FreeDeleter>> storage;
+  std::vector<size_t> sizes;
+  size_t totalRank = 0;
+  for (const Arg &a : args)
+    totalRank += a.shape.size();
+  std::vector<halide_buffer_t> buffers(args.size());
+  std::vector<halide_dimension_t> dims(std::max<size_t>(1, totalRank));
+  std::vector<void *> argv(args.size());
+  size_t dimAt = 0;
+  for (size_t k = 0; k < args.size(); ++k) {
+    const Arg &a = args[k];
+    const size_t n = storageSize(a, options.batch);
+    const size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
+    float *p = static_cast<float *>(std::aligned_alloc(64, std::max<size_t>(bytes, 64)));
+    if (!p)
+      fail(1, "out of memory for argument " + std::to_string(k));
+    storage.emplace_back(p);
+    sizes.push_back(n);
+    if (a.output)
+      std::fill(p, p + n, std::numeric_limits<float>::quiet_NaN());
+    else
+      for (size_t i = 0; i < n; ++i)
+        p[i] = inputValue(k, i);
+
+    halide_buffer_t &b = buffers[k];
+    b = halide_buffer_t();
+    b.device = 0;
+    b.device_interface = nullptr;
+    b.host = reinterpret_cast<uint8_t *>(p + a.offset);
+    b.flags = 0;
+    b.padding = nullptr;
+    b.type = halide_type_t(halide_type_float, 32, 1);
+    const int rank = static_cast<int>(a.shape.size());
+    b.dimensions = rank;
+    b.dim = rank ? &dims[dimAt] : nullptr;
+    for (int d = 0; d < rank; ++d) {
+      const size_t r = static_cast<size_t>(rank - 1 - d); // Halide dim d = row-major dim r
+      dims[dimAt + d] = halide_dimension_t(
+          0, static_cast<int32_t>(extentOf(a.shape[r], options.batch)),
+          static_cast<int32_t>(a.strides[r]), 0);
+    }
+    dimAt += rank;
+    argv[k] = &b;
+  }
+
+  auto call = [&] {
+    const int rc = function(argv.data());
+    if (rc != 0)
+      fail(3, "the kernel failed with code " + std::to_string(rc) +
+                  (halideMessages.empty() ? std::string(" (no message)")
+                                          : ": " + halideMessages));
+    if (deviceSync)
+      for (size_t k = 0; k < args.size(); ++k)
+        if (args[k].output && buffers[k].device)
+          deviceSync(nullptr, &buffers[k]);
+  };
+
+  // The correctness run.
+  call();
+  std::vector<std::vector<float>> outputs;
+  for (size_t k = 0; k < args.size(); ++k) {
+    if (!args[k].output)
+      continue;
+    if (copyToHost && buffers[k].device)
+      if (copyToHost(nullptr, &buffers[k]) != 0)
+        fail(3, "copying output " + std::to_string(k) + " to the host failed: " + halideMessages);
+    std::vector<float> values;
+    const float *p = storage[k].get();
+    forEachElement(args[k], options.batch, [&](size_t i) { values.push_back(p[i]); });
+    outputs.push_back(std::move(values));
+  }
+
+  json::Object result{{"status", "ok"}};
+  std::string message;
+  if (options.writeReference) {
+    size_t nonFinite = 0;
+    for (const std::vector<float> &o : outputs)
+      for (float v : o)
+        nonFinite += !std::isfinite(v);
+    if (nonFinite)
+      message = "the default's outputs hold " + std::to_string(nonFinite) +
+                " non-finite values: every other candidate will be 'wrong'";
+    writeReference(options.referencePath, outputs);
+  } else {
+    const std::vector<std::vector<float>> reference = readReference(options.referencePath);
+    if (reference.size() != outputs.size())
+      fail(1, "the reference has " + std::to_string(reference.size()) + " outputs, the kernel " +
+                  std::to_string(outputs.size()));
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      if (reference[o].size() != outputs[o].size())
+        fail(1, "output " + std::to_string(o) + " has " + std::to_string(outputs[o].size()) +
+                    " elements, the reference " + std::to_string(reference[o].size()));
+      double maxRef = 0;
+      for (float v : reference[o])
+        if (std::isfinite(v))
+          maxRef = std::max(maxRef, std::fabs(double(v)));
+      const double tolerance = 1e-4 * std::max(1.0, maxRef);
+      double worst = 0;
+      size_t worstAt = 0, nan = 0, firstNan = 0;
+      for (size_t i = 0; i < outputs[o].size(); ++i) {
+        const double got = outputs[o][i], want = reference[o][i];
+        if (!std::isfinite(got)) {
+          if (nan++ == 0)
+            firstNan = i;
+          continue;
+        }
+        double diff = std::fabs(got - want);
+        if (!std::isfinite(diff)) // a non-finite reference matches nothing
+          diff = INFINITY;
+        if (diff > worst) {
+          worst = diff;
+          worstAt = i;
+        }
+      }
+      if (nan || !(worst <= tolerance)) {
+        result["status"] = "wrong";
+        message = "output " + std::to_string(o) + ": " +
+                  (nan ? std::to_string(nan) + " non-finite values (the first at element " +
+                             std::to_string(firstNan) + ")"
+                       : "max |diff| " + number(worst) + " at element " +
+                             std::to_string(worstAt) + " (reference " +
+                             number(reference[o][worstAt]) + ", got " +
+                             number(outputs[o][worstAt]) + ") > tolerance " +
+                             number(tolerance));
+        break;
+      }
+      result["max_diff_" + std::to_string(o)] = worst;
+    }
+  }
+
+  if (options.time && result["status"] == json::Value("ok")) {
+    using Clock = std::chrono::steady_clock;
+    auto seconds = [](Clock::time_point a, Clock::time_point b) {
+      return std::chrono::duration<double>(b - a).count();
+    };
+    // Calibrate: one call, then as many calls per sample as make a sample >= 200 us.
+    Clock::time_point t0 = Clock::now();
+    call();
+    const double once = std::max(1e-7, seconds(t0, Clock::now()));
+    const int inner = static_cast<int>(std::clamp(std::ceil(200e-6 / once), 1.0, 10000.0));
+    // Warm-up: at least 3 samples' worth of calls and 20 ms.
+    Clock::time_point warm = Clock::now();
+    for (int i = 0; i < 3 * inner || seconds(warm, Clock::now()) < 0.02; ++i)
+      call();
+    // Samples: 7 to 51 of them, about 0.3 s in all.
+    const int samples =
+        static_cast<int>(std::clamp(std::ceil(0.3 / (once * inner)), 7.0, 51.0));
+    std::vector<double> times;
+    for (int s = 0; s < samples; ++s) {
+      Clock::time_point a = Clock::now();
+      for (int i = 0; i < inner; ++i)
+        call();
+      times.push_back(seconds(a, Clock::now()) * 1e6 / inner);
+    }
+    std::vector<double> sorted = times;
+    std::sort(sorted.begin(), sorted.end());
+    const size_t n = sorted.size();
+    const double median = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    result["time_us"] = median;
+    result["spread_us"] = sorted.back() - sorted.front();
+    result["samples"] = static_cast<int64_t>(n);
+    result["calls_per_sample"] = inner;
+  }
+  result["message"] = message;
+  if (deviceFree)
+    for (halide_buffer_t &b : buffers)
+      if (b.device)
+        deviceFree(nullptr, &b);
+  writeResult(options.resultPath, result);
+  return 0;
+}
+
+} // namespace
+
+int blockc::tune::runHarness(const HarnessOptions &options) {
+  try {
+    return run(options);
+  } catch (const Failure &f) {
+    std::fprintf(stderr, "%s\n", f.message.c_str());
+    return f.code;
+  }
+}
