@@ -42,6 +42,7 @@ int blockc::tune::runCompileWorker(const CompileWorkerOptions &options) {
   standalone.schedule = std::move(*schedule);
   standalone.outputDir = options.outputDir;
   standalone.runtimeObject = options.runtimeObject;
+  standalone.batch = options.batch;
   if (llvm::Error err = compileStandaloneKernel(*module, standalone)) {
     llvm::errs() << llvm::toString(std::move(err)) << "\n";
     return 1;

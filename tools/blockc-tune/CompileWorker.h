@@ -8,6 +8,7 @@
 #ifndef BLOCKC_TUNE_COMPILEWORKER_H
 #define BLOCKC_TUNE_COMPILEWORKER_H
 
+#include <cstdint>
 #include <string>
 
 namespace blockc::tune {
@@ -17,6 +18,7 @@ struct CompileWorkerOptions {
   std::string scheduleJson; // ScheduleChoice::toJson
   std::string outputDir;
   std::string runtimeObject;
+  int64_t batch = 1; // the batch size the autoschedulers estimate for
   std::string inject; // test only: "crash" aborts, "hang" sleeps forever
 };
 

@@ -356,7 +356,7 @@ WorkerJob Tuner::compileJob(const KernelRun &k, const ScheduleChoice &schedule,
   job.argv = {self,        "__compile", "--spec",     options.specPath,
               "--target",  options.target, "--kernel", k.task.name,
               "--schedule", jsonText(schedule.toJson()), "--out", dir,
-              "--runtime", runtimeObject};
+              "--runtime", runtimeObject, "--batch", std::to_string(options.batch)};
   auto fault = options.faults.find(trial);
   if (trial >= 0 && fault != options.faults.end() && fault->second.rfind("compile-", 0) == 0) {
     job.argv.push_back("--inject");

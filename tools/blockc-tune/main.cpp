@@ -237,6 +237,7 @@ int workerCompile(const std::vector<std::string> &args) {
       ("schedule", po::value<std::string>(&o.scheduleJson)->required())
       ("out", po::value<std::string>(&o.outputDir)->required())
       ("runtime", po::value<std::string>(&o.runtimeObject)->default_value(""))
+      ("batch", po::value<int64_t>(&o.batch)->default_value(1))
       ("inject", po::value<std::string>(&o.inject)->default_value(""));
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
