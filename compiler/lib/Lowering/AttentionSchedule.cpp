@@ -45,12 +45,31 @@ AttentionTiles defaultTiles(const AttentionFuncs &f, const TargetInfo &target) {
 }
 } // namespace
 
+/// GPU: the queries per thread block and the keys per pass of the scores (a thread per
+/// (key, query); keys are staged in shared memory a pass at a time). Warp lanes are the
+/// innermost thread dimension, so a pass is at most 32 keys, and a block at most 1024
+/// threads: 32 x queries x (32-dim slices of the head).
+static int gpuHeadSlices(const AttentionFuncs &f) {
+  return f.headDim > 32 ? int((f.headDim + 31) / 32) : 1;
+}
+
+static int gpuDefaultQueries(const AttentionFuncs &f) {
+  return int(std::clamp<int64_t>(512 / f.headDim, 1, std::min<int64_t>(16, f.tokens)));
+}
+
 /// The CPU knobs: queries per tile (`queries`), keys per register tile of scores
 /// (`key_tile`, whole vectors) and head dimensions per register tile of the weighted sum
-/// (`d_tile`, whole vectors dividing the head).
+/// (`d_tile`, whole vectors dividing the head). The GPU knobs: queries per thread block
+/// (`block_queries`) and keys per pass (`keys_per_pass`); their defaults are the
+/// hand-written ones, unmeasured as knobs.
 ScheduleSpace blockc::attentionSpace(const AttentionFuncs &f, const TargetInfo &target) {
-  if (target.isGpu())
-    return {};
+  if (target.isGpu()) {
+    const int64_t maxQueries = std::min<int64_t>(f.tokens, 1024 / (32 * gpuHeadSlices(f)));
+    return {
+        makeKnob("block_queries", {1, 2, 4, 8, 16}, maxQueries, gpuDefaultQueries(f)),
+        makeKnob("keys_per_pass", {8, 16, 32}, f.tokens, std::min<int64_t>(32, f.tokens)),
+    };
+  }
   const int vec = target.vectorFloats();
   const int dWidth = target.vectorDividing(f.headDim);
   const AttentionTiles t = defaultTiles(f, target);
@@ -68,17 +87,27 @@ ScheduleSpace blockc::attentionSpace(const AttentionFuncs &f, const TargetInfo &
 /// GPU: one thread block per (tile of queries, head, batch), a thread per (head dim, query)
 /// of the output. Keys are staged in shared memory 32 at a time, read coalesced along the
 /// head dimension (a thread per key would read keys a whole row apart); the tile's scores
-/// and their exponentials stay in shared memory (a thread per (key, query)); a thread per
-/// query finds its row's max and sum.
-static void scheduleAttentionGpu(AttentionFuncs &f) {
+/// and their exponentials stay in shared memory (a thread per (key, query)). Each query's
+/// row max and row sum is a warp reduction: 32 lanes take every 32nd key (rfactor), then
+/// combine (warp shuffles on CUDA; without them, the partials in shared memory and a thread
+/// per query adds its 32). Warp lanes are the block's innermost thread dimension, so no
+/// stage's innermost thread loop may be longer than a warp: a head longer than 32 is split
+/// into 32-dim slices (the outermost thread dimension).
+static void scheduleAttentionGpu(AttentionFuncs &f, const TargetInfo &target,
+                                 const KnobValues &knobs) {
   Var d = f.d, h = f.h, i = f.i, j = f.j, b = f.b;
-  Var io("io"), ii("ii"), jo("jo"), ji("ji"), jk("jk");
-  const int queries = int(std::clamp<int64_t>(512 / f.headDim, 1, std::min<int64_t>(16, f.tokens)));
-  const int keys = int(std::min<int64_t>(32, f.tokens));
-  f.out.split(i, io, ii, queries, TailStrategy::ShiftInwards)
-      .reorder(d, ii, io, h, b)
-      .gpu_blocks(io, h, b)
-      .gpu_threads(d, ii);
+  Var io("io"), ii("ii"), jo("jo"), ji("ji"), jk("jk"), dOuter("d_outer"), dInner("d_inner");
+  const int queries = int(knobs.at("block_queries"));
+  const int keys = int(knobs.at("keys_per_pass"));
+  const bool splitHead = f.headDim > 32;
+  f.out.split(i, io, ii, queries, TailStrategy::ShiftInwards);
+  if (splitHead)
+    f.out.split(d, dOuter, dInner, 32, TailStrategy::GuardWithIf)
+        .reorder(dInner, ii, dOuter, io, h, b)
+        .gpu_blocks(io, h, b)
+        .gpu_threads(dInner, ii, dOuter);
+  else
+    f.out.reorder(d, ii, io, h, b).gpu_blocks(io, h, b).gpu_threads(d, ii);
   LoopLevel block(f.out, io);
   for (Func s : {f.scores, f.expScores})
     s.compute_at(block)
@@ -88,20 +117,40 @@ static void scheduleAttentionGpu(AttentionFuncs &f) {
   // The pass's keys, as many per step as the block has threads over the head dimension.
   f.keysT.compute_at(f.scores, jo)
       .reorder(d, j)
-      .split(j, jk, j, queries, TailStrategy::GuardWithIf)
-      .gpu_threads(d, j);
+      .split(j, jk, j, queries, TailStrategy::GuardWithIf);
+  if (splitHead)
+    f.keysT.split(d, dOuter, dInner, 32, TailStrategy::GuardWithIf)
+        .reorder(dInner, j, dOuter, jk)
+        .gpu_threads(dInner, j, dOuter);
+  else
+    f.keysT.gpu_threads(d, j);
   f.scoresAcc.compute_at(f.scores, ji);
   for (Func r : {f.rowMax, f.rowSum}) {
-    r.compute_at(block).gpu_threads(i);
-    r.update().gpu_threads(i);
+    Var u("u"), lane("lane");
+    RVar kOuter("k_outer"), kLane("k_lane");
+    Func partial =
+        r.update().split(f.rj, kOuter, kLane, 32).reorder(kOuter, kLane).rfactor(kLane, u);
+    if (target.hasWarpShuffles()) {
+      // A warp per query (as scheduleNormStats): the tile's queries are a constant extent,
+      // so each lane's partial stays in a register.
+      Func perQuery = r.in();
+      perQuery.compute_at(block).split(i, i, lane, 1).gpu_threads(i, lane);
+      partial.compute_at(perQuery, i).gpu_lanes(u);
+      partial.update().gpu_lanes(u);
+    } else {
+      r.compute_at(block).gpu_threads(i);
+      r.update().gpu_threads(i);
+      partial.compute_at(block).reorder(u, i).gpu_threads(u, i);
+      partial.update().reorder(u, i).gpu_threads(u, i);
+    }
   }
-  f.weightedAcc.compute_at(f.out, d);
+  f.weightedAcc.compute_at(f.out, splitHead ? dInner : d);
 }
 
 void blockc::scheduleAttention(AttentionFuncs &f, const TargetInfo &target,
                                const KnobValues &knobs) {
   if (target.isGpu())
-    return scheduleAttentionGpu(f);
+    return scheduleAttentionGpu(f, target, knobs);
   const int vec = target.vectorFloats();
   const int dWidth = target.vectorDividing(f.headDim);
   const int queries = int(knobs.at("queries")), keyTile = int(knobs.at("key_tile"));
