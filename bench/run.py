@@ -256,6 +256,11 @@ def bench_variant(variant, args, work):
     subprocess.run([sys.executable, str(ROOT / "tools/random_weights.py"), str(out), "-o", str(weights), "--seed", "0"], check=True)
 
     blockc = Blockc(out, weights, args.threads)
+    tuned = None
+    if args.tuning:  # the same block compiled with the tuning database's schedules
+        subprocess.run([str(BLOCKC), "compile", str(spec_path), "-o", str(out / "tuned"), "--tuning", args.tuning],
+                       check=True)
+        tuned = Blockc(out / "tuned", weights, args.threads)
     model = load_torch_block(spec, weights)
     onnx_path = out / "block.onnx"
     example = torch.zeros(2, spec["tokens"], spec["dim"])
@@ -280,9 +285,13 @@ def bench_variant(variant, args, work):
         runners = {"blockc": blockc.runner(x),
                    "torch": lambda: model(xt),
                    "ort": lambda: session.run(["y"], {"x": x})[0]}
+        if tuned:
+            runners["tuned"] = tuned.runner(x)
         with torch.inference_mode():
             ref = runners["torch"]().numpy().copy()
             err = max_rel_err(runners["blockc"](), ref)
+            if tuned:
+                err = max(err, max_rel_err(runners["tuned"](), ref))
             err_ort = max_rel_err(runners["ort"](), ref)
             for attempt in range(1 + args.retries):  # a row disturbed by other processes is timed again
                 wait_for_quiet(args.quiet_wait)
@@ -305,6 +314,8 @@ def bench_variant(variant, args, work):
               + f", err {err:.2g}, other processes {other:.0f}% CPU", flush=True)
         rows.append(row)
     blockc.close()
+    if tuned:
+        tuned.close()
     return rows
 
 
@@ -344,14 +355,23 @@ def report(rows, args, load_start, load_end):
         f"{args.retries} more times if it was not under that while timing; the quietest attempt is shown).",
         f"- Machine load: start {load_start}; end {load_end}",
         "",
-        "| variant | B | blockc ms | PyTorch ms | ORT ms | blockc GFLOP/s | vs PyTorch | vs ORT | err | other CPU |",
-        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    if args.tuning:
+        lines.insert(-1, f"- Tuned: `blockc compile --tuning {args.tuning}`; the tuned module is timed in the same "
+                         f"interleaved rounds; err covers both modules; vs PyTorch/ORT are the default module's.")
+        lines += ["| variant | B | blockc ms | tuned ms | tuned vs default | tuned vs PyTorch | PyTorch ms | ORT ms "
+                  "| blockc GFLOP/s | vs PyTorch | vs ORT | err | other CPU |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    else:
+        lines += ["| variant | B | blockc ms | PyTorch ms | ORT ms | blockc GFLOP/s | vs PyTorch | vs ORT | err | other CPU |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         s = r["stats"]
         flag = ("" if r["err"] <= TOLERANCE else " **MISMATCH**") + \
             ("" if r["err_ort"] <= TOLERANCE else f" **ORT vs torch {r['err_ort']:.1e}**")
-        lines.append(f"| {r['variant']} | {r['batch']} | {fmt(s['blockc'])} | {fmt(s['torch'])} | {fmt(s['ort'])} | "
+        tuned = (f"{fmt(s['tuned'])} | {s['blockc'][0] / s['tuned'][0]:.2f}x | {s['torch'][0] / s['tuned'][0]:.2f}x | "
+                 if "tuned" in s else "")
+        lines.append(f"| {r['variant']} | {r['batch']} | {fmt(s['blockc'])} | {tuned}{fmt(s['torch'])} | {fmt(s['ort'])} | "
                      f"{r['gflops']:.0f} | {s['torch'][0] / s['blockc'][0]:.2f}x | {s['ort'][0] / s['blockc'][0]:.2f}x | "
                      f"{r['err']:.1e}{flag} | {r['other_cpu']:.0f}% |")
     return "\n".join(lines) + "\n"
@@ -369,6 +389,7 @@ def main():
                    help="before timing each row, wait up to this many seconds for other processes to use < 10%% CPU")
     p.add_argument("--retries", type=int, default=2,
                    help="time a row again (up to this many times) if other processes used >= 10%% CPU; keep the quietest")
+    p.add_argument("--tuning", help="also time the blocks compiled with this tuning database (blockc-tune --db)")
     p.add_argument("--workdir", help="keep modules, weights and ONNX files here (default: a temporary dir)")
     p.add_argument("--output", default=str(ROOT / "bench/results.md"), help="Markdown results file")
     args = p.parse_args()

@@ -79,20 +79,22 @@ class Tools:
     run: Path = None
     runner: list = field(default_factory=list)
     target: str = None
+    tuning: str = None
 
     def __post_init__(self):
         self.run = self.run or self.blockc
 
     def compile_cmd(self, spec, out):
         return [self.blockc, "compile", spec, "-o", out] + (
-            ["--target", self.target] if self.target else [])
+            ["--target", self.target] if self.target else []) + (
+            ["--tuning", self.tuning] if self.tuning else [])
 
     def run_cmd(self, *args):
         return self.runner + [self.run, "run", *args]
 
     def host(self):
         """The same compiler, compiling for and running on this machine."""
-        return Tools(self.blockc)
+        return Tools(self.blockc, tuning=self.tuning)
 
     def cross(self):
         return self.target is not None or self.run != self.blockc or bool(self.runner)
@@ -301,10 +303,13 @@ def main():
     ap.add_argument("--runner", default="",
                     help="command that --blockc-run runs under, e.g. 'qemu-aarch64 -L "
                          "/usr/aarch64-linux-gnu'")
+    ap.add_argument("--tuning", help="compile with this tuning database (blockc compile "
+                                      "--tuning)")
     args = ap.parse_args()
     tools = Tools(Path(args.blockc).resolve(),
                   Path(args.blockc_run).resolve() if args.blockc_run else None,
-                  shlex.split(args.runner), args.target)
+                  shlex.split(args.runner), args.target,
+                  str(Path(args.tuning).resolve()) if args.tuning else None)
     if not tools.run.is_file():
         print(f"no blockc at {tools.run}" + (" (tools/build-arm64.sh builds the AArch64 one)"
                                              if args.blockc_run else ""))

@@ -114,6 +114,11 @@ def test_resume(args):
         origins = [t["origin"] for t in trials]
         check(origins == ["default", "Adams2019", "Mullapudi2016", "random"],
               f"{name}: round 0 origins {origins}")
+    # Every kernel's winner was confirmed (timed again against the default) before it was
+    # recorded, unless no candidate but the default ran.
+    summary = [line for line in r.stdout.splitlines() if line.split()[:1] and line.split()[0] in kernels]
+    check(len(summary) == len(kernels), f"summary rows: {summary}")
+    check(not any("(unconfirmed)" in line for line in summary), "an unconfirmed winner:\n" + r.stdout)
 
     r = tune(args, db, "--trials", "7", "--seed", "3")
     check(r.returncode == 0, f"resumed run: exit {r.returncode}")

@@ -77,6 +77,12 @@ std::string describeSchedule(const ScheduleChoice &choice) {
 /// A time as the trial log keeps it: to the nanosecond.
 double roundedTime(double us) { return std::round(us * 1000) / 1000; }
 
+/// confirm(): the search's fastest few, timed again with the default in this many rounds;
+/// the time a --budget leaves it per kernel (at most 15% of the budget).
+constexpr size_t kFinalists = 3;
+constexpr int kConfirmRounds = 3;
+constexpr double kConfirmSecondsPerKernel = 20;
+
 struct KernelRun {
   KernelTask task;
   size_t index = 0;
@@ -90,6 +96,9 @@ struct KernelRun {
   std::string defaultMessage;
   bool referenceReady = false;
   double spentS = 0;
+  /// The ok candidates other than the default, with their search times.
+  std::vector<std::pair<double, Candidate>> okCandidates;
+  bool confirmed = false; // best and default times are from confirm()
 
   KernelRun(KernelTask t, size_t index, uint64_t seed, bool gpu, std::string workDir)
       : task(std::move(t)), index(index),
@@ -129,6 +138,7 @@ private:
   }
   void updatePlanned();
   RoundEnd runRound(KernelRun &k);
+  void confirm(KernelRun &k);
   bool ensureRuntime();
   WorkerJob compileJob(const KernelRun &k, const ScheduleChoice &schedule, const std::string &dir,
                        int64_t trial) const;
@@ -244,8 +254,11 @@ int Tuner::run() {
   }
   progress.emplace(names);
   if (options.budgetMinutes) {
+    // The search ends early enough to leave confirm() its share of the budget.
+    const double budgetS = *options.budgetMinutes * 60.0;
+    const double confirmS = std::min(0.15 * budgetS, kConfirmSecondsPerKernel * kernels.size());
     deadline = Clock::now() + std::chrono::milliseconds(
-                                  static_cast<int64_t>(*options.budgetMinutes * 60000.0));
+                                  static_cast<int64_t>((budgetS - confirmS) * 1000.0));
     progress->setBudget(*options.budgetMinutes * 60.0);
   }
   updatePlanned();
@@ -296,6 +309,10 @@ int Tuner::run() {
     fatal = runRound(*next) == RoundEnd::Fatal;
   }
 
+  if (!interruptSignal() && !fatal)
+    for (KernelRun &k : kernels)
+      if (!interruptSignal())
+        confirm(k);
   progress->finish();
   printSummary();
   if (!options.keepWork)
@@ -457,6 +474,8 @@ void Tuner::recordTrial(KernelRun &k, const Pending &p, const TrialResult &resul
                         " cannot be tuned without it");
     }
   }
+  if (ok && !isDefault)
+    k.okCandidates.emplace_back(*result.timeUs, p.candidate);
   if (ok && (!k.best || *result.timeUs < k.bestTimeUs)) {
     k.best = p.candidate;
     k.bestTimeUs = *result.timeUs;
@@ -650,8 +669,74 @@ RoundEnd Tuner::runRound(KernelRun &k) {
   return stopped ? RoundEnd::Stopped : RoundEnd::Done;
 }
 
+void Tuner::confirm(KernelRun &k) {
+  if (k.defaultFailed || !k.defaultTimeUs || k.okCandidates.empty() || k.newTrials == 0)
+    return;
+  // The default and the fastest few of the search, each compiled again.
+  std::stable_sort(k.okCandidates.begin(), k.okCandidates.end(),
+                   [](const auto &a, const auto &b) { return a.first < b.first; });
+  std::vector<Candidate> finalists = {Candidate{ScheduleChoice(), "default"}};
+  for (size_t i = 0; i < k.okCandidates.size() && finalists.size() <= kFinalists; ++i)
+    finalists.push_back(k.okCandidates[i].second);
+  if (!ensureRuntime())
+    return;
+  std::vector<WorkerJob> jobs;
+  std::vector<std::string> dirs;
+  for (size_t i = 0; i < finalists.size(); ++i) {
+    dirs.push_back(k.workDir + "/confirm" + std::to_string(i));
+    llvm::sys::fs::remove_directories(dirs.back());
+    llvm::sys::fs::create_directories(dirs.back());
+    jobs.push_back(compileJob(k, finalists[i].schedule, dirs.back(), -1));
+  }
+  progress->setCurrent(k.task.name, "(" + k.task.kind + ") confirming " +
+                                        std::to_string(finalists.size()) + " finalists");
+  progress->tick(true);
+  std::vector<WorkerOutcome> outcomes =
+      runWorkers(jobs, options.jobs, std::nullopt, [&] { progress->tick(); });
+  for (const WorkerOutcome &o : outcomes)
+    if (o.kind != WorkerOutcome::Exited || o.code != 0)
+      return; // compiled during the search, so only an interrupt gets here
+  // Rounds that time every finalist once, in a rotating order, so that a slow spell of
+  // the machine falls on all of them alike; each keeps the median of its rounds.
+  std::vector<std::vector<double>> times(finalists.size());
+  std::vector<bool> failed(finalists.size(), false); // flaky on a second run: out of the final
+  for (int round = 0; round < kConfirmRounds; ++round)
+    for (size_t n = 0; n < finalists.size(); ++n) {
+      const size_t i = (n + round) % finalists.size();
+      if (failed[i])
+        continue;
+      bool cancelled = false;
+      progress->tick(true);
+      TrialResult result = timeCandidate(k, dirs[i], /*isDefault=*/i == 0, true, -1, cancelled);
+      if (cancelled)
+        return;
+      failed[i] = !result.ok();
+      if (!failed[i])
+        times[i].push_back(*result.timeUs);
+    }
+  if (failed[0])
+    return;
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  };
+  size_t best = 0;
+  for (size_t i = 1; i < finalists.size(); ++i)
+    if (!failed[i] && median(times[i]) < median(times[best]))
+      best = i;
+  k.defaultTimeUs = roundedTime(median(times[0]));
+  k.best = finalists[best];
+  k.bestTimeUs = roundedTime(median(times[best]));
+  k.confirmed = true;
+  progress->setSpeedup(k.index, k.speedup());
+  if (!options.keepWork)
+    for (const std::string &dir : dirs)
+      llvm::sys::fs::remove_directories(dir);
+  saveRecord(k);
+}
+
 bool Tuner::saveRecord(const KernelRun &k) {
-  if (!k.defaultTimeUs || !k.best || k.newTrials == 0)
+  if (!k.defaultTimeUs || !k.best || (k.newTrials == 0 && !k.confirmed))
     return true;
   TuningRecord record;
   record.signature = k.task.signature;
@@ -678,7 +763,8 @@ bool Tuner::saveRecord(const KernelRun &k) {
   for (const TuningRecord &r : db->records()) {
     if (r.signature == record.signature && r.target == record.target &&
         r.machine == record.machine) {
-      keepExisting = r.speedup() > record.speedup();
+      // A confirmed record is this machine's latest careful measurement: it always wins.
+      keepExisting = !k.confirmed && r.speedup() > record.speedup();
       if (!keepExisting)
         continue;
     }
@@ -717,7 +803,8 @@ void Tuner::printSummary() {
     if (k.defaultFailed)
       row.push_back("(default failed)");
     else if (k.best)
-      row.push_back(k.best->origin + ": " + describeSchedule(k.best->schedule));
+      row.push_back(k.best->origin + ": " + describeSchedule(k.best->schedule) +
+                    (k.confirmed || k.best->origin == "default" ? "" : " (unconfirmed)"));
     else
       row.push_back("-");
     rows.push_back(std::move(row));
