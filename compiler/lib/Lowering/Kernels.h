@@ -120,6 +120,7 @@ LoweredKernel lowerKernel(KernelOp kernel, const TargetInfo &target);
 struct MatmulFuncs {
   Halide::Func input;                // A(k, r): the (normalized) input rows
   std::optional<NormFuncs> prologue; // the norm computed into `input`, if fused
+  Halide::Func weight;               // W(o, k)
   Halide::Func acc;                  // acc(o, r) = bias + sum_k A(k, r) W(o, k)
   Halide::RDom k;
   Halide::Func out;
@@ -128,6 +129,7 @@ struct MatmulFuncs {
   int64_t inFeatures, outFeatures, tokens;
 };
 ScheduleSpace matmulSpace(const MatmulFuncs &f, const TargetInfo &target);
+ScheduleSpace matmulGpuSpace(const MatmulFuncs &f);
 void scheduleMatmul(MatmulFuncs &f, const TargetInfo &target, const KnobValues &knobs);
 
 struct AttentionFuncs {
@@ -154,10 +156,13 @@ void vectorizeReduction(Halide::Func f, Halide::RDom over, Halide::Var at,
 /// bind-time kernels.
 void gpuRoot(Halide::Func f);
 
-/// Places a norm's statistics per block of rows at `at` (inside a kernel's loop nest).
+/// Places a norm's statistics per block of rows at `at` (inside a kernel's loop nest). On a
+/// GPU, `gpuRows` rows per thread block (at most the rows per sample), a warp per row.
 void scheduleNormStats(NormFuncs &norm, Halide::LoopLevel at, const RowVars &v,
-                       const TargetInfo &target);
-ScheduleSpace rowwiseSpace(int64_t channels, int64_t tokens, const TargetInfo &target);
+                       const TargetInfo &target, int gpuRows = 8);
+/// `rowStats`: some norm of the kernel has per-row statistics (LayerNorm, RMSNorm).
+ScheduleSpace rowwiseSpace(int64_t channels, int64_t tokens, bool rowStats,
+                           const TargetInfo &target);
 void scheduleRowwise(Halide::Func out, std::vector<NormFuncs> &norms, const RowVars &v,
                      int64_t channels, const TargetInfo &target, const KnobValues &knobs);
 /// `perChannel`: the [C] intermediates of a BatchNorm fold (scale, shift).

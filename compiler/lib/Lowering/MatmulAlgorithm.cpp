@@ -26,10 +26,10 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
       f.tokens = tokensOf(linear.getInput());
       f.input = funcs.lookup(linear.getInput());
       f.k = RDom(0, int(f.inFeatures), "k");
-      Func w = funcs.lookup(weight);
+      f.weight = funcs.lookup(weight);
       f.acc = Func("acc");
       f.acc(c, r) = linear.getBias() ? funcs.lookup(linear.getBias())(c) : Expr(0.f);
-      f.acc(c, r) += f.input(f.k, r) * w(c, f.k);
+      f.acc(c, r) += f.input(f.k, r) * f.weight(c, f.k);
       funcs[linear.getResult()] = f.acc;
       afterLinear = true;
     } else if (std::optional<NormFuncs> norm = defineRowOp(&op, funcs, f.v)) {

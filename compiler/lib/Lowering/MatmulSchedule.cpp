@@ -70,7 +70,7 @@ MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
 /// the unrolling of the reduction over K (`k_unroll`).
 ScheduleSpace blockc::matmulSpace(const MatmulFuncs &f, const TargetInfo &target) {
   if (target.isGpu())
-    return {};
+    return matmulGpuSpace(f);
   const int vec = target.vectorFloats();
   const MatmulTiles t = defaultTiles(f, target);
   std::vector<int64_t> cols = {f.outFeatures};
@@ -90,31 +90,124 @@ ScheduleSpace blockc::matmulSpace(const MatmulFuncs &f, const TargetInfo &target
   };
 }
 
-/// GPU: a block of threads computes 64 columns x 16 rows, each thread a 4-column tile of
-/// accumulators in registers (the layout of Halide's apps/cuda_mat_mul); a fused norm runs
-/// as its own kernels ahead of it. Tiles shrink to the shapes so every tail shifts inwards.
-/// Measured on an H100 (ViT-B): 4 x 4 per thread is 2x faster than 4 x 8 at B = 1 (twice
-/// the threads for the long reductions of few rows), 4 x 8 is faster from B = 16 up.
-static void scheduleMatmulGpu(MatmulFuncs &f, const TargetInfo &target) {
+/// GPU: a thread block computes `block_cols` columns x `block_rows` rows of the output,
+/// each thread a register tile of `thread_cols` x `thread_rows` accumulators (the layout
+/// of Halide's apps/cuda_mat_mul). The kernel is specialized on the row count: from 16
+/// samples up (rows >= 16 x tokens) a thread takes `thread_rows` rows, below it
+/// `small_thread_rows` (measured on an H100, ViT-B, without staging: 4 x 4 per thread is 2x
+/// faster than 4 x 8 at B = 1 -- twice the threads for the long reductions of few rows --
+/// and 4 x 8 is faster from B = 16 up). Tiles shrink to the shapes (whole thread tiles, at
+/// most 1024 threads per block), so every knob value is legal and every tail shifts
+/// inwards. A fused norm runs as its own kernels ahead of the matmul.
+///
+/// `k_chunk` = 0: each thread accumulates its tile over all of K in registers, reading A
+/// and W from global memory (through the caches). `k_chunk` > 0: shared-memory tiling. The
+/// reduction is split into chunks of K (rfactor; the chunk is the largest divisor of K not
+/// above `k_chunk`): per chunk, the block's threads stage the
+/// chunk of A (block_rows x k_chunk) and of W (k_chunk x block_cols) in shared memory,
+/// neighbouring threads loading neighbouring floats; then each thread sums the chunk for
+/// its tile into registers (the rfactor intermediate, constant-size and unrolled) and adds
+/// the tile into the block's accumulators, which live in shared memory (once per chunk:
+/// 2 shared accesses per accumulator per k_chunk FMAs). (Halide keeps per-thread registers
+/// across a loop outside the thread loops only for warp lanes, so the accumulators across
+/// chunks cannot be registers portably.) The staging default (16) is NOT measured on a GPU:
+/// it is checked for correctness on PoCL and for ptxas (tools/gpu/README.md).
+ScheduleSpace blockc::matmulGpuSpace(const MatmulFuncs &f) {
+  return {
+      makeKnob("k_chunk", {0, 8, 16, 32}, f.inFeatures, std::min<int64_t>(16, f.inFeatures)),
+      makeKnob("thread_cols", {1, 2, 4, 8}, f.outFeatures, std::min<int64_t>(4, f.outFeatures)),
+      makeKnob("thread_rows", {1, 2, 4, 8}, f.tokens, std::min<int64_t>(8, f.tokens)),
+      makeKnob("small_thread_rows", {1, 2, 4, 8}, f.tokens, std::min<int64_t>(4, f.tokens)),
+      makeKnob("block_cols", {16, 32, 64, 128}, f.outFeatures, std::min<int64_t>(64, f.outFeatures)),
+      makeKnob("block_rows", {4, 8, 16, 32}, f.tokens, std::min<int64_t>(16, f.tokens)),
+  };
+}
+
+static void scheduleMatmulGpu(MatmulFuncs &f, const TargetInfo &target, const KnobValues &knobs) {
   Var c = f.v.c, r = f.v.r;
-  auto tiles = [&](Stage out, int threadRows) {
-    Var co("co"), ro("ro"), ci("ci"), ri("ri"), cii("cii"), rii("rii");
-    threadRows = int(std::min<int64_t>(threadRows, f.tokens));
-    const int threadCols = int(std::min<int64_t>(4, f.outFeatures));
-    const int blockCols = int(std::min<int64_t>(64, f.outFeatures / threadCols * threadCols));
-    const int blockRows = int(std::min<int64_t>(16, f.tokens / threadRows * threadRows));
-    out.tile(c, r, co, ro, ci, ri, blockCols, blockRows, TailStrategy::ShiftInwards)
-        .tile(ci, ri, ci, ri, cii, rii, threadCols, threadRows, TailStrategy::ShiftInwards)
+  Var co("co"), ro("ro"), ci("ci"), ri("ri"), cii("cii"), rii("rii");
+  struct Tiles {
+    int threadCols, threadRows, blockCols, blockRows;
+  };
+  auto tilesFor = [&](bool large) {
+    Tiles t;
+    t.threadCols = int(std::min<int64_t>(knobs.at("thread_cols"), f.outFeatures));
+    t.threadRows = int(std::min<int64_t>(knobs.at(large ? "thread_rows" : "small_thread_rows"),
+                                         f.tokens));
+    // Whole thread tiles that fit in the shapes (every tail shifts inwards).
+    t.blockCols = int(std::max<int64_t>(
+        t.threadCols, std::min<int64_t>(knobs.at("block_cols"), f.outFeatures) /
+                          t.threadCols * t.threadCols));
+    t.blockRows = int(std::max<int64_t>(
+        t.threadRows,
+        std::min<int64_t>(knobs.at("block_rows"), f.tokens) / t.threadRows * t.threadRows));
+    const int threadsX = t.blockCols / t.threadCols;
+    if (threadsX * (t.blockRows / t.threadRows) > 1024)
+      t.blockRows = t.threadRows * std::max(1, 1024 / threadsX);
+    return t;
+  };
+  const Tiles large = tilesFor(true), small = tilesFor(false);
+  // Chunks divide K (the largest divisor of K not above the knob): a partial last chunk
+  // would stage floats beyond the ends of A and W.
+  int kChunk = int(std::min<int64_t>(knobs.at("k_chunk"), f.inFeatures));
+  while (kChunk > 1 && f.inFeatures % kChunk)
+    --kChunk;
+  Expr rows = f.out.output_buffer().dim(1).extent();
+  Expr isLarge = rows >= 16 * int(f.tokens);
+  auto tileOut = [&](Stage out, const Tiles &t) {
+    out.tile(c, r, co, ro, ci, ri, t.blockCols, t.blockRows, TailStrategy::ShiftInwards)
+        .tile(ci, ri, ci, ri, cii, rii, t.threadCols, t.threadRows, TailStrategy::ShiftInwards)
         .gpu_blocks(co, ro)
         .gpu_threads(ci, ri)
         .unroll(cii)
         .unroll(rii);
   };
-  Expr rows = f.out.output_buffer().dim(1).extent();
-  tiles(f.out.specialize(rows >= 16 * int(f.tokens)), 8);
-  tiles(f.out, 4);
-  f.acc.compute_at(f.out, Var("ci")).unroll(c).unroll(r);
-  f.acc.update().reorder(c, r, f.k).unroll(c).unroll(r);
+  tileOut(f.out.specialize(isLarge), large);
+  tileOut(f.out, small);
+
+  if (kChunk == 0) {
+    // Registers only: the thread's accumulators at its tile.
+    f.acc.compute_at(f.out, ci).unroll(c).unroll(r);
+    f.acc.update().reorder(c, r, f.k).unroll(c).unroll(r);
+  } else {
+    RVar ko("ko"), ki("ki");
+    Var kc("kc"), ct("ct"), rt("rt");
+    // acc(c, r) += chunk(c, r, ko) over the chunks; chunk sums its k_chunk products.
+    Func chunk = f.acc.update().split(f.k, ko, ki, kChunk).rfactor(ko, kc);
+    Func aIn = f.input.in(chunk), wIn = f.weight.in(chunk);
+    f.acc.compute_at(f.out, co).store_in(MemoryType::GPUShared);
+    chunk.compute_at(f.acc, ct).unroll(c).unroll(r);
+    chunk.update().reorder(c, r, ki).unroll(c).unroll(r);
+    aIn.compute_at(f.acc, ko);
+    wIn.compute_at(f.acc, ko);
+    const Var a0 = aIn.args()[0], a1 = aIn.args()[1]; // (k, r)
+    const Var w0 = wIn.args()[0], w1 = wIn.args()[1]; // (o, k)
+    // One schedule per branch of the row-count specialization.
+    auto branch = [&](Stage init, Stage update, Stage a, Stage w, const Tiles &t) {
+      init.tile(c, r, ct, rt, cii, rii, t.threadCols, t.threadRows, TailStrategy::RoundUp)
+          .gpu_threads(ct, rt)
+          .unroll(cii)
+          .unroll(rii);
+      update.tile(c, r, ct, rt, cii, rii, t.threadCols, t.threadRows, TailStrategy::RoundUp)
+          .reorder(cii, rii, ct, rt, ko)
+          .gpu_threads(ct, rt)
+          .unroll(cii)
+          .unroll(rii);
+      // The chunk's loads spread over the block's threads, neighbouring threads reading
+      // neighbouring floats (A along k, W along the output columns).
+      const int threadsX = t.blockCols / t.threadCols, threadsY = t.blockRows / t.threadRows;
+      for (auto [stage, x, y] : {std::tuple(a, a0, a1), std::tuple(w, w0, w1)}) {
+        Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
+        stage.split(x, xo, xi, threadsX, TailStrategy::GuardWithIf)
+            .split(y, yo, yi, threadsY, TailStrategy::GuardWithIf)
+            .reorder(xo, yo, xi, yi)
+            .gpu_threads(xi, yi);
+      }
+    };
+    branch(f.acc.specialize(isLarge), f.acc.update().specialize(isLarge),
+           aIn.specialize(isLarge), wIn.specialize(isLarge), large);
+    branch(f.acc, f.acc.update(), aIn, wIn, small);
+  }
   for (Func &p : f.perChannel)
     gpuRoot(p);
   if (f.prologue) {
@@ -125,7 +218,7 @@ static void scheduleMatmulGpu(MatmulFuncs &f, const TargetInfo &target) {
 
 void blockc::scheduleMatmul(MatmulFuncs &f, const TargetInfo &target, const KnobValues &knobs) {
   if (target.isGpu())
-    return scheduleMatmulGpu(f, target);
+    return scheduleMatmulGpu(f, target, knobs);
   const int tileCols = int(knobs.at("tile_cols")), tileRows = int(knobs.at("tile_rows"));
   const int vectorWidth = target.vectorDividing(tileCols);
   // Equal blocks of whole register tiles; one block is the sample's N rows.

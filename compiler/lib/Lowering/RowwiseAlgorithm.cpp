@@ -19,7 +19,9 @@ LoweredKernel blockc::lowerRowwise(KernelOp kernel, const TargetInfo &target) {
       norms.push_back(*norm);
   Func out = rowOutput(kernel, funcs, v, lowered);
   const int64_t channels = channelsOf(kernel.getResult(0));
-  lowered.space = rowwiseSpace(channels, tokensOf(kernel.getResult(0)), target);
+  const bool rowStats =
+      llvm::any_of(norms, [](const NormFuncs &n) { return !n.reductions.empty(); });
+  lowered.space = rowwiseSpace(channels, tokensOf(kernel.getResult(0)), rowStats, target);
   lowered.schedule = [out, norms, v, channels, target](const KnobValues &knobs) mutable {
     scheduleRowwise(out, norms, v, channels, target, knobs);
   };

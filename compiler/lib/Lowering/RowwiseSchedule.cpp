@@ -30,16 +30,16 @@ void blockc::gpuRoot(Func f) {
 }
 
 void blockc::scheduleNormStats(NormFuncs &norm, LoopLevel at, const RowVars &v,
-                               const TargetInfo &target) {
+                               const TargetInfo &target, int gpuRows) {
   if (target.isGpu()) {
     for (auto *funcs : {&norm.perChannel, &norm.perRow})
       for (Func &f : *funcs)
         gpuRoot(f);
     // A warp per row: each of 32 lanes sums every 32nd channel (coalesced), then the lanes
-    // combine their partial sums (rfactor). Up to 8 rows per block; the tail shifts
-    // inwards, since partial sums stay in registers only when their loops have constant
-    // extents.
-    const int rows = int(std::min<int64_t>(8, norm.rows));
+    // combine their partial sums (rfactor). `gpuRows` rows per block (at most a sample's);
+    // the tail shifts inwards, since partial sums stay in registers only when their loops
+    // have constant extents.
+    const int rows = int(std::max<int64_t>(1, std::min<int64_t>(gpuRows, norm.rows)));
     for (Func &sum : norm.reductions) {
       Func perRow = sum.in();
       Var ro("ro"), ri("ri"), lane("lane"), u("u");
@@ -84,10 +84,22 @@ void blockc::scheduleNormStats(NormFuncs &norm, LoopLevel at, const RowVars &v,
 }
 
 /// The CPU knobs: rows per parallel task (`rows_per_task`; the default keeps a task to a
-/// few KiB) and the vector width along the channels (`vector_width`).
-ScheduleSpace blockc::rowwiseSpace(int64_t channels, int64_t tokens, const TargetInfo &target) {
-  if (target.isGpu())
-    return {};
+/// few KiB) and the vector width along the channels (`vector_width`). The GPU knobs: the
+/// thread block of the output, `block_cols` x `block_rows` threads (one element each), and
+/// with per-row statistics, the rows per thread block of their reductions (`stats_rows`, a
+/// warp per row). The GPU defaults are the hand-written ones, unmeasured as knobs.
+ScheduleSpace blockc::rowwiseSpace(int64_t channels, int64_t tokens, bool rowStats,
+                                   const TargetInfo &target) {
+  if (target.isGpu()) {
+    ScheduleSpace space = {
+        makeKnob("block_cols", {16, 32, 64, 128}, std::max<int64_t>(channels, 16), 32),
+        makeKnob("block_rows", {1, 2, 4, 8}, 8, 8),
+    };
+    if (rowStats)
+      space.push_back(makeKnob("stats_rows", {1, 2, 4, 8, 16, 32}, std::max<int64_t>(tokens, 1),
+                               std::min<int64_t>(8, std::max<int64_t>(tokens, 1))));
+    return space;
+  }
   const int vec = target.vectorWithin(channels);
   return {
       makeKnob("rows_per_task", {1, 2, 4, 8, 16, 32, 64, 128}, std::max<int64_t>(tokens, 1),
@@ -101,9 +113,11 @@ void blockc::scheduleRowwise(Func out, std::vector<NormFuncs> &norms, const RowV
                              const KnobValues &knobs) {
   if (target.isGpu()) {
     Var ci("ci"), ri("ri");
-    out.gpu_tile(v.c, v.r, ci, ri, 32, 8, TailStrategy::GuardWithIf);
+    out.gpu_tile(v.c, v.r, ci, ri, int(knobs.at("block_cols")), int(knobs.at("block_rows")),
+                 TailStrategy::GuardWithIf);
+    const int statsRows = knobs.count("stats_rows") ? int(knobs.at("stats_rows")) : 8;
     for (NormFuncs &norm : norms)
-      scheduleNormStats(norm, LoopLevel::root(), v, target);
+      scheduleNormStats(norm, LoopLevel::root(), v, target, statsRows);
     return;
   }
   Var ro("ro"), ri("ri");
