@@ -73,9 +73,12 @@ ScheduleSpace blockc::matmulSpace(const MatmulFuncs &f, const TargetInfo &target
     return matmulGpuSpace(f);
   const int vec = target.vectorFloats();
   const MatmulTiles t = defaultTiles(f, target);
-  std::vector<int64_t> cols = {f.outFeatures};
+  // Whole vectors of columns; all of them when there are fewer than four vectors.
+  std::vector<int64_t> cols;
   for (int n = 1; n <= 4; ++n)
     cols.push_back(n * vec);
+  if (f.outFeatures < 4 * vec)
+    cols.push_back(f.outFeatures);
   std::vector<int64_t> unroll;
   for (int64_t u : {1, 2, 4})
     if (f.inFeatures % u == 0)
