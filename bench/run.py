@@ -145,9 +145,11 @@ def load_torch_block(spec, weights):
 # blockc through its C API
 # ---------------------------------------------------------------------------------------
 class ModuleInfo(ctypes.Structure):
+    """blockc_module_info (runtime/include/blockc/runtime.h), field for field."""
     _fields_ = [(n, ctypes.c_char_p) for n in ("path", "block", "target", "arch", "spec_hash", "manifest_json")] + \
                [(n, ctypes.c_int64) for n in ("tokens", "dim", "output_tokens", "output_dim")] + \
-               [("flops_per_sample", ctypes.c_double), ("num_weights", ctypes.c_int32), ("weights_bound", ctypes.c_int32)]
+               [("flops_per_sample", ctypes.c_double), ("num_weights", ctypes.c_int32), ("weights_bound", ctypes.c_int32),
+                ("device", ctypes.c_char_p)]
 
 
 class Blockc:

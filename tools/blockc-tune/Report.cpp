@@ -14,6 +14,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/xxhash.h"
 
 #include <plplot.h>
 
@@ -242,6 +243,11 @@ std::vector<Curve> buildCurves(const TrialLog &log, const TuningDatabase &db,
     batches.insert(key.batch);
     seeds.insert(key.seed);
   }
+  // Kernel names repeat across blocks tuned into one database: such curves also show a
+  // short hash of their signature.
+  std::map<std::string, std::set<std::string>> signaturesByName;
+  for (const auto &[key, series] : log.series)
+    signaturesByName[series.kernel].insert(key.signature);
   std::vector<Curve> curves;
   for (const auto &[key, series] : log.series) {
     std::vector<Trial> trials = series.trials;
@@ -265,6 +271,8 @@ std::vector<Curve> buildCurves(const TrialLog &log, const TuningDatabase &db,
     }
     Curve curve;
     curve.label = shortLabel(name) + (series.kind.empty() ? "" : " (" + series.kind + ")");
+    if (signaturesByName[series.kernel].size() > 1)
+      curve.label += " #" + llvm::utohexstr(llvm::xxh3_64bits(key.signature) & 0xffff, true);
     if (targets.size() > 1)
       curve.label += " " + key.target;
     if (machines.size() > 1)
@@ -367,8 +375,9 @@ bool drawCurves(const std::vector<Curve> &curves, const std::string &pngPath,
   plbox("g", 0, 0, "g", 0, 0);
   plcol0(1);
   plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+  // Search-time medians: a noisy machine inflates them; the table has the confirmed ones.
   pllab("trial", "best speed-up so far (default = 1)",
-        "blockc-tune: default time / best correct time so far");
+        "blockc-tune search: default / best correct time so far (not confirmed)");
   // The default's level.
   {
     PLFLT xs[2] = {0, xMax}, ys[2] = {1, 1};
