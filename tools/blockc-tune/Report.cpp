@@ -51,16 +51,7 @@ std::string shortLabel(std::string text) {
 
 /// A short text of a schedule for one table cell.
 std::string shortSchedule(const ScheduleChoice &choice) {
-  if (!choice.autoscheduler.empty())
-    return choice.autoscheduler;
-  if (choice.knobs.empty())
-    return "default";
-  std::string text;
-  for (const auto &[name, value] : choice.knobs) {
-    if (!text.empty())
-      text += ' ';
-    text += name + "=" + std::to_string(value);
-  }
+  std::string text = choice.describe();
   constexpr size_t limit = 60;
   if (text.size() > limit)
     text = text.substr(0, limit - 3) + "...";

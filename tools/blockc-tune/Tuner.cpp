@@ -62,17 +62,6 @@ std::string fixed(double value, int decimals) {
   return buffer;
 }
 
-/// A short text of a schedule for the summary.
-std::string describeSchedule(const ScheduleChoice &choice) {
-  if (!choice.autoscheduler.empty())
-    return choice.autoscheduler;
-  if (choice.knobs.empty())
-    return "default";
-  std::string text;
-  for (const auto &[name, value] : choice.knobs)
-    text += (text.empty() ? "" : " ") + name + "=" + std::to_string(value);
-  return text;
-}
 
 /// A time as the trial log keeps it: to the nanosecond.
 double roundedTime(double us) { return std::round(us * 1000) / 1000; }
@@ -489,7 +478,7 @@ void Tuner::recordTrial(KernelRun &k, const Pending &p, const TrialResult &resul
   ++k.newTrials;
   if (!ok && !isDefault)
     progress->message(k.task.name + " trial " + std::to_string(p.trial) + " (" +
-                      p.candidate.origin + ", " + describeSchedule(p.candidate.schedule) +
+                      p.candidate.origin + ", " + p.candidate.schedule.describe() +
                       "): " + result.status +
                       (result.message.empty() ? "" : ": " + result.message.substr(0, 300)));
   TrialEntry entry;
@@ -803,7 +792,7 @@ void Tuner::printSummary() {
     if (k.defaultFailed)
       row.push_back("(default failed)");
     else if (k.best)
-      row.push_back(k.best->origin + ": " + describeSchedule(k.best->schedule) +
+      row.push_back(k.best->origin + ": " + k.best->schedule.describe() +
                     (k.confirmed || k.best->origin == "default" ? "" : " (unconfirmed)"));
     else
       row.push_back("-");

@@ -47,12 +47,6 @@ HalideReporter &halideReporter() {
   return reporter;
 }
 
-json::Array toJson(llvm::ArrayRef<int64_t> values) {
-  json::Array array;
-  for (int64_t v : values)
-    array.push_back(v);
-  return array;
-}
 
 class ModuleEmitter {
 public:
@@ -140,7 +134,7 @@ private:
         if (isPrepare)
           constants.push_back(json::Object{
               {"id", id.getInt()},
-              {"shape", toJson(cast<RankedTensorType>(result.getType()).getShape())}});
+              {"shape", toJsonArray(cast<RankedTensorType>(result.getType()).getShape())}});
       }
     }
   }
@@ -148,8 +142,8 @@ private:
   json::Object argJson(const ArgView &view) {
     json::Object arg = sources.lookup(view.value);
     arg["offset"] = view.offset;
-    arg["shape"] = toJson(view.shape);
-    arg["strides"] = toJson(view.strides);
+    arg["shape"] = toJsonArray(view.shape);
+    arg["strides"] = toJsonArray(view.strides);
     return arg;
   }
 
@@ -220,7 +214,7 @@ private:
     func.walk([&](WeightOp weight) {
       if (seen.insert(weight.getName()).second)
         weights.push_back(json::Object{{"name", weight.getName()},
-                                       {"shape", toJson(weight.getType().getShape())},
+                                       {"shape", toJsonArray(weight.getType().getShape())},
                                        {"dtype", "F32"},
                                        {"used", true}});
     });
@@ -247,8 +241,8 @@ private:
         {"tokens", n},
         {"dim", d},
         {"flops_per_sample", flopsPerSample()},
-        {"input", json::Object{{"name", "x"}, {"shape", toJson({-1, n, d})}, {"dtype", "F32"}}},
-        {"output", json::Object{{"name", "y"}, {"shape", toJson({-1, n, d})}, {"dtype", "F32"}}},
+        {"input", json::Object{{"name", "x"}, {"shape", toJsonArray({-1, n, d})}, {"dtype", "F32"}}},
+        {"output", json::Object{{"name", "y"}, {"shape", toJsonArray({-1, n, d})}, {"dtype", "F32"}}},
         {"weights", std::move(weights)},
         {"constants", std::move(constants)},
         {"slots", std::move(slots)},

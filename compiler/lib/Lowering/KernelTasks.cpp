@@ -61,12 +61,6 @@ llvm::Expected<SmallVector<KernelOp>> runKernels(ModuleOp module) {
   return kernels;
 }
 
-json::Array toJson(llvm::ArrayRef<int64_t> values) {
-  json::Array array;
-  for (int64_t v : values)
-    array.push_back(v);
-  return array;
-}
 } // namespace
 
 llvm::Expected<std::string> blockc::resolvedTargetString(const std::string &target) {
@@ -168,8 +162,8 @@ llvm::Error blockc::compileStandaloneKernel(ModuleOp module,
   for (auto [views, output] : {std::pair(&lowered.inputs, false), std::pair(&lowered.outputs, true)})
     for (const ArgView &view : *views)
       args.push_back(json::Object{{"offset", view.offset},
-                                  {"shape", toJson(view.shape)},
-                                  {"strides", toJson(view.strides)},
+                                  {"shape", toJsonArray(view.shape)},
+                                  {"strides", toJsonArray(view.strides)},
                                   {"output", output}});
   json::Object description{{"kernel", options.kernel},
                            {"signature", kernelSignature(*kernel)},

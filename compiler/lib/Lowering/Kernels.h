@@ -74,6 +74,9 @@ struct NormFuncs {
   int64_t rows = 0;                      // rows per sample (N): every batch has at least these
 };
 
+/// A JSON array of integers (shapes and strides in manifests and kernel descriptions).
+llvm::json::Array toJsonArray(llvm::ArrayRef<int64_t> values);
+
 /// Compiles a scheduled kernel into the files of `outputs` as the C function `function`
 /// (without Halide's runtime). Halide's errors, and a schedule Halide finds "guaranteed to
 /// fail" on these shapes, are returned.

@@ -59,6 +59,17 @@ std::string ScheduleChoice::key() const {
   return text;
 }
 
+std::string ScheduleChoice::describe() const {
+  if (!autoscheduler.empty())
+    return autoscheduler;
+  if (knobs.empty())
+    return "default";
+  std::string text;
+  for (const auto &[name, value] : knobs)
+    text += (text.empty() ? "" : " ") + name + "=" + std::to_string(value);
+  return text;
+}
+
 std::vector<std::string> blockc::autoschedulersFor(bool gpu) {
   if (gpu)
     return {"Anderson2021"};
@@ -100,6 +111,13 @@ Knob blockc::makeKnob(std::string name, std::vector<int64_t> candidates, int64_t
   llvm::sort(candidates);
   candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   return Knob{std::move(name), std::move(candidates), defaultValue};
+}
+
+json::Array blockc::toJsonArray(llvm::ArrayRef<int64_t> values) {
+  json::Array array;
+  for (int64_t v : values)
+    array.push_back(v);
+  return array;
 }
 
 LoweredKernel blockc::lowerKernel(KernelOp kernel, const TargetInfo &target) {

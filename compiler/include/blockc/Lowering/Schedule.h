@@ -43,6 +43,8 @@ struct ScheduleChoice {
   static llvm::Expected<ScheduleChoice> fromJson(const llvm::json::Value &value);
   /// A canonical one-line text of the choice (equal choices, equal keys).
   std::string key() const;
+  /// For people: "default", the autoscheduler's name, or "knob=value ...".
+  std::string describe() const;
   bool operator==(const ScheduleChoice &other) const {
     return knobs == other.knobs && autoscheduler == other.autoscheduler;
   }
