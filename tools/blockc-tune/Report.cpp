@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Report.h"
+#include "TrialLog.h"
 
 #include "blockc/Tuning/TuningDatabase.h"
 
@@ -56,25 +57,6 @@ std::string shortSchedule(const ScheduleChoice &choice) {
   if (text.size() > limit)
     text = text.substr(0, limit - 3) + "...";
   return text;
-}
-
-/// Prints rows as columns separated by two spaces; `rightAligned[i]` for numbers.
-void printTable(llvm::raw_ostream &out, const std::vector<std::vector<std::string>> &rows,
-                const std::vector<bool> &rightAligned) {
-  std::vector<size_t> width(rightAligned.size(), 0);
-  for (const auto &row : rows)
-    for (size_t i = 0; i < row.size(); ++i)
-      width[i] = std::max(width[i], row[i].size());
-  for (const auto &row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      if (i)
-        line += "  ";
-      std::string pad(width[i] - row[i].size(), ' ');
-      line += rightAligned[i] ? pad + row[i] : (i + 1 < row.size() ? row[i] + pad : row[i]);
-    }
-    out << line << '\n';
-  }
 }
 
 void printRecords(llvm::raw_ostream &out, const std::string &dbPath, const TuningDatabase &db) {
@@ -165,41 +147,22 @@ TrialLog readTrialLog(const std::string &path, const llvm::MemoryBuffer &buffer,
       skip("invalid JSON: " + llvm::toString(value.takeError()));
       continue;
     }
-    const llvm::json::Object *o = value->getAsObject();
-    if (!o) {
-      skip("expected a JSON object");
+    // The tuner's own reader of a trial, so that both read one format.
+    llvm::Expected<tune::TrialEntry> entry = tune::TrialEntry::fromJson(*value);
+    if (!entry) {
+      skip(llvm::toString(entry.takeError()));
       continue;
     }
-    SeriesKey key;
-    Trial trial;
-    std::optional<llvm::StringRef> signature = o->getString("signature");
-    std::optional<llvm::StringRef> target = o->getString("target");
-    std::optional<llvm::StringRef> status = o->getString("status");
-    std::optional<int64_t> number = o->getInteger("trial");
-    if (!signature || !target || !status || !number) {
-      skip("expected strings \"signature\", \"target\", \"status\" and an integer \"trial\"");
-      continue;
-    }
-    const llvm::json::Value *time = o->get("time_us");
-    if (time && time->kind() != llvm::json::Value::Null && !time->getAsNumber()) {
-      skip("expected a number or null for \"time_us\"");
-      continue;
-    }
-    key.signature = signature->str();
-    key.target = target->str();
-    key.machine = o->getString("machine").value_or("").str();
-    key.batch = o->getInteger("batch").value_or(1);
-    key.seed = o->getInteger("seed").value_or(0);
-    trial.trial = *number;
-    trial.status = status->str();
-    trial.origin = o->getString("origin").value_or("").str();
-    if (time)
-      trial.timeUs = time->getAsNumber();
+    SeriesKey key{entry->signature, entry->target, entry->machine, entry->batch,
+                  static_cast<int64_t>(entry->seed)};
     Series &series = log.series[key];
-    series.kernel = o->getString("kernel").value_or(series.kernel).str();
-    series.kind = o->getString("kind").value_or(series.kind).str();
-    series.trials.push_back(std::move(trial));
-    ++log.statusCounts[status->str()];
+    if (!entry->kernel.empty())
+      series.kernel = entry->kernel;
+    if (!entry->kind.empty())
+      series.kind = entry->kind;
+    series.trials.push_back(Trial{entry->trial, entry->result.status, entry->origin,
+                                  entry->result.timeUs});
+    ++log.statusCounts[entry->result.status];
     ++log.total;
   }
   return log;
@@ -433,6 +396,24 @@ bool drawCurves(const std::vector<Curve> &curves, const std::string &pngPath,
 }
 
 } // namespace
+
+void blockc::printTable(llvm::raw_ostream &out, const std::vector<std::vector<std::string>> &rows,
+                const std::vector<bool> &rightAligned) {
+  std::vector<size_t> width(rightAligned.size(), 0);
+  for (const auto &row : rows)
+    for (size_t i = 0; i < row.size(); ++i)
+      width[i] = std::max(width[i], row[i].size());
+  for (const auto &row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i)
+        line += "  ";
+      std::string pad(width[i] - row[i].size(), ' ');
+      line += rightAligned[i] ? pad + row[i] : (i + 1 < row.size() ? row[i] + pad : row[i]);
+    }
+    out << line << '\n';
+  }
+}
 
 int blockc::runReport(const std::string &dbPath, const std::string &pngPath,
                       llvm::raw_ostream &out, llvm::raw_ostream &err) {

@@ -11,6 +11,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
+#include <vector>
 
 namespace blockc {
 
@@ -24,6 +25,11 @@ int runReport(const std::string &dbPath, const std::string &pngPath);
 /// The same, printing to `out` and `err`.
 int runReport(const std::string &dbPath, const std::string &pngPath, llvm::raw_ostream &out,
               llvm::raw_ostream &err);
+
+/// Prints rows as columns separated by two spaces; `rightAligned[i]` for numbers. The last
+/// column is not padded.
+void printTable(llvm::raw_ostream &out, const std::vector<std::vector<std::string>> &rows,
+                const std::vector<bool> &rightAligned);
 
 } // namespace blockc
 

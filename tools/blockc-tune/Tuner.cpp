@@ -11,6 +11,7 @@
 #include "Tuner.h"
 
 #include "Progress.h"
+#include "Report.h"
 #include "Search.h"
 #include "TrialLog.h"
 #include "Workers.h"
@@ -798,20 +799,10 @@ void Tuner::printSummary() {
       row.push_back("-");
     rows.push_back(std::move(row));
   }
-  std::vector<size_t> width(rows.front().size(), 0);
-  for (const auto &row : rows)
-    for (size_t i = 0; i < row.size(); ++i)
-      width[i] = std::max(width[i], row[i].size());
-  for (const auto &row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      const bool left = i < 2 || i + 1 == row.size();
-      std::string pad(width[i] - row[i].size(), ' ');
-      line += (i ? "  " : "") + (left ? (i + 1 == row.size() ? row[i] : row[i] + pad)
-                                      : pad + row[i]);
-    }
-    llvm::outs() << line << "\n";
-  }
+  // Names and the schedule left-aligned, numbers right-aligned.
+  std::vector<bool> rightAligned(rows.front().size(), true);
+  rightAligned[0] = rightAligned[1] = rightAligned.back() = false;
+  printTable(llvm::outs(), rows, rightAligned);
   if (complete && bestTotal > 0)
     llvm::outs() << "all kernels, weighted by uses: " << fixed(defaultTotal, 1) << " us -> "
                  << fixed(bestTotal, 1) << " us (" << fixed(defaultTotal / bestTotal, 2)
