@@ -156,15 +156,16 @@ private:
       std::optional<TunedSchedule> tuned;
       if (options.tuning && kernel.getKind() != "prepare")
         tuned = options.tuning(sig, target.halide.to_string());
-      if (llvm::Error err = applySchedule(lowered, tuned ? tuned->choice : ScheduleChoice(),
-                                          target, tuned ? tuned->batch : 1))
-        return llvm::createStringError("kernel " + name + ": tuned schedule " +
-                                       tuned->choice.key() + ": " +
-                                       llvm::toString(std::move(err)));
       if (tuned)
         summary.tunedKernels.push_back(name);
       auto it = functions.find(sig);
       if (it == functions.end()) {
+        // Only the kernel that is compiled needs a schedule (an autoscheduler takes seconds).
+        const ScheduleChoice choice = tuned ? tuned->choice : ScheduleChoice();
+        if (llvm::Error err = applySchedule(lowered, choice, target, tuned ? tuned->batch : 1))
+          return llvm::createStringError("kernel " + name + ": " +
+                                         (tuned ? "tuned schedule " : "schedule ") +
+                                         choice.key() + ": " + llvm::toString(std::move(err)));
         std::string function = "blockc_" + name;
         std::map<Halide::OutputFileType, std::string> outputs = {
             {Halide::OutputFileType::object, join(objectDir, function + ".o")}};
