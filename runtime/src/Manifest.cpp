@@ -59,6 +59,16 @@ std::string needString(const json::object &o, const std::string &where, const ch
   return std::string(v.as_string());
 }
 
+double needCount(const json::object &o, const std::string &where, const char *name) {
+  const json::value &v = need(o, where, name);
+  if (!v.is_number())
+    bad(field(where, name), "must be a number");
+  const double x = v.to_number<double>();
+  if (!std::isfinite(x) || x < 0)
+    bad(field(where, name), "must be a non-negative finite number");
+  return x;
+}
+
 bool toInt(const json::value &v, int64_t &out) {
   if (v.is_int64()) {
     out = v.get_int64();
@@ -235,6 +245,14 @@ std::vector<KernelSpec> parseKernels(const json::object &root, const char *listN
         bad(field(where, "function"), "'" + k.function + "' is not a C identifier");
     if (o.contains("kind"))
       k.kind = needString(o, where, "kind");
+    if (o.contains("ops"))
+      for (const json::value &op : needArray(o, where, "ops")) {
+        if (!op.is_string())
+          bad(field(where, "ops"), "must be an array of strings");
+        k.ops.emplace_back(op.as_string());
+      }
+    if (o.contains("flops_per_sample"))
+      k.flopsPerSample = needCount(o, where, "flops_per_sample");
     const json::array &args = needArray(o, where, "args");
     if (args.empty())
       bad(field(where, "args"), "is empty");
@@ -303,14 +321,7 @@ Manifest parseManifest(const std::string &text) {
   m.dim = needInt(root, "", "dim", 1, kInt32Max);
   if (m.tokens * m.dim > kMaxValue)
     bad("", "tokens * dim is too large");
-  {
-    const json::value &f = need(root, "", "flops_per_sample");
-    if (!f.is_number())
-      bad("'flops_per_sample'", "must be a number");
-    m.flopsPerSample = f.to_number<double>();
-    if (!std::isfinite(m.flopsPerSample) || m.flopsPerSample < 0)
-      bad("'flops_per_sample'", "must be a non-negative finite number");
-  }
+  m.flopsPerSample = needCount(root, "", "flops_per_sample");
   int64_t inTokens, inDim;
   parseIO(root, "input", m, inTokens, inDim);
   if (inTokens != m.tokens || inDim != m.dim)

@@ -32,6 +32,8 @@ struct KernelSpec {
   std::string name;
   std::string function; ///< the runtime calls <function>_argv
   std::string kind;
+  std::vector<std::string> ops; ///< the dialect ops it computes, in order (run kernels)
+  double flopsPerSample = 0;    ///< 0 when the manifest does not say
   std::vector<ArgView> args;
 };
 

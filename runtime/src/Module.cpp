@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
@@ -185,6 +186,8 @@ struct Storage {
   uintptr_t input = 0, output = 0;
   const std::vector<uintptr_t> *weights = nullptr, *constants = nullptr;
   std::vector<uintptr_t> slots;
+  /// A CUDA module's run stream: a profiled run waits for it after each kernel.
+  cuda::CUstream stream = nullptr;
 };
 
 std::string joinNames(const std::vector<std::string> &names) {
@@ -220,6 +223,7 @@ struct blockc_module {
   Manifest manifest;
   void *handle = nullptr;
   std::vector<ArgvFunction> prepareFunctions, runFunctions;
+  std::vector<std::string> runKernelOps; // each run kernel's ops joined, for get_kernel_info
   SetNumThreadsFunction setNumThreads = nullptr;
 
   // CUDA modules (manifest "device": "cuda").
@@ -347,11 +351,12 @@ template <class F> int callHalide(F &&f, std::string &messages) {
   return rc;
 }
 
-/// Calls `kernels` in order on the views of `storage`.
+/// Calls `kernels` in order on the views of `storage`; with `kernelSeconds`, writes each
+/// kernel's wall time there (on a GPU, up to the end of its work on the stream).
 void callKernels(const blockc_module &mod, const char *phase,
                  const std::vector<KernelSpec> &kernels,
                  const std::vector<ArgvFunction> &functions, const Storage &storage,
-                 int64_t batch) {
+                 int64_t batch, double *kernelSeconds = nullptr) {
   std::vector<halide_buffer_t> buffers;
   std::vector<halide_dimension_t> dims;
   std::vector<void *> argv;
@@ -413,7 +418,16 @@ void callKernels(const blockc_module &mod, const char *phase,
     }
 
     std::string messages;
+    const auto start = std::chrono::steady_clock::now();
     const int rc = callHalide([&] { return functions[k](argv.data()); }, messages);
+    if (rc == 0 && kernelSeconds) {
+      if (storage.stream)
+        cuda::check(cuda::device().api.cuStreamSynchronize(storage.stream),
+                    mod.path + ": " + phase + " kernel '" + kernel.name + "' on the GPU failed",
+                    BLOCKC_ERROR_KERNEL);
+      kernelSeconds[k] =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
     if (rc != 0) {
       if (messages.empty())
         messages = "(the kernel reported no message)";
@@ -700,6 +714,12 @@ std::unique_ptr<blockc_module> loadModule(const std::string &given) {
   };
   resolve(m.prepare, mod->prepareFunctions);
   resolve(m.run, mod->runFunctions);
+  for (const KernelSpec &k : m.run) {
+    std::string ops;
+    for (const std::string &op : k.ops)
+      ops += (ops.empty() ? "" : " + ") + op;
+    mod->runKernelOps.push_back(std::move(ops));
+  }
   if (!missingKernels.empty())
     fail(BLOCKC_ERROR_LOAD, quoted(path) + ": kernel function(s) not found: " +
                                 joinNames(missingKernels));
@@ -720,7 +740,7 @@ std::unique_ptr<blockc_module> loadModule(const std::string &given) {
 void runOnDevice(blockc_module &mod, const char *phase, const std::vector<KernelSpec> &kernels,
                  const std::vector<ArgvFunction> &functions, const Binding &binding,
                  int64_t batch, const float *hostInput, float *hostOutput, uintptr_t deviceInput,
-                 uintptr_t deviceOutput);
+                 uintptr_t deviceOutput, double *kernelSeconds = nullptr);
 
 void bindWeights(blockc_module &mod, const std::string &weightsPath) {
   std::unique_lock<std::shared_mutex> lock(mod.bindMutex);
@@ -871,7 +891,7 @@ void checkRunArguments(const blockc_module &mod, const char *what, const void *i
 void runOnDevice(blockc_module &mod, const char *phase, const std::vector<KernelSpec> &kernels,
                  const std::vector<ArgvFunction> &functions, const Binding &binding,
                  int64_t batch, const float *hostInput, float *hostOutput, uintptr_t deviceInput,
-                 uintptr_t deviceOutput) {
+                 uintptr_t deviceOutput, double *kernelSeconds) {
   const Manifest &m = mod.manifest;
   const bool hostIO = hostInput != nullptr;
   const size_t inFloats = static_cast<size_t>(m.tokens * m.dim) * static_cast<size_t>(batch);
@@ -891,6 +911,7 @@ void runOnDevice(blockc_module &mod, const char *phase, const std::vector<Kernel
   const uintptr_t base = static_cast<uintptr_t>(arena.device.get());
   Storage storage;
   storage.device = mod.cudaInterface;
+  storage.stream = stream;
   storage.weights = &binding.weights;
   storage.constants = &binding.constants;
   for (size_t o : offsets)
@@ -904,7 +925,7 @@ void runOnDevice(blockc_module &mod, const char *phase, const std::vector<Kernel
     storage.input = deviceInput;
     storage.output = deviceOutput;
   }
-  callKernels(mod, phase, kernels, functions, storage, batch);
+  callKernels(mod, phase, kernels, functions, storage, batch, kernelSeconds);
   if (hostIO && hostOutput)
     cuda::check(
         api.cuMemcpyDtoHAsync(hostOutput, storage.output, outFloats * sizeof(float), stream),
@@ -914,7 +935,9 @@ void runOnDevice(blockc_module &mod, const char *phase, const std::vector<Kernel
               mod.path + ": " + phase + " kernels on the GPU failed", BLOCKC_ERROR_KERNEL);
 }
 
-void runModule(blockc_module &mod, const float *input, int64_t batch, float *output) {
+/// blockc_module_run; with `kernelSeconds` (one entry per run kernel), also times each kernel.
+void runModule(blockc_module &mod, const float *input, int64_t batch, float *output,
+               double *kernelSeconds = nullptr) {
   const Manifest &m = mod.manifest;
   checkRunArguments(mod, "run", input, batch, output);
   std::shared_lock<std::shared_mutex> lock(mod.bindMutex);
@@ -922,7 +945,8 @@ void runModule(blockc_module &mod, const float *input, int64_t batch, float *out
     fail(BLOCKC_ERROR_NOT_BOUND,
          mod.path + ": run called before weights were bound (blockc_module_bind_weights)");
   if (mod.cuda) {
-    runOnDevice(mod, "run", m.run, mod.runFunctions, *mod.binding, batch, input, output, 0, 0);
+    runOnDevice(mod, "run", m.run, mod.runFunctions, *mod.binding, batch, input, output, 0, 0,
+                kernelSeconds);
     return;
   }
   std::vector<size_t> offsets;
@@ -936,7 +960,7 @@ void runModule(blockc_module &mod, const float *input, int64_t batch, float *out
   storage.constants = &mod.binding->constants;
   for (size_t o : offsets)
     storage.slots.push_back(reinterpret_cast<uintptr_t>(arena.data.get() + o));
-  callKernels(mod, "run", m.run, mod.runFunctions, storage, batch);
+  callKernels(mod, "run", m.run, mod.runFunctions, storage, batch, kernelSeconds);
 }
 
 void runModuleOnDevice(blockc_module &mod, const void *input, int64_t batch, void *output) {
@@ -1063,6 +1087,54 @@ blockc_status blockc_module_set_num_threads(blockc_module *module, int threads, 
     if (previous)
       *previous = old;
   });
+}
+
+blockc_status blockc_module_run_profiled(blockc_module *module, const float *input, int64_t batch,
+                                         float *output, double *kernel_seconds, int32_t count) {
+  if (!module)
+    return nullModule("blockc_module_run_profiled");
+  return guarded(BLOCKC_ERROR_KERNEL, [&] {
+    const size_t kernels = module->manifest.run.size();
+    if (!kernel_seconds || count < 0 || static_cast<size_t>(count) != kernels)
+      fail(BLOCKC_ERROR_INVALID_ARGUMENT,
+           "blockc_module_run_profiled: kernel_seconds must hold one entry per run kernel (" +
+               std::to_string(kernels) + "), got " +
+               (kernel_seconds ? "count " + std::to_string(count) : std::string("null")));
+    runModule(*module, input, batch, output, kernel_seconds);
+  });
+}
+
+blockc_status blockc_module_num_kernels(const blockc_module *module, int32_t *count) {
+  if (!module)
+    return nullModule("blockc_module_num_kernels");
+  if (!count) {
+    tLastError = "blockc_module_num_kernels: count is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  tLastError.clear();
+  *count = static_cast<int32_t>(module->manifest.run.size());
+  return BLOCKC_OK;
+}
+
+blockc_status blockc_module_get_kernel_info(const blockc_module *module, int32_t index,
+                                            blockc_kernel_info *info) {
+  if (!module)
+    return nullModule("blockc_module_get_kernel_info");
+  const std::vector<KernelSpec> &run = module->manifest.run;
+  if (!info || index < 0 || static_cast<size_t>(index) >= run.size()) {
+    tLastError = "blockc_module_get_kernel_info: " +
+                 (info ? "index " + std::to_string(index) + " is not in [0, " +
+                             std::to_string(run.size()) + ")"
+                       : std::string("info is null"));
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  tLastError.clear();
+  const KernelSpec &k = run[static_cast<size_t>(index)];
+  info->name = k.name.c_str();
+  info->kind = k.kind.c_str();
+  info->ops = module->runKernelOps[static_cast<size_t>(index)].c_str();
+  info->flops_per_sample = k.flopsPerSample;
+  return BLOCKC_OK;
 }
 
 blockc_status blockc_module_get_info(const blockc_module *module, blockc_module_info *info) {

@@ -185,22 +185,31 @@ private:
         args.push_back(argJson(view));
       for (const ArgView &view : lowered.outputs)
         args.push_back(argJson(view));
-      return json::Object{{"name", name},
-                          {"function", it->second},
-                          {"kind", kernel.getKind()},
-                          {"args", std::move(args)}};
+      json::Object entry{{"name", name},
+                         {"function", it->second},
+                         {"kind", kernel.getKind()},
+                         {"args", std::move(args)}};
+      if (kernel.getKind() != "prepare") { // what a profile of the run reports per kernel
+        json::Array ops;
+        for (Operation &op : kernel.getBody().front().without_terminator())
+          ops.push_back(op.getName().stripDialect());
+        entry["ops"] = std::move(ops);
+        entry["flops_per_sample"] = flopsPerSample(kernel);
+      }
+      return entry;
     } catch (const Halide::Error &e) {
       return llvm::createStringError("kernel " + name + ": Halide: " + e.what());
     }
   }
 
-  double flopsPerSample() {
+  /// The multiply-adds (x2) of the linears and attentions in `root`, per sample.
+  static double flopsPerSample(Operation *root) {
     double flops = 0;
-    func.walk([&](LinearOp linear) {
+    root->walk([&](LinearOp linear) {
       auto in = cast<RankedTensorType>(linear.getInput().getType());
       flops += 2.0 * in.getDimSize(1) * in.getDimSize(2) * channelsOf(linear.getResult());
     });
-    func.walk([&](MHAOp mha) {
+    root->walk([&](MHAOp mha) {
       int64_t n = tokensOf(mha.getResult());
       flops += 4.0 * n * n * channelsOf(mha.getResult());
     });
@@ -241,7 +250,7 @@ private:
         {"cpu_features", std::move(features)},
         {"tokens", n},
         {"dim", d},
-        {"flops_per_sample", flopsPerSample()},
+        {"flops_per_sample", flopsPerSample(func)},
         {"input", json::Object{{"name", "x"}, {"shape", toJsonArray({-1, n, d})}, {"dtype", "F32"}}},
         {"output", json::Object{{"name", "y"}, {"shape", toJsonArray({-1, n, d})}, {"dtype", "F32"}}},
         {"weights", std::move(weights)},

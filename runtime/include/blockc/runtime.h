@@ -74,6 +74,15 @@ typedef struct blockc_module_info {
   const char *device;        /* manifest "device": "cuda", or "" for a CPU module */
 } blockc_module_info;
 
+/** One kernel of a module's run, in the order blockc_module_run calls them. Strings are
+ *  owned by the module (valid until free). */
+typedef struct blockc_kernel_info {
+  const char *name;        /* manifest kernel "name" ("k0_matmul") */
+  const char *kind;        /* "matmul", "attention", "rowwise"... ("" if the manifest has none) */
+  const char *ops;         /* the ops it computes, joined by " + " ("layer_norm + linear"), or "" */
+  double flops_per_sample; /* 2 x its multiply-adds per sample; 0 if the manifest does not say */
+} blockc_kernel_info;
+
 /** The calling thread's message for its last failed call ("" if none). */
 BLOCKC_RT_API const char *blockc_last_error(void);
 
@@ -120,6 +129,21 @@ BLOCKC_RT_API blockc_status blockc_module_run_device(blockc_module *module,
  *  modules loaded from the same file share it. *previous (may be NULL) gets the old value. */
 BLOCKC_RT_API blockc_status blockc_module_set_num_threads(blockc_module *module, int threads,
                                                           int *previous);
+
+/** Runs like blockc_module_run and writes each run kernel's wall time in seconds to
+ *  kernel_seconds[i], in run order; count must be blockc_module_num_kernels. On a CUDA
+ *  module the run's stream is synchronized after each kernel, so each time is that
+ *  kernel's own and the whole run is slower than blockc_module_run. */
+BLOCKC_RT_API blockc_status blockc_module_run_profiled(blockc_module *module, const float *input,
+                                                       int64_t batch, float *output,
+                                                       double *kernel_seconds, int32_t count);
+
+/** *count = the number of kernels a run calls. */
+BLOCKC_RT_API blockc_status blockc_module_num_kernels(const blockc_module *module, int32_t *count);
+
+/** Fills *info for run kernel `index` (0 <= index < blockc_module_num_kernels). */
+BLOCKC_RT_API blockc_status blockc_module_get_kernel_info(const blockc_module *module,
+                                                          int32_t index, blockc_kernel_info *info);
 
 /** Fills *info (see blockc_module_info). */
 BLOCKC_RT_API blockc_status blockc_module_get_info(const blockc_module *module,

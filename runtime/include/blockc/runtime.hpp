@@ -82,6 +82,25 @@ public:
     return output;
   }
 
+  /// Runs like run() and returns each run kernel's wall time in seconds, in run order
+  /// (see blockc_module_run_profiled).
+  std::vector<double> runProfiled(const float *input, int64_t batch, float *output) const {
+    std::vector<double> seconds(kernels().size());
+    check(blockc_module_run_profiled(module_, input, batch, output, seconds.data(),
+                                     static_cast<int32_t>(seconds.size())));
+    return seconds;
+  }
+
+  /// The kernels a run calls, in order.
+  std::vector<blockc_kernel_info> kernels() const {
+    int32_t count = 0;
+    check(blockc_module_num_kernels(module_, &count));
+    std::vector<blockc_kernel_info> out(static_cast<size_t>(count));
+    for (int32_t i = 0; i < count; ++i)
+      check(blockc_module_get_kernel_info(module_, i, &out[static_cast<size_t>(i)]));
+    return out;
+  }
+
   /// Sets the module's Halide thread count (0: default); returns the previous value.
   int setNumThreads(int threads) {
     int previous = 0;

@@ -182,6 +182,36 @@ TEST_F(CliTest, BenchJson) {
   EXPECT_LE(o.at("median_ms").to_number<double>(), o.at("max_ms").to_number<double>());
   EXPECT_DOUBLE_EQ(o.at("flops_per_sample").to_number<double>(), 96.0);
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
+  EXPECT_FALSE(o.contains("kernels")) << "kernels are profiled only with --profile";
+}
+
+TEST_F(CliTest, BenchProfile) {
+  Result r = runCli("bench " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights " + shellQuote(weights_) +
+                    " --batch 2 --warmup 0 --repeat 3 --profile");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_HAS(r.output, "per kernel, 3 profiled runs");
+  EXPECT_HAS(r.output, "  scale            mul + copy ");
+  EXPECT_HAS(r.output, "  add_bias         fixture "); // no ops in the manifest: its kind
+
+  r = runCli("bench " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights " + shellQuote(weights_) +
+                 " --batch 2 --warmup 0 --repeat 3 --profile --json",
+             true);
+  ASSERT_EQ(r.code, 0) << r.output;
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(r.output, ec);
+  ASSERT_FALSE(ec) << r.output;
+  const boost::json::array &kernels = v.as_object().at("kernels").as_array();
+  ASSERT_EQ(kernels.size(), 2u);
+  const boost::json::object &scale = kernels[0].as_object();
+  EXPECT_EQ(scale.at("name").as_string(), "scale");
+  EXPECT_EQ(scale.at("ops").as_string(), "mul + copy");
+  EXPECT_DOUBLE_EQ(scale.at("flops_per_sample").to_number<double>(), 32.0);
+  // 32 flops per sample x 2 samples in median_ms.
+  const double ms = scale.at("median_ms").to_number<double>();
+  ASSERT_GT(ms, 0.0);
+  EXPECT_NEAR(scale.at("gflops").to_number<double>(), 64 / (ms * 1e-3) / 1e9, 1e-9);
+  EXPECT_LE(scale.at("min_ms").to_number<double>(), ms);
+  EXPECT_EQ(kernels[1].as_object().at("gflops").to_number<double>(), 0.0); // flops unknown
 }
 
 } // namespace

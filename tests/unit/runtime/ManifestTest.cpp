@@ -30,6 +30,7 @@ const char *kValid = R"({
                "args": [{"source": "weight", "name": "w", "offset": 0, "shape": [8, 8], "strides": [8, 1]},
                         {"source": "constant", "id": 0, "offset": 0, "shape": [8, 8], "strides": [8, 1]}]}],
   "run": [{"name": "k1", "function": "blockc_k1", "kind": "linear",
+           "ops": ["layer_norm", "linear"], "flops_per_sample": 512,
            "args": [{"source": "input", "offset": 0, "shape": [-4, 8], "strides": [8, 1]},
                     {"source": "constant", "id": 0, "offset": 0, "shape": [8, 8], "strides": [8, 1]},
                     {"source": "slot", "id": 0, "offset": 0, "shape": [-1, 4, 8], "strides": [64, 8, 1]}]},
@@ -75,6 +76,10 @@ TEST(ManifestTest, ParsesValid) {
   EXPECT_EQ(m.run[1].args[1].source, ArgSource::Slot);
   EXPECT_EQ(m.run[1].args[1].index, 1u); // slot id 5 is the second slot
   EXPECT_EQ(m.run[0].args[0].shape, (std::vector<int64_t>{-4, 8}));
+  EXPECT_EQ(m.run[0].ops, (std::vector<std::string>{"layer_norm", "linear"}));
+  EXPECT_DOUBLE_EQ(m.run[0].flopsPerSample, 512.0);
+  EXPECT_TRUE(m.run[1].ops.empty()); // both optional
+  EXPECT_EQ(m.run[1].flopsPerSample, 0.0);
   EXPECT_EQ(m.maxBatchMultiple, 4);
   EXPECT_EQ(m.prepare[0].args[0].source, ArgSource::Weight);
 }
@@ -128,6 +133,14 @@ TEST(ManifestTest, WrongTypes) {
              "must be a number");
   EXPECT_HAS(errorAfter([](json::object &o) { o["input"] = json::array(); }),
              "'input': must be an object");
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               o["run"].as_array()[0].as_object()["ops"] = json::array{"linear", 2};
+             }),
+             "run[0] ('k1').ops: must be an array of strings");
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               o["run"].as_array()[1].as_object()["flops_per_sample"] = -1;
+             }),
+             "run[1] ('k2').flops_per_sample: must be a non-negative finite number");
   EXPECT_HAS(errorAfter([](json::object &o) {
                o["weights"].as_array()[0].as_object()["used"] = 1;
              }),

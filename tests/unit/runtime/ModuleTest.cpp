@@ -324,6 +324,48 @@ TEST_F(ModuleTest, KernelErrorCarriesHalideMessage) {
   EXPECT_EQ(other, "");
 }
 
+TEST_F(ModuleTest, ProfiledRunTimesEveryKernel) {
+  blockc::Module m = boundFixture();
+  const std::vector<blockc_kernel_info> kernels = m.kernels();
+  ASSERT_EQ(kernels.size(), 2u);
+  EXPECT_STREQ(kernels[0].name, "scale");
+  EXPECT_STREQ(kernels[0].kind, "fixture");
+  EXPECT_STREQ(kernels[0].ops, "mul + copy");
+  EXPECT_EQ(kernels[0].flops_per_sample, 32.0);
+  EXPECT_STREQ(kernels[1].name, "add_bias"); // no ops or flops in the manifest
+  EXPECT_STREQ(kernels[1].ops, "");
+  EXPECT_EQ(kernels[1].flops_per_sample, 0.0);
+
+  std::vector<float> x = iota(64), y(64);
+  const std::vector<double> seconds = m.runProfiled(x.data(), 2, y.data());
+  EXPECT_EQ(y, fixtureExpected(x));
+  ASSERT_EQ(seconds.size(), 2u);
+  for (double s : seconds) {
+    EXPECT_GT(s, 0.0);
+    EXPECT_LT(s, 10.0);
+  }
+
+  double one[1] = {-1};
+  EXPECT_EQ(blockc_module_run_profiled(m.get(), x.data(), 2, y.data(), one, 1),
+            BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_HAS(blockc_last_error(), "one entry per run kernel (2), got count 1");
+  EXPECT_EQ(one[0], -1);
+  EXPECT_EQ(blockc_module_run_profiled(m.get(), x.data(), 2, y.data(), nullptr, 2),
+            BLOCKC_ERROR_INVALID_ARGUMENT);
+  blockc_kernel_info info;
+  EXPECT_EQ(blockc_module_get_kernel_info(m.get(), 2, &info), BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_HAS(blockc_last_error(), "index 2 is not in [0, 2)");
+  EXPECT_EQ(blockc_module_get_kernel_info(m.get(), -1, &info), BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(blockc_module_num_kernels(nullptr, nullptr), BLOCKC_ERROR_INVALID_ARGUMENT);
+
+  // A failing kernel fails the profiled run with the same message as a plain run.
+  double times[2];
+  x[0] = -999.0f;
+  EXPECT_EQ(blockc_module_run_profiled(m.get(), x.data(), 2, y.data(), times, 2),
+            BLOCKC_ERROR_KERNEL);
+  EXPECT_HAS(blockc_last_error(), "run kernel 'scale' (fixture_scale_argv) failed");
+}
+
 TEST_F(ModuleTest, KernelErrorFromAnotherThread) {
   blockc::Module m = boundFixture();
   std::vector<float> x = iota(32), y(32);
