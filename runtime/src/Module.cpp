@@ -11,6 +11,7 @@
 #include "Error.h"
 #include "Manifest.h"
 #include "Safetensors.h"
+#include "ViewBuffer.h"
 
 #include <HalideRuntime.h>
 #include <HalideRuntimeCuda.h>
@@ -391,29 +392,14 @@ void callKernels(const blockc_module &mod, const char *phase,
       }
       const uintptr_t address = base + static_cast<uintptr_t>(a.offset) * sizeof(float);
       halide_buffer_t &b = buffers[i];
-      b = halide_buffer_t();
-      b.flags = 0;
-      b.padding = nullptr;
+      b = viewBuffer(a.shape, a.strides, batch, dims.data() + dimAt);
       if (storage.device) { // a crop of device memory: no host side, not dirty
         b.device = address;
         b.device_interface = storage.device;
-        b.host = nullptr;
       } else {
-        b.device = 0;
-        b.device_interface = nullptr;
         b.host = reinterpret_cast<uint8_t *>(address);
       }
-      b.type = halide_type_t(halide_type_float, 32, 1);
-      const int rank = static_cast<int>(a.shape.size());
-      b.dimensions = rank;
-      b.dim = rank ? &dims[dimAt] : nullptr;
-      for (int d = 0; d < rank; ++d) {
-        const size_t r = static_cast<size_t>(rank - 1 - d); // Halide dim d = row-major dim r
-        const int64_t extent = a.shape[r] < 0 ? -a.shape[r] * batch : a.shape[r];
-        dims[dimAt + d] = halide_dimension_t(0, static_cast<int32_t>(extent),
-                                             static_cast<int32_t>(a.strides[r]), 0);
-      }
-      dimAt += rank;
+      dimAt += a.shape.size();
       argv[i] = &b;
     }
 

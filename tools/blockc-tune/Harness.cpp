@@ -1,8 +1,8 @@
 //===- Harness.cpp - the timing worker ------------------------------------===//
 //
-// Arguments are built exactly as the runtime's callKernels builds them
-// (runtime/src/Module.cpp): one halide_buffer_t per argument, float32, Halide dimension d
-// = row-major dimension rank-1-d, extents with -k meaning k * batch. Each argument has
+// Arguments are built as the runtime builds them (runtime/src/ViewBuffer.h): one
+// halide_buffer_t per argument, float32, Halide dimension d = row-major dimension rank-1-d,
+// extents with -k meaning k * batch. Each argument has
 // storage of its own, offset + 1 + sum((extent - 1) * stride) floats (64-byte aligned).
 // On a GPU target the buffers are host buffers: the inputs are marked host-dirty, so the
 // pipeline copies them to the device (a clean host buffer is not copied: the kernel would
@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Harness.h"
+#include "ViewBuffer.h"
 
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -83,13 +84,13 @@ std::vector<Arg> readKernelJson(const std::string &path) {
   return out;
 }
 
-int64_t extentOf(int64_t e, int64_t batch) { return e < 0 ? -e * batch : e; }
+using blockc::rt::viewExtent;
 
 /// Floats an argument's storage needs.
 size_t storageSize(const Arg &a, int64_t batch) {
   int64_t last = a.offset;
   for (size_t d = 0; d < a.shape.size(); ++d)
-    last += (extentOf(a.shape[d], batch) - 1) * a.strides[d];
+    last += (viewExtent(a.shape[d], batch) - 1) * a.strides[d];
   return static_cast<size_t>(last + 1);
 }
 
@@ -98,7 +99,7 @@ template <typename F> void forEachElement(const Arg &a, int64_t batch, F fn) {
   const size_t rank = a.shape.size();
   std::vector<int64_t> index(rank, 0);
   for (size_t d = 0; d < rank; ++d)
-    if (extentOf(a.shape[d], batch) <= 0)
+    if (viewExtent(a.shape[d], batch) <= 0)
       return;
   for (;;) {
     int64_t at = a.offset;
@@ -108,7 +109,7 @@ template <typename F> void forEachElement(const Arg &a, int64_t batch, F fn) {
     size_t d = rank;
     while (d > 0) {
       --d;
-      if (++index[d] < extentOf(a.shape[d], batch))
+      if (++index[d] < viewExtent(a.shape[d], batch))
         break;
       index[d] = 0;
       if (d == 0)
@@ -259,23 +260,10 @@ int run(const HarnessOptions &options) {
         p[i] = inputValue(k, i);
 
     halide_buffer_t &b = buffers[k];
-    b = halide_buffer_t();
-    b.device = 0;
-    b.device_interface = nullptr;
+    b = blockc::rt::viewBuffer(a.shape, a.strides, options.batch, dims.data() + dimAt);
     b.host = reinterpret_cast<uint8_t *>(p + a.offset);
     b.flags = a.output ? 0 : halide_buffer_flag_host_dirty; // no effect on a CPU kernel
-    b.padding = nullptr;
-    b.type = halide_type_t(halide_type_float, 32, 1);
-    const int rank = static_cast<int>(a.shape.size());
-    b.dimensions = rank;
-    b.dim = rank ? &dims[dimAt] : nullptr;
-    for (int d = 0; d < rank; ++d) {
-      const size_t r = static_cast<size_t>(rank - 1 - d); // Halide dim d = row-major dim r
-      dims[dimAt + d] = halide_dimension_t(
-          0, static_cast<int32_t>(extentOf(a.shape[r], options.batch)),
-          static_cast<int32_t>(a.strides[r]), 0);
-    }
-    dimAt += rank;
+    dimAt += a.shape.size();
     argv[k] = &b;
   }
 

@@ -1,0 +1,52 @@
+//===- ViewBuffer.h - a manifest argument view as a halide_buffer_t -*- C++ -*-===//
+//
+// One place for how an argument view of the manifest (docs/module-format.md) becomes the
+// halide_buffer_t a kernel's <function>_argv entry point takes. The runtime's runs and
+// blockc-tune's timing worker (a separate program) both build their arguments with it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BLOCKC_RUNTIME_VIEWBUFFER_H
+#define BLOCKC_RUNTIME_VIEWBUFFER_H
+
+#include <HalideRuntime.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace blockc {
+namespace rt {
+
+/// A view's extent for batch size `batch`: a negative shape entry -k means k * batch.
+inline int64_t viewExtent(int64_t shapeEntry, int64_t batch) {
+  return shapeEntry < 0 ? -shapeEntry * batch : shapeEntry;
+}
+
+/// A float32 buffer over a row-major view (`shape` and `strides` in elements, outermost
+/// first) for batch size `batch`, with neither host nor device memory set. Halide's
+/// dimension d is row-major dimension rank - 1 - d. `dims` receives the dimensions: it must
+/// hold shape.size() entries and outlive the buffer.
+inline halide_buffer_t viewBuffer(const std::vector<int64_t> &shape,
+                                  const std::vector<int64_t> &strides, int64_t batch,
+                                  halide_dimension_t *dims) {
+  halide_buffer_t b = halide_buffer_t();
+  b.device = 0;
+  b.device_interface = nullptr;
+  b.host = nullptr;
+  b.flags = 0;
+  b.padding = nullptr;
+  b.type = halide_type_t(halide_type_float, 32, 1);
+  const int rank = static_cast<int>(shape.size());
+  b.dimensions = rank;
+  b.dim = rank ? dims : nullptr;
+  for (int d = 0; d < rank; ++d) {
+    const size_t r = static_cast<size_t>(rank - 1 - d);
+    dims[d] = halide_dimension_t(0, static_cast<int32_t>(viewExtent(shape[r], batch)),
+                                 static_cast<int32_t>(strides[r]), 0);
+  }
+  return b;
+}
+
+} // namespace rt
+} // namespace blockc
+
+#endif // BLOCKC_RUNTIME_VIEWBUFFER_H
