@@ -82,17 +82,22 @@ def leftover_workers(marker):
     return found
 
 
-def check_log_invariants(lines, kernels_expected, per_kernel):
+def check_log_invariants(lines, listing, per_kernel):
+    """`listing`: the kernels as `--list=json` gives them, with their knobs."""
     by_kernel = trials_by_kernel(lines)
+    kernels_expected = [k["kernel"] for k in listing]
     check(set(by_kernel) == set(kernels_expected),
           f"kernels in the log {sorted(by_kernel)} != {sorted(kernels_expected)}")
+    # The default names every knob with its default value.
+    defaults = {k["kernel"]: {"knobs": {kn["name"]: kn["default"] for kn in k["knobs"]}}
+                for k in listing}
     for name, trials in by_kernel.items():
         numbers = [t["trial"] for t in trials]
         check(numbers == list(range(per_kernel)),
               f"{name}: trial numbers {numbers}, expected 0..{per_kernel - 1}")
         keys = [schedule_key(t["schedule"]) for t in trials]
         check(len(set(keys)) == len(keys), f"{name}: a schedule was measured twice: {keys}")
-        check(trials[0]["origin"] == "default" and trials[0]["schedule"] == {"knobs": {}},
+        check(trials[0]["origin"] == "default" and trials[0]["schedule"] == defaults[name],
               f"{name}: trial 0 is not the default: {trials[0]}")
         check(trials[0]["status"] == "ok", f"{name}: the default failed: {trials[0]}")
         for t in trials:
@@ -103,13 +108,14 @@ def check_log_invariants(lines, kernels_expected, per_kernel):
 
 
 def test_resume(args):
-    kernels = [k["kernel"] for k in list_kernels(args)]
+    listing = list_kernels(args)
+    kernels = [k["kernel"] for k in listing]
     db = os.path.join(args.workdir, "db.jsonl")
     r = tune(args, db, "--trials", "4", "--seed", "3")
     check(r.returncode == 0, f"first run: exit {r.returncode}")
     first = read_log(db + ".trials")
     check(len(first) == 4 * len(kernels), f"{len(first)} trials logged, expected 4 per kernel")
-    by_kernel = check_log_invariants(first, kernels, 4)
+    by_kernel = check_log_invariants(first, listing, 4)
     for name, trials in by_kernel.items():
         origins = [t["origin"] for t in trials]
         check(origins == ["default", "Adams2019", "Mullapudi2016", "random"],
@@ -126,7 +132,7 @@ def test_resume(args):
     check(second[:len(first)] == first, "the resumed run changed the log's first lines")
     check(len(second) == 7 * len(kernels), f"{len(second)} trials logged, expected 7 per kernel")
     check(f"{3 * len(kernels)} trials measured" in r.stdout, "the resumed run's count")
-    check_log_invariants(second, kernels, 7)
+    check_log_invariants(second, listing, 7)
 
     # A line cut short (a tuner killed while writing) is dropped with a warning.
     with open(db + ".trials", "a") as f:
@@ -188,7 +194,8 @@ def test_faults(args):
 
 
 def test_interrupt(args):
-    kernels = [k["kernel"] for k in list_kernels(args)]
+    listing = list_kernels(args)
+    kernels = [k["kernel"] for k in listing]
     db = os.path.join(args.workdir, "db.jsonl")
     cmd = [args.tune, args.spec, "--db", db, "--trials", "10"]
     print("$", " ".join(cmd), flush=True)
@@ -216,11 +223,12 @@ def test_interrupt(args):
     check(r.returncode == 0, f"resumed run: exit {r.returncode}")
     full = read_log(db + ".trials")
     check(full[:len(partial)] == partial, "the resumed run changed the log's first lines")
-    check_log_invariants(full, kernels, 10)
+    check_log_invariants(full, listing, 10)
 
 
 def test_budget(args):
-    kernels = [k["kernel"] for k in list_kernels(args)]
+    listing = list_kernels(args)
+    kernels = [k["kernel"] for k in listing]
     db = os.path.join(args.workdir, "db.jsonl")
     start = time.monotonic()
     r = tune(args, db, "--budget", "0.25")

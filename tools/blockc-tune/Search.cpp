@@ -75,12 +75,15 @@ Point Search::defaultPoint() const {
 }
 
 ScheduleChoice Search::choiceOf(const Point &point) const {
+  // Every knob, defaults included: a logged trial or a record keeps meaning what was
+  // measured when a later compiler changes a default.
   ScheduleChoice choice;
   for (size_t i = 0; i < knobs.size(); ++i)
-    if (point[i] != knobs[i].defaultValue)
-      choice.knobs[knobs[i].name] = point[i];
+    choice.knobs[knobs[i].name] = point[i];
   return choice;
 }
+
+ScheduleChoice Search::defaultChoice() const { return choiceOf(defaultPoint()); }
 
 Point Search::pointOf(const ScheduleChoice &choice) const {
   Point p = defaultPoint();
@@ -178,7 +181,7 @@ std::vector<Candidate> Search::firstRound() {
     round.push_back(Candidate{std::move(choice), origin});
     return true;
   };
-  add(ScheduleChoice(), "default");
+  add(defaultChoice(), "default");
   for (const std::string &name : autoschedulers) {
     ScheduleChoice choice;
     choice.autoscheduler = name;

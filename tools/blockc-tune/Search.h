@@ -75,8 +75,10 @@ public:
   /// The points of the space, at most `limit` (saturating).
   uint64_t spaceSize(uint64_t limit = UINT64_MAX) const;
 
-  /// Canonical choice of a point, and the point of a (knob) choice.
+  /// The choice of a point, naming every knob, and the point of a (knob) choice.
   ScheduleChoice choiceOf(const Point &point) const;
+  /// The hand-written default, naming every knob.
+  ScheduleChoice defaultChoice() const;
   Point pointOf(const ScheduleChoice &choice) const;
   /// Every value of `point` is one of its knob's choices.
   bool legal(const Point &point) const;

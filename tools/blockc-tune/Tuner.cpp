@@ -537,7 +537,7 @@ RoundEnd Tuner::runRound(KernelRun &k) {
     if (needReference) {
       referenceDir = k.workDir + "/reference";
       llvm::sys::fs::create_directories(referenceDir);
-      jobs.push_back(compileJob(k, ScheduleChoice(), referenceDir, -1));
+      jobs.push_back(compileJob(k, k.search.defaultChoice(), referenceDir, -1));
     }
     for (size_t i : toCompile) {
       llvm::sys::fs::remove_directories(pending[i].dir);
@@ -665,7 +665,7 @@ void Tuner::confirm(KernelRun &k) {
   // The default and the fastest few of the search, each compiled again.
   std::stable_sort(k.okCandidates.begin(), k.okCandidates.end(),
                    [](const auto &a, const auto &b) { return a.first < b.first; });
-  std::vector<Candidate> finalists = {Candidate{ScheduleChoice(), "default"}};
+  std::vector<Candidate> finalists = {Candidate{k.search.defaultChoice(), "default"}};
   for (size_t i = 0; i < k.okCandidates.size() && finalists.size() <= kFinalists; ++i)
     finalists.push_back(k.okCandidates[i].second);
   if (!ensureRuntime())
