@@ -53,7 +53,7 @@ std::string shortLabel(std::string text) {
 /// A short text of a schedule for one table cell.
 std::string shortSchedule(const ScheduleChoice &choice) {
   std::string text = choice.describe();
-  constexpr size_t limit = 60;
+  constexpr size_t limit = 100; // a matmul's seven knobs fit
   if (text.size() > limit)
     text = text.substr(0, limit - 3) + "...";
   return text;
