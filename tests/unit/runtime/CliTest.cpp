@@ -54,6 +54,19 @@ protected:
     TempDirTest::SetUp();
     weights_ = writeFile("w.safetensors", safetensorsFile(fixtureWeights()));
   }
+  /// `blockc bench` on the fixture module with its weights and `options`.
+  Result bench(const std::string &options, bool stdoutOnly = false) {
+    return runCli("bench " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights " + shellQuote(weights_) +
+                      " " + options,
+                  stdoutOnly);
+  }
+  /// The JSON object `bench --json` printed (an empty one, with a failure, if none).
+  static boost::json::object jsonOf(const Result &r) {
+    boost::json::error_code ec;
+    boost::json::value v = boost::json::parse(r.output, ec);
+    EXPECT_FALSE(ec || !v.is_object()) << r.output;
+    return ec || !v.is_object() ? boost::json::object() : v.as_object();
+  }
   std::string weights_;
 };
 
@@ -155,8 +168,7 @@ TEST_F(CliTest, RunReportsBadWeights) {
 }
 
 TEST_F(CliTest, BenchText) {
-  Result r = runCli("bench " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights " + shellQuote(weights_) +
-                    " --batch 4 --warmup 1 --repeat 5");
+  Result r = bench("--batch 4 --warmup 1 --repeat 5");
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_HAS(r.output, "latency: median ");
   EXPECT_HAS(r.output, "GFLOP/s");
@@ -164,14 +176,10 @@ TEST_F(CliTest, BenchText) {
 }
 
 TEST_F(CliTest, BenchJson) {
-  Result r = runCli("bench " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights " + shellQuote(weights_) +
-                        " --batch 3 --threads 2 --warmup 0 --repeat 4 --json",
-                    true);
+  Result r = bench("--batch 3 --threads 2 --warmup 0 --repeat 4 --json", true);
   ASSERT_EQ(r.code, 0) << r.output;
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(r.output, ec);
-  ASSERT_FALSE(ec) << r.output;
-  const boost::json::object &o = v.as_object();
+  const boost::json::object o = jsonOf(r);
+  ASSERT_FALSE(o.empty());
   EXPECT_EQ(o.at("block").as_string(), "fixture");
   EXPECT_EQ(o.at("batch").to_number<int64_t>(), 3);
   EXPECT_EQ(o.at("threads").to_number<int64_t>(), 2);
@@ -186,21 +194,17 @@ TEST_F(CliTest, BenchJson) {
 }
 
 TEST_F(CliTest, BenchProfile) {
-  Result r = runCli("bench " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights " + shellQuote(weights_) +
-                    " --batch 2 --warmup 0 --repeat 3 --profile");
+  Result r = bench("--batch 2 --warmup 0 --repeat 3 --profile");
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_HAS(r.output, "per kernel, 3 profiled runs");
   EXPECT_HAS(r.output, "  scale            mul + copy ");
   EXPECT_HAS(r.output, "  add_bias         fixture "); // no ops in the manifest: its kind
 
-  r = runCli("bench " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights " + shellQuote(weights_) +
-                 " --batch 2 --warmup 0 --repeat 3 --profile --json",
-             true);
+  r = bench("--batch 2 --warmup 0 --repeat 3 --profile --json", true);
   ASSERT_EQ(r.code, 0) << r.output;
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(r.output, ec);
-  ASSERT_FALSE(ec) << r.output;
-  const boost::json::array &kernels = v.as_object().at("kernels").as_array();
+  const boost::json::object o = jsonOf(r);
+  ASSERT_TRUE(o.contains("kernels")) << r.output;
+  const boost::json::array &kernels = o.at("kernels").as_array();
   ASSERT_EQ(kernels.size(), 2u);
   const boost::json::object &scale = kernels[0].as_object();
   EXPECT_EQ(scale.at("name").as_string(), "scale");
