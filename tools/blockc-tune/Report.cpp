@@ -8,6 +8,7 @@
 #include "Report.h"
 #include "TrialLog.h"
 
+#include "blockc/Tuning/JsonLines.h"
 #include "blockc/Tuning/TuningDatabase.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -132,39 +133,32 @@ struct TrialLog {
 TrialLog readTrialLog(const std::string &path, const llvm::MemoryBuffer &buffer,
                       llvm::raw_ostream &err) {
   TrialLog log;
-  llvm::StringRef rest = buffer.getBuffer();
-  for (unsigned lineNo = 1; !rest.empty(); ++lineNo) {
-    llvm::StringRef line;
-    std::tie(line, rest) = rest.split('\n');
-    line = line.trim();
-    if (line.empty())
-      continue;
-    auto skip = [&](const llvm::Twine &why) {
-      err << path << ":" << lineNo << ": " << why << "; line skipped\n";
-    };
-    llvm::Expected<llvm::json::Value> value = llvm::json::parse(line);
-    if (!value) {
-      skip("invalid JSON: " + llvm::toString(value.takeError()));
-      continue;
-    }
-    // The tuner's own reader of a trial, so that both read one format.
-    llvm::Expected<tune::TrialEntry> entry = tune::TrialEntry::fromJson(*value);
-    if (!entry) {
-      skip(llvm::toString(entry.takeError()));
-      continue;
-    }
-    SeriesKey key{entry->signature, entry->target, entry->machine, entry->batch,
-                  static_cast<int64_t>(entry->seed)};
-    Series &series = log.series[key];
-    if (!entry->kernel.empty())
-      series.kernel = entry->kernel;
-    if (!entry->kind.empty())
-      series.kind = entry->kind;
-    series.trials.push_back(Trial{entry->trial, entry->result.status, entry->origin,
-                                  entry->result.timeUs});
-    ++log.statusCounts[entry->result.status];
-    ++log.total;
-  }
+  llvm::consumeError(jsonl::forEachLine(
+      buffer.getBuffer(),
+      [&](const jsonl::Line &line, llvm::Expected<llvm::json::Value> value) -> llvm::Error {
+        auto skip = [&](const llvm::Twine &why) {
+          err << path << ":" << line.number << ": " << why << "; line skipped\n";
+          return llvm::Error::success();
+        };
+        if (!value)
+          return skip("invalid JSON: " + llvm::toString(value.takeError()));
+        // The tuner's own reader of a trial, so that both read one format.
+        llvm::Expected<tune::TrialEntry> entry = tune::TrialEntry::fromJson(*value);
+        if (!entry)
+          return skip(llvm::toString(entry.takeError()));
+        SeriesKey key{entry->signature, entry->target, entry->machine, entry->batch,
+                      static_cast<int64_t>(entry->seed)};
+        Series &series = log.series[key];
+        if (!entry->kernel.empty())
+          series.kernel = entry->kernel;
+        if (!entry->kind.empty())
+          series.kind = entry->kind;
+        series.trials.push_back(Trial{entry->trial, entry->result.status, entry->origin,
+                                      entry->result.timeUs});
+        ++log.statusCounts[entry->result.status];
+        ++log.total;
+        return llvm::Error::success();
+      }));
   return log;
 }
 

@@ -3,12 +3,13 @@
 
 #include "Search.h"
 
+#include "blockc/Tuning/JsonLines.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <unistd.h>
@@ -17,41 +18,7 @@ using namespace blockc;
 using namespace blockc::tune;
 namespace json = llvm::json;
 
-namespace {
-llvm::Error fail(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-llvm::Error readString(const json::Object &o, llvm::StringRef key, std::string &out) {
-  std::optional<llvm::StringRef> s = o.getString(key);
-  if (!s)
-    return fail("missing or non-string \"" + key + "\"");
-  out = s->str();
-  return llvm::Error::success();
-}
-
-llvm::Error readInteger(const json::Object &o, llvm::StringRef key, int64_t &out) {
-  std::optional<int64_t> v = o.getInteger(key);
-  if (!v)
-    return fail("missing or non-integer \"" + key + "\"");
-  out = *v;
-  return llvm::Error::success();
-}
-
-llvm::Error readOptionalNumber(const json::Object &o, llvm::StringRef key,
-                               std::optional<double> &out) {
-  const json::Value *v = o.get(key);
-  if (!v || v->kind() == json::Value::Null) {
-    out.reset();
-    return llvm::Error::success();
-  }
-  std::optional<double> d = v->getAsNumber();
-  if (!d)
-    return fail("\"" + key + "\" must be a number or null");
-  out = *d;
-  return llvm::Error::success();
-}
-} // namespace
+using jsonl::Need;
 
 bool blockc::tune::isTrialStatus(const std::string &status) {
   return status == "ok" || status == "wrong" || status == "compile_failed" ||
@@ -59,13 +26,9 @@ bool blockc::tune::isTrialStatus(const std::string &status) {
 }
 
 namespace {
-/// A time rounded to the nanosecond, in its shortest decimal form (llvm::json would print
-/// 17 significant digits).
+/// A time rounded to the nanosecond, in its shortest decimal form.
 std::string decimal(double value) {
-  char buffer[64];
-  const double rounded = std::round(value * 1000) / 1000;
-  std::to_chars_result r = std::to_chars(buffer, buffer + sizeof buffer, rounded);
-  return std::string(buffer, r.ptr);
+  return jsonl::shortestDecimal(std::round(value * 1000) / 1000);
 }
 } // namespace
 
@@ -105,43 +68,43 @@ std::string TrialEntry::toLine() const {
 llvm::Expected<TrialEntry> TrialEntry::fromJson(const json::Value &value) {
   const json::Object *o = value.getAsObject();
   if (!o)
-    return fail("a trial must be a JSON object");
+    return jsonl::error("a trial must be a JSON object");
   TrialEntry e;
   int64_t seed = 0;
   if (llvm::Error err = llvm::joinErrors(
-          llvm::joinErrors(readString(*o, "signature", e.signature),
-                           readString(*o, "kernel", e.kernel)),
-          llvm::joinErrors(readString(*o, "target", e.target),
-                           readString(*o, "machine", e.machine))))
+          llvm::joinErrors(jsonl::readString(*o, "signature", Need::Required, e.signature),
+                           jsonl::readString(*o, "kernel", Need::Required, e.kernel)),
+          llvm::joinErrors(jsonl::readString(*o, "target", Need::Required, e.target),
+                           jsonl::readString(*o, "machine", Need::Required, e.machine))))
     return std::move(err);
-  if (llvm::Error err = readString(*o, "kind", e.kind))
+  if (llvm::Error err = jsonl::readString(*o, "kind", Need::Required, e.kind))
     return std::move(err);
-  if (llvm::Error err = readInteger(*o, "batch", e.batch))
+  if (llvm::Error err = jsonl::readInteger(*o, "batch", Need::Required, e.batch))
     return std::move(err);
-  if (llvm::Error err = readInteger(*o, "seed", seed))
+  if (llvm::Error err = jsonl::readInteger(*o, "seed", Need::Required, seed))
     return std::move(err);
   e.seed = static_cast<uint64_t>(seed);
-  if (llvm::Error err = readInteger(*o, "trial", e.trial))
+  if (llvm::Error err = jsonl::readInteger(*o, "trial", Need::Required, e.trial))
     return std::move(err);
   const json::Value *schedule = o->get("schedule");
   if (!schedule)
-    return fail("missing \"schedule\"");
+    return jsonl::error("missing \"schedule\"");
   llvm::Expected<ScheduleChoice> choice = ScheduleChoice::fromJson(*schedule);
   if (!choice)
-    return fail("bad \"schedule\": " + llvm::toString(choice.takeError()));
+    return jsonl::error("bad \"schedule\": " + llvm::toString(choice.takeError()));
   e.schedule = std::move(*choice);
-  if (llvm::Error err = readString(*o, "origin", e.origin))
+  if (llvm::Error err = jsonl::readString(*o, "origin", Need::Required, e.origin))
     return std::move(err);
-  if (llvm::Error err = readString(*o, "status", e.result.status))
+  if (llvm::Error err = jsonl::readString(*o, "status", Need::Required, e.result.status))
     return std::move(err);
   if (!isTrialStatus(e.result.status))
-    return fail("unknown status \"" + e.result.status + "\"");
-  if (llvm::Error err = readOptionalNumber(*o, "time_us", e.result.timeUs))
+    return jsonl::error("unknown status \"" + e.result.status + "\"");
+  if (llvm::Error err = jsonl::readNumberOrNull(*o, "time_us", e.result.timeUs))
     return std::move(err);
-  if (llvm::Error err = readOptionalNumber(*o, "spread_us", e.result.spreadUs))
+  if (llvm::Error err = jsonl::readNumberOrNull(*o, "spread_us", e.result.spreadUs))
     return std::move(err);
   if (e.result.status == "ok" && !e.result.timeUs)
-    return fail("an \"ok\" trial needs \"time_us\"");
+    return jsonl::error("an \"ok\" trial needs \"time_us\"");
   if (std::optional<llvm::StringRef> m = o->getString("message"))
     e.result.message = m->str();
   if (std::optional<double> s = o->getNumber("elapsed_s"))
@@ -157,38 +120,33 @@ llvm::Expected<TrialLog> TrialLog::open(const std::string &path, std::string *wa
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer = llvm::MemoryBuffer::getFile(
       path, /*IsText=*/false, /*RequiresNullTerminator=*/false, /*IsVolatile=*/true);
   if (!buffer)
-    return fail(path + ": cannot read: " + buffer.getError().message());
-  llvm::StringRef text = (*buffer)->getBuffer();
-  const bool endsWithNewline = text.ends_with("\n");
-  llvm::SmallVector<llvm::StringRef, 0> lines;
-  text.split(lines, '\n');
-  for (size_t i = 0; i < lines.size(); ++i) {
-    llvm::StringRef line = lines[i].trim();
-    if (line.empty())
-      continue;
-    const bool last = i + 1 == lines.size() || (i + 2 == lines.size() && lines[i + 1].empty());
-    llvm::Expected<json::Value> value = json::parse(line);
-    llvm::Expected<TrialEntry> entry =
-        value ? TrialEntry::fromJson(*value) : llvm::Expected<TrialEntry>(value.takeError());
-    if (!entry) {
-      std::string message = llvm::toString(entry.takeError());
-      if (last && !endsWithNewline) { // cut short by a kill while writing
-        if (warning)
-          *warning = path + ":" + std::to_string(i + 1) +
-                     ": ignoring an incomplete last line (" + message + ")";
-        // Drop it from the file too, so that the next trial starts a line of its own.
-        const off_t start = static_cast<off_t>(lines[i].data() - text.data());
-        if (::truncate(path.c_str(), start) != 0)
-          return fail(path + ": cannot drop its incomplete last line");
-        break;
-      }
-      return fail(path + ":" + std::to_string(i + 1) + ": " + message);
-    }
-    Context context{entry->signature, entry->target, entry->machine, entry->batch,
-                    entry->seed, candidateKey(entry->schedule)};
-    log.index.emplace(context, log.entries.size());
-    log.entries.push_back(std::move(*entry));
-  }
+    return jsonl::error(path + ": cannot read: " + buffer.getError().message());
+  llvm::Error err = jsonl::forEachLine(
+      (*buffer)->getBuffer(),
+      [&](const jsonl::Line &line, llvm::Expected<json::Value> value) -> llvm::Error {
+        llvm::Expected<TrialEntry> entry =
+            value ? TrialEntry::fromJson(*value) : llvm::Expected<TrialEntry>(value.takeError());
+        if (!entry) {
+          std::string message = llvm::toString(entry.takeError());
+          if (!line.unterminated)
+            return jsonl::error(path + ":" + std::to_string(line.number) + ": " + message);
+          // Cut short by a kill while writing: dropped from the file too, so that the
+          // next trial starts a line of its own.
+          if (warning)
+            *warning = path + ":" + std::to_string(line.number) +
+                       ": ignoring an incomplete last line (" + message + ")";
+          if (::truncate(path.c_str(), static_cast<off_t>(line.offset)) != 0)
+            return jsonl::error(path + ": cannot drop its incomplete last line");
+          return llvm::Error::success();
+        }
+        Context context{entry->signature, entry->target, entry->machine, entry->batch,
+                        entry->seed, candidateKey(entry->schedule)};
+        log.index.emplace(context, log.entries.size());
+        log.entries.push_back(std::move(*entry));
+        return llvm::Error::success();
+      });
+  if (err)
+    return std::move(err);
   return log;
 }
 
@@ -203,11 +161,11 @@ llvm::Error TrialLog::append(const TrialEntry &entry) {
   const std::string line = entry.toLine() + "\n";
   std::FILE *f = std::fopen(file.c_str(), "a");
   if (!f)
-    return fail(file + ": cannot open for appending");
+    return jsonl::error(file + ": cannot open for appending");
   const bool written = std::fwrite(line.data(), 1, line.size(), f) == line.size();
   const bool closed = std::fclose(f) == 0;
   if (!written || !closed)
-    return fail(file + ": cannot write a trial");
+    return jsonl::error(file + ": cannot write a trial");
   Context context{entry.signature, entry.target, entry.machine, entry.batch, entry.seed,
                   candidateKey(entry.schedule)};
   index.emplace(context, entries.size());

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "blockc/Tuning/TuningDatabase.h"
+#include "blockc/Tuning/JsonLines.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -15,7 +16,6 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <thread>
@@ -27,58 +27,7 @@ using namespace blockc;
 
 namespace {
 
-llvm::Error fail(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-/// Reads one field of a record object. `required` fields must be present; an optional
-/// field that is absent (or null) leaves `out` unchanged.
-llvm::Error readString(const llvm::json::Object &object, llvm::StringRef key, bool required,
-                       std::string &out) {
-  const llvm::json::Value *value = object.get(key);
-  if (!value || value->kind() == llvm::json::Value::Null)
-    return required ? fail("missing \"" + key + "\"") : llvm::Error::success();
-  std::optional<llvm::StringRef> text = value->getAsString();
-  if (!text)
-    return fail("expected a string for \"" + key + "\"");
-  out = text->str();
-  return llvm::Error::success();
-}
-
-llvm::Error readTime(const llvm::json::Object &object, llvm::StringRef key, double &out) {
-  const llvm::json::Value *value = object.get(key);
-  if (!value)
-    return fail("missing \"" + key + "\"");
-  std::optional<double> number = value->getAsNumber();
-  if (!number)
-    return fail("expected a number for \"" + key + "\"");
-  if (!std::isfinite(*number) || *number < 0)
-    return fail("expected a non-negative number for \"" + key + "\"");
-  out = *number;
-  return llvm::Error::success();
-}
-
-llvm::Error readCount(const llvm::json::Object &object, llvm::StringRef key, int64_t minimum,
-                      int64_t &out) {
-  const llvm::json::Value *value = object.get(key);
-  if (!value || value->kind() == llvm::json::Value::Null)
-    return llvm::Error::success();
-  std::optional<int64_t> number = value->getAsInteger();
-  if (!number)
-    return fail("expected an integer for \"" + key + "\"");
-  if (*number < minimum)
-    return fail("expected an integer >= " + llvm::Twine(minimum) + " for \"" + key + "\"");
-  out = *number;
-  return llvm::Error::success();
-}
-
-/// The shortest decimal text that reads back as exactly `value` (llvm::json prints 17
-/// significant digits: 12.3 would come out as 12.300000000000001).
-std::string shortestDecimal(double value) {
-  char buffer[64];
-  std::to_chars_result result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
-}
+using jsonl::Need;
 
 auto recordKey(const TuningRecord &r) {
   return std::tie(r.signature, r.target, r.machine);
@@ -107,38 +56,38 @@ llvm::json::Value TuningRecord::toJson() const {
 llvm::Expected<TuningRecord> TuningRecord::fromJson(const llvm::json::Value &value) {
   const llvm::json::Object *object = value.getAsObject();
   if (!object)
-    return fail("expected a JSON object");
+    return jsonl::error("expected a JSON object");
   TuningRecord record;
-  if (llvm::Error e = readString(*object, "signature", true, record.signature))
+  if (llvm::Error e = jsonl::readString(*object, "signature", Need::Required, record.signature))
     return std::move(e);
   if (record.signature.empty())
-    return fail("\"signature\" is empty");
-  if (llvm::Error e = readString(*object, "kind", true, record.kind))
+    return jsonl::error("\"signature\" is empty");
+  if (llvm::Error e = jsonl::readString(*object, "kind", Need::Required, record.kind))
     return std::move(e);
-  if (llvm::Error e = readString(*object, "kernel", false, record.kernel))
+  if (llvm::Error e = jsonl::readString(*object, "kernel", Need::Optional, record.kernel))
     return std::move(e);
-  if (llvm::Error e = readString(*object, "target", true, record.target))
+  if (llvm::Error e = jsonl::readString(*object, "target", Need::Required, record.target))
     return std::move(e);
   if (record.target.empty())
-    return fail("\"target\" is empty");
-  if (llvm::Error e = readString(*object, "machine", true, record.machine))
+    return jsonl::error("\"target\" is empty");
+  if (llvm::Error e = jsonl::readString(*object, "machine", Need::Required, record.machine))
     return std::move(e);
   const llvm::json::Value *schedule = object->get("schedule");
   if (!schedule)
-    return fail("missing \"schedule\"");
+    return jsonl::error("missing \"schedule\"");
   llvm::Expected<ScheduleChoice> choice = ScheduleChoice::fromJson(*schedule);
   if (!choice)
-    return fail("\"schedule\": " + llvm::toString(choice.takeError()));
+    return jsonl::error("\"schedule\": " + llvm::toString(choice.takeError()));
   record.schedule = std::move(*choice);
-  if (llvm::Error e = readTime(*object, "time_us", record.timeUs))
+  if (llvm::Error e = jsonl::readTime(*object, "time_us", Need::Required, record.timeUs))
     return std::move(e);
-  if (llvm::Error e = readTime(*object, "default_time_us", record.defaultTimeUs))
+  if (llvm::Error e = jsonl::readTime(*object, "default_time_us", Need::Required, record.defaultTimeUs))
     return std::move(e);
-  if (llvm::Error e = readCount(*object, "batch", 1, record.batch))
+  if (llvm::Error e = jsonl::readInteger(*object, "batch", Need::Optional, record.batch, 1))
     return std::move(e);
-  if (llvm::Error e = readCount(*object, "trials", 0, record.trials))
+  if (llvm::Error e = jsonl::readInteger(*object, "trials", Need::Optional, record.trials, 0))
     return std::move(e);
-  if (llvm::Error e = readString(*object, "tool_version", false, record.toolVersion))
+  if (llvm::Error e = jsonl::readString(*object, "tool_version", Need::Optional, record.toolVersion))
     return std::move(e);
   return record;
 }
@@ -147,24 +96,22 @@ llvm::Expected<TuningDatabase> TuningDatabase::load(const std::string &path) {
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
       llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
-    return fail(path + ": cannot read the tuning database: " + buffer.getError().message());
+    return jsonl::error(path + ": cannot read the tuning database: " + buffer.getError().message());
   TuningDatabase db;
-  llvm::StringRef rest = (*buffer)->getBuffer();
-  for (unsigned lineNo = 1; !rest.empty(); ++lineNo) {
-    llvm::StringRef line;
-    std::tie(line, rest) = rest.split('\n');
-    line = line.trim();
-    if (line.empty())
-      continue;
-    std::string where = path + ":" + std::to_string(lineNo) + ": ";
-    llvm::Expected<llvm::json::Value> value = llvm::json::parse(line);
-    if (!value)
-      return fail(where + "invalid JSON: " + llvm::toString(value.takeError()));
-    llvm::Expected<TuningRecord> record = TuningRecord::fromJson(*value);
-    if (!record)
-      return fail(where + llvm::toString(record.takeError()));
-    db.add(std::move(*record));
-  }
+  llvm::Error err = jsonl::forEachLine(
+      (*buffer)->getBuffer(),
+      [&](const jsonl::Line &line, llvm::Expected<llvm::json::Value> value) -> llvm::Error {
+        std::string where = path + ":" + std::to_string(line.number) + ": ";
+        if (!value)
+          return jsonl::error(where + "invalid JSON: " + llvm::toString(value.takeError()));
+        llvm::Expected<TuningRecord> record = TuningRecord::fromJson(*value);
+        if (!record)
+          return jsonl::error(where + llvm::toString(record.takeError()));
+        db.add(std::move(*record));
+        return llvm::Error::success();
+      });
+  if (err)
+    return std::move(err);
   return db;
 }
 
@@ -221,14 +168,14 @@ llvm::Error TuningDatabase::save(const std::string &path) const {
   llvm::sys::path::remove_filename(dir);
   if (!dir.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(dir))
-      return fail(path + ": cannot create the directory " + dir.str() + ": " +
+      return jsonl::error(path + ": cannot create the directory " + dir.str() + ": " +
                   ec.message());
 
   // The temporary sits beside the database so that the rename stays on one file system.
   int fd = -1;
   llvm::SmallString<256> temp;
   if (std::error_code ec = llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temp))
-    return fail(path + ": cannot create a temporary file: " + ec.message());
+    return jsonl::error(path + ": cannot create a temporary file: " + ec.message());
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     for (const TuningRecord *r : sorted) {
@@ -241,10 +188,10 @@ llvm::Error TuningDatabase::save(const std::string &path) const {
         j.attribute("machine", r->machine);
         j.attribute("schedule", r->schedule.toJson());
         j.attributeBegin("time_us");
-        j.rawValue(shortestDecimal(r->timeUs));
+        j.rawValue(jsonl::shortestDecimal(r->timeUs));
         j.attributeEnd();
         j.attributeBegin("default_time_us");
-        j.rawValue(shortestDecimal(r->defaultTimeUs));
+        j.rawValue(jsonl::shortestDecimal(r->defaultTimeUs));
         j.attributeEnd();
         j.attribute("batch", r->batch);
         j.attribute("trials", r->trials);
@@ -257,12 +204,12 @@ llvm::Error TuningDatabase::save(const std::string &path) const {
       std::error_code ec = os.error();
       os.clear_error();
       llvm::sys::fs::remove(temp);
-      return fail(path + ": cannot write " + temp.str() + ": " + ec.message());
+      return jsonl::error(path + ": cannot write " + temp.str() + ": " + ec.message());
     }
   }
   if (std::error_code ec = llvm::sys::fs::rename(temp, path)) {
     llvm::sys::fs::remove(temp);
-    return fail(path + ": cannot replace the database: " + ec.message());
+    return jsonl::error(path + ": cannot replace the database: " + ec.message());
   }
   return llvm::Error::success();
 }
