@@ -9,9 +9,14 @@ Kernels are compiled and run one at a time by blockc-tune's workers (`__compile`
 inputs in [0.25, 1.25), outputs start as NaN; max |diff| <= 1e-4 * max(1, max |ref|) and no
 NaN, per output). Each spec's every kernel is checked with the default GPU schedule; the
 kernels named in SWEEP also with each value of each of their knobs, the others at their
-defaults. Exit 77 (a CTest skip) when no OpenCL platform named "Portable" (PoCL) is found.
+defaults. Then the tuner's GPU path: `blockc-tune --target opencl` on --tune-spec, a few
+trials per kernel (the default, Anderson2021, a random point: each compiled for the GPU,
+checked against the default's outputs and timed through the device), must finish and write
+a record per kernel. Exit 77 (a CTest skip) when no OpenCL platform named "Portable" (PoCL)
+is found.
 
-  check_opencl.py --tune BLOCKC_TUNE --workdir DIR [--jobs 2] [--filter SUBSTR]
+  check_opencl.py --tune BLOCKC_TUNE --workdir DIR [--tune-spec SPEC] [--jobs 2]
+                  [--filter SUBSTR]
 """
 import argparse
 import concurrent.futures
@@ -124,6 +129,40 @@ class Checker:
         return f"{name} {kernel} [{label}]", error, max(worst, default=0)
 
 
+def check_tuner(args, env):
+    """blockc-tune end to end on the OpenCL target; returns the failures."""
+    workdir = os.path.join(args.workdir, "tune")
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir)
+    db = os.path.join(workdir, "db.jsonl")
+    r = run([args.tune, args.tune_spec, "--target", "opencl", "--db", db, "--trials", "3",
+             "--seed", "1"], env=env, timeout=600)
+    if r.returncode:
+        return [f"blockc-tune --target opencl: exit {r.returncode}: {r.stderr[-2000:]}"]
+    listing = run([args.tune, args.tune_spec, "--target", "opencl", "--list=json"])
+    kernels = {json.loads(line)["kernel"] for line in listing.stdout.splitlines()}
+    with open(db + ".trials") as f:
+        trials = [json.loads(line) for line in f if line.strip()]
+    with open(db) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    failures = []
+    for kernel in sorted(kernels):
+        mine = sorted((t for t in trials if t["kernel"] == kernel), key=lambda t: t["trial"])
+        origins = [t["origin"] for t in mine]
+        if origins[:2] != ["default", "Anderson2021"] or len(mine) != 3:
+            failures.append(f"tuner: {kernel}: trials {origins}, expected the default, "
+                            f"Anderson2021 and one more")
+        elif mine[0]["status"] != "ok" or not any(t["status"] == "ok" for t in mine[1:]):
+            failures.append(f"tuner: {kernel}: no GPU candidate measured: "
+                            f"{[(t['origin'], t['status'], t['message'][:200]) for t in mine]}")
+    recorded = {r["kernel"] for r in records if "-opencl" in r["target"]}
+    if recorded != kernels:
+        failures.append(f"tuner: records for {sorted(recorded)}, expected {sorted(kernels)}")
+    print(f"tuner on opencl: {len(trials)} trials of {len(kernels)} kernels, "
+          f"{len(records)} records, {len(failures)} problems", flush=True)
+    return failures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tune", required=True, help="the blockc-tune executable")
@@ -131,6 +170,7 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--filter", default="", help="only specs whose name contains this")
     parser.add_argument("--keep", action="store_true", help="keep every variant's build")
+    parser.add_argument("--tune-spec", help="also run blockc-tune --target opencl on this spec")
     args = parser.parse_args()
 
     env = dict(os.environ)
@@ -217,6 +257,8 @@ def main():
           f"specs, {len(jobs)} schedules (defaults, and every knob value of "
           f"{len(swept)} kernels), batch 2 and matmuls also 16, "
           f"{time.time() - start:.0f} s")
+    if args.tune_spec:
+        failed += check_tuner(args, env)
     for f in failed:
         print("  " + f)
     return 0 if not failed and passed else 1
