@@ -77,9 +77,16 @@ std::string spellKey(const Argument &arg) {
   return arg.kind == Argument::Kind::Arrow ? "IN -> OUT" : arg.key;
 }
 
+/// Names longer than this get no suggestion: the edit distance takes time quadratic in
+/// the lengths, and a huge name must not stall the compiler (typos are in short names).
+constexpr size_t kMaxSuggestedLength = 256;
+
 /// "; did you mean 'X'?" for the candidate closest to `name`, if one is close: a
 /// third of its letters may differ (so none of a one-letter name).
 std::string suggest(llvm::StringRef name, llvm::ArrayRef<llvm::StringRef> candidates) {
+  // Candidates far longer than `name` are skipped by edit_distance's length check.
+  if (name.size() > kMaxSuggestedLength)
+    return "";
   unsigned best = (name.size() + 1) / 3 + 1;
   llvm::StringRef closest;
   for (llvm::StringRef candidate : candidates) {
