@@ -145,6 +145,10 @@ private:
   /// Where each layer (but linear) was first applied, which fixed its features.
   llvm::DenseMap<const LayerDecl *, Location> firstApplied;
   llvm::StringMap<Value> variables;
+  /// The statement whose value each variable holds (none for the input), and the
+  /// statements whose value is read.
+  llvm::StringMap<const Assignment *> assignedBy;
+  llvm::DenseSet<const Assignment *> read;
 };
 
 } // namespace
@@ -237,6 +241,14 @@ bool Sema::check() {
     error(result->loc, formatv("the block's result 'x' has {0} features, but dim = {1}",
                                *x, block.dim));
   }
+
+  // A value no statement reads is dead code, most likely a mistake, and the lowering has
+  // no kernel for it (a kernel without outputs). Checked only without other errors, as it
+  // often follows from one (a misspelt use).
+  if (!failed)
+    for (const Assignment &stmt : block.statements)
+      if (&stmt != result && !read.count(&stmt))
+        error(stmt.loc, "the value assigned to '" + stmt.target + "' is never used");
   return !failed;
 }
 
@@ -393,6 +405,7 @@ void Sema::checkStatement(Assignment &stmt) {
     value = std::nullopt;
   }
   variables[stmt.target] = value;
+  assignedBy[stmt.target] = &stmt;
 }
 
 Value Sema::checkExpr(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
@@ -421,8 +434,11 @@ Value Sema::checkExpr(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
 
 Value Sema::checkVar(const VarExprAST &var) {
   auto it = variables.find(var.name);
-  if (it != variables.end())
+  if (it != variables.end()) {
+    if (const Assignment *stmt = assignedBy.lookup(var.name))
+      read.insert(stmt);
     return it->second;
+  }
   if (layers.count(var.name)) {
     error(var.loc, "'" + var.name + "' is a layer: apply it as '" + var.name + "(...)'");
     return std::nullopt;

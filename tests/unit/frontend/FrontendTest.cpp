@@ -667,6 +667,22 @@ TEST(SemaErrors, LayerDeclaredButNeverUsed) {
                {"test.block:2:3: error: layer 'n' is declared but never used"});
 }
 
+TEST(SemaErrors, ValueNeverUsed) {
+  // Dead code, which the lowering has no kernel for: a variable never read, or overwritten
+  // before it is read ('x' too).
+  expectErrors(inBlock("  h = gelu(x)\n"
+                       "  x = relu(x)\n"),
+               {"test.block:2:3: error: the value assigned to 'h' is never used"});
+  expectErrors(inBlock("  h = gelu(x)\n"
+                       "  h = relu(x)\n"
+                       "  x = x + h\n"),
+               {"test.block:2:3: error: the value assigned to 'h' is never used"});
+  expectErrors(inBlock("  h = silu(x)\n"
+                       "  x = gelu(x)\n"
+                       "  x = relu(h)\n"),
+               {"test.block:3:3: error: the value assigned to 'x' is never used"});
+}
+
 TEST(SemaErrors, LayerUsedBeforeDeclaration) {
   expectErrors(inBlock("  x = n(x)\n"
                        "  n = layernorm()\n"),
