@@ -329,7 +329,8 @@ Manifest parseManifest(const std::string &text) {
                              "] does not match tokens " + std::to_string(m.tokens) +
                              " and dim " + std::to_string(m.dim));
   parseIO(root, "output", m, m.outputTokens, m.outputDim);
-  if (m.outputTokens * m.outputDim > kMaxValue)
+  // Each is at most kMaxValue, so their product could overflow: divide instead.
+  if (m.outputDim > kMaxValue / m.outputTokens)
     bad("'output'.shape", "is too large");
 
   std::map<std::string, size_t> weightIndex;

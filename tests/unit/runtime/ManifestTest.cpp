@@ -165,6 +165,12 @@ TEST(ManifestTest, InputOutput) {
              "must be [-1, tokens, dim]");
   EXPECT_HAS(errorAfter([](json::object &o) { o["output"].as_object()["dtype"] = "F16"; }),
              "'output'.dtype: must be \"F32\"");
+  // Each entry in range, their product not: 2^64 must not wrap around to 0 and pass.
+  EXPECT_EQ(errorAfter([](json::object &o) {
+              o["output"].as_object()["shape"] =
+                  json::array{-1, int64_t(1) << 40, int64_t(1) << 24};
+            }),
+            "manifest: 'output'.shape: is too large");
 }
 
 TEST(ManifestTest, References) {
