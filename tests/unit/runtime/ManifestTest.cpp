@@ -10,39 +10,14 @@
 #include <functional>
 
 using namespace blockc::rt;
+using blockc_test::kValidManifest;
 namespace json = boost::json;
 
 namespace {
 
-const char *kValid = R"({
-  "abi_version": 1, "block": "tiny", "spec_hash": "ab12",
-  "target": "x86-64-linux-avx2", "arch": "x86-64", "cpu_features": ["avx2", "fma"],
-  "tokens": 4, "dim": 8, "flops_per_sample": 1.5e3,
-  "input":  {"name": "x", "shape": [-1, 4, 8], "dtype": "F32"},
-  "output": {"name": "y", "shape": [-1, 2, 8], "dtype": "F32"},
-  "weights": [
-    {"name": "w", "shape": [8, 8], "dtype": "F32", "used": true},
-    {"name": "nbt", "shape": [], "dtype": "I64", "used": false}
-  ],
-  "constants": [{"id": 0, "shape": [8, 8]}],
-  "slots": [{"id": 0, "elements_per_sample": 64}, {"id": 5, "elements_per_sample": 16}],
-  "prepare": [{"name": "t", "function": "blockc_t", "kind": "transpose",
-               "args": [{"source": "weight", "name": "w", "offset": 0, "shape": [8, 8], "strides": [8, 1]},
-                        {"source": "constant", "id": 0, "offset": 0, "shape": [8, 8], "strides": [8, 1]}]}],
-  "run": [{"name": "k1", "function": "blockc_k1", "kind": "linear",
-           "ops": ["layer_norm", "linear"], "flops_per_sample": 512,
-           "args": [{"source": "input", "offset": 0, "shape": [-4, 8], "strides": [8, 1]},
-                    {"source": "constant", "id": 0, "offset": 0, "shape": [8, 8], "strides": [8, 1]},
-                    {"source": "slot", "id": 0, "offset": 0, "shape": [-1, 4, 8], "strides": [64, 8, 1]}]},
-          {"name": "k2", "function": "blockc_k2", "kind": "pool",
-           "args": [{"source": "slot", "id": 0, "offset": 32, "shape": [-1, 2, 8], "strides": [64, 8, 1]},
-                    {"source": "slot", "id": 5, "offset": 0, "shape": [-2, 8], "strides": [8, 1]},
-                    {"source": "output", "offset": 0, "shape": [-1, 2, 8], "strides": [16, 8, 1]}]}]
-})";
-
-/// Parses kValid after `edit`; returns the error message ("" if it parsed).
+/// Parses kValidManifest after `edit`; returns the error message ("" if it parsed).
 std::string errorAfter(const std::function<void(json::object &)> &edit) {
-  json::value doc = json::parse(kValid);
+  json::value doc = json::parse(kValidManifest);
   edit(doc.as_object());
   try {
     parseManifest(json::serialize(doc));
@@ -58,7 +33,7 @@ json::object &arg(json::object &root, const char *list, size_t kernel, size_t in
 }
 
 TEST(ManifestTest, ParsesValid) {
-  Manifest m = parseManifest(kValid);
+  Manifest m = parseManifest(kValidManifest);
   EXPECT_EQ(m.block, "tiny");
   EXPECT_EQ(m.specHash, "ab12");
   EXPECT_EQ(m.target, "x86-64-linux-avx2");
@@ -85,8 +60,8 @@ TEST(ManifestTest, ParsesValid) {
 }
 
 TEST(ManifestTest, Device) {
-  EXPECT_EQ(parseManifest(kValid).device, ""); // absent: a CPU module
-  json::value doc = json::parse(kValid);
+  EXPECT_EQ(parseManifest(kValidManifest).device, ""); // absent: a CPU module
+  json::value doc = json::parse(kValidManifest);
   doc.as_object()["device"] = "cuda";
   EXPECT_EQ(parseManifest(json::serialize(doc)).device, "cuda");
   EXPECT_HAS(errorAfter([](json::object &o) { o["device"] = "opencl"; }),
@@ -252,7 +227,7 @@ TEST(ManifestTest, ViewsMustStayInBounds) {
 }
 
 TEST(ManifestTest, StorageGrowsWithBatch) {
-  Manifest m = parseManifest(kValid);
+  Manifest m = parseManifest(kValidManifest);
   EXPECT_EQ(storageElements(m, m.run[0].args[0], 3), 3 * 4 * 8);
   EXPECT_EQ(storageElements(m, m.run[1].args[2], 3), 3 * 2 * 8);
   EXPECT_EQ(storageElements(m, m.run[0].args[2], 3), 3 * 64);

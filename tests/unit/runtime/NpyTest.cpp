@@ -11,21 +11,6 @@ namespace {
 
 class NpyTest : public TempDirTest {};
 
-/// A .npy file with an arbitrary version and header dict, padded like numpy.
-std::string npyBytes(int major, int minor, const std::string &dict, const std::string &data) {
-  std::string header = dict;
-  const size_t lengthBytes = major == 1 ? 2 : 4;
-  while ((6 + 2 + lengthBytes + header.size() + 1) % 64 != 0)
-    header += ' ';
-  header += '\n';
-  std::string out = "\x93NUMPY";
-  out += static_cast<char>(major);
-  out += static_cast<char>(minor);
-  for (size_t i = 0; i < lengthBytes; ++i)
-    out += static_cast<char>((header.size() >> (8 * i)) & 0xff);
-  return out + header + data;
-}
-
 std::string errorOf(const std::string &path) {
   try {
     npy::readF32(path);

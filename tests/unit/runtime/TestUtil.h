@@ -101,9 +101,10 @@ inline std::vector<StTensor> fixtureWeights() {
 }
 
 /// What the fixture module computes: y = 2 * scale * x + bias + 1.
-inline std::vector<float> fixtureExpected(const std::vector<float> &x) {
+inline std::vector<float> fixtureExpected(const std::vector<float> &x,
+                                          const std::vector<float> &s = fixtureScale(),
+                                          const std::vector<float> &b = fixtureBias()) {
   std::vector<float> y(x.size());
-  std::vector<float> s = fixtureScale(), b = fixtureBias();
   for (size_t i = 0; i < x.size(); ++i)
     y[i] = x[i] * (2.0f * s[i % 8]) + b[i % 8] + 1.0f;
   return y;
@@ -115,6 +116,49 @@ inline std::vector<float> iota(size_t n, float start = 0.0f, float step = 0.25f)
     v[i] = start + step * static_cast<float>(i);
   return v;
 }
+
+/// A .npy file with an arbitrary version and header dict, padded like numpy.
+inline std::string npyBytes(int major, int minor, const std::string &dict,
+                            const std::string &data) {
+  std::string header = dict;
+  const size_t lengthBytes = major == 1 ? 2 : 4;
+  while ((6 + 2 + lengthBytes + header.size() + 1) % 64 != 0)
+    header += ' ';
+  header += '\n';
+  std::string out = "\x93NUMPY";
+  out += static_cast<char>(major);
+  out += static_cast<char>(minor);
+  for (size_t i = 0; i < lengthBytes; ++i)
+    out += static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  return out + header + data;
+}
+
+/// A valid manifest using every argument source, both kernel lists and the optional fields.
+inline const char *const kValidManifest = R"({
+  "abi_version": 1, "block": "tiny", "spec_hash": "ab12",
+  "target": "x86-64-linux-avx2", "arch": "x86-64", "cpu_features": ["avx2", "fma"],
+  "tokens": 4, "dim": 8, "flops_per_sample": 1.5e3,
+  "input":  {"name": "x", "shape": [-1, 4, 8], "dtype": "F32"},
+  "output": {"name": "y", "shape": [-1, 2, 8], "dtype": "F32"},
+  "weights": [
+    {"name": "w", "shape": [8, 8], "dtype": "F32", "used": true},
+    {"name": "nbt", "shape": [], "dtype": "I64", "used": false}
+  ],
+  "constants": [{"id": 0, "shape": [8, 8]}],
+  "slots": [{"id": 0, "elements_per_sample": 64}, {"id": 5, "elements_per_sample": 16}],
+  "prepare": [{"name": "t", "function": "blockc_t", "kind": "transpose",
+               "args": [{"source": "weight", "name": "w", "offset": 0, "shape": [8, 8], "strides": [8, 1]},
+                        {"source": "constant", "id": 0, "offset": 0, "shape": [8, 8], "strides": [8, 1]}]}],
+  "run": [{"name": "k1", "function": "blockc_k1", "kind": "linear",
+           "ops": ["layer_norm", "linear"], "flops_per_sample": 512,
+           "args": [{"source": "input", "offset": 0, "shape": [-4, 8], "strides": [8, 1]},
+                    {"source": "constant", "id": 0, "offset": 0, "shape": [8, 8], "strides": [8, 1]},
+                    {"source": "slot", "id": 0, "offset": 0, "shape": [-1, 4, 8], "strides": [64, 8, 1]}]},
+          {"name": "k2", "function": "blockc_k2", "kind": "pool",
+           "args": [{"source": "slot", "id": 0, "offset": 32, "shape": [-1, 2, 8], "strides": [64, 8, 1]},
+                    {"source": "slot", "id": 5, "offset": 0, "shape": [-2, 8], "strides": [8, 1]},
+                    {"source": "output", "offset": 0, "shape": [-1, 2, 8], "strides": [16, 8, 1]}]}]
+})";
 
 } // namespace blockc_test
 
