@@ -321,11 +321,22 @@ struct ArenaLease {
 /// Arena layout for batch B: each slot 64-byte aligned (256 on a GPU).
 size_t slotOffsets(const Manifest &m, int64_t batch, std::vector<size_t> &offsets,
                    bool device = false) {
+  // Slot sizes come from the manifest and the batch from the caller: a total beyond what
+  // memory could hold is an error, never a product that wraps to a small arena.
+  constexpr size_t kMaxFloats = std::numeric_limits<size_t>::max() / sizeof(float) / 2;
   offsets.clear();
   size_t total = 0;
   for (const SlotSpec &s : m.slots) {
     offsets.push_back(total);
-    const size_t n = static_cast<size_t>(s.elementsPerSample) * static_cast<size_t>(batch);
+    size_t n;
+    if (__builtin_mul_overflow(static_cast<size_t>(s.elementsPerSample),
+                               static_cast<size_t>(batch), &n) ||
+        n > kMaxFloats - total)
+      fail(BLOCKC_ERROR_OUT_OF_MEMORY, "the activations of batch " + std::to_string(batch) +
+                                           " do not fit in memory (slot " +
+                                           std::to_string(s.id) + ": " +
+                                           std::to_string(s.elementsPerSample) +
+                                           " floats per sample)");
     total += device ? roundUpDeviceFloats(n) : roundUpFloats(n);
   }
   return total;
