@@ -128,6 +128,8 @@ private:
   std::optional<int64_t> getSize(double value, const Location &loc,
                                  const llvm::Twine &what);
   std::optional<int64_t> getSize(const Argument &arg, const llvm::Twine &what);
+  bool withinIndexing(const Location &loc, const llvm::Twine &what, int64_t rows,
+                      int64_t cols);
   bool getBool(const Argument &arg, bool &field);
   bool getNumber(const Argument &arg, double &field);
 
@@ -187,6 +189,18 @@ std::optional<int64_t> Sema::getSize(const Argument &arg, const llvm::Twine &wha
     return getSize(arg.number, arg.valueLoc, what);
   error(arg.valueLoc, what + " must be a positive integer, got " + spellValue(arg));
   return std::nullopt;
+}
+
+/// Halide indexes a buffer with 32-bit integers: a tensor of rows x cols elements (a weight,
+/// or one sample's activation) past kMaxSize would overflow in the compiled kernels.
+bool Sema::withinIndexing(const Location &loc, const llvm::Twine &what, int64_t rows,
+                          int64_t cols) {
+  if (rows == 0 || cols == 0 || rows <= kMaxSize / cols)
+    return true;
+  error(loc, what + " has " + llvm::Twine(rows) + " x " + llvm::Twine(cols) +
+                 " elements, more than the " + llvm::Twine(kMaxSize) +
+                 " a kernel can index (32-bit)");
+  return false;
 }
 
 bool Sema::getBool(const Argument &arg, bool &field) {
@@ -272,6 +286,9 @@ void Sema::checkSizes() {
   for (llvm::StringRef name : {"tokens", "dim"})
     if (!given.count(name))
       error(block.loc, "block '" + block.name + "' does not give its size '" + name + "'");
+  if (block.tokens && block.dim)
+    withinIndexing(block.loc, "a sample of block '" + block.name + "'", block.tokens,
+                   block.dim);
 }
 
 void Sema::checkStateDictKeys() {
@@ -544,6 +561,11 @@ Value Sema::applyLayer(LayerDecl &layer, int64_t width, const Location &loc) {
                          layer.name, layer.inFeatures, width));
       return std::nullopt;
     }
+    if (!withinIndexing(loc, "the weight of linear layer '" + layer.name + "'",
+                        layer.outFeatures, layer.inFeatures) ||
+        !withinIndexing(loc, "a sample of the output of linear layer '" + layer.name + "'",
+                        block.tokens, layer.outFeatures))
+      return std::nullopt;
     return layer.outFeatures;
   }
   // The other kinds take their features from the tensor, but have one set of
@@ -555,6 +577,13 @@ Value Sema::applyLayer(LayerDecl &layer, int64_t width, const Location &loc) {
                          layer.name, layer.heads, width));
       return std::nullopt;
     }
+    // Attention computes q, k and v with one [3 x width, width] weight.
+    if (layer.kind == LayerKind::Attention &&
+        (!withinIndexing(loc, "the qkv weight of attention layer '" + layer.name + "'",
+                         3 * width, width) ||
+         !withinIndexing(loc, "a sample of the qkv of attention layer '" + layer.name + "'",
+                         block.tokens, 3 * width)))
+      return std::nullopt;
     layer.features = width;
     firstApplied[&layer] = loc;
   } else if (layer.features != width) {

@@ -641,6 +641,22 @@ TEST(SemaErrors, HugeNameGetsNoSuggestion) {
                {"test.block:3:11: error: use of undefined variable '" + name + "b'"});
 }
 
+TEST(SemaErrors, TensorsBeyondThirtyTwoBitIndexing) {
+  // Halide's kernels index with 32-bit integers: the compile failed in Halide with "Signed
+  // integer overflow" and no location.
+  expectErrors("block b (tokens = 2147483647, dim = 2) {\n  x = gelu(x)\n}\n",
+               {"test.block:1:7: error: a sample of block 'b' has 2147483647 x 2 elements, "
+                "more than the 2147483647 a kernel can index (32-bit)"});
+  expectErrors(inBlock("  fc = linear(8 -> 300000000)\n"
+                       "  x = fc(x)\n"),
+               {"test.block:3:7: error: the weight of linear layer 'fc' has 300000000 x 8 "
+                "elements, more than the 2147483647 a kernel can index (32-bit)"});
+  expectErrors("block b (tokens = 100000, dim = 10000) {\n  a = attention(heads = 2)\n"
+               "  x = x + a(x)\n}\n",
+               {"test.block:3:11: error: a sample of the qkv of attention layer 'a' has "
+                "100000 x 30000 elements, more than the 2147483647 a kernel can index (32-bit)"});
+}
+
 TEST(SemaErrors, VariableUsedBeforeAssignment) {
   expectErrors(inBlock("  x = x + h\n"
                        "  h = gelu(x)\n"),
