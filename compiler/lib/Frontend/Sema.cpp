@@ -370,7 +370,9 @@ bool Sema::applyLayerArgument(LayerDecl &layer, const Argument &arg) {
       std::optional<int64_t> out = getSize(arg.out, arg.valueLoc, "out-features");
       layer.inFeatures = in.value_or(0);
       layer.outFeatures = out.value_or(0);
-      return in && out;
+      return in && out &&
+             withinIndexing(arg.loc, "the weight of linear layer '" + layer.name + "'", *out,
+                            *in);
     }
     if (arg.key == "bias")
       return getBool(arg, layer.bias);
@@ -561,9 +563,7 @@ Value Sema::applyLayer(LayerDecl &layer, int64_t width, const Location &loc) {
                          layer.name, layer.inFeatures, width));
       return std::nullopt;
     }
-    if (!withinIndexing(loc, "the weight of linear layer '" + layer.name + "'",
-                        layer.outFeatures, layer.inFeatures) ||
-        !withinIndexing(loc, "a sample of the output of linear layer '" + layer.name + "'",
+    if (!withinIndexing(loc, "a sample of the output of linear layer '" + layer.name + "'",
                         block.tokens, layer.outFeatures))
       return std::nullopt;
     return layer.outFeatures;

@@ -649,7 +649,7 @@ TEST(SemaErrors, TensorsBeyondThirtyTwoBitIndexing) {
                 "more than the 2147483647 a kernel can index (32-bit)"});
   expectErrors(inBlock("  fc = linear(8 -> 300000000)\n"
                        "  x = fc(x)\n"),
-               {"test.block:3:7: error: the weight of linear layer 'fc' has 300000000 x 8 "
+               {"test.block:2:15: error: the weight of linear layer 'fc' has 300000000 x 8 "
                 "elements, more than the 2147483647 a kernel can index (32-bit)"});
   expectErrors("block b (tokens = 100000, dim = 10000) {\n  a = attention(heads = 2)\n"
                "  x = x + a(x)\n}\n",
