@@ -4,6 +4,7 @@
 #include "Search.h"
 
 #include "blockc/Tuning/JsonLines.h"
+#include "blockc/Tuning/TuningDatabase.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -86,13 +87,8 @@ llvm::Expected<TrialEntry> TrialEntry::fromJson(const json::Value &value) {
   e.seed = static_cast<uint64_t>(seed);
   if (llvm::Error err = jsonl::readInteger(*o, "trial", Need::Required, e.trial))
     return std::move(err);
-  const json::Value *schedule = o->get("schedule");
-  if (!schedule)
-    return jsonl::error("missing \"schedule\"");
-  llvm::Expected<ScheduleChoice> choice = ScheduleChoice::fromJson(*schedule);
-  if (!choice)
-    return jsonl::error("bad \"schedule\": " + llvm::toString(choice.takeError()));
-  e.schedule = std::move(*choice);
+  if (llvm::Error err = readSchedule(*o, e.schedule))
+    return std::move(err);
   if (llvm::Error err = jsonl::readString(*o, "origin", Need::Required, e.origin))
     return std::move(err);
   if (llvm::Error err = jsonl::readString(*o, "status", Need::Required, e.result.status))

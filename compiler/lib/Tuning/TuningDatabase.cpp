@@ -72,13 +72,8 @@ llvm::Expected<TuningRecord> TuningRecord::fromJson(const llvm::json::Value &val
     return jsonl::error("\"target\" is empty");
   if (llvm::Error e = jsonl::readString(*object, "machine", Need::Required, record.machine))
     return std::move(e);
-  const llvm::json::Value *schedule = object->get("schedule");
-  if (!schedule)
-    return jsonl::error("missing \"schedule\"");
-  llvm::Expected<ScheduleChoice> choice = ScheduleChoice::fromJson(*schedule);
-  if (!choice)
-    return jsonl::error("\"schedule\": " + llvm::toString(choice.takeError()));
-  record.schedule = std::move(*choice);
+  if (llvm::Error e = readSchedule(*object, record.schedule))
+    return std::move(e);
   if (llvm::Error e = jsonl::readTime(*object, "time_us", Need::Required, record.timeUs))
     return std::move(e);
   if (llvm::Error e = jsonl::readTime(*object, "default_time_us", Need::Required, record.defaultTimeUs))
@@ -90,6 +85,17 @@ llvm::Expected<TuningRecord> TuningRecord::fromJson(const llvm::json::Value &val
   if (llvm::Error e = jsonl::readString(*object, "tool_version", Need::Optional, record.toolVersion))
     return std::move(e);
   return record;
+}
+
+llvm::Error blockc::readSchedule(const llvm::json::Object &object, ScheduleChoice &out) {
+  const llvm::json::Value *schedule = object.get("schedule");
+  if (!schedule)
+    return jsonl::error("missing \"schedule\"");
+  llvm::Expected<ScheduleChoice> choice = ScheduleChoice::fromJson(*schedule);
+  if (!choice)
+    return jsonl::error("\"schedule\": " + llvm::toString(choice.takeError()));
+  out = std::move(*choice);
+  return llvm::Error::success();
 }
 
 llvm::Expected<TuningDatabase> TuningDatabase::load(const std::string &path) {

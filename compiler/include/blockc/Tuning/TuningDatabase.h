@@ -59,6 +59,9 @@ private:
   std::vector<TuningRecord> all;
 };
 
+/// The "schedule" field of a record (and of a trial-log line, which has the same one).
+llvm::Error readSchedule(const llvm::json::Object &object, ScheduleChoice &out);
+
 /// This machine, as records name it: the CPU model and its hardware threads
 /// ("AMD EPYC 9B45 (2 threads)").
 std::string currentMachine();
