@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """GPU checks of blockc's CUDA modules, run on the GPU machine (tools/gpu/README.md).
 
-    gpu_check.py test  [--carry DIR] [--filter SUBSTR] [--batches 3,1]
+    gpu_check.py test  [--carry DIR] [--filter SUBSTR] [--batches 3,1] [--case-timeout S]
     gpu_check.py bench [--carry DIR] [--filter SUBSTR] [--batches 1,8,64] [--repeat N]
     gpu_check.py profile [--carry DIR] [--filter SUBSTR] [--batches 1,64]
 
@@ -33,6 +33,7 @@ import argparse
 import ctypes
 import datetime
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -156,6 +157,12 @@ def gpu_line():
 
 # ----------------------------------------------------------------------------- test
 
+def hung(name, passed, failed):
+    print(f"FAIL {name}: no result after the case timeout (a hung kernel?); stopping\n"
+          f"{passed} passed, {failed + 1} failed", flush=True)
+    os._exit(2)
+
+
 def test(args, rt, carry):
     dev = torch.device("cuda")
     batches = [int(b) for b in args.batches.split(",")]
@@ -175,6 +182,10 @@ def test(args, rt, carry):
     for case in todo:
         t0 = time.time()
         m = None
+        # A kernel that never finishes (a hung warp) blocks this thread in the driver: the
+        # watchdog names the case and ends the run, so the cases before it are reported.
+        watchdog = threading.Timer(args.case_timeout, hung, args=(case.name, passed, failed))
+        watchdog.start()
         try:
             w, data = case.generate(batches=tuple(batches))
             wpath = tmp / f"{case.name}.safetensors"
@@ -199,6 +210,7 @@ def test(args, rt, carry):
         except Exception as e:  # noqa: BLE001 - one failing case must not stop the others
             report(False, case.name, f"{type(e).__name__}: {e}")
         finally:
+            watchdog.cancel()
             if m:
                 m.free()
 
@@ -448,6 +460,8 @@ def main():
     ap.add_argument("--batches", default=None)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--case-timeout", type=float, default=120,
+                    help="test: seconds a case may take before the run stops as hung")
     args = ap.parse_args()
     args.batches = args.batches or {"test": "3,1", "bench": "1,8,64", "profile": "1,64"}[
         args.command]

@@ -89,8 +89,8 @@ ScheduleSpace blockc::attentionSpace(const AttentionFuncs &f, const TargetInfo &
 /// head dimension (a thread per key would read keys a whole row apart); the tile's scores
 /// and their exponentials stay in shared memory (a thread per (key, query)). Each query's
 /// row max and row sum is a warp reduction: 32 lanes take every 32nd key (rfactor), then
-/// combine (warp shuffles on CUDA; without them, the partials in shared memory and a thread
-/// per query adds its 32). Warp lanes are the block's innermost thread dimension, so no
+/// combine (warp shuffles on CUDA from 32 keys up; otherwise the partials in shared memory and
+/// a thread per query adds its 32). Warp lanes are the block's innermost thread dimension, so no
 /// stage's innermost thread loop may be longer than a warp: a head longer than 32 is split
 /// into 32-dim slices (the outermost thread dimension).
 static void scheduleAttentionGpu(AttentionFuncs &f, const TargetInfo &target,
@@ -130,7 +130,7 @@ static void scheduleAttentionGpu(AttentionFuncs &f, const TargetInfo &target,
     RVar kOuter("k_outer"), kLane("k_lane");
     Func partial =
         r.update().split(f.rj, kOuter, kLane, 32).reorder(kOuter, kLane).rfactor(kLane, u);
-    if (target.hasWarpShuffles()) {
+    if (target.shufflesReduce(f.tokens)) {
       // A warp per query (as scheduleNormStats): the tile's queries are a constant extent,
       // so each lane's partial stays in a register.
       Func perQuery = r.in();

@@ -46,7 +46,7 @@ void blockc::scheduleNormStats(NormFuncs &norm, LoopLevel at, const RowVars &v,
       RVar kOuter("k_outer"), kLane("k_lane");
       Func partial = sum.update().split(norm.k, kOuter, kLane, 32).reorder(kOuter, kLane)
                          .rfactor(kLane, u);
-      if (target.hasWarpShuffles()) {
+      if (target.shufflesReduce(*as_const_int(norm.k.x.extent()))) {
         // CUDA: the lanes combine with warp shuffles (gpu_lanes, as in Halide's own GPU
         // reduction tests).
         perRow.compute_root()
@@ -57,10 +57,10 @@ void blockc::scheduleNormStats(NormFuncs &norm, LoopLevel at, const RowVars &v,
         partial.compute_at(perRow, ri).gpu_lanes(u);
         partial.update().gpu_lanes(u);
       } else {
-        // No shuffles (OpenCL): the block's partial sums live in shared (local) memory, a
-        // thread per (lane, row), then a thread per row adds its 32. (gpu_threads instead of
-        // gpu_lanes at the row would give each thread a private copy of all 32 partials,
-        // silently wrong.)
+        // No shuffles (OpenCL, or fewer than 32 channels): the block's partial sums live in
+        // shared (local) memory, a thread per (lane, row), then a thread per row adds its 32.
+        // (gpu_threads instead of gpu_lanes at the row would give each thread a private copy
+        // of all 32 partials, silently wrong.)
         perRow.compute_root()
             .split(v.r, ro, ri, rows, TailStrategy::ShiftInwards)
             .gpu_blocks(ro)

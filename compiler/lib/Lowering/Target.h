@@ -38,6 +38,11 @@ struct TargetInfo {
   bool isGpu() const { return !device.empty(); }
   /// Warp shuffles (Halide's gpu_lanes) exist only in Halide's CUDA backend.
   bool hasWarpShuffles() const { return device == "cuda"; }
+  /// Whether a reduction of `extent` elements can combine its 32 lanes' partials with warp
+  /// shuffles. Below 32 elements Halide trims the lanes to the extent and guards the
+  /// partials' updates, so some lanes would skip a shuffle that names the whole warp (a
+  /// hang on an H100 at 1 element, undefined behaviour at any other).
+  bool shufflesReduce(int64_t extent) const { return hasWarpShuffles() && extent >= 32; }
 };
 
 /// Resolves "host", "x86-64-avx512", "x86-64-avx2", "arm64", "arm64-dotprod",
