@@ -45,6 +45,7 @@ LoweredKernel blockc::lowerAttention(KernelOp kernel, const TargetInfo &target) 
   ImageParam v = headsView(kernel, mha.getValue(), heads, headDim, "v", lowered);
 
   AttentionFuncs f;
+  f.q = q;
   f.tokens = n;
   f.headDim = headDim;
   Var d = f.d, h = f.h, i = f.i, j = f.j, b = f.b;

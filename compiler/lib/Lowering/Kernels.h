@@ -136,6 +136,7 @@ ScheduleSpace matmulGpuSpace(const MatmulFuncs &f);
 void scheduleMatmul(MatmulFuncs &f, const TargetInfo &target, const KnobValues &knobs);
 
 struct AttentionFuncs {
+  Halide::ImageParam q;     // q(d, h, i, b): the queries
   Halide::Func keysT;       // kT(j, d, h, b): keys transposed so scores vectorize over keys
   Halide::Func scoresAcc;   // sum_d q(d, h, i, b) k(d, h, j, b), accumulated in registers
   Halide::Func scores;      // s(j, i, h, b)

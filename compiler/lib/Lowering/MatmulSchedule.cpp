@@ -122,34 +122,38 @@ ScheduleSpace blockc::matmulSpace(const MatmulFuncs &f, const TargetInfo &target
 
 /// GPU: a thread block computes `block_cols` columns x `block_rows` rows of the output,
 /// each thread a register tile of `thread_cols` x `thread_rows` accumulators (the layout
-/// of Halide's apps/cuda_mat_mul). The kernel is specialized on the row count: from 16
-/// samples up (rows >= 16 x tokens) a thread takes `thread_rows` rows, below it
-/// `small_thread_rows` (measured on an H100, ViT-B, without staging: 4 x 4 per thread is 2x
-/// faster than 4 x 8 at B = 1 -- twice the threads for the long reductions of few rows --
-/// and 4 x 8 is faster from B = 16 up). Tiles shrink to the shapes (whole thread tiles, at
-/// most 1024 threads per block), so every knob value is legal and every tail shifts
-/// inwards. A fused norm runs as its own kernels ahead of the matmul.
+/// of Halide's apps/cuda_mat_mul). The kernel is specialized on the row count: from 8
+/// samples up (rows >= 8 x tokens) a thread takes `thread_rows` rows, below it
+/// `small_thread_rows` (more threads for the long reductions of few rows). Tiles shrink to
+/// the shapes (whole thread tiles, at most 1024 threads per block), so every knob value is
+/// legal and every tail shifts inwards. A fused norm runs as its own kernels ahead of the
+/// matmul.
 ///
-/// `k_chunk` = 0: each thread accumulates its tile over all of K in registers, reading A
-/// and W from global memory (through the caches). `k_chunk` > 0: shared-memory tiling. The
-/// reduction is split into chunks of K (rfactor; the chunk is the largest divisor of K not
-/// above `k_chunk`): per chunk, the block's threads stage the
-/// chunk of A (block_rows x k_chunk) and of W (k_chunk x block_cols) in shared memory,
-/// neighbouring threads loading neighbouring floats; then each thread sums the chunk for
-/// its tile into registers (the rfactor intermediate, constant-size and unrolled) and adds
-/// the tile into the block's accumulators, which live in shared memory (once per chunk:
-/// 2 shared accesses per accumulator per k_chunk FMAs). (Halide keeps per-thread registers
-/// across a loop outside the thread loops only for warp lanes, so the accumulators across
-/// chunks cannot be registers portably.) The staging default (16) is NOT measured on a GPU:
-/// it is checked for correctness on PoCL and for ptxas (tools/gpu/README.md).
+/// `k_chunk` = 0: each thread accumulates its tile over all of K in registers, loading A
+/// and W from global memory (through the caches) `k_unroll` of K at a time as vectors.
+/// `k_chunk` > 0: shared-memory tiling. The reduction is split into chunks of K (rfactor;
+/// the chunk is the largest divisor of K not above `k_chunk`): per chunk, the block's
+/// threads stage the chunk of A (block_rows x k_chunk) and of W (k_chunk x block_cols) in
+/// shared memory, neighbouring threads loading neighbouring floats; then each thread sums
+/// the chunk for its tile into registers (the rfactor intermediate) and adds the tile into
+/// the block's accumulators, which live in shared memory. (Halide keeps per-thread
+/// registers across a loop outside the thread loops only for warp lanes, so the
+/// accumulators across chunks cannot be registers portably.)
+///
+/// The defaults were measured on an H100 (ViT-B/16, tools/gpu/README.md): registers only
+/// with 4 of K per step, 4 x 4 tiles per thread in 64 x 32 blocks, 4 x 2 below 8 samples.
+/// Staging in shared memory was 1.7x slower at B = 64 (the accumulators' shared traffic),
+/// 4 x 8 tiles 1.8x slower at B = 64 (their registers), and 4 x 2 tiles 1.3x faster at
+/// B = 1 but 1.25x slower at B = 8.
 ScheduleSpace blockc::matmulGpuSpace(const MatmulFuncs &f) {
   return {
-      makeKnob("k_chunk", {0, 8, 16, 32}, f.inFeatures, std::min<int64_t>(16, f.inFeatures)),
+      makeKnob("k_chunk", {0, 8, 16, 32}, f.inFeatures, 0),
+      makeKnob("k_unroll", {1, 2, 4, 8}, 8, 4),
       makeKnob("thread_cols", {1, 2, 4, 8}, f.outFeatures, std::min<int64_t>(4, f.outFeatures)),
-      makeKnob("thread_rows", {1, 2, 4, 8}, f.tokens, std::min<int64_t>(8, f.tokens)),
-      makeKnob("small_thread_rows", {1, 2, 4, 8}, f.tokens, std::min<int64_t>(4, f.tokens)),
+      makeKnob("thread_rows", {1, 2, 4, 8}, f.tokens, std::min<int64_t>(4, f.tokens)),
+      makeKnob("small_thread_rows", {1, 2, 4, 8}, f.tokens, std::min<int64_t>(2, f.tokens)),
       makeKnob("block_cols", {16, 32, 64, 128}, f.outFeatures, std::min<int64_t>(64, f.outFeatures)),
-      makeKnob("block_rows", {4, 8, 16, 32}, f.tokens, std::min<int64_t>(16, f.tokens)),
+      makeKnob("block_rows", {4, 8, 16, 32}, f.tokens, std::min<int64_t>(32, f.tokens)),
   };
 }
 
@@ -183,7 +187,7 @@ static void scheduleMatmulGpu(MatmulFuncs &f, const TargetInfo &target, const Kn
   while (kChunk > 1 && f.inFeatures % kChunk)
     --kChunk;
   Expr rows = f.out.output_buffer().dim(1).extent();
-  Expr isLarge = rows >= 16 * int(f.tokens);
+  Expr isLarge = rows >= 8 * int(f.tokens);
   auto tileOut = [&](Stage out, const Tiles &t) {
     out.tile(c, r, co, ro, ci, ri, t.blockCols, t.blockRows, TailStrategy::ShiftInwards)
         .tile(ci, ri, ci, ri, cii, rii, t.threadCols, t.threadRows, TailStrategy::ShiftInwards)
@@ -196,9 +200,26 @@ static void scheduleMatmulGpu(MatmulFuncs &f, const TargetInfo &target, const Kn
   tileOut(f.out, small);
 
   if (kChunk == 0) {
-    // Registers only: the thread's accumulators at its tile.
+    // Registers only: the thread's accumulators at its tile. Per step of `k_unroll` of K
+    // (the largest power of two dividing K not above it: a vector width GPUs load), the
+    // tile's A values (rows x step, contiguous along K) and W values (step x columns,
+    // contiguous along the columns) are first loaded into registers as vectors, as in
+    // Halide's apps/cuda_mat_mul.
+    int kUnroll = 1;
+    while (2 * kUnroll <= knobs.at("k_unroll") && f.inFeatures % (2 * kUnroll) == 0)
+      kUnroll *= 2;
+    RVar ko("ko"), ki("ki");
     f.acc.compute_at(f.out, ci).unroll(c).unroll(r);
-    f.acc.update().reorder(c, r, f.k).unroll(c).unroll(r);
+    f.acc.update()
+        .split(f.k, ko, ki, kUnroll)
+        .reorder(c, r, ki, ko)
+        .unroll(c)
+        .unroll(r)
+        .unroll(ki);
+    Func aIn = f.input.in(f.acc), wIn = f.weight.in(f.acc);
+    const Var ak = aIn.args()[0], ar = aIn.args()[1], wc = wIn.args()[0], wk = wIn.args()[1];
+    aIn.compute_at(f.acc, ko).vectorize(ak).unroll(ar);
+    wIn.compute_at(f.acc, ko).vectorize(wc).unroll(wk);
   } else {
     RVar ko("ko"), ki("ki");
     Var kc("kc"), ct("ct"), rt("rt");
