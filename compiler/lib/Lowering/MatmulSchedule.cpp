@@ -130,7 +130,9 @@ ScheduleSpace blockc::matmulSpace(const MatmulFuncs &f, const TargetInfo &target
 /// matmul.
 ///
 /// `k_chunk` = 0: each thread accumulates its tile over all of K in registers, loading A
-/// and W from global memory (through the caches) `k_unroll` of K at a time as vectors.
+/// and W from global memory (through the caches) `k_unroll` of K at a time as vectors; with
+/// `k_splits` > 1, over one part of K, the parts' sums written by a kernel of their own
+/// and added by the matmul (split-K, for enough threads and short serial loops at few rows).
 /// `k_chunk` > 0: shared-memory tiling. The reduction is split into chunks of K (rfactor;
 /// the chunk is the largest divisor of K not above `k_chunk`): per chunk, the block's
 /// threads stage the chunk of A (block_rows x k_chunk) and of W (k_chunk x block_cols) in
@@ -141,7 +143,9 @@ ScheduleSpace blockc::matmulSpace(const MatmulFuncs &f, const TargetInfo &target
 /// accumulators across chunks cannot be registers portably.)
 ///
 /// The defaults were measured on an H100 (ViT-B/16, tools/gpu/README.md): registers only
-/// with 4 of K per step, 4 x 4 tiles per thread in 64 x 32 blocks, 4 x 2 below 8 samples.
+/// with 4 of K per step, 4 x 4 tiles per thread in 64 x 32 blocks, 4 x 2 below 8 samples,
+/// K in parts of 768 (fc2, K = 3072, in 4 parts: 2.3x faster at B = 1, 2% slower at
+/// B = 64; splitting K = 768 too was 1.4x faster at B = 1 but 1.15x slower at B = 64).
 /// Staging in shared memory was 1.7x slower at B = 64 (the accumulators' shared traffic),
 /// 4 x 8 tiles 1.8x slower at B = 64 (their registers), and 4 x 2 tiles 1.3x faster at
 /// B = 1 but 1.25x slower at B = 8.
@@ -149,6 +153,8 @@ ScheduleSpace blockc::matmulGpuSpace(const MatmulFuncs &f) {
   return {
       makeKnob("k_chunk", {0, 8, 16, 32}, f.inFeatures, 0),
       makeKnob("k_unroll", {1, 2, 4, 8}, 8, 4),
+      makeKnob("k_splits", {1, 2, 3, 4, 6, 8}, f.inFeatures,
+               std::max<int64_t>(1, f.inFeatures / 768)),
       makeKnob("thread_cols", {1, 2, 4, 8}, f.outFeatures, std::min<int64_t>(4, f.outFeatures)),
       makeKnob("thread_rows", {1, 2, 4, 8}, f.tokens, std::min<int64_t>(4, f.tokens)),
       makeKnob("small_thread_rows", {1, 2, 4, 8}, f.tokens, std::min<int64_t>(2, f.tokens)),
@@ -188,13 +194,17 @@ static void scheduleMatmulGpu(MatmulFuncs &f, const TargetInfo &target, const Kn
     --kChunk;
   Expr rows = f.out.output_buffer().dim(1).extent();
   Expr isLarge = rows >= 8 * int(f.tokens);
-  auto tileOut = [&](Stage out, const Tiles &t) {
+  // Thread blocks of output tiles (and of the K parts of a split reduction, `parts`).
+  auto tileOut = [&](Stage out, const Tiles &t, std::optional<Var> parts = std::nullopt) {
     out.tile(c, r, co, ro, ci, ri, t.blockCols, t.blockRows, TailStrategy::ShiftInwards)
         .tile(ci, ri, ci, ri, cii, rii, t.threadCols, t.threadRows, TailStrategy::ShiftInwards)
-        .gpu_blocks(co, ro)
         .gpu_threads(ci, ri)
         .unroll(cii)
         .unroll(rii);
+    if (parts)
+      out.reorder(cii, rii, ci, ri, co, ro, *parts).gpu_blocks(co, ro, *parts);
+    else
+      out.gpu_blocks(co, ro);
   };
   tileOut(f.out.specialize(isLarge), large);
   tileOut(f.out, small);
@@ -208,18 +218,42 @@ static void scheduleMatmulGpu(MatmulFuncs &f, const TargetInfo &target, const Kn
     int kUnroll = 1;
     while (2 * kUnroll <= knobs.at("k_unroll") && f.inFeatures % (2 * kUnroll) == 0)
       kUnroll *= 2;
+    // `k_splits` parts of K (the most, up to the knob, that divide K into whole steps):
+    // each part's sums are a kernel of their own, thread blocks over (tiles, parts), and
+    // the matmul adds the parts: more threads, and shorter serial loops, for few rows.
+    int splits = int(std::max<int64_t>(1, knobs.at("k_splits")));
+    while (splits > 1 && f.inFeatures % (int64_t(splits) * kUnroll))
+      --splits;
+    Func reduced = f.acc; // accumulates (a part of) K in the registers of a thread
+    RVar k = f.k;
+    LoopLevel at(f.out, ci);
+    if (splits > 1) {
+      RVar part("part"), kInPart("k_in_part");
+      Var partVar("part_v");
+      const int partLength = int(f.inFeatures / splits);
+      Func partSums = f.acc.update().split(f.k, part, kInPart, partLength).rfactor(part, partVar);
+      Func partsOut = partSums.in(f.acc);
+      partsOut.compute_root();
+      tileOut(partsOut.specialize(isLarge), large, partsOut.args()[2]);
+      tileOut(partsOut, small, partsOut.args()[2]);
+      f.acc.compute_at(f.out, ci).unroll(c).unroll(r);
+      f.acc.update().reorder(c, r, part).unroll(c).unroll(r);
+      reduced = partSums;
+      k = kInPart;
+      at = LoopLevel(partsOut, ci);
+    }
     RVar ko("ko"), ki("ki");
-    f.acc.compute_at(f.out, ci).unroll(c).unroll(r);
-    f.acc.update()
-        .split(f.k, ko, ki, kUnroll)
+    reduced.compute_at(at).unroll(c).unroll(r);
+    reduced.update()
+        .split(k, ko, ki, kUnroll)
         .reorder(c, r, ki, ko)
         .unroll(c)
         .unroll(r)
         .unroll(ki);
-    Func aIn = f.input.in(f.acc), wIn = f.weight.in(f.acc);
+    Func aIn = f.input.in(reduced), wIn = f.weight.in(reduced);
     const Var ak = aIn.args()[0], ar = aIn.args()[1], wc = wIn.args()[0], wk = wIn.args()[1];
-    aIn.compute_at(f.acc, ko).vectorize(ak).unroll(ar);
-    wIn.compute_at(f.acc, ko).vectorize(wc).unroll(wk);
+    aIn.compute_at(reduced, ko).vectorize(ak).unroll(ar);
+    wIn.compute_at(reduced, ko).vectorize(wc).unroll(wk);
   } else {
     RVar ko("ko"), ki("ki");
     Var kc("kc"), ct("ct"), rt("rt");
