@@ -51,11 +51,6 @@ static int gpuHeadSlices(const AttentionFuncs &f) {
   return f.headDim > 32 ? int((f.headDim + 31) / 32) : 1;
 }
 
-/// Threads per block along the head dimension: 32 per slice, or the head.
-static int splitHeadThreads(const AttentionFuncs &f) {
-  return f.headDim > 32 ? 32 : int(f.headDim);
-}
-
 static int gpuDefaultQueries(const AttentionFuncs &f) {
   return int(std::min<int64_t>(16, f.tokens));
 }
@@ -107,10 +102,11 @@ static void scheduleAttentionGpu(AttentionFuncs &f, const TargetInfo &target,
   // Whole thread tiles of queries per block, at most 1024 threads, and shared memory (the
   // tile's scores and exponentials, a pass of keys, the tile's queries) within the 48 KiB
   // a block gets without opting in to more, which Halide's CUDA runtime does not do.
+  // A block is a warp wide (the keys of a pass, the lanes) per slice of the head.
   int perThread = int(std::min(knobs.at("thread_queries"), knobs.at("block_queries")));
-  const int slices = gpuHeadSlices(f), headThreads = splitHeadThreads(f);
-  int threadRows = int(std::min<int64_t>(knobs.at("block_queries") / perThread,
-                                         1024 / (headThreads * slices)));
+  const int slices = gpuHeadSlices(f);
+  int threadRows =
+      int(std::min<int64_t>(knobs.at("block_queries") / perThread, 1024 / (32 * slices)));
   auto sharedBytes = [&] {
     const int64_t queries = threadRows * perThread;
     return 4 * (2 * queries * f.tokens + (keys + queries) * f.headDim);

@@ -25,15 +25,20 @@ struct MatmulTiles {
   int64_t kBlock; ///< 0: the whole of K at once
 };
 
-/// The largest divisor of K not above `limit` (a partial block would need guards in the
-/// reduction); 0 (no blocking) when `limit` is 0 or not below K.
+/// The largest divisor of `n` not above `limit` (at least 1): blocks, chunks and parts of
+/// a reduction divide it, since a partial one would need guards.
+int64_t largestDivisorUpTo(int64_t n, int64_t limit) {
+  int64_t divisor = std::clamp<int64_t>(limit, 1, n);
+  while (n % divisor)
+    --divisor;
+  return divisor;
+}
+
+/// The K block of `k_block`: 0 (no blocking) when `limit` is 0 or not below K.
 int64_t kBlockOf(int64_t inFeatures, int64_t limit) {
   if (limit <= 0 || limit >= inFeatures)
     return 0;
-  int64_t block = limit;
-  while (inFeatures % block)
-    --block;
-  return block;
+  return largestDivisorUpTo(inFeatures, limit);
 }
 
 MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
@@ -146,9 +151,10 @@ ScheduleSpace blockc::matmulSpace(const MatmulFuncs &f, const TargetInfo &target
 /// with 4 of K per step, 4 x 4 tiles per thread in 64 x 32 blocks, 4 x 2 below 8 samples,
 /// K in parts of 768 (fc2, K = 3072, in 4 parts: 2.3x faster at B = 1, 2% slower at
 /// B = 64; splitting K = 768 too was 1.4x faster at B = 1 but 1.15x slower at B = 64).
-/// Staging in shared memory was 1.7x slower at B = 64 (the accumulators' shared traffic),
-/// 4 x 8 tiles 1.8x slower at B = 64 (their registers), and 4 x 2 tiles 1.3x faster at
-/// B = 1 but 1.25x slower at B = 8.
+/// Staging in shared memory (`k_chunk` 16, 4 x 8 tiles either way) was 1.4x slower at
+/// B = 1, 1.5x at B = 8, 1.07x at B = 64 (the accumulators' shared traffic); 4 x 8 tiles
+/// 1.8x slower than 4 x 4 at B = 64 (their registers); 4 x 2 tiles 1.3x faster at B = 1
+/// but 1.25x slower at B = 8.
 ScheduleSpace blockc::matmulGpuSpace(const MatmulFuncs &f) {
   return {
       makeKnob("k_chunk", {0, 8, 16, 32}, f.inFeatures, 0),
@@ -189,9 +195,8 @@ static void scheduleMatmulGpu(MatmulFuncs &f, const TargetInfo &target, const Kn
   const Tiles large = tilesFor(true), small = tilesFor(false);
   // Chunks divide K (the largest divisor of K not above the knob): a partial last chunk
   // would stage floats beyond the ends of A and W.
-  int kChunk = int(std::min<int64_t>(knobs.at("k_chunk"), f.inFeatures));
-  while (kChunk > 1 && f.inFeatures % kChunk)
-    --kChunk;
+  const int kChunk =
+      knobs.at("k_chunk") == 0 ? 0 : int(largestDivisorUpTo(f.inFeatures, knobs.at("k_chunk")));
   Expr rows = f.out.output_buffer().dim(1).extent();
   Expr isLarge = rows >= 8 * int(f.tokens);
   // Thread blocks of output tiles (and of the K parts of a split reduction, `parts`).
@@ -221,9 +226,7 @@ static void scheduleMatmulGpu(MatmulFuncs &f, const TargetInfo &target, const Kn
     // `k_splits` parts of K (the most, up to the knob, that divide K into whole steps):
     // each part's sums are a kernel of their own, thread blocks over (tiles, parts), and
     // the matmul adds the parts: more threads, and shorter serial loops, for few rows.
-    int splits = int(std::max<int64_t>(1, knobs.at("k_splits")));
-    while (splits > 1 && f.inFeatures % (int64_t(splits) * kUnroll))
-      --splits;
+    const int splits = int(largestDivisorUpTo(f.inFeatures / kUnroll, knobs.at("k_splits")));
     Func reduced = f.acc; // accumulates (a part of) K in the registers of a thread
     RVar k = f.k;
     LoopLevel at(f.out, ci);
