@@ -101,9 +101,12 @@ class Case:
     block: object            # reference.encoder_block or reference.bert_block
     cfg: dict = field(default_factory=dict)
     example: str = None      # examples/<example>.block; None: spec written from cfg
+    # Configurations the compiled block must NOT match (a wrong eps, activation form or
+    # scale), label -> overrides of cfg: each proves the comparison can see that parameter.
+    wrong: dict = field(default_factory=dict)
 
-    def reference(self, x, w):
-        return self.block(x, w, **self.cfg)
+    def reference(self, x, w, **overrides):
+        return self.block(x, w, **{**self.cfg, **overrides})
 
     def generate(self, batches=(3, 1), seed=0):
         """Random weights and, per batch size, a float32 input and its reference output."""
@@ -127,9 +130,14 @@ def _vit(name, dim, heads, norms=(LN, LN), placement=pre_norm):
                 example=name)
 
 
-def _small(name, tokens=50, dim=96, **cfg):
+def _small(name, tokens=50, dim=96, wrong=None, **cfg):
     return Case(name, tokens, dim, encoder_block,
-                {"placement": pre_norm, "heads": 4, "hidden": 200, **cfg})
+                {"placement": pre_norm, "heads": 4, "hidden": 200, **cfg}, wrong=wrong or {})
+
+
+# A large eps (every norm type divides by sqrt(var + eps) with var of order 1) makes a
+# dropped or mis-scaled eps visible; the default eps of 1e-5 or 1e-6 hides in the rounding.
+WRONG_EPS = {"eps = 0": {"eps": 0.0}, "eps x 10": {"eps": 5.0}}
 
 
 # The examples, with the configuration the test expects each file to describe.
@@ -149,13 +157,20 @@ PLACEMENTS = (("pre", pre_norm), ("post", post_norm), ("sandwich", sandwich))
 
 # Specs that are not examples: other sizes, every norm type x placement, other activations.
 GENERAL = [
-    *[_small(f"{p}_{SHORT[k]}", placement=pl, norms=(k, k))
+    *[_small(f"{p}_{SHORT[k]}", placement=pl, norms=(k, k),
+             wrong={"tanh GELU": {"act": "gelu_tanh"}} if p == "pre" else None)
       for p, pl in PLACEMENTS for k in (LN, BN, RMS)],
+    *[_small(f"eps_{p}_{SHORT[k]}", placement=pl, norms=(k, k), eps=0.5, wrong=WRONG_EPS)
+      for p, pl in PLACEMENTS[:2] for k in (LN, BN, RMS)],
+    _small("eps_bn_between", mlp_norm=BN, eps=0.5, wrong=WRONG_EPS),
     *[_small(f"bnffn_{SHORT[k]}", norms=(k, BN)) for k in (LN, RMS)],
     *[_small(f"bn_between_{SHORT[k]}", norms=(k, k), mlp_norm=BN) for k in (LN, BN, RMS)],
-    _small("layerscale_ln", placement=layer_scale, eps=1e-6),
-    _small("deepnorm_ln", placement=deep_norm(1.5)),
-    *[_small(f"act_{a}", act=a) for a in ("gelu_tanh", "relu", "silu")],
+    _small("layerscale_ln", placement=layer_scale, eps=1e-6,
+           wrong={"no LayerScale": {"placement": pre_norm}}),
+    _small("deepnorm_ln", placement=deep_norm(1.5),
+           wrong={"alpha = 1": {"placement": deep_norm(1.0)}}),
+    _small("act_gelu_tanh", act="gelu_tanh", wrong={"erf GELU": {"act": "gelu"}}),
+    *[_small(f"act_{a}", act=a) for a in ("relu", "silu")],
     _small("no_bias", fc1_bias=False, qkv_bias=False),
     _small("tokens7", tokens=7),
     _small("tokens1", tokens=1, norms=(LN, BN)),

@@ -2,7 +2,9 @@
 
 For each case in cases.py: compile the spec (an example file, or text written by the
 case), generate random weights with the PyTorch state-dict names, run the module at B = 3
-and B = 1 and compare with the reference: max|out - ref| / max|ref| <= 1e-4. Then the
+and B = 1 and compare with the reference: max|out - ref| / max|ref| <= 1e-5 (float32
+rounding stays below it); where a case lists wrong configurations (a wrong eps, GELU form or
+scale), also check that each one's reference is further than twice that from the output. Then the
 negative tests: compile errors, bad weight files, a wrong input, a corrupt module.so.
 
     run_e2e.py --blockc PATH --workdir DIR [--filter SUBSTR] [--jobs N] [--suite all|emulated]
@@ -34,7 +36,9 @@ from safetensors.numpy import save_file
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cases  # noqa: E402
 
-TOLERANCE = 1e-4
+TOLERANCE = 1e-5
+# A wrong configuration's reference must be at least this far from the output.
+WRONG_SEPARATION = 2 * TOLERANCE
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 COMPILE_TIMEOUT_S, RUN_TIMEOUT_S = 900, 300
 
@@ -135,6 +139,7 @@ def check_case(case, tools, workdir):
         spec.write_text(case.spec_text())
     compile_spec(tools, spec, d / "module")
     w, data = case.generate()
+    tensors = len(w)
     save_file(dict(w), str(d / "weights.safetensors"))
     errs = []
     for x, ref in data:
@@ -153,6 +158,16 @@ def check_case(case, tools, workdir):
             worst = tuple(int(i) for i in np.unravel_index(np.abs(y - ref).argmax(), y.shape))
             raise Failure(f"rel_err={e:.1e} > {TOLERANCE:g} at B={B} (worst at {worst})")
         errs.append(f"B={B}:{e:.1e}")
+        x64 = x.astype(np.float64)
+        for label, overrides in case.wrong.items():
+            wrong_err = rel_err(y, case.reference(x64, w, **overrides))
+            if len(w) != tensors:
+                raise Failure(f"wrong configuration '{label}' reads tensors the case has not")
+            if wrong_err <= WRONG_SEPARATION:
+                raise Failure(f"B={B}: the output matches the wrong configuration '{label}' "
+                              f"too (rel_err {wrong_err:.1e} <= {WRONG_SEPARATION:g}): the "
+                              f"comparison cannot see it")
+            errs.append(f"[{label}: {wrong_err:.0e}]")
     return "rel_err " + " ".join(errs)
 
 
