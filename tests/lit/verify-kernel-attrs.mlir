@@ -1,7 +1,7 @@
-// The kernel's kind and the attributes blockc-plan-buffers leaves on it for the lowering
-// (KernelOp::verify in dialect/lib/BlockcOps.cpp): slots on run kernels only, one per
-// result, each an arena slot of the function or -1; constants on prepare kernels only, one
-// id per result. The well-formed kernels (first split) print back unchanged.
+// The attributes blockc-plan-buffers leaves on a kernel for the lowering (KernelOp::verify
+// in dialect/lib/BlockcOps.cpp): slots on run kernels only, one per result, each an arena
+// slot of the function or -1; constants on prepare kernels only, one id per result. The
+// well-formed kernels (first split) are accepted and printed with the kind as a keyword.
 // RUN: %blockc-opt %s -split-input-file -verify-diagnostics | %FileCheck %s
 
 // CHECK-LABEL: func.func @planned
