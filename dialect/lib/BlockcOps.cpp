@@ -163,9 +163,9 @@ LogicalResult MulOp::verify() {
 }
 
 void KernelOp::build(OpBuilder &builder, OperationState &state, TypeRange resultTypes,
-                     ValueRange inputs, StringRef kind, StringRef name) {
+                     ValueRange inputs, KernelKind kind, StringRef name) {
   state.addOperands(inputs);
-  state.addAttribute(getKindAttrName(state.name), builder.getStringAttr(kind));
+  state.addAttribute(getKindAttrName(state.name), KernelKindAttr::get(builder.getContext(), kind));
   state.addAttribute(getSymNameAttrName(state.name), builder.getStringAttr(name));
   state.addTypes(resultTypes);
   Region *body = state.addRegion();
@@ -175,18 +175,59 @@ void KernelOp::build(OpBuilder &builder, OperationState &state, TypeRange result
     block->addArgument(input.getType(), input.getLoc());
 }
 
+/// Checks the arena slots of a run kernel's results (-1: the block's output); `slotCount`
+/// is the function's number of slots, once it declares them.
+static LogicalResult verifySlots(KernelOp kernel, ArrayRef<int64_t> slots,
+                                 std::optional<size_t> slotCount) {
+  if (kernel.getKind() == KernelKind::Prepare)
+    return kernel.emitOpError("a prepare kernel's results are constants, not slots");
+  if (slots.size() != kernel.getNumResults())
+    return kernel.emitOpError() << "expects one slot per result, got " << slots.size()
+                                << " for " << kernel.getNumResults();
+  for (int64_t slot : slots) {
+    if (slot < -1)
+      return kernel.emitOpError() << "slot " << slot << " is neither an arena slot nor -1";
+    if (slotCount && slot >= int64_t(*slotCount))
+      return kernel.emitOpError() << "slot " << slot << " is not one of the function's "
+                                  << *slotCount << " slots";
+  }
+  return success();
+}
+
+/// Checks the constant ids of a prepare kernel's results.
+static LogicalResult verifyConstants(KernelOp kernel, ArrayRef<int64_t> constants) {
+  if (kernel.getKind() != KernelKind::Prepare)
+    return kernel.emitOpError("a run kernel's results live in slots, not constants");
+  if (constants.size() != kernel.getNumResults())
+    return kernel.emitOpError() << "expects one constant per result, got " << constants.size()
+                                << " for " << kernel.getNumResults();
+  for (int64_t id : constants)
+    if (id < 0)
+      return kernel.emitOpError() << "constant id " << id << " is negative";
+  return success();
+}
+
 LogicalResult KernelOp::verify() {
-  static const char *kinds[] = {"matmul", "attention", "norm", "elementwise", "prepare"};
-  if (!llvm::is_contained(kinds, getKind()))
-    return emitOpError() << "unknown kernel kind '" << getKind() << "'";
   Block &body = getBody().front();
   if (body.getArgumentTypes() != getInputs().getTypes())
     return emitOpError("block arguments must match the inputs");
   auto yield = cast<YieldOp>(body.getTerminator());
   if (yield.getValues().getTypes() != getResultTypes())
     return emitOpError("yielded values must match the results");
+  if (std::optional<ArrayRef<int64_t>> slots = getSlots()) {
+    std::optional<size_t> slotCount;
+    if (Operation *parent = (*this)->getParentOp())
+      if (auto sizes = BlockcDialect::SlotSizesAttrHelper(getContext()).getAttr(parent))
+        slotCount = sizes.size();
+    if (failed(verifySlots(*this, *slots, slotCount)))
+      return failure();
+  }
+  if (std::optional<ArrayRef<int64_t>> constants = getConstants())
+    return verifyConstants(*this, *constants);
   return success();
 }
+
+#include "blockc/Dialect/BlockcEnums.cpp.inc"
 
 #define GET_OP_CLASSES
 #include "blockc/Dialect/BlockcOps.cpp.inc"

@@ -2,7 +2,7 @@
 // RUN: %blockc-opt %s --blockc-fuse-kernels | %FileCheck %s
 
 // CHECK-LABEL: func.func @one_slice_as_query_and_key
-// CHECK: blockc.kernel "attention" "k0_attention"
+// CHECK: blockc.kernel attention "k0_attention"
 // CHECK-NEXT: ^bb0(%[[A:[^:]*]]: tensor<?x4x24xf32>):
 // CHECK-NEXT: %[[Q:.*]] = blockc.slice %[[A]][0, 8]
 // CHECK-NEXT: %[[V:.*]] = blockc.slice %[[A]][16, 8]

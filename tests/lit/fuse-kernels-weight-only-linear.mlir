@@ -3,9 +3,9 @@
 // RUN: %blockc-opt %s --blockc-fuse-kernels | %FileCheck %s
 
 // CHECK-LABEL: func.func @weight_only_linear
-// CHECK: blockc.kernel "prepare" "p0_linear"
-// CHECK-NOT: "matmul"
-// CHECK: blockc.kernel "elementwise" "k0_elementwise"
+// CHECK: blockc.kernel prepare "p0_linear"
+// CHECK-NOT: blockc.kernel matmul
+// CHECK: blockc.kernel elementwise "k0_elementwise"
 func.func @weight_only_linear(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
   %a = blockc.weight "a" : tensor<1x4x8xf32>
   %w = blockc.weight "w" : tensor<8x8xf32>

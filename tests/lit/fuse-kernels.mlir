@@ -15,20 +15,20 @@
 // CHECK-DAG: %[[PB:.*]] = blockc.weight "attn.proj.bias"
 // CHECK-DAG: %[[F2B:.*]] = blockc.weight "fc2.bias"
 //
-// CHECK: %[[QKVWT:.*]] = blockc.kernel "prepare" "p0_transpose"(%[[QKVW]]) : (tensor<24x8xf32>) -> tensor<8x24xf32> {
+// CHECK: %[[QKVWT:.*]] = blockc.kernel prepare "p0_transpose"(%[[QKVW]]) : (tensor<24x8xf32>) -> tensor<8x24xf32> {
 // CHECK-NEXT: ^bb0(%[[A0:[^:]*]]: tensor<24x8xf32>):
 // CHECK-NEXT: %[[T:.*]] = blockc.transpose %[[A0]]
 // CHECK-NEXT: blockc.yield %[[T]] : tensor<8x24xf32>
 // CHECK-NEXT: }
 //
-// CHECK-NEXT: %[[QKV:.*]] = blockc.kernel "matmul" "k0_matmul"(%[[X]], %[[N1G]], %[[N1B]], %[[QKVWT]], %[[QKVB]]) : {{.*}} -> tensor<?x4x24xf32> {
+// CHECK-NEXT: %[[QKV:.*]] = blockc.kernel matmul "k0_matmul"(%[[X]], %[[N1G]], %[[N1B]], %[[QKVWT]], %[[QKVB]]) : {{.*}} -> tensor<?x4x24xf32> {
 // CHECK-NEXT: ^bb0(%[[A1:[^:]*]]: tensor<?x4x8xf32>, %[[A2:[^:]*]]: tensor<8xf32>, %[[A3:[^:]*]]: tensor<8xf32>, %[[A4:[^:]*]]: tensor<8x24xf32>, %[[A5:[^:]*]]: tensor<24xf32>):
 // CHECK-NEXT: %[[N:.*]] = blockc.layer_norm %[[A1]], %[[A2]], %[[A3]]
 // CHECK-NEXT: %[[L:.*]] = blockc.linear %[[N]], %[[A4]], %[[A5]]
 // CHECK-NEXT: blockc.yield %[[L]] : tensor<?x4x24xf32>
 // CHECK-NEXT: }
 //
-// CHECK-NEXT: %[[ATT:.*]] = blockc.kernel "attention" "k1_attention"(%[[QKV]]) : (tensor<?x4x24xf32>) -> tensor<?x4x8xf32> {
+// CHECK-NEXT: %[[ATT:.*]] = blockc.kernel attention "k1_attention"(%[[QKV]]) : (tensor<?x4x24xf32>) -> tensor<?x4x8xf32> {
 // CHECK-NEXT: ^bb0(%[[B0:[^:]*]]: tensor<?x4x24xf32>):
 // CHECK-NEXT: %[[Q:.*]] = blockc.slice %[[B0]][0, 8]
 // CHECK-NEXT: %[[K:.*]] = blockc.slice %[[B0]][8, 8]
@@ -37,16 +37,16 @@
 // CHECK-NEXT: blockc.yield %[[M]] : tensor<?x4x8xf32>
 // CHECK-NEXT: }
 //
-// CHECK-NEXT: %[[PWT:.*]] = blockc.kernel "prepare" "p1_transpose"(%[[PW]])
-// CHECK: %[[X1:.*]] = blockc.kernel "matmul" "k2_matmul"(%[[ATT]], %[[PWT]], %[[PB]], %[[X]]) : {{.*}} -> tensor<?x4x8xf32> {
+// CHECK-NEXT: %[[PWT:.*]] = blockc.kernel prepare "p1_transpose"(%[[PW]])
+// CHECK: %[[X1:.*]] = blockc.kernel matmul "k2_matmul"(%[[ATT]], %[[PWT]], %[[PB]], %[[X]]) : {{.*}} -> tensor<?x4x8xf32> {
 // CHECK-NEXT: ^bb0(%[[C0:[^:]*]]: tensor<?x4x8xf32>, %[[C1:[^:]*]]: tensor<8x8xf32>, %[[C2:[^:]*]]: tensor<8xf32>, %[[C3:[^:]*]]: tensor<?x4x8xf32>):
 // CHECK-NEXT: %[[L2:.*]] = blockc.linear %[[C0]], %[[C1]], %[[C2]]
 // CHECK-NEXT: %[[R:.*]] = blockc.add %[[C3]], %[[L2]]
 // CHECK-NEXT: blockc.yield %[[R]]
 // CHECK-NEXT: }
 //
-// CHECK-NEXT: blockc.kernel "prepare" "p2_transpose"
-// CHECK: %[[H:.*]] = blockc.kernel "matmul" "k3_matmul"(%[[X1]], {{.*}}) : {{.*}} -> tensor<?x4x16xf32> {
+// CHECK-NEXT: blockc.kernel prepare "p2_transpose"
+// CHECK: %[[H:.*]] = blockc.kernel matmul "k3_matmul"(%[[X1]], {{.*}}) : {{.*}} -> tensor<?x4x16xf32> {
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.layer_norm
 // CHECK-NEXT: blockc.linear
@@ -54,8 +54,8 @@
 // CHECK-NEXT: blockc.yield
 // CHECK-NEXT: }
 //
-// CHECK-NEXT: %[[F2WT:.*]] = blockc.kernel "prepare" "p3_transpose"
-// CHECK: %[[Y:.*]] = blockc.kernel "matmul" "k4_matmul"(%[[H]], %[[F2WT]], %[[F2B]], %[[X1]])
+// CHECK-NEXT: %[[F2WT:.*]] = blockc.kernel prepare "p3_transpose"
+// CHECK: %[[Y:.*]] = blockc.kernel matmul "k4_matmul"(%[[H]], %[[F2WT]], %[[F2B]], %[[X1]])
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.linear
 // CHECK-NEXT: blockc.add
@@ -104,29 +104,29 @@ func.func @prenorm(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
 // two users (the next linear and the next residual add), is not a matmul prologue.
 // CHECK-LABEL: func.func @postnorm
 // CHECK-SAME: (%[[X:[^:]*]]: tensor<?x4x8xf32>,
-// CHECK: %[[P:.*]] = blockc.kernel "matmul" "k0_matmul"(%[[X]], {{.*}}) : {{.*}} -> tensor<?x4x8xf32> {
+// CHECK: %[[P:.*]] = blockc.kernel matmul "k0_matmul"(%[[X]], {{.*}}) : {{.*}} -> tensor<?x4x8xf32> {
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.linear
 // CHECK-NEXT: blockc.yield
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[X1:.*]] = blockc.kernel "norm" "k1_norm"(%[[X]], %[[P]], %{{[^,]*}}) : {{.*}} -> tensor<?x4x8xf32> {
+// CHECK-NEXT: %[[X1:.*]] = blockc.kernel norm "k1_norm"(%[[X]], %[[P]], %{{[^,]*}}) : {{.*}} -> tensor<?x4x8xf32> {
 // CHECK-NEXT: ^bb0(%[[A0:[^:]*]]: tensor<?x4x8xf32>, %[[A1:[^:]*]]: tensor<?x4x8xf32>, %[[A2:[^:]*]]: tensor<8xf32>):
 // CHECK-NEXT: %[[S:.*]] = blockc.add %[[A0]], %[[A1]]
 // CHECK-NEXT: %[[N:.*]] = blockc.layer_norm %[[S]], %[[A2]], %[[A2]] {epsilon = 9.9999999999999998E-13 : f64}
 // CHECK-NEXT: blockc.yield %[[N]]
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[H:.*]] = blockc.kernel "matmul" "k2_matmul"(%[[X1]], {{.*}}) : {{.*}} -> tensor<?x4x16xf32> {
+// CHECK-NEXT: %[[H:.*]] = blockc.kernel matmul "k2_matmul"(%[[X1]], {{.*}}) : {{.*}} -> tensor<?x4x16xf32> {
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.linear
 // CHECK-NEXT: blockc.relu
 // CHECK-NEXT: blockc.yield
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[O:.*]] = blockc.kernel "matmul" "k3_matmul"(%[[H]], {{.*}}) : {{.*}} -> tensor<?x4x8xf32> {
+// CHECK-NEXT: %[[O:.*]] = blockc.kernel matmul "k3_matmul"(%[[H]], {{.*}}) : {{.*}} -> tensor<?x4x8xf32> {
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.linear
 // CHECK-NEXT: blockc.yield
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[Y:.*]] = blockc.kernel "norm" "k4_norm"(%[[X1]], %[[O]], {{.*}}) : {{.*}} -> tensor<?x4x8xf32> {
+// CHECK-NEXT: %[[Y:.*]] = blockc.kernel norm "k4_norm"(%[[X1]], %[[O]], {{.*}}) : {{.*}} -> tensor<?x4x8xf32> {
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.add
 // CHECK-NEXT: blockc.layer_norm
@@ -152,21 +152,21 @@ func.func @postnorm(%x: tensor<?x4x8xf32>, %w1: tensor<8x8xf32>, %w2: tensor<8x1
 // kernel; each linear is its own matmul; mha with no slices is an attention kernel alone.
 // CHECK-LABEL: func.func @shared_norm
 // CHECK-SAME: (%[[X:[^:]*]]: tensor<?x4x8xf32>
-// CHECK: %[[N:.*]] = blockc.kernel "norm" "k0_norm"(%[[X]], %{{.*}}) : (tensor<?x4x8xf32>, tensor<8xf32>) -> tensor<?x4x8xf32> {
+// CHECK: %[[N:.*]] = blockc.kernel norm "k0_norm"(%[[X]], %{{.*}}) : (tensor<?x4x8xf32>, tensor<8xf32>) -> tensor<?x4x8xf32> {
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.rms_norm
 // CHECK-NEXT: blockc.yield
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[Q:.*]] = blockc.kernel "matmul" "k1_matmul"(%[[N]], %{{[^)]*}})
+// CHECK-NEXT: %[[Q:.*]] = blockc.kernel matmul "k1_matmul"(%[[N]], %{{[^)]*}})
 // CHECK-NOT: rms_norm
-// CHECK: %[[K:.*]] = blockc.kernel "matmul" "k2_matmul"(%[[N]], %{{[^)]*}})
-// CHECK: %[[V:.*]] = blockc.kernel "matmul" "k3_matmul"(%[[N]], %{{[^)]*}})
-// CHECK: %[[A:.*]] = blockc.kernel "attention" "k4_attention"(%[[Q]], %[[K]], %[[V]])
+// CHECK: %[[K:.*]] = blockc.kernel matmul "k2_matmul"(%[[N]], %{{[^)]*}})
+// CHECK: %[[V:.*]] = blockc.kernel matmul "k3_matmul"(%[[N]], %{{[^)]*}})
+// CHECK: %[[A:.*]] = blockc.kernel attention "k4_attention"(%[[Q]], %[[K]], %[[V]])
 // CHECK-NEXT: ^bb0(%[[A0:[^:]*]]: tensor<?x4x8xf32>, %[[A1:[^:]*]]: tensor<?x4x8xf32>, %[[A2:[^:]*]]: tensor<?x4x8xf32>):
 // CHECK-NEXT: %[[M:.*]] = blockc.mha %[[A0]], %[[A1]], %[[A2]]
 // CHECK-NEXT: blockc.yield %[[M]]
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[Y:.*]] = blockc.kernel "matmul" "k5_matmul"(%[[A]], %{{.*}}, %[[X]])
+// CHECK-NEXT: %[[Y:.*]] = blockc.kernel matmul "k5_matmul"(%[[A]], %{{.*}}, %[[X]])
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.linear
 // CHECK-NEXT: blockc.add
@@ -195,17 +195,17 @@ func.func @shared_norm(%x: tensor<?x4x8xf32>, %g: tensor<8xf32>, %wq: tensor<8x8
 // CHECK-DAG: %[[G:.*]] = blockc.weight "bn.weight"
 // CHECK-DAG: %[[W:.*]] = blockc.weight "fc.weight"
 // CHECK-DAG: %[[B:.*]] = blockc.weight "fc.bias"
-// CHECK: %[[WT:.*]] = blockc.kernel "prepare" "p0_transpose"(%[[W]]) : (tensor<16x8xf32>) -> tensor<8x16xf32>
+// CHECK: %[[WT:.*]] = blockc.kernel prepare "p0_transpose"(%[[W]]) : (tensor<16x8xf32>) -> tensor<8x16xf32>
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.transpose
 // CHECK-NEXT: blockc.yield
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[F:.*]]:2 = blockc.kernel "prepare" "p1_fold_bn_input"(%[[WT]], %[[G]], %[[B]]) : {{.*}} -> (tensor<8x16xf32>, tensor<16xf32>) {
+// CHECK-NEXT: %[[F:.*]]:2 = blockc.kernel prepare "p1_fold_bn_input"(%[[WT]], %[[G]], %[[B]]) : {{.*}} -> (tensor<8x16xf32>, tensor<16xf32>) {
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: %[[FW:[^,]*]], %[[FB:.*]] = blockc.fold_bn_input
 // CHECK-NEXT: blockc.yield %[[FW]], %[[FB]] : tensor<8x16xf32>, tensor<16xf32>
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[Y:.*]] = blockc.kernel "matmul" "k0_matmul"(%[[X]], %[[F]]#0, %[[F]]#1)
+// CHECK-NEXT: %[[Y:.*]] = blockc.kernel matmul "k0_matmul"(%[[X]], %[[F]]#0, %[[F]]#1)
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.linear
 // CHECK-NEXT: blockc.yield
@@ -229,36 +229,36 @@ func.func @prepare_kernels(%x: tensor<?x4x8xf32>) -> tensor<?x4x16xf32> {
 // residual of DeepNorm is an `elementwise` kernel of its own.
 // CHECK-LABEL: func.func @sandwich_layerscale_deepnorm
 // CHECK-SAME: (%[[X:[^:]*]]: tensor<?x4x8xf32>, %[[W:[^:]*]]: tensor<8x8xf32>, %[[G:[^:]*]]: tensor<8xf32>)
-// CHECK: %[[P:.*]] = blockc.kernel "matmul" "k0_matmul"(%[[X]], %[[W]])
+// CHECK: %[[P:.*]] = blockc.kernel matmul "k0_matmul"(%[[X]], %[[W]])
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.linear
 // CHECK-NEXT: blockc.yield
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[X1:.*]] = blockc.kernel "norm" "k1_norm"(%[[P]], %[[G]], %[[X]])
+// CHECK-NEXT: %[[X1:.*]] = blockc.kernel norm "k1_norm"(%[[P]], %[[G]], %[[X]])
 // CHECK-NEXT: ^bb0(%[[A0:[^:]*]]: tensor<?x4x8xf32>, %[[A1:[^:]*]]: tensor<8xf32>, %[[A3:[^:]*]]: tensor<?x4x8xf32>):
 // CHECK-NEXT: %[[N:.*]] = blockc.layer_norm %[[A0]], %[[A1]], %[[A1]]
 // CHECK-NEXT: %[[S:.*]] = blockc.add %[[A3]], %[[N]]
 // CHECK-NEXT: blockc.yield %[[S]]
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[X2:.*]] = blockc.kernel "matmul" "k2_matmul"(%[[X1]], %[[W]], %[[G]])
+// CHECK-NEXT: %[[X2:.*]] = blockc.kernel matmul "k2_matmul"(%[[X1]], %[[W]], %[[G]])
 // CHECK-NEXT: ^bb0(%[[B0:[^:]*]]: tensor<?x4x8xf32>, %[[B1:[^:]*]]: tensor<8x8xf32>, %[[B2:[^:]*]]: tensor<8xf32>):
 // CHECK-NEXT: %[[L:.*]] = blockc.linear %[[B0]], %[[B1]]
 // CHECK-NEXT: %[[LS:.*]] = blockc.mul %[[L]], %[[B2]]
 // CHECK-NEXT: blockc.add %[[B0]], %[[LS]]
 // CHECK-NEXT: blockc.yield
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[SC:.*]] = blockc.kernel "elementwise" "k3_elementwise"(%[[X2]]) : (tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
+// CHECK-NEXT: %[[SC:.*]] = blockc.kernel elementwise "k3_elementwise"(%[[X2]]) : (tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.scale
 // CHECK-SAME: by 2.000000e+00
 // CHECK-NEXT: blockc.yield
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[O:.*]] = blockc.kernel "matmul" "k4_matmul"(%[[X2]], %[[W]])
+// CHECK-NEXT: %[[O:.*]] = blockc.kernel matmul "k4_matmul"(%[[X2]], %[[W]])
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.linear
 // CHECK-NEXT: blockc.yield
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[Y:.*]] = blockc.kernel "norm" "k5_norm"(%[[SC]], %[[O]], %[[G]])
+// CHECK-NEXT: %[[Y:.*]] = blockc.kernel norm "k5_norm"(%[[SC]], %[[O]], %[[G]])
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.add
 // CHECK-NEXT: blockc.layer_norm
@@ -285,12 +285,12 @@ func.func @sandwich_layerscale_deepnorm(%x: tensor<?x4x8xf32>, %w: tensor<8x8xf3
 // `elementwise` kernel that also takes the single-use chain after it (relu, add).
 // CHECK-LABEL: func.func @unfolded_batchnorm
 // CHECK-SAME: (%[[X:[^:]*]]: tensor<?x4x8xf32>
-// CHECK: %[[H:.*]] = blockc.kernel "matmul" "k0_matmul"(%[[X]], %{{[^)]*}})
+// CHECK: %[[H:.*]] = blockc.kernel matmul "k0_matmul"(%[[X]], %{{[^)]*}})
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: blockc.linear
 // CHECK-NEXT: blockc.yield
 // CHECK-NEXT: }
-// CHECK-NEXT: %[[Y:.*]] = blockc.kernel "elementwise" "k1_elementwise"(%[[H]], %{{[^,]*}}) : (tensor<?x4x8xf32>, tensor<8xf32>) -> tensor<?x4x8xf32>
+// CHECK-NEXT: %[[Y:.*]] = blockc.kernel elementwise "k1_elementwise"(%[[H]], %{{[^,]*}}) : (tensor<?x4x8xf32>, tensor<8xf32>) -> tensor<?x4x8xf32>
 // CHECK-NEXT: ^bb0(%[[A0:[^:]*]]: tensor<?x4x8xf32>
 // CHECK-NEXT: %[[N:.*]] = blockc.batch_norm %[[A0]]
 // CHECK-NEXT: %[[R:.*]] = blockc.relu %[[N]]

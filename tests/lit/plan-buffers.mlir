@@ -6,13 +6,13 @@
 // A chain: each kernel reads the previous result only, so two slots alternate; the last
 // kernel writes the output. The block input is no slot.
 // CHECK-LABEL: func.func @chain
-// CHECK-SAME: attributes {blockc.slot_sizes = [32, 32]}
-// CHECK: "k0_elementwise"{{.*}} {blockc.slots = [0]}
-// CHECK: "k1_elementwise"{{.*}} {blockc.slots = [1]}
-// CHECK: "k2_elementwise"{{.*}} {blockc.slots = [0]}
-// CHECK: "k3_elementwise"{{.*}} {blockc.slots = [1]}
-// CHECK: "k4_elementwise"{{.*}} {blockc.slots = [-1]}
-// CHECK-NOT: blockc.constants
+// CHECK-SAME: attributes {blockc.slot_sizes = array<i64: 32, 32>}
+// CHECK: "k0_elementwise"{{.*}} {slots = array<i64: 0>}
+// CHECK: "k1_elementwise"{{.*}} {slots = array<i64: 1>}
+// CHECK: "k2_elementwise"{{.*}} {slots = array<i64: 0>}
+// CHECK: "k3_elementwise"{{.*}} {slots = array<i64: 1>}
+// CHECK: "k4_elementwise"{{.*}} {slots = array<i64: -1>}
+// CHECK-NOT: constants =
 func.func @chain(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
   %0 = blockc.kernel "elementwise" "k0_elementwise"(%x) : (tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
   ^bb0(%a: tensor<?x4x8xf32>):
@@ -48,11 +48,11 @@ func.func @chain(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
 // still busy when k2 runs; slot 1 is k2's own input, and a result never aliases an input of
 // its kernel, so k2 needs a third slot.
 // CHECK-LABEL: func.func @residual
-// CHECK-SAME: attributes {blockc.slot_sizes = [32, 32, 32]}
-// CHECK: "k0_elementwise"{{.*}} {blockc.slots = [0]}
-// CHECK: "k1_elementwise"{{.*}} {blockc.slots = [1]}
-// CHECK: "k2_elementwise"{{.*}} {blockc.slots = [2]}
-// CHECK: "k3_elementwise"{{.*}} {blockc.slots = [-1]}
+// CHECK-SAME: attributes {blockc.slot_sizes = array<i64: 32, 32, 32>}
+// CHECK: "k0_elementwise"{{.*}} {slots = array<i64: 0>}
+// CHECK: "k1_elementwise"{{.*}} {slots = array<i64: 1>}
+// CHECK: "k2_elementwise"{{.*}} {slots = array<i64: 2>}
+// CHECK: "k3_elementwise"{{.*}} {slots = array<i64: -1>}
 func.func @residual(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
   %0 = blockc.kernel "elementwise" "k0_elementwise"(%x) : (tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
   ^bb0(%a: tensor<?x4x8xf32>):
@@ -89,14 +89,14 @@ func.func @residual(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
 //   k5: f [4x32] = 128          -> free 1 (32), 2 (32): none fits, grow slot 1 to 128
 //   k6: the block result        -> -1
 // CHECK-LABEL: func.func @best_fit
-// CHECK-SAME: attributes {blockc.slot_sizes = [64, 128, 32]}
-// CHECK: "k0_matmul"{{.*}} {blockc.slots = [0]}
-// CHECK: "k1_elementwise"{{.*}} {blockc.slots = [1]}
-// CHECK: "k2_matmul"{{.*}} {blockc.slots = [2]}
-// CHECK: "k3_elementwise"{{.*}} {blockc.slots = [1]}
-// CHECK: "k4_matmul"{{.*}} {blockc.slots = [0]}
-// CHECK: "k5_matmul"{{.*}} {blockc.slots = [1]}
-// CHECK: "k6_matmul"{{.*}} {blockc.slots = [-1]}
+// CHECK-SAME: attributes {blockc.slot_sizes = array<i64: 64, 128, 32>}
+// CHECK: "k0_matmul"{{.*}} {slots = array<i64: 0>}
+// CHECK: "k1_elementwise"{{.*}} {slots = array<i64: 1>}
+// CHECK: "k2_matmul"{{.*}} {slots = array<i64: 2>}
+// CHECK: "k3_elementwise"{{.*}} {slots = array<i64: 1>}
+// CHECK: "k4_matmul"{{.*}} {slots = array<i64: 0>}
+// CHECK: "k5_matmul"{{.*}} {slots = array<i64: 1>}
+// CHECK: "k6_matmul"{{.*}} {slots = array<i64: -1>}
 func.func @best_fit(%x: tensor<?x4x8xf32>, %w816: tensor<8x16xf32>, %w168: tensor<16x8xf32>,
                     %w1632: tensor<16x32xf32>, %w328: tensor<32x8xf32>) -> tensor<?x4x8xf32> {
   %a = blockc.kernel "matmul" "k0_matmul"(%x, %w816) : (tensor<?x4x8xf32>, tensor<8x16xf32>) -> tensor<?x4x16xf32> {
@@ -143,14 +143,14 @@ func.func @best_fit(%x: tensor<?x4x8xf32>, %w816: tensor<8x16xf32>, %w168: tenso
 // Prepare kernels get constant ids, one per result, numbered in order across kernels,
 // and no slots; they do not take part in the slot plan.
 // CHECK-LABEL: func.func @constants
-// CHECK-SAME: attributes {blockc.slot_sizes = [48]}
-// CHECK: "p0_transpose"{{.*}} {blockc.constants = [0]}
-// CHECK-NOT: blockc.slots
-// CHECK: "p1_fold_bn_input"{{.*}} {blockc.constants = [1, 2]}
-// CHECK-NOT: blockc.slots
-// CHECK: "k0_matmul"{{.*}} {blockc.slots = [0]}
-// CHECK: "p2_transpose"{{.*}} {blockc.constants = [3]}
-// CHECK: "k1_matmul"{{.*}} {blockc.slots = [-1]}
+// CHECK-SAME: attributes {blockc.slot_sizes = array<i64: 48>}
+// CHECK: "p0_transpose"{{.*}} {constants = array<i64: 0>}
+// CHECK-NOT: slots =
+// CHECK: "p1_fold_bn_input"{{.*}} {constants = array<i64: 1, 2>}
+// CHECK-NOT: slots =
+// CHECK: "k0_matmul"{{.*}} {slots = array<i64: 0>}
+// CHECK: "p2_transpose"{{.*}} {constants = array<i64: 3>}
+// CHECK: "k1_matmul"{{.*}} {slots = array<i64: -1>}
 func.func @constants(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
   %w1 = blockc.weight "fc1.weight" : tensor<12x8xf32>
   %g = blockc.weight "bn.weight" : tensor<8xf32>
@@ -187,10 +187,10 @@ func.func @constants(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
 
 // A kernel with two results gets two distinct slots.
 // CHECK-LABEL: func.func @two_results
-// CHECK-SAME: attributes {blockc.slot_sizes = [32, 32, 32]}
-// CHECK: "k0_elementwise"{{.*}} {blockc.slots = [0, 1]}
-// CHECK: "k1_elementwise"{{.*}} {blockc.slots = [2]}
-// CHECK: "k2_elementwise"{{.*}} {blockc.slots = [-1]}
+// CHECK-SAME: attributes {blockc.slot_sizes = array<i64: 32, 32, 32>}
+// CHECK: "k0_elementwise"{{.*}} {slots = array<i64: 0, 1>}
+// CHECK: "k1_elementwise"{{.*}} {slots = array<i64: 2>}
+// CHECK: "k2_elementwise"{{.*}} {slots = array<i64: -1>}
 func.func @two_results(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
   %0:2 = blockc.kernel "elementwise" "k0_elementwise"(%x) : (tensor<?x4x8xf32>) -> (tensor<?x4x8xf32>, tensor<?x4x8xf32>) {
   ^bb0(%a: tensor<?x4x8xf32>):

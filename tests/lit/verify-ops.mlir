@@ -381,7 +381,7 @@ func.func @fold_negative_epsilon(%w: tensor<16x8xf32>, %p: tensor<8xf32>) -> ten
 // -----
 
 func.func @kernel_unknown_kind(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
-  // expected-error @+1 {{'blockc.kernel' op unknown kernel kind 'conv'}}
+  // expected-error @+1 {{invalid kind attribute specification: "conv"}}
   %0 = blockc.kernel "conv" "k0_conv"(%x) : (tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
   ^bb0(%a: tensor<?x4x8xf32>):
     %r = blockc.relu %a : tensor<?x4x8xf32>

@@ -3,8 +3,7 @@
 #include "blockc/Lowering/KernelTasks.h"
 
 #include "Kernels.h"
-#include "blockc/MLIRGen.h"
-#include "blockc/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
@@ -74,7 +73,7 @@ public:
       auto entry = compileKernel(kernel, summary);
       if (!entry)
         return entry.takeError();
-      bool isPrepare = kernel.getKind() == "prepare";
+      bool isPrepare = kernel.getKind() == KernelKind::Prepare;
       (isPrepare ? prepare : run).push_back(std::move(*entry));
       ++(isPrepare ? summary.prepareKernels : summary.runKernels);
     }
@@ -122,18 +121,18 @@ private:
       if (!kernel)
         continue;
       kernels.push_back(kernel);
-      bool isPrepare = kernel.getKind() == "prepare";
-      auto ids = kernel->getAttrOfType<ArrayAttr>(isPrepare ? kConstantsAttr : kSlotsAttr);
-      for (auto [result, id] : llvm::zip(kernel.getResults(), ids.getAsRange<IntegerAttr>())) {
+      bool isPrepare = kernel.getKind() == KernelKind::Prepare;
+      ArrayRef<int64_t> ids = *(isPrepare ? kernel.getConstants() : kernel.getSlots());
+      for (auto [result, id] : llvm::zip(kernel.getResults(), ids)) {
         if (result == output)
           sources[result] = json::Object{{"source", "output"}};
         else if (isPrepare)
-          sources[result] = json::Object{{"source", "constant"}, {"id", id.getInt()}};
+          sources[result] = json::Object{{"source", "constant"}, {"id", id}};
         else
-          sources[result] = json::Object{{"source", "slot"}, {"id", id.getInt()}};
+          sources[result] = json::Object{{"source", "slot"}, {"id", id}};
         if (isPrepare)
           constants.push_back(json::Object{
-              {"id", id.getInt()},
+              {"id", id},
               {"shape", toJsonArray(cast<RankedTensorType>(result.getType()).getShape())}});
       }
     }
@@ -154,7 +153,7 @@ private:
       lowered = lowerKernel(kernel, target);
       std::string sig = kernelSignature(kernel);
       std::optional<TunedSchedule> tuned;
-      if (options.tuning && kernel.getKind() != "prepare")
+      if (options.tuning && kernel.getKind() != KernelKind::Prepare)
         tuned = options.tuning(sig, target.halide.to_string());
       if (tuned)
         summary.tunedKernels.push_back(name);
@@ -187,9 +186,9 @@ private:
         args.push_back(argJson(view));
       json::Object entry{{"name", name},
                          {"function", it->second},
-                         {"kind", kernel.getKind()},
+                         {"kind", stringifyKernelKind(kernel.getKind())},
                          {"args", std::move(args)}};
-      if (kernel.getKind() != "prepare") { // what a profile of the run reports per kernel
+      if (kernel.getKind() != KernelKind::Prepare) { // what a profile of the run reports per kernel
         json::Array ops;
         for (Operation &op : kernel.getBody().front().without_terminator())
           ops.push_back(op.getName().stripDialect());
@@ -228,16 +227,17 @@ private:
                                        {"dtype", "F32"},
                                        {"used", true}});
     });
-    if (auto ignored = func->getAttrOfType<ArrayAttr>(kIgnoredWeightsAttr))
+    if (auto ignored = BlockcDialect::IgnoredWeightsAttrHelper(func.getContext()).getAttr(func))
       for (StringAttr name : ignored.getAsRange<StringAttr>())
         weights.push_back(json::Object{{"name", name.getValue()},
                                        {"shape", json::Array()},
                                        {"dtype", "I64"},
                                        {"used", false}});
     json::Array slots;
-    auto slotSizes = func->getAttrOfType<ArrayAttr>(kSlotSizesAttr);
-    for (auto [id, size] : llvm::enumerate(slotSizes.getAsRange<IntegerAttr>()))
-      slots.push_back(json::Object{{"id", int64_t(id)}, {"elements_per_sample", size.getInt()}});
+    ArrayRef<int64_t> slotSizes =
+        BlockcDialect::SlotSizesAttrHelper(func.getContext()).getAttr(func);
+    for (auto [id, size] : llvm::enumerate(slotSizes))
+      slots.push_back(json::Object{{"id", int64_t(id)}, {"elements_per_sample", size}});
     json::Array features;
     for (const std::string &f : target.cpuFeatures)
       features.push_back(f);

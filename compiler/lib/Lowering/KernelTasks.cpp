@@ -17,7 +17,7 @@ namespace json = llvm::json;
 std::string blockc::kernelSignature(KernelOp kernel) {
   std::string text;
   llvm::raw_string_ostream os(text);
-  os << kernel.getKind();
+  os << stringifyKernelKind(kernel.getKind());
   Block &body = kernel.getBody().front();
   for (BlockArgument arg : body.getArguments())
     os << " " << arg.getType();
@@ -55,7 +55,7 @@ llvm::Expected<SmallVector<KernelOp>> runKernels(ModuleOp module) {
     return llvm::createStringError("expected exactly one block function in the module");
   SmallVector<KernelOp> kernels;
   (*funcs.begin()).walk([&](KernelOp kernel) {
-    if (kernel.getKind() != "prepare")
+    if (kernel.getKind() != KernelKind::Prepare)
       kernels.push_back(kernel);
   });
   return kernels;
@@ -86,7 +86,8 @@ llvm::Expected<std::vector<KernelTask>> blockc::listKernelTasks(ModuleOp module,
       ++same->uses;
       continue;
     }
-    KernelTask task{kernel.getSymName().str(), signature, kernel.getKind().str(), 1, {}};
+    KernelTask task{kernel.getSymName().str(), signature,
+                    stringifyKernelKind(kernel.getKind()).str(), 1, {}};
     try {
       task.space = lowerKernel(kernel, *info).space;
     } catch (const Halide::Error &e) {

@@ -121,12 +121,12 @@ json::Array blockc::toJsonArray(llvm::ArrayRef<int64_t> values) {
 }
 
 LoweredKernel blockc::lowerKernel(KernelOp kernel, const TargetInfo &target) {
-  llvm::StringRef kind = kernel.getKind();
-  if (kind == "matmul")
+  KernelKind kind = kernel.getKind();
+  if (kind == KernelKind::Matmul)
     return lowerMatmul(kernel, target);
-  if (kind == "attention")
+  if (kind == KernelKind::Attention)
     return lowerAttention(kernel, target);
-  if (kind == "prepare")
+  if (kind == KernelKind::Prepare)
     return lowerPrepare(kernel, target);
   return lowerRowwise(kernel, target);
 }

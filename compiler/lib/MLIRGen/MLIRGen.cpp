@@ -41,7 +41,8 @@ public:
       variables[assignment.target] = gen(*assignment.value);
     builder.create<func::ReturnOp>(loc(block.loc), variables["x"]);
     if (!ignored.empty())
-      func->setAttr(kIgnoredWeightsAttr, builder.getStrArrayAttr(SmallVector<StringRef>(ignored.begin(), ignored.end())));
+      BlockcDialect::IgnoredWeightsAttrHelper(builder.getContext())
+          .setAttr(func, builder.getStrArrayAttr(SmallVector<StringRef>(ignored.begin(), ignored.end())));
     return module;
   }
 

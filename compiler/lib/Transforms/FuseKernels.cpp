@@ -45,7 +45,7 @@ public:
             return def && (isa<WeightOp>(def) || weightOnly.contains(def));
           })) {
         weightOnly.insert(op);
-        addGroup("prepare", {op});
+        addGroup(KernelKind::Prepare, {op});
       }
     for (Operation *op : order)
       if (auto linear = dyn_cast<LinearOp>(op); linear && !grouped(op))
@@ -60,16 +60,16 @@ public:
       if (!grouped(op)) {
         SmallVector<Operation *> ops = {op};
         extendEpilogue(ops);
-        addGroup("elementwise", ops);
+        addGroup(KernelKind::Elementwise, ops);
       }
     for (auto &[kind, ops] : groups)
       outline(kind, ops);
     // Name kernels in execution order: p0_transpose, ..., k0_matmul, k1_attention, ...
     int prepared = 0, ran = 0;
     func.walk([&](KernelOp kernel) {
-      bool prepare = kernel.getKind() == "prepare";
+      bool prepare = kernel.getKind() == KernelKind::Prepare;
       std::string suffix = prepare ? kernel.getBody().front().front().getName().stripDialect().str()
-                                   : kernel.getKind().str();
+                                   : stringifyKernelKind(kernel.getKind()).str();
       kernel.setSymName((prepare ? "p" + std::to_string(prepared++)
                                  : "k" + std::to_string(ran++)) + "_" + suffix);
     });
@@ -78,10 +78,10 @@ public:
 private:
   bool grouped(Operation *op) const { return groupOf.count(op); }
 
-  void addGroup(StringRef kind, ArrayRef<Operation *> ops) {
+  void addGroup(KernelKind kind, ArrayRef<Operation *> ops) {
     for (Operation *op : ops)
       groupOf[op] = groups.size();
-    groups.push_back({kind.str(), SmallVector<Operation *>(ops)});
+    groups.push_back({kind, SmallVector<Operation *>(ops)});
   }
 
   /// A residual add whose only user is a LayerNorm/RMSNorm belongs to that norm's group
@@ -107,7 +107,7 @@ private:
       ops.push_back(producer);
     ops.push_back(linear);
     extendEpilogue(ops);
-    addGroup("matmul", ops);
+    addGroup(KernelKind::Matmul, ops);
   }
 
   void formAttention(MHAOp mha) {
@@ -119,7 +119,7 @@ private:
                                             [&](Operation *u) { return u == mha; }))
           ops.insert(slice);
     ops.insert(mha);
-    addGroup("attention", ops.getArrayRef());
+    addGroup(KernelKind::Attention, ops.getArrayRef());
   }
 
   void formNorm(Operation *norm) {
@@ -129,11 +129,11 @@ private:
       ops.push_back(producer);
     ops.push_back(norm);
     extendEpilogue(ops);
-    addGroup("norm", ops);
+    addGroup(KernelKind::Norm, ops);
   }
 
   /// Replaces `ops` by one blockc.kernel placed where the last of them was.
-  void outline(StringRef kind, ArrayRef<Operation *> ops) {
+  void outline(KernelKind kind, ArrayRef<Operation *> ops) {
     llvm::SmallPtrSet<Operation *, 8> inGroup(ops.begin(), ops.end());
     llvm::SetVector<Value> inputs, outputs;
     for (Operation *op : ops) {
@@ -153,7 +153,8 @@ private:
         last = op;
     OpBuilder builder(last);
     auto kernel = builder.create<KernelOp>(last->getLoc(), TypeRange(outputs.getArrayRef()),
-                                           inputs.getArrayRef(), kind, kind);
+                                           inputs.getArrayRef(), kind,
+                                           stringifyKernelKind(kind));
     Block &body = kernel.getBody().front();
     IRMapping mapping;
     mapping.map(inputs.getArrayRef(), body.getArguments());
@@ -176,7 +177,7 @@ private:
   func::FuncOp func;
   SmallVector<Operation *> order;
   llvm::DenseMap<Operation *, size_t> groupOf;
-  SmallVector<std::pair<std::string, SmallVector<Operation *>>> groups;
+  SmallVector<std::pair<KernelKind, SmallVector<Operation *>>> groups;
 };
 
 struct FuseKernelsPass : blockc::impl::FuseKernelsBase<FuseKernelsPass> {

@@ -20,25 +20,24 @@ int64_t elementsPerSample(Value value) {
 struct PlanBuffersPass : blockc::impl::PlanBuffersBase<PlanBuffersPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    Builder builder(&getContext());
     SmallVector<KernelOp> kernels;
     func.walk([&](KernelOp kernel) { kernels.push_back(kernel); });
 
     // Constants: every prepare kernel result, in order.
     int64_t constants = 0;
     for (KernelOp kernel : kernels)
-      if (kernel.getKind() == "prepare") {
+      if (kernel.getKind() == KernelKind::Prepare) {
         SmallVector<int64_t> ids;
         for (size_t i = 0; i < kernel.getNumResults(); ++i)
           ids.push_back(constants++);
-        kernel->setAttr(kConstantsAttr, builder.getI64ArrayAttr(ids));
+        kernel.setConstants(ids);
       }
 
     // Index of the last run-time kernel reading each value.
     llvm::DenseMap<Value, size_t> lastUse;
     SmallVector<KernelOp> run;
     for (KernelOp kernel : kernels)
-      if (kernel.getKind() != "prepare")
+      if (kernel.getKind() != KernelKind::Prepare)
         run.push_back(kernel);
     for (auto [index, kernel] : llvm::enumerate(run))
       for (Value input : kernel.getInputs())
@@ -76,13 +75,14 @@ struct PlanBuffersPass : blockc::impl::PlanBuffersBase<PlanBuffersPass> {
         slotOf[result] = best;
         slots.push_back(best);
       }
-      kernel->setAttr(kSlotsAttr, builder.getI64ArrayAttr(slots));
+      kernel.setSlots(slots);
       // Free the slots whose last reader was this kernel (results never alias inputs).
       for (Value input : kernel.getInputs())
         if (lastUse.lookup(input) == index && slotOf.count(input))
           slotFree[slotOf[input]] = true;
     }
-    func->setAttr(kSlotSizesAttr, builder.getI64ArrayAttr(slotSizes));
+    BlockcDialect::SlotSizesAttrHelper(&getContext())
+        .setAttr(func, DenseI64ArrayAttr::get(&getContext(), slotSizes));
   }
 };
 } // namespace

@@ -78,7 +78,7 @@ typedef struct blockc_module_info {
  *  owned by the module (valid until free). */
 typedef struct blockc_kernel_info {
   const char *name;        /* manifest kernel "name" ("k0_matmul") */
-  const char *kind;        /* "matmul", "attention", "rowwise"... ("" if the manifest has none) */
+  const char *kind;        /* "matmul", "attention", "norm"... ("" if the manifest has none) */
   const char *ops;         /* the ops it computes, joined by " + " ("layer_norm + linear"), or "" */
   double flops_per_sample; /* 2 x its multiply-adds per sample; 0 if the manifest does not say */
 } blockc_kernel_info;

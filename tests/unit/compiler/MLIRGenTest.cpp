@@ -70,7 +70,7 @@ TEST_F(MLIRGenTest, FunctionSignature) {
   auto io = RankedTensorType::get({kDyn, 5, 8}, Float32Type::get(&context));
   EXPECT_EQ(type.getInput(0), io);
   EXPECT_EQ(type.getResult(0), io);
-  EXPECT_FALSE(func->hasAttr(kIgnoredWeightsAttr));
+  EXPECT_FALSE(BlockcDialect::IgnoredWeightsAttrHelper(func.getContext()).isAttrPresent(func));
   auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
   auto relu = ret.getOperand(0).getDefiningOp<ReluOp>();
   ASSERT_TRUE(relu);
@@ -143,7 +143,7 @@ TEST_F(MLIRGenTest, BatchNormWeightsAndIgnoredNumBatchesTracked) {
   }
   EXPECT_EQ(norms[1].getInput(), norms[0].getResult());
 
-  auto ignored = func->getAttrOfType<ArrayAttr>(kIgnoredWeightsAttr);
+  auto ignored = BlockcDialect::IgnoredWeightsAttrHelper(func.getContext()).getAttr(func);
   ASSERT_TRUE(ignored);
   ASSERT_EQ(ignored.size(), 1u);
   EXPECT_EQ(cast<StringAttr>(ignored[0]).getValue(), "bn.num_batches_tracked");
@@ -167,7 +167,7 @@ TEST_F(MLIRGenTest, NormWeightsAndDefaultEpsilons) {
   EXPECT_DOUBLE_EQ(ln[0].getEpsilon().convertToDouble(), 1e-5);
   EXPECT_EQ(weightName(rms[0].getGamma()), "rms.weight");
   EXPECT_DOUBLE_EQ(rms[0].getEpsilon().convertToDouble(), 1e-6);
-  EXPECT_FALSE(func->hasAttr(kIgnoredWeightsAttr));
+  EXPECT_FALSE(BlockcDialect::IgnoredWeightsAttrHelper(func.getContext()).isAttrPresent(func));
 }
 
 TEST_F(MLIRGenTest, SeparateQKVGiveOneMHAWithThreeOperands) {

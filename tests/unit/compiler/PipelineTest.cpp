@@ -51,8 +51,8 @@ protected:
   static std::vector<Kernel> kernels(func::FuncOp func, bool prepare) {
     std::vector<Kernel> result;
     for (KernelOp kernel : collect<KernelOp>(func))
-      if ((kernel.getKind() == "prepare") == prepare)
-        result.push_back({kernel.getKind().str(), kernel.getSymName().str(),
+      if ((kernel.getKind() == KernelKind::Prepare) == prepare)
+        result.push_back({stringifyKernelKind(kernel.getKind()).str(), kernel.getSymName().str(),
                           opNames(kernel.getBody().front())});
     return result;
   }
@@ -100,11 +100,9 @@ void PipelineTest::checkInvariants(func::FuncOp func, int maxSlots) {
     EXPECT_TRUE((isa<WeightOp, KernelOp, func::ReturnOp>(op)))
         << "op outside a kernel: " << op.getName().getStringRef().str();
 
-  auto slotSizesAttr = func->getAttrOfType<ArrayAttr>(kSlotSizesAttr);
-  ASSERT_TRUE(slotSizesAttr) << "no " << kSlotSizesAttr;
-  std::vector<int64_t> slotSizes;
-  for (Attribute size : slotSizesAttr)
-    slotSizes.push_back(cast<IntegerAttr>(size).getInt());
+  auto slotSizesAttr = BlockcDialect::SlotSizesAttrHelper(func.getContext()).getAttr(func);
+  ASSERT_TRUE(slotSizesAttr) << "no " << BlockcDialect::SlotSizesAttrHelper::getNameStr().str();
+  std::vector<int64_t> slotSizes = slotSizesAttr.asArrayRef().vec();
   EXPECT_LE(int(slotSizes.size()), maxSlots);
 
   // Kernel names: p<i>_... and k<i>_<kind>, numbered in order.
@@ -114,25 +112,27 @@ void PipelineTest::checkInvariants(func::FuncOp func, int maxSlots) {
   std::vector<KernelOp> run;
   for (KernelOp kernel : collect<KernelOp>(func)) {
     std::string name = kernel.getSymName().str();
-    if (kernel.getKind() == "prepare") {
+    if (kernel.getKind() == KernelKind::Prepare) {
       EXPECT_EQ(name.rfind("p" + std::to_string(prepared++) + "_", 0), 0u) << name;
-      EXPECT_FALSE(kernel->hasAttr(kSlotsAttr)) << name;
-      auto ids = kernel->getAttrOfType<ArrayAttr>(kConstantsAttr);
-      ASSERT_TRUE(ids) << name << " has no " << kConstantsAttr;
-      EXPECT_EQ(ids.size(), kernel.getNumResults()) << name;
-      for (Attribute id : ids)
-        EXPECT_TRUE(constantIds.insert(cast<IntegerAttr>(id).getInt()).second) << name;
+      EXPECT_FALSE(kernel.getSlots()) << name;
+      auto ids = kernel.getConstants();
+      ASSERT_TRUE(ids) << name << " has no constants";
+      EXPECT_EQ(ids->size(), kernel.getNumResults()) << name;
+      for (int64_t id : *ids)
+        EXPECT_TRUE(constantIds.insert(id).second) << name;
       constantCount += kernel.getNumResults();
       // Prepare kernels read weights and constants only.
       for (Value input : kernel.getInputs()) {
         Operation *def = input.getDefiningOp();
         EXPECT_TRUE(def && (isa<WeightOp>(def) ||
-                            (isa<KernelOp>(def) && cast<KernelOp>(def).getKind() == "prepare")))
+                            (isa<KernelOp>(def) &&
+                             cast<KernelOp>(def).getKind() == KernelKind::Prepare)))
             << name << " reads a run-time value";
       }
     } else {
-      EXPECT_EQ(name, "k" + std::to_string(ran++) + "_" + kernel.getKind().str());
-      EXPECT_FALSE(kernel->hasAttr(kConstantsAttr)) << name;
+      EXPECT_EQ(name, "k" + std::to_string(ran++) + "_" +
+                          stringifyKernelKind(kernel.getKind()).str());
+      EXPECT_FALSE(kernel.getConstants()) << name;
       run.push_back(kernel);
     }
   }
@@ -148,11 +148,10 @@ void PipelineTest::checkInvariants(func::FuncOp func, int maxSlots) {
   llvm::DenseMap<Value, int64_t> slotOf;
   llvm::DenseMap<Value, size_t> definedAt, lastRead;
   for (auto [index, kernel] : llvm::enumerate(run)) {
-    auto slots = kernel->getAttrOfType<ArrayAttr>(kSlotsAttr);
-    ASSERT_TRUE(slots) << kernel.getSymName().str() << " has no " << kSlotsAttr;
-    ASSERT_EQ(slots.size(), kernel.getNumResults()) << kernel.getSymName().str();
-    for (auto [result, slotAttr] : llvm::zip(kernel.getResults(), slots)) {
-      int64_t slot = cast<IntegerAttr>(slotAttr).getInt();
+    auto slots = kernel.getSlots();
+    ASSERT_TRUE(slots) << kernel.getSymName().str() << " has no slots";
+    ASSERT_EQ(slots->size(), kernel.getNumResults()) << kernel.getSymName().str();
+    for (auto [result, slot] : llvm::zip(kernel.getResults(), *slots)) {
       if (result == output) {
         EXPECT_EQ(slot, -1) << kernel.getSymName().str();
         continue;
@@ -346,7 +345,7 @@ TEST_F(PipelineTest, ViTBNFoldsBothBatchNorms) {
     EXPECT_TRUE(StringRef(fold.getSymName()).ends_with("_fold_bn_input"));
     EXPECT_EQ(kernel.getInputs()[2].getDefiningOp(), fold.getOperation());
   }
-  auto ignored = func->getAttrOfType<ArrayAttr>(kIgnoredWeightsAttr);
+  auto ignored = BlockcDialect::IgnoredWeightsAttrHelper(func.getContext()).getAttr(func);
   ASSERT_TRUE(ignored);
   EXPECT_EQ(ignored.size(), 2u);
   checkInvariants(func, 2);
@@ -444,7 +443,7 @@ TEST_F(PipelineTest, SeparateQKVPostNorm) {
   EXPECT_EQ(prepareOps(func).size(), 6u);
   // The attention kernel reads the three projections (q, k, v in that order).
   for (KernelOp kernel : collect<KernelOp>(func)) {
-    if (kernel.getKind() != "attention")
+    if (kernel.getKind() != KernelKind::Attention)
       continue;
     ASSERT_EQ(kernel.getInputs().size(), 3u);
     const char *names[] = {"q.weight", "k.weight", "v.weight"};

@@ -29,7 +29,7 @@ std::string kernelSignature(KernelOp kernel);
 struct KernelTask {
   std::string name;      // the first kernel with this signature (k0, k1, ...)
   std::string signature; // kernelSignature
-  std::string kind;      // matmul, attention, rowwise
+  std::string kind;      // matmul, attention, norm or elementwise (stringifyKernelKind)
   int uses = 0;          // how many of the block's kernels share the signature
   ScheduleSpace space;   // its knobs on this target
 };

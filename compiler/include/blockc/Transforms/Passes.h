@@ -15,13 +15,11 @@ namespace blockc {
 #define GEN_PASS_REGISTRATION
 #include "blockc/Transforms/Passes.h.inc"
 
-/// The compiler's pipeline: verify, fold BatchNorm, canonicalize, fuse, plan buffers.
+/// The compiler's pipeline, on each function: verify the block, fold BatchNorms, merge
+/// identical ops (CSE: the transposes of a weight that several linears read), fuse kernels,
+/// plan buffers. What it leaves for the lowering (kernel kinds, slots, constants, slot
+/// sizes) is declared by the dialect (BlockcOps.td, BlockcDialect.td).
 void buildBlockPipeline(mlir::OpPassManager &pm);
-
-/// Attribute names the passes leave for the lowering.
-constexpr const char *kSlotsAttr = "blockc.slots";
-constexpr const char *kConstantsAttr = "blockc.constants";
-constexpr const char *kSlotSizesAttr = "blockc.slot_sizes";
 
 } // namespace blockc
 

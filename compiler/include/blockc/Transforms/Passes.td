@@ -43,8 +43,8 @@ def PlanBuffers : Pass<"blockc-plan-buffers", "mlir::func::FuncOp"> {
     Walks the run-time kernels in order and gives every result a slot of the activation
     arena, reusing a slot once the last reader of its previous tensor has run (best fit by
     size). The block's result is written straight to the caller's output (slot -1). Records
-    `blockc.slots` on each kernel and `blockc.slot_sizes` (float32 elements per batch sample)
-    on the function; `prepare` kernels get `blockc.constants` ids instead.
+    each kernel's `slots` and the function's `blockc.slot_sizes` (float32 elements per batch
+    sample); `prepare` kernels get `constants` ids instead.
   }];
 }
 

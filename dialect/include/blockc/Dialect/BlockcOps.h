@@ -11,6 +11,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "blockc/Dialect/BlockcEnums.h.inc"
+
 #define GET_OP_CLASSES
 #include "blockc/Dialect/BlockcOps.h.inc"
 

@@ -3,6 +3,7 @@
 #define BLOCKC_OPS_TD
 
 include "blockc/Dialect/BlockcDialect.td"
+include "mlir/IR/EnumAttr.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/IR/RegionKindInterface.td"
@@ -176,16 +177,40 @@ def Blockc_ScaleOp : Blockc_Op<"scale", [Pure, SameOperandsAndResultType]> {
 // Kernel groups
 //===----------------------------------------------------------------------===//
 
+// A kernel's kind is an integer enum attribute, like arith.cmpi's predicate: the kernel
+// prints it as a bare keyword (`blockc.kernel matmul "k0_matmul"(...)`) and still parses
+// the quoted form that the kind had as a string attribute.
+def Blockc_KernelKind : I32EnumAttr<"KernelKind", "the algorithm and schedule family of a kernel", [
+    I32EnumAttrCase<"Matmul", 0, "matmul">,
+    I32EnumAttrCase<"Attention", 1, "attention">,
+    I32EnumAttrCase<"Norm", 2, "norm">,
+    I32EnumAttrCase<"Elementwise", 3, "elementwise">,
+    I32EnumAttrCase<"Prepare", 4, "prepare">]> {
+  let cppNamespace = "::blockc";
+}
+
 def Blockc_KernelOp : Blockc_Op<"kernel", [IsolatedFromAbove,
     SingleBlockImplicitTerminator<"YieldOp">]> {
   let summary = "a fused kernel group, lowered to one Halide pipeline";
   let description = [{
     The region's block arguments are the kernel's inputs (in operand order), `blockc.yield`
     gives its outputs. `kind` selects the algorithm and schedule family: `matmul` (a linear
-    with its prologue norm and epilogue elementwise ops), `attention`, `norm`,
-    `elementwise`, or `prepare` (weight transformations run once at weight-binding time).
+    with its prologue norm and epilogue elementwise ops), `attention`, `norm` (a LayerNorm
+    or RMSNorm with its residual add and epilogue), `elementwise`, or `prepare` (weight
+    transformations run once at weight-binding time).
+
+    Where each result lives, as blockc-plan-buffers decides it for the lowering:
+    - `slots` (run kernels): the activation arena slot of each result, -1 for the block's
+      output (the caller's buffer);
+    - `constants` (prepare kernels): the id of the bind-time constant of each result.
+    They are inherent attributes, not discardable ones: they mean something only on a
+    kernel, so the kernel owns them (typed accessors, checked by its verifier: slots only
+    on run kernels and below the function's slot count, constants only on prepare kernels,
+    one per result).
   }];
-  let arguments = (ins Variadic<Blockc_F32Tensor>:$inputs, StrAttr:$kind, StrAttr:$sym_name);
+  let arguments = (ins Variadic<Blockc_F32Tensor>:$inputs, Blockc_KernelKind:$kind,
+                       StrAttr:$sym_name, OptionalAttr<DenseI64ArrayAttr>:$slots,
+                       OptionalAttr<DenseI64ArrayAttr>:$constants);
   let results = (outs Variadic<Blockc_F32Tensor>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
@@ -194,7 +219,7 @@ def Blockc_KernelOp : Blockc_Op<"kernel", [IsolatedFromAbove,
   let hasVerifier = 1;
   let skipDefaultBuilders = 1;
   let builders = [OpBuilder<(ins "mlir::TypeRange":$resultTypes, "mlir::ValueRange":$inputs,
-      "llvm::StringRef":$kind, "llvm::StringRef":$name)>];
+      "KernelKind":$kind, "llvm::StringRef":$name)>];
 }
 
 def Blockc_YieldOp : Blockc_Op<"yield", [Pure, Terminator, HasParent<"KernelOp">]> {
