@@ -4,6 +4,7 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Casting.h"
@@ -11,6 +12,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace blockc;
@@ -30,27 +32,38 @@ using Value = std::optional<int64_t>;
 /// buffer sizes) cannot overflow downstream.
 constexpr int64_t kMaxSize = 2147483647;
 
-constexpr LayerKind kLayerKinds[] = {LayerKind::LayerNorm, LayerKind::RMSNorm,
-                                     LayerKind::BatchNorm, LayerKind::Linear,
-                                     LayerKind::Attention, LayerKind::LayerScale};
 constexpr Builtin kBuiltins[] = {Builtin::Gelu, Builtin::GeluTanh, Builtin::Relu,
                                  Builtin::Silu, Builtin::MHA};
 
-/// The arguments a layer kind takes, for "unknown argument" messages.
-llvm::StringRef describeArguments(LayerKind kind) {
-  switch (kind) {
-  case LayerKind::LayerNorm:
-  case LayerKind::RMSNorm:
-  case LayerKind::BatchNorm:
-    return "eps";
-  case LayerKind::Linear:
-    return "'IN -> OUT' and bias";
-  case LayerKind::Attention:
-    return "heads, qkv_bias and proj_bias";
-  case LayerKind::LayerScale:
+/// The arguments a layer kind takes, for "unknown argument" messages: "'IN -> OUT'
+/// and bias".
+std::string describeArguments(const LayerKindInfo &info) {
+  if (info.arguments.empty())
     return "no arguments";
+  std::string text;
+  for (auto [i, argument] : llvm::enumerate(info.arguments)) {
+    if (i)
+      text += i + 1 == info.arguments.size() ? " and " : ", ";
+    text += argument.type == ArgumentType::Sizes ? "'" + argument.key.str() + "'"
+                                                 : argument.key.str();
   }
-  llvm_unreachable("unknown layer kind");
+  return text;
+}
+
+/// What a declaration lacking the required `argument` must add: "its sizes
+/// 'IN -> OUT'", "'heads = H'".
+std::string describeMissing(const LayerArgument &argument) {
+  if (argument.type == ArgumentType::Sizes)
+    return "its sizes '" + argument.key.str() + "'";
+  return "'" + argument.key.str() + " = " + argument.placeholder.str() + "'";
+}
+
+/// Sets `argument`'s field of `layer` to its default.
+void setDefault(LayerDecl &layer, const LayerArgument &argument) {
+  if (argument.type == ArgumentType::Number)
+    layer.*argument.number = argument.defaultValue;
+  else if (argument.type == ArgumentType::Bool)
+    layer.*argument.boolean = argument.defaultValue != 0;
 }
 
 std::string spellNumber(double value) {
@@ -115,6 +128,8 @@ private:
   void checkLayer(LayerDecl &layer);
   void checkStateDictKeys();
   bool applyLayerArgument(LayerDecl &layer, const Argument &arg);
+  bool tensorsWithinIndexing(const LayerDecl &layer, int64_t features,
+                             const Location &loc);
   void checkStatement(Assignment &stmt);
   Value checkExpr(std::unique_ptr<ExprAST> &expr, bool isStatementValue);
   Value checkVar(const VarExprAST &var);
@@ -325,10 +340,10 @@ void Sema::checkLayer(LayerDecl &layer) {
     invalidLayers.insert(&layer);
   }
 
-  if (layer.kind == LayerKind::RMSNorm)
-    layer.eps = 1e-6;
-  else if (layer.kind == LayerKind::LayerNorm || layer.kind == LayerKind::BatchNorm)
-    layer.eps = 1e-5;
+  const LayerKindInfo &info = layer.getInfo();
+  for (const LayerArgument &argument : info.arguments)
+    if (!argument.required)
+      setDefault(layer, argument);
 
   llvm::StringSet<> given;
   bool ok = true;
@@ -340,13 +355,12 @@ void Sema::checkLayer(LayerDecl &layer) {
     }
     ok &= applyLayerArgument(layer, arg);
   }
-  if (layer.kind == LayerKind::Linear && !given.count("IN -> OUT")) {
-    error(layer.loc, "linear layer '" + layer.name + "' needs its sizes 'IN -> OUT'");
-    ok = false;
-  }
-  if (layer.kind == LayerKind::Attention && !given.count("heads")) {
-    error(layer.loc, "attention layer '" + layer.name + "' needs 'heads = H'");
-    ok = false;
+  for (const LayerArgument &argument : info.arguments) {
+    if (argument.required && !given.count(argument.key)) {
+      error(layer.loc, info.name + " layer '" + layer.name + "' needs " +
+                           describeMissing(argument));
+      ok = false;
+    }
   }
   if (!ok)
     invalidLayers.insert(&layer);
@@ -357,46 +371,51 @@ void Sema::checkLayer(LayerDecl &layer) {
 /// Sets the field of `layer` that `arg` gives. Returns false, having reported it, if
 /// the kind takes no such argument or the value does not fit.
 bool Sema::applyLayerArgument(LayerDecl &layer, const Argument &arg) {
-  switch (layer.kind) {
-  case LayerKind::LayerNorm:
-  case LayerKind::RMSNorm:
-  case LayerKind::BatchNorm:
-    if (arg.kind != Argument::Kind::Arrow && arg.key == "eps")
-      return getNumber(arg, layer.eps);
-    break;
-  case LayerKind::Linear:
-    if (arg.kind == Argument::Kind::Arrow) {
-      std::optional<int64_t> in = getSize(arg.number, arg.loc, "in-features");
-      std::optional<int64_t> out = getSize(arg.out, arg.valueLoc, "out-features");
-      layer.inFeatures = in.value_or(0);
-      layer.outFeatures = out.value_or(0);
-      return in && out &&
-             withinIndexing(arg.loc, "the weight of linear layer '" + layer.name + "'", *out,
-                            *in);
-    }
-    if (arg.key == "bias")
-      return getBool(arg, layer.bias);
-    break;
-  case LayerKind::Attention:
-    if (arg.kind == Argument::Kind::Arrow)
-      break;
-    if (arg.key == "heads") {
-      std::optional<int64_t> heads = getSize(arg, "'heads'");
-      layer.heads = heads.value_or(0);
-      return heads.has_value();
-    }
-    if (arg.key == "qkv_bias")
-      return getBool(arg, layer.qkvBias);
-    if (arg.key == "proj_bias")
-      return getBool(arg, layer.projBias);
-    break;
-  case LayerKind::LayerScale:
-    break;
+  const LayerKindInfo &info = layer.getInfo();
+  const LayerArgument *argument = info.findArgument(spellKey(arg));
+  if (!argument) {
+    error(arg.loc, "unknown argument '" + spellKey(arg) + "' to " + info.name +
+                       " (it takes " + describeArguments(info) + ")");
+    return false;
   }
-  error(arg.loc, "unknown argument '" + spellKey(arg) + "' to " +
-                     getLayerKindName(layer.kind) + " (it takes " +
-                     describeArguments(layer.kind) + ")");
-  return false;
+  switch (argument->type) {
+  case ArgumentType::Number:
+    return getNumber(arg, layer.*argument->number);
+  case ArgumentType::Bool:
+    return getBool(arg, layer.*argument->boolean);
+  case ArgumentType::Size: {
+    std::optional<int64_t> size = getSize(arg, "'" + argument->key + "'");
+    layer.*argument->size = size.value_or(0);
+    return size.has_value();
+  }
+  case ArgumentType::Sizes: {
+    std::optional<int64_t> in = getSize(arg.number, arg.loc, "in-features");
+    std::optional<int64_t> out = getSize(arg.out, arg.valueLoc, "out-features");
+    layer.*argument->size = in.value_or(0);
+    layer.*argument->out = out.value_or(0);
+    // The tensors sized by these alone are checked now; those sized by C once it is known.
+    return in && out && tensorsWithinIndexing(layer, /*features=*/0, arg.loc);
+  }
+  }
+  llvm_unreachable("unknown argument type");
+}
+
+/// Checks that each matrix of `layer`, applied to `features`-wide tensors, has few enough
+/// elements for the kernels; a dimension that is still 0 (C not known yet) passes.
+bool Sema::tensorsWithinIndexing(const LayerDecl &layer, int64_t features,
+                                 const Location &loc) {
+  const LayerKindInfo &info = layer.getInfo();
+  for (const LayerTensor &tensor : info.tensors) {
+    if (tensor.shape.rank != 2 || !hasTensor(info, tensor, layer))
+      continue;
+    std::string name = tensor.suffix.str(); // "qkv.weight" is "the qkv weight of ..."
+    std::replace(name.begin(), name.end(), '.', ' ');
+    if (!withinIndexing(loc, "the " + name + " of " + info.name + " layer '" + layer.name + "'",
+                        getDimSize(tensor.shape.dims[0], layer, features),
+                        getDimSize(tensor.shape.dims[1], layer, features)))
+      return false;
+  }
+  return true;
 }
 
 void Sema::checkStatement(Assignment &stmt) {
@@ -404,8 +423,8 @@ void Sema::checkStatement(Assignment &stmt) {
   if (llvm::StringRef(stmt.target).contains('.')) {
     if (auto *call = llvm::dyn_cast<CallExprAST>(stmt.value.get())) {
       llvm::SmallVector<llvm::StringRef> kinds;
-      for (LayerKind kind : kLayerKinds)
-        kinds.push_back(getLayerKindName(kind));
+      for (const LayerKindInfo &info : getLayerKinds())
+        kinds.push_back(info.name);
       error(call->loc,
             "unknown layer kind '" + call->callee + "'" + suggest(call->callee, kinds));
     } else {
@@ -523,8 +542,8 @@ Value Sema::checkCall(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
     names.push_back(entry.getKey());
   // A statement's whole value may have been meant as a layer declaration.
   if (isStatementValue)
-    for (LayerKind kind : kLayerKinds)
-      names.push_back(getLayerKindName(kind));
+    for (const LayerKindInfo &info : getLayerKinds())
+      names.push_back(info.name);
   error(call.loc, (isStatementValue ? "unknown layer kind or function '"
                                     : "unknown function '") +
                       call.callee + "'" + suggest(call.callee, names));
@@ -577,12 +596,12 @@ Value Sema::applyLayer(LayerDecl &layer, int64_t width, const Location &loc) {
                          layer.name, layer.heads, width));
       return std::nullopt;
     }
-    // Attention computes q, k and v with one [3 x width, width] weight.
+    if (!tensorsWithinIndexing(layer, width, loc))
+      return std::nullopt;
+    // Attention computes q, k and v as one activation of 3 x width features.
     if (layer.kind == LayerKind::Attention &&
-        (!withinIndexing(loc, "the qkv weight of attention layer '" + layer.name + "'",
-                         3 * width, width) ||
-         !withinIndexing(loc, "a sample of the qkv of attention layer '" + layer.name + "'",
-                         block.tokens, 3 * width)))
+        !withinIndexing(loc, "a sample of the qkv of attention layer '" + layer.name + "'",
+                        block.tokens, 3 * width))
       return std::nullopt;
     layer.features = width;
     firstApplied[&layer] = loc;
