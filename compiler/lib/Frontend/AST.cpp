@@ -10,35 +10,6 @@
 using namespace blockc::ast;
 using llvm::cast;
 
-llvm::StringRef blockc::ast::getLayerKindName(LayerKind kind) {
-  switch (kind) {
-  case LayerKind::LayerNorm:
-    return "layernorm";
-  case LayerKind::RMSNorm:
-    return "rmsnorm";
-  case LayerKind::BatchNorm:
-    return "batchnorm";
-  case LayerKind::Linear:
-    return "linear";
-  case LayerKind::Attention:
-    return "attention";
-  case LayerKind::LayerScale:
-    return "layerscale";
-  }
-  llvm_unreachable("unknown layer kind");
-}
-
-std::optional<LayerKind> blockc::ast::lookupLayerKind(llvm::StringRef name) {
-  return llvm::StringSwitch<std::optional<LayerKind>>(name)
-      .Case("layernorm", LayerKind::LayerNorm)
-      .Case("rmsnorm", LayerKind::RMSNorm)
-      .Case("batchnorm", LayerKind::BatchNorm)
-      .Case("linear", LayerKind::Linear)
-      .Case("attention", LayerKind::Attention)
-      .Case("layerscale", LayerKind::LayerScale)
-      .Default(std::nullopt);
-}
-
 using Builtin = BuiltinCallExprAST::Builtin;
 
 llvm::StringRef blockc::ast::getBuiltinName(Builtin builtin) {
@@ -153,8 +124,27 @@ void blockc::ast::dump(const ExprAST &expr, llvm::raw_ostream &os) {
     os << ':' << expr.features;
 }
 
-static void printBool(llvm::StringRef key, bool value, llvm::raw_ostream &os) {
-  os << ", " << key << " = " << (value ? "true" : "false");
+/// Prints a layer's settings as its arguments would be written, in its row's order.
+static void printSettings(const LayerDecl &layer, llvm::raw_ostream &os) {
+  llvm::ListSeparator sep;
+  for (const LayerArgument &argument : layer.getInfo().arguments) {
+    os << sep;
+    switch (argument.type) {
+    case ArgumentType::Sizes:
+      os << layer.*argument.size << " -> " << layer.*argument.out;
+      break;
+    case ArgumentType::Number:
+      os << argument.key << " = ";
+      printNumber(layer.*argument.number, os);
+      break;
+    case ArgumentType::Bool:
+      os << argument.key << " = " << (layer.*argument.boolean ? "true" : "false");
+      break;
+    case ArgumentType::Size:
+      os << argument.key << " = " << layer.*argument.size;
+      break;
+    }
+  }
 }
 
 void blockc::ast::dump(const BlockAST &block, llvm::raw_ostream &os) {
@@ -162,25 +152,7 @@ void blockc::ast::dump(const BlockAST &block, llvm::raw_ostream &os) {
      << ", dim = " << block.dim << ")\n";
   for (const auto &layer : block.layers) {
     os << "  " << layer->name << " = " << getLayerKindName(layer->kind) << '(';
-    switch (layer->kind) {
-    case LayerKind::LayerNorm:
-    case LayerKind::RMSNorm:
-    case LayerKind::BatchNorm:
-      os << "eps = ";
-      printNumber(layer->eps, os);
-      break;
-    case LayerKind::Linear:
-      os << layer->inFeatures << " -> " << layer->outFeatures;
-      printBool("bias", layer->bias, os);
-      break;
-    case LayerKind::Attention:
-      os << "heads = " << layer->heads;
-      printBool("qkv_bias", layer->qkvBias, os);
-      printBool("proj_bias", layer->projBias, os);
-      break;
-    case LayerKind::LayerScale:
-      break;
-    }
+    printSettings(*layer, os);
     os << "):" << layer->features << '\n';
   }
   for (const Assignment &stmt : block.statements) {
@@ -190,38 +162,17 @@ void blockc::ast::dump(const BlockAST &block, llvm::raw_ostream &os) {
   }
 }
 
+llvm::SmallVector<int64_t, 2> LayerDecl::getShape(const LayerTensor &tensor) const {
+  llvm::SmallVector<int64_t, 2> shape;
+  for (unsigned i = 0; i < tensor.shape.rank; ++i)
+    shape.push_back(getDimSize(tensor.shape.dims[i], *this, features));
+  return shape;
+}
+
 std::vector<std::string> blockc::ast::stateDictKeys(const LayerDecl &layer) {
   std::vector<std::string> keys;
-  auto add = [&](llvm::StringRef suffix) { keys.push_back(layer.name + "." + suffix.str()); };
-  switch (layer.kind) {
-  case LayerKind::LayerNorm:
-    add("weight");
-    add("bias");
-    break;
-  case LayerKind::RMSNorm:
-    add("weight");
-    break;
-  case LayerKind::BatchNorm:
-    for (llvm::StringRef key : {"weight", "bias", "running_mean", "running_var",
-                                "num_batches_tracked"})
-      add(key);
-    break;
-  case LayerKind::Linear:
-    add("weight");
-    if (layer.bias)
-      add("bias");
-    break;
-  case LayerKind::Attention:
-    add("qkv.weight");
-    if (layer.qkvBias)
-      add("qkv.bias");
-    add("proj.weight");
-    if (layer.projBias)
-      add("proj.bias");
-    break;
-  case LayerKind::LayerScale:
-    add("gamma");
-    break;
-  }
+  for (const LayerTensor &tensor : layer.getInfo().tensors)
+    if (hasTensor(layer.getInfo(), tensor, layer))
+      keys.push_back(layer.name + "." + tensor.suffix.str());
   return keys;
 }

@@ -2,9 +2,8 @@
 
 #include "blockc/Frontend/Sema.h"
 
-#include "llvm/ADT/DenseMap.h"
-#include "llvm/ADT/DenseSet.h"
-#include "llvm/ADT/StringMap.h"
+#include "SemaImpl.h"
+
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Casting.h"
 #include "llvm/Support/ErrorHandling.h"
@@ -14,44 +13,18 @@
 #include <cmath>
 
 using namespace blockc;
-using namespace blockc::ast;
+using namespace blockc::sema;
 using llvm::cast;
 using llvm::formatv;
-using Builtin = BuiltinCallExprAST::Builtin;
 
 namespace {
-
-/// What an expression evaluates to: a tensor with that many features (> 0), a number
-/// (0), or std::nullopt when an error was reported inside it, so that one mistake
-/// gives one message.
-using Value = std::optional<int64_t>;
 
 /// Sizes are kept below 2^31 so that products of a few of them (weight shapes,
 /// buffer sizes) cannot overflow downstream.
 constexpr int64_t kMaxSize = 2147483647;
 
-constexpr LayerKind kLayerKinds[] = {LayerKind::LayerNorm, LayerKind::RMSNorm,
-                                     LayerKind::BatchNorm, LayerKind::Linear,
-                                     LayerKind::Attention, LayerKind::LayerScale};
 constexpr Builtin kBuiltins[] = {Builtin::Gelu, Builtin::GeluTanh, Builtin::Relu,
                                  Builtin::Silu, Builtin::MHA};
-
-/// The arguments a layer kind takes, for "unknown argument" messages.
-llvm::StringRef describeArguments(LayerKind kind) {
-  switch (kind) {
-  case LayerKind::LayerNorm:
-  case LayerKind::RMSNorm:
-  case LayerKind::BatchNorm:
-    return "eps";
-  case LayerKind::Linear:
-    return "'IN -> OUT' and bias";
-  case LayerKind::Attention:
-    return "heads, qkv_bias and proj_bias";
-  case LayerKind::LayerScale:
-    return "no arguments";
-  }
-  llvm_unreachable("unknown layer kind");
-}
 
 std::string spellNumber(double value) {
   std::string text;
@@ -71,10 +44,6 @@ std::string spellValue(const Argument &arg) {
     return spellNumber(arg.number) + " -> " + spellNumber(arg.out);
   }
   llvm_unreachable("unknown argument kind");
-}
-
-std::string spellKey(const Argument &arg) {
-  return arg.kind == Argument::Kind::Arrow ? "IN -> OUT" : arg.key;
 }
 
 /// Names longer than this get no suggestion: the edit distance takes time quadratic in
@@ -99,61 +68,8 @@ std::string suggest(llvm::StringRef name, llvm::ArrayRef<llvm::StringRef> candid
   return closest.empty() ? "" : "; did you mean '" + closest.str() + "'?";
 }
 
-bool isBefore(const Location &a, const Location &b) {
-  return a.line < b.line || (a.line == b.line && a.col < b.col);
-}
-
-class Sema {
-public:
-  Sema(BlockAST &block, llvm::SourceMgr &sourceMgr)
-      : block(block), sourceMgr(sourceMgr) {}
-
-  bool check();
-
-private:
-  void checkSizes();
-  void checkLayer(LayerDecl &layer);
-  void checkStateDictKeys();
-  bool applyLayerArgument(LayerDecl &layer, const Argument &arg);
-  void checkStatement(Assignment &stmt);
-  Value checkExpr(std::unique_ptr<ExprAST> &expr, bool isStatementValue);
-  Value checkVar(const VarExprAST &var);
-  Value checkBinary(BinaryExprAST &binary);
-  Value checkCall(std::unique_ptr<ExprAST> &expr, bool isStatementValue);
-  Value checkLayerCall(std::unique_ptr<ExprAST> &expr, LayerDecl &layer, Value arg);
-  Value checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
-                     llvm::ArrayRef<Value> args);
-  Value applyLayer(LayerDecl &layer, int64_t width, const Location &loc);
-
-  std::optional<int64_t> getSize(double value, const Location &loc,
-                                 const llvm::Twine &what);
-  std::optional<int64_t> getSize(const Argument &arg, const llvm::Twine &what);
-  bool withinIndexing(const Location &loc, const llvm::Twine &what, int64_t rows,
-                      int64_t cols);
-  bool getBool(const Argument &arg, bool &field);
-  bool getNumber(const Argument &arg, double &field);
-
-  void error(const Location &loc, const llvm::Twine &message);
-  void note(const Location &loc, const llvm::Twine &message);
-
-  BlockAST &block;
-  llvm::SourceMgr &sourceMgr;
-  bool failed = false;
-
-  llvm::StringMap<LayerDecl *> layers;
-  /// Layers whose declaration had an error: their uses are not checked further.
-  llvm::DenseSet<const LayerDecl *> invalidLayers;
-  llvm::DenseSet<const LayerDecl *> usedLayers;
-  /// Where each layer (but linear) was first applied, which fixed its features.
-  llvm::DenseMap<const LayerDecl *, Location> firstApplied;
-  llvm::StringMap<Value> variables;
-  /// The statement whose value each variable holds (none for the input), and the
-  /// statements whose value is read.
-  llvm::StringMap<const Assignment *> assignedBy;
-  llvm::DenseSet<const Assignment *> read;
-};
-
 } // namespace
+
 
 void Sema::error(const Location &loc, const llvm::Twine &message) {
   // The AST keeps line and column; the buffer turns them back into a pointer so the
@@ -291,121 +207,14 @@ void Sema::checkSizes() {
                    block.dim);
 }
 
-void Sema::checkStateDictKeys() {
-  // Two layers must not claim one tensor (`attn` and `attn.qkv` both own attn.qkv.weight).
-  llvm::StringMap<const LayerDecl *> owners;
-  for (auto &layer : block.layers) {
-    if (invalidLayers.count(layer.get()))
-      continue;
-    for (const std::string &key : stateDictKeys(*layer)) {
-      auto [it, inserted] = owners.try_emplace(key, layer.get());
-      if (!inserted) {
-        error(layer->loc, "layer '" + layer->name + "' declares the tensor '" + key +
-                              "', which layer '" + it->second->name + "' also declares");
-        note(it->second->loc, "'" + it->second->name + "' declared here");
-        invalidLayers.insert(layer.get());
-        break;
-      }
-    }
-  }
-}
-
-void Sema::checkLayer(LayerDecl &layer) {
-  auto [it, inserted] = layers.try_emplace(layer.name, &layer);
-  if (!inserted) {
-    error(layer.loc, "layer '" + layer.name + "' is declared twice");
-    note(it->second->loc, "first declared here");
-    invalidLayers.insert(&layer);
-    return;
-  }
-  // A layer is called by name, so it must not hide a builtin or the input.
-  if (layer.name == "x" || lookupBuiltin(layer.name)) {
-    error(layer.loc, "'" + layer.name + "' cannot name a layer: it is " +
-                         (layer.name == "x" ? "the block's input" : "a built-in function"));
-    invalidLayers.insert(&layer);
-  }
-
-  if (layer.kind == LayerKind::RMSNorm)
-    layer.eps = 1e-6;
-  else if (layer.kind == LayerKind::LayerNorm || layer.kind == LayerKind::BatchNorm)
-    layer.eps = 1e-5;
-
-  llvm::StringSet<> given;
-  bool ok = true;
-  for (const Argument &arg : layer.args) {
-    if (!given.insert(spellKey(arg)).second) {
-      error(arg.loc, "'" + spellKey(arg) + "' is given twice");
-      ok = false;
-      continue;
-    }
-    ok &= applyLayerArgument(layer, arg);
-  }
-  if (layer.kind == LayerKind::Linear && !given.count("IN -> OUT")) {
-    error(layer.loc, "linear layer '" + layer.name + "' needs its sizes 'IN -> OUT'");
-    ok = false;
-  }
-  if (layer.kind == LayerKind::Attention && !given.count("heads")) {
-    error(layer.loc, "attention layer '" + layer.name + "' needs 'heads = H'");
-    ok = false;
-  }
-  if (!ok)
-    invalidLayers.insert(&layer);
-  if (layer.kind == LayerKind::Linear)
-    layer.features = layer.inFeatures;
-}
-
-/// Sets the field of `layer` that `arg` gives. Returns false, having reported it, if
-/// the kind takes no such argument or the value does not fit.
-bool Sema::applyLayerArgument(LayerDecl &layer, const Argument &arg) {
-  switch (layer.kind) {
-  case LayerKind::LayerNorm:
-  case LayerKind::RMSNorm:
-  case LayerKind::BatchNorm:
-    if (arg.kind != Argument::Kind::Arrow && arg.key == "eps")
-      return getNumber(arg, layer.eps);
-    break;
-  case LayerKind::Linear:
-    if (arg.kind == Argument::Kind::Arrow) {
-      std::optional<int64_t> in = getSize(arg.number, arg.loc, "in-features");
-      std::optional<int64_t> out = getSize(arg.out, arg.valueLoc, "out-features");
-      layer.inFeatures = in.value_or(0);
-      layer.outFeatures = out.value_or(0);
-      return in && out &&
-             withinIndexing(arg.loc, "the weight of linear layer '" + layer.name + "'", *out,
-                            *in);
-    }
-    if (arg.key == "bias")
-      return getBool(arg, layer.bias);
-    break;
-  case LayerKind::Attention:
-    if (arg.kind == Argument::Kind::Arrow)
-      break;
-    if (arg.key == "heads") {
-      std::optional<int64_t> heads = getSize(arg, "'heads'");
-      layer.heads = heads.value_or(0);
-      return heads.has_value();
-    }
-    if (arg.key == "qkv_bias")
-      return getBool(arg, layer.qkvBias);
-    if (arg.key == "proj_bias")
-      return getBool(arg, layer.projBias);
-    break;
-  case LayerKind::LayerScale:
-    break;
-  }
-  error(arg.loc, "unknown argument '" + spellKey(arg) + "' to " +
-                     getLayerKindName(layer.kind) + " (it takes " +
-                     describeArguments(layer.kind) + ")");
-  return false;
-}
 
 void Sema::checkStatement(Assignment &stmt) {
   // Only layers have dotted names, so this statement was meant as a declaration.
   if (llvm::StringRef(stmt.target).contains('.')) {
     if (auto *call = llvm::dyn_cast<CallExprAST>(stmt.value.get())) {
       llvm::SmallVector<llvm::StringRef> kinds;
-      for (LayerKind kind : kLayerKinds)
-        kinds.push_back(getLayerKindName(kind));
+      for (const LayerKindInfo &info : getLayerKinds())
+        kinds.push_back(info.name);
       error(call->loc,
             "unknown layer kind '" + call->callee + "'" + suggest(call->callee, kinds));
     } else {
@@ -523,77 +332,14 @@ Value Sema::checkCall(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
     names.push_back(entry.getKey());
   // A statement's whole value may have been meant as a layer declaration.
   if (isStatementValue)
-    for (LayerKind kind : kLayerKinds)
-      names.push_back(getLayerKindName(kind));
+    for (const LayerKindInfo &info : getLayerKinds())
+      names.push_back(info.name);
   error(call.loc, (isStatementValue ? "unknown layer kind or function '"
                                     : "unknown function '") +
                       call.callee + "'" + suggest(call.callee, names));
   return std::nullopt;
 }
 
-Value Sema::checkLayerCall(std::unique_ptr<ExprAST> &expr, LayerDecl &layer,
-                           Value arg) {
-  auto &call = cast<CallExprAST>(*expr);
-  usedLayers.insert(&layer);
-  Location loc = call.loc;
-  if (isBefore(loc, layer.loc)) {
-    error(loc, "layer '" + layer.name + "' is used before its declaration");
-    note(layer.loc, "declared here");
-    return std::nullopt;
-  }
-  if (arg == 0) {
-    error(call.args.front()->loc,
-          "layer '" + layer.name + "' is applied to a number, not a tensor");
-    return std::nullopt;
-  }
-  expr = std::make_unique<LayerCallExprAST>(loc, call.callee, &layer,
-                                            std::move(call.args.front()));
-  if (!arg)
-    return std::nullopt;
-  return applyLayer(layer, *arg, loc);
-}
-
-/// The features of `layer` applied to a `width`-wide tensor at `loc`.
-Value Sema::applyLayer(LayerDecl &layer, int64_t width, const Location &loc) {
-  if (invalidLayers.count(&layer))
-    return std::nullopt;
-  if (layer.kind == LayerKind::Linear) {
-    if (width != layer.inFeatures) {
-      error(loc, formatv("linear layer '{0}' expects {1} input features, got {2}",
-                         layer.name, layer.inFeatures, width));
-      return std::nullopt;
-    }
-    if (!withinIndexing(loc, "a sample of the output of linear layer '" + layer.name + "'",
-                        block.tokens, layer.outFeatures))
-      return std::nullopt;
-    return layer.outFeatures;
-  }
-  // The other kinds take their features from the tensor, but have one set of
-  // weights: every use must agree with the first.
-  if (!layer.features) {
-    if (layer.kind == LayerKind::Attention && width % layer.heads) {
-      error(loc, formatv("attention layer '{0}' has {1} heads, which do not divide its "
-                         "{2} features",
-                         layer.name, layer.heads, width));
-      return std::nullopt;
-    }
-    // Attention computes q, k and v with one [3 x width, width] weight.
-    if (layer.kind == LayerKind::Attention &&
-        (!withinIndexing(loc, "the qkv weight of attention layer '" + layer.name + "'",
-                         3 * width, width) ||
-         !withinIndexing(loc, "a sample of the qkv of attention layer '" + layer.name + "'",
-                         block.tokens, 3 * width)))
-      return std::nullopt;
-    layer.features = width;
-    firstApplied[&layer] = loc;
-  } else if (layer.features != width) {
-    error(loc, formatv("layer '{0}' is applied to {1} features here but to {2} before",
-                       layer.name, width, layer.features));
-    note(firstApplied[&layer], "first applied here");
-    return std::nullopt;
-  }
-  return width;
-}
 
 Value Sema::checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
                          llvm::ArrayRef<Value> args) {
@@ -659,6 +405,10 @@ Value Sema::checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
   expr = std::make_unique<BuiltinCallExprAST>(call.loc, builtin, std::move(call.args),
                                               heads.value_or(0));
   return width;
+}
+
+std::string blockc::sema::spellKey(const Argument &arg) {
+  return arg.kind == Argument::Kind::Arrow ? "IN -> OUT" : arg.key;
 }
 
 bool blockc::checkBlock(BlockAST &block, llvm::SourceMgr &sourceMgr) {

@@ -74,13 +74,34 @@ private:
     return w;
   }
 
+  /// The weights of `layer`, one per tensor of its kind's row in the row's (state-dict)
+  /// order: a null Value for a tensor the layer lacks (no bias) or that inference does
+  /// not read, which is recorded as ignored instead.
+  SmallVector<Value> layerWeights(const LayerDecl &layer, Location l) {
+    SmallVector<Value> w;
+    const ast::LayerKindInfo &info = layer.getInfo();
+    for (const ast::LayerTensor &tensor : info.tensors) {
+      std::string name = layer.name + "." + tensor.suffix.str();
+      if (!ast::hasTensor(info, tensor, layer)) {
+        w.push_back(Value());
+      } else if (!tensor.read) {
+        if (!llvm::is_contained(ignored, name))
+          ignored.push_back(name);
+        w.push_back(Value());
+      } else {
+        assert(tensor.dtype == ast::TensorDType::F32 && "kernels read F32 weights");
+        w.push_back(weight(name, layer.getShape(tensor), l));
+      }
+    }
+    return w;
+  }
+
   /// x W^T + b with PyTorch's [out, in] weight, transposed once at weight-binding time.
-  Value linear(Value input, const std::string &name, int64_t in, int64_t out, bool bias,
-               Location l) {
-    Value w = weight(name + ".weight", {out, in}, l);
+  Value linear(Value input, Value w, Value b, Location l) {
+    auto shape = cast<RankedTensorType>(w.getType()).getShape();
+    int64_t out = shape[0], in = shape[1];
     Value wt = builder.create<TransposeOp>(
         l, RankedTensorType::get({in, out}, builder.getF32Type()), w);
-    Value b = bias ? weight(name + ".bias", {out}, l) : Value();
     return builder.create<LinearOp>(l, activationType(out), input, wt, b);
   }
 
@@ -126,36 +147,24 @@ private:
     return builder.create<AddOp>(l, lhs, rhs);
   }
 
+  /// The op of one layer kind, on the weights its row lists.
   Value genLayer(const LayerDecl &layer, Value input, Location l) {
-    int64_t c = cast<RankedTensorType>(input.getType()).getDimSize(2);
-    // Weights are created in state-dict order (one statement each: the order of function
-    // arguments is unspecified in C++, and the IR and manifest must not depend on it).
-    SmallVector<Value> w;
-    auto perChannel = [&](std::initializer_list<const char *> keys) {
-      for (const char *key : keys)
-        w.push_back(weight(layer.name + "." + key, {c}, l));
-    };
+    SmallVector<Value> w = layerWeights(layer, l);
     switch (layer.kind) {
     case LayerKind::LayerNorm:
-      perChannel({"weight", "bias"});
       return builder.create<LayerNormOp>(l, input, w[0], w[1], layer.eps);
     case LayerKind::RMSNorm:
-      perChannel({"weight"});
       return builder.create<RMSNormOp>(l, input, w[0], layer.eps);
     case LayerKind::BatchNorm:
-      if (!llvm::is_contained(ignored, layer.name + ".num_batches_tracked"))
-        ignored.push_back(layer.name + ".num_batches_tracked");
-      perChannel({"weight", "bias", "running_mean", "running_var"});
       return builder.create<BatchNormOp>(l, input, w[0], w[1], w[2], w[3], layer.eps);
     case LayerKind::Linear:
-      return linear(input, layer.name, layer.inFeatures, layer.outFeatures, layer.bias, l);
+      return linear(input, w[0], w[1], l);
     case LayerKind::Attention: {
-      Value qkv = linear(input, layer.name + ".qkv", c, 3 * c, layer.qkvBias, l);
+      Value qkv = linear(input, w[0], w[1], l);
       Value heads = packedMHA(qkv, layer.heads, l);
-      return linear(heads, layer.name + ".proj", c, c, layer.projBias, l);
+      return linear(heads, w[2], w[3], l);
     }
     case LayerKind::LayerScale:
-      perChannel({"gamma"});
       return builder.create<MulOp>(l, input, w[0]);
     }
     llvm_unreachable("unknown layer kind");

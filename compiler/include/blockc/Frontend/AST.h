@@ -9,6 +9,9 @@
 #ifndef BLOCKC_FRONTEND_AST_H
 #define BLOCKC_FRONTEND_AST_H
 
+#include "blockc/Frontend/LayerKinds.h"
+
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -40,31 +43,24 @@ struct Argument {
   Location valueLoc;    // of the value, or of OUT
 };
 
-enum class LayerKind { LayerNorm, RMSNorm, BatchNorm, Linear, Attention, LayerScale };
-
-/// The spelling of a layer kind in the language (`layernorm`, ...).
-llvm::StringRef getLayerKindName(LayerKind kind);
-std::optional<LayerKind> lookupLayerKind(llvm::StringRef name);
-
-/// `name = kind(args)`: a layer with weights under the state-dict prefix `name`.
-struct LayerDecl {
+/// `name = kind(args)`: a layer with weights under the state-dict prefix `name`. Sema
+/// fills in its settings from `args` and the defaults of its kind's row (LayerKinds.h).
+struct LayerDecl : LayerSettings {
   std::string name; // state-dict prefix, e.g. "mlp.fc1"
   LayerKind kind;
   Location loc;
-  std::vector<Argument> args; // as written; Sema fills the fields below from them
-
-  double eps = 0; // norms (defaults per docs/language.md)
-  int64_t inFeatures = 0, outFeatures = 0;
-  bool bias = true; // linear
-  int64_t heads = 0;
-  bool qkvBias = true, projBias = true; // attention
+  std::vector<Argument> args; // as written
   int64_t features = 0; // C of the tensor the layer is applied to, resolved by Sema
+
+  const LayerKindInfo &getInfo() const { return getLayerKindInfo(kind); }
+  /// The shape of one of its kind's tensors, once Sema has resolved the layer.
+  llvm::SmallVector<int64_t, 2> getShape(const LayerTensor &tensor) const;
 };
 
-/// Base of all expressions, with LLVM-style RTTI (isa/cast/dyn_cast).
-/// The state-dict keys of a layer's tensors (`NAME.weight`, ...), per docs/language.md.
+/// The state-dict keys of a layer's tensors (`NAME.weight`, ...), per its kind's row.
 std::vector<std::string> stateDictKeys(const LayerDecl &layer);
 
+/// Base of all expressions, with LLVM-style RTTI (isa/cast/dyn_cast).
 struct ExprAST {
   enum class Kind { Number, Var, Binary, Call, LayerCall, BuiltinCall };
 

@@ -1,0 +1,116 @@
+//===- LayerKinds.cpp - The table of layer kinds --------------------------===//
+//
+// Adding a layer kind: a row here (and its LayerKind), its op in the dialect, its case
+// in MLIRGen's genLayer, its lowering, and its tests; then render the row into
+// docs/language.md (the LayerKinds unit test prints the expected table).
+//
+//===----------------------------------------------------------------------===//
+
+#include "blockc/Frontend/LayerKinds.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/ErrorHandling.h"
+
+using namespace blockc::ast;
+
+namespace {
+
+using D = ShapeDim;
+using S = LayerSettings;
+
+constexpr LayerArgument kLayerNormArguments[] = {numberArgument("eps", &S::eps, 1e-5)};
+constexpr LayerArgument kRMSNormArguments[] = {numberArgument("eps", &S::eps, 1e-6)};
+constexpr LayerArgument kBatchNormArguments[] = {numberArgument("eps", &S::eps, 1e-5)};
+constexpr LayerArgument kLinearArguments[] = {
+    sizesArgument(&S::inFeatures, &S::outFeatures),
+    boolArgument("bias", &S::bias, true)};
+constexpr LayerArgument kAttentionArguments[] = {
+    sizeArgument("heads", &S::heads, "H"),
+    boolArgument("qkv_bias", &S::qkvBias, true),
+    boolArgument("proj_bias", &S::projBias, true)};
+
+constexpr LayerTensor kLayerNormTensors[] = {{"weight", shape(D::C)}, {"bias", shape(D::C)}};
+constexpr LayerTensor kRMSNormTensors[] = {{"weight", shape(D::C)}};
+constexpr LayerTensor kBatchNormTensors[] = {
+    {"weight", shape(D::C)},
+    {"bias", shape(D::C)},
+    {"running_mean", shape(D::C)},
+    {"running_var", shape(D::C)},
+    {"num_batches_tracked", scalarShape(), TensorDType::I64, "", /*read=*/false}};
+constexpr LayerTensor kLinearTensors[] = {
+    {"weight", shape(D::Out, D::In)},
+    {"bias", shape(D::Out), TensorDType::F32, "bias"}};
+constexpr LayerTensor kAttentionTensors[] = {
+    {"qkv.weight", shape(D::ThreeC, D::C)},
+    {"qkv.bias", shape(D::ThreeC), TensorDType::F32, "qkv_bias"},
+    {"proj.weight", shape(D::C, D::C)},
+    {"proj.bias", shape(D::C), TensorDType::F32, "proj_bias"}};
+constexpr LayerTensor kLayerScaleTensors[] = {{"gamma", shape(D::C)}};
+
+constexpr LayerKindInfo kLayerKinds[] = {
+    {"layernorm", LayerKind::LayerNorm, kLayerNormArguments, kLayerNormTensors,
+     "`(t - mean) / sqrt(var + eps) * weight + bias` over the features (PyTorch `LayerNorm`)"},
+    {"rmsnorm", LayerKind::RMSNorm, kRMSNormArguments, kRMSNormTensors,
+     "`t / sqrt(mean(t^2) + eps) * weight` over the features"},
+    {"batchnorm", LayerKind::BatchNorm, kBatchNormArguments, kBatchNormTensors,
+     "`(t - running_mean) / sqrt(running_var + eps) * weight + bias` per feature, "
+     "inference BatchNorm with the running statistics"},
+    {"linear", LayerKind::Linear, kLinearArguments, kLinearTensors,
+     "`t weight^T + bias` (PyTorch `Linear`)"},
+    {"attention", LayerKind::Attention, kAttentionArguments, kAttentionTensors,
+     "`proj(mha(qkv(t), heads = H))`, `qkv` and `proj` linears (timm `Attention`)"},
+    {"layerscale", LayerKind::LayerScale, {}, kLayerScaleTensors,
+     "`t * gamma` per feature (timm `LayerScale`)"},
+};
+
+} // namespace
+
+const LayerArgument *LayerKindInfo::findArgument(llvm::StringRef key) const {
+  for (const LayerArgument &argument : arguments)
+    if (argument.key == key)
+      return &argument;
+  return nullptr;
+}
+
+llvm::ArrayRef<LayerKindInfo> blockc::ast::getLayerKinds() { return kLayerKinds; }
+
+const LayerKindInfo &blockc::ast::getLayerKindInfo(LayerKind kind) {
+  const LayerKindInfo &info = kLayerKinds[static_cast<size_t>(kind)];
+  assert(info.kind == kind && "kLayerKinds is in the order of LayerKind");
+  return info;
+}
+
+std::optional<LayerKind> blockc::ast::lookupLayerKind(llvm::StringRef name) {
+  for (const LayerKindInfo &info : kLayerKinds)
+    if (info.name == name)
+      return info.kind;
+  return std::nullopt;
+}
+
+llvm::StringRef blockc::ast::getLayerKindName(LayerKind kind) {
+  return getLayerKindInfo(kind).name;
+}
+
+int64_t blockc::ast::getDimSize(ShapeDim dim, const LayerSettings &settings,
+                                int64_t features) {
+  switch (dim) {
+  case ShapeDim::C:
+    return features;
+  case ShapeDim::ThreeC:
+    return 3 * features;
+  case ShapeDim::In:
+    return settings.inFeatures;
+  case ShapeDim::Out:
+    return settings.outFeatures;
+  }
+  llvm_unreachable("unknown shape dimension");
+}
+
+bool blockc::ast::hasTensor(const LayerKindInfo &info, const LayerTensor &tensor,
+                            const LayerSettings &settings) {
+  if (tensor.presentIf.empty())
+    return true;
+  const LayerArgument *argument = info.findArgument(tensor.presentIf);
+  assert(argument && argument->boolean && "presentIf names a Bool argument of the kind");
+  return settings.*(argument->boolean);
+}

@@ -1,0 +1,236 @@
+//===- SemaLayers.cpp - Semantic checks of layer declarations and uses ----===//
+//
+// Each declaration is checked against its kind's row in the table of layer kinds
+// (LayerKinds.h): the arguments it takes, their values and defaults, and the tensors
+// it owns.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SemaImpl.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Casting.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+
+using namespace blockc::sema;
+using llvm::cast;
+using llvm::formatv;
+
+namespace {
+
+/// The arguments a layer kind takes, for "unknown argument" messages: "'IN -> OUT'
+/// and bias".
+std::string describeArguments(const LayerKindInfo &info) {
+  if (info.arguments.empty())
+    return "no arguments";
+  std::string text;
+  for (auto [i, argument] : llvm::enumerate(info.arguments)) {
+    if (i)
+      text += i + 1 == info.arguments.size() ? " and " : ", ";
+    text += argument.type == ArgumentType::Sizes ? "'" + argument.key.str() + "'"
+                                                 : argument.key.str();
+  }
+  return text;
+}
+
+/// What a declaration lacking the required `argument` must add: "its sizes
+/// 'IN -> OUT'", "'heads = H'".
+std::string describeMissing(const LayerArgument &argument) {
+  if (argument.type == ArgumentType::Sizes)
+    return "its sizes '" + argument.key.str() + "'";
+  return "'" + argument.key.str() + " = " + argument.placeholder.str() + "'";
+}
+
+/// Sets `argument`'s field of `layer` to its default.
+void setDefault(LayerDecl &layer, const LayerArgument &argument) {
+  if (argument.type == ArgumentType::Number)
+    layer.*argument.number = argument.defaultValue;
+  else if (argument.type == ArgumentType::Bool)
+    layer.*argument.boolean = argument.defaultValue != 0;
+}
+
+bool isBefore(const Location &a, const Location &b) {
+  return a.line < b.line || (a.line == b.line && a.col < b.col);
+}
+
+} // namespace
+
+void Sema::checkStateDictKeys() {
+  // Two layers must not claim one tensor (`attn` and `attn.qkv` both own attn.qkv.weight).
+  llvm::StringMap<const LayerDecl *> owners;
+  for (auto &layer : block.layers) {
+    if (invalidLayers.count(layer.get()))
+      continue;
+    for (const std::string &key : stateDictKeys(*layer)) {
+      auto [it, inserted] = owners.try_emplace(key, layer.get());
+      if (!inserted) {
+        error(layer->loc, "layer '" + layer->name + "' declares the tensor '" + key +
+                              "', which layer '" + it->second->name + "' also declares");
+        note(it->second->loc, "'" + it->second->name + "' declared here");
+        invalidLayers.insert(layer.get());
+        break;
+      }
+    }
+  }
+}
+
+void Sema::checkLayer(LayerDecl &layer) {
+  auto [it, inserted] = layers.try_emplace(layer.name, &layer);
+  if (!inserted) {
+    error(layer.loc, "layer '" + layer.name + "' is declared twice");
+    note(it->second->loc, "first declared here");
+    invalidLayers.insert(&layer);
+    return;
+  }
+  // A layer is called by name, so it must not hide a builtin or the input.
+  if (layer.name == "x" || lookupBuiltin(layer.name)) {
+    error(layer.loc, "'" + layer.name + "' cannot name a layer: it is " +
+                         (layer.name == "x" ? "the block's input" : "a built-in function"));
+    invalidLayers.insert(&layer);
+  }
+
+  const LayerKindInfo &info = layer.getInfo();
+  for (const LayerArgument &argument : info.arguments)
+    if (!argument.required)
+      setDefault(layer, argument);
+
+  llvm::StringSet<> given;
+  bool ok = true;
+  for (const Argument &arg : layer.args) {
+    if (!given.insert(spellKey(arg)).second) {
+      error(arg.loc, "'" + spellKey(arg) + "' is given twice");
+      ok = false;
+      continue;
+    }
+    ok &= applyLayerArgument(layer, arg);
+  }
+  for (const LayerArgument &argument : info.arguments) {
+    if (argument.required && !given.count(argument.key)) {
+      error(layer.loc, info.name + " layer '" + layer.name + "' needs " +
+                           describeMissing(argument));
+      ok = false;
+    }
+  }
+  if (!ok)
+    invalidLayers.insert(&layer);
+  if (layer.kind == LayerKind::Linear)
+    layer.features = layer.inFeatures;
+}
+
+/// Sets the field of `layer` that `arg` gives. Returns false, having reported it, if
+/// the kind takes no such argument or the value does not fit.
+bool Sema::applyLayerArgument(LayerDecl &layer, const Argument &arg) {
+  const LayerKindInfo &info = layer.getInfo();
+  const LayerArgument *argument = info.findArgument(spellKey(arg));
+  if (!argument) {
+    error(arg.loc, "unknown argument '" + spellKey(arg) + "' to " + info.name +
+                       " (it takes " + describeArguments(info) + ")");
+    return false;
+  }
+  switch (argument->type) {
+  case ArgumentType::Number:
+    return getNumber(arg, layer.*argument->number);
+  case ArgumentType::Bool:
+    return getBool(arg, layer.*argument->boolean);
+  case ArgumentType::Size: {
+    std::optional<int64_t> size = getSize(arg, "'" + argument->key + "'");
+    layer.*argument->size = size.value_or(0);
+    return size.has_value();
+  }
+  case ArgumentType::Sizes: {
+    std::optional<int64_t> in = getSize(arg.number, arg.loc, "in-features");
+    std::optional<int64_t> out = getSize(arg.out, arg.valueLoc, "out-features");
+    layer.*argument->size = in.value_or(0);
+    layer.*argument->out = out.value_or(0);
+    // The tensors sized by these alone are checked now; those sized by C once it is known.
+    return in && out && tensorsWithinIndexing(layer, /*features=*/0, arg.loc);
+  }
+  }
+  llvm_unreachable("unknown argument type");
+}
+
+/// Checks that each matrix of `layer`, applied to `features`-wide tensors, has few enough
+/// elements for the kernels; a dimension that is still 0 (C not known yet) passes.
+bool Sema::tensorsWithinIndexing(const LayerDecl &layer, int64_t features,
+                                 const Location &loc) {
+  const LayerKindInfo &info = layer.getInfo();
+  for (const LayerTensor &tensor : info.tensors) {
+    if (tensor.shape.rank != 2 || !hasTensor(info, tensor, layer))
+      continue;
+    std::string name = tensor.suffix.str(); // "qkv.weight" is "the qkv weight of ..."
+    std::replace(name.begin(), name.end(), '.', ' ');
+    if (!withinIndexing(loc, "the " + name + " of " + info.name + " layer '" + layer.name + "'",
+                        getDimSize(tensor.shape.dims[0], layer, features),
+                        getDimSize(tensor.shape.dims[1], layer, features)))
+      return false;
+  }
+  return true;
+}
+
+Value Sema::checkLayerCall(std::unique_ptr<ExprAST> &expr, LayerDecl &layer,
+                           Value arg) {
+  auto &call = cast<CallExprAST>(*expr);
+  usedLayers.insert(&layer);
+  Location loc = call.loc;
+  if (isBefore(loc, layer.loc)) {
+    error(loc, "layer '" + layer.name + "' is used before its declaration");
+    note(layer.loc, "declared here");
+    return std::nullopt;
+  }
+  if (arg == 0) {
+    error(call.args.front()->loc,
+          "layer '" + layer.name + "' is applied to a number, not a tensor");
+    return std::nullopt;
+  }
+  expr = std::make_unique<LayerCallExprAST>(loc, call.callee, &layer,
+                                            std::move(call.args.front()));
+  if (!arg)
+    return std::nullopt;
+  return applyLayer(layer, *arg, loc);
+}
+
+/// The features of `layer` applied to a `width`-wide tensor at `loc`.
+Value Sema::applyLayer(LayerDecl &layer, int64_t width, const Location &loc) {
+  if (invalidLayers.count(&layer))
+    return std::nullopt;
+  if (layer.kind == LayerKind::Linear) {
+    if (width != layer.inFeatures) {
+      error(loc, formatv("linear layer '{0}' expects {1} input features, got {2}",
+                         layer.name, layer.inFeatures, width));
+      return std::nullopt;
+    }
+    if (!withinIndexing(loc, "a sample of the output of linear layer '" + layer.name + "'",
+                        block.tokens, layer.outFeatures))
+      return std::nullopt;
+    return layer.outFeatures;
+  }
+  // The other kinds take their features from the tensor, but have one set of
+  // weights: every use must agree with the first.
+  if (!layer.features) {
+    if (layer.kind == LayerKind::Attention && width % layer.heads) {
+      error(loc, formatv("attention layer '{0}' has {1} heads, which do not divide its "
+                         "{2} features",
+                         layer.name, layer.heads, width));
+      return std::nullopt;
+    }
+    if (!tensorsWithinIndexing(layer, width, loc))
+      return std::nullopt;
+    // Attention computes q, k and v as one activation of 3 x width features.
+    if (layer.kind == LayerKind::Attention &&
+        !withinIndexing(loc, "a sample of the qkv of attention layer '" + layer.name + "'",
+                        block.tokens, 3 * width))
+      return std::nullopt;
+    layer.features = width;
+    firstApplied[&layer] = loc;
+  } else if (layer.features != width) {
+    error(loc, formatv("layer '{0}' is applied to {1} features here but to {2} before",
+                       layer.name, width, layer.features));
+    note(firstApplied[&layer], "first applied here");
+    return std::nullopt;
+  }
+  return width;
+}
