@@ -26,12 +26,7 @@ bool blockc::tune::isTrialStatus(const std::string &status) {
          status == "crashed" || status == "timeout";
 }
 
-namespace {
-/// A time rounded to the nanosecond, in its shortest decimal form.
-std::string decimal(double value) {
-  return jsonl::shortestDecimal(std::round(value * 1000) / 1000);
-}
-} // namespace
+double blockc::tune::roundedTime(double us) { return std::round(us * 1000) / 1000; }
 
 std::string TrialEntry::toLine() const {
   std::string line;
@@ -40,7 +35,7 @@ std::string TrialEntry::toLine() const {
   auto number = [&](const char *key, const std::optional<double> &v) {
     j.attributeBegin(key);
     if (v && std::isfinite(*v))
-      j.rawValue(decimal(*v));
+      j.rawValue(jsonl::shortestDecimal(roundedTime(*v)));
     else
       j.value(nullptr);
     j.attributeEnd();
