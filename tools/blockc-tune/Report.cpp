@@ -37,12 +37,6 @@ namespace {
 // The table
 //===----------------------------------------------------------------------===//
 
-std::string fixed(double value, int decimals) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
-}
-
 /// `text`, cut to fit a table cell or a legend entry.
 std::string shortLabel(std::string text) {
   constexpr size_t limit = 44;
@@ -390,6 +384,12 @@ bool drawCurves(const std::vector<Curve> &curves, const std::string &pngPath,
 }
 
 } // namespace
+
+std::string blockc::fixed(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
 
 void blockc::printTable(llvm::raw_ostream &out, const std::vector<std::vector<std::string>> &rows,
                 const std::vector<bool> &rightAligned) {

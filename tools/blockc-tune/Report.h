@@ -26,6 +26,9 @@ int runReport(const std::string &dbPath, const std::string &pngPath);
 int runReport(const std::string &dbPath, const std::string &pngPath, llvm::raw_ostream &out,
               llvm::raw_ostream &err);
 
+/// `value` with `decimals` digits after the point, for a table cell.
+std::string fixed(double value, int decimals);
+
 /// Prints rows as columns separated by two spaces; `rightAligned[i]` for numbers. The last
 /// column is not padded.
 void printTable(llvm::raw_ostream &out, const std::vector<std::vector<std::string>> &rows,

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <unistd.h>
+#include <utility>
 
 using namespace blockc;
 using namespace blockc::tune;
@@ -26,12 +27,7 @@ bool blockc::tune::isTrialStatus(const std::string &status) {
          status == "crashed" || status == "timeout";
 }
 
-namespace {
-/// A time rounded to the nanosecond, in its shortest decimal form.
-std::string decimal(double value) {
-  return jsonl::shortestDecimal(std::round(value * 1000) / 1000);
-}
-} // namespace
+double blockc::tune::roundedTime(double us) { return std::round(us * 1000) / 1000; }
 
 std::string TrialEntry::toLine() const {
   std::string line;
@@ -40,7 +36,7 @@ std::string TrialEntry::toLine() const {
   auto number = [&](const char *key, const std::optional<double> &v) {
     j.attributeBegin(key);
     if (v && std::isfinite(*v))
-      j.rawValue(decimal(*v));
+      j.rawValue(jsonl::shortestDecimal(roundedTime(*v)));
     else
       j.value(nullptr);
     j.attributeEnd();
@@ -72,27 +68,32 @@ llvm::Expected<TrialEntry> TrialEntry::fromJson(const json::Value &value) {
     return jsonl::error("a trial must be a JSON object");
   TrialEntry e;
   int64_t seed = 0;
-  if (llvm::Error err = llvm::joinErrors(
-          llvm::joinErrors(jsonl::readString(*o, "signature", Need::Required, e.signature),
-                           jsonl::readString(*o, "kernel", Need::Required, e.kernel)),
-          llvm::joinErrors(jsonl::readString(*o, "target", Need::Required, e.target),
-                           jsonl::readString(*o, "machine", Need::Required, e.machine))))
-    return std::move(err);
+  // The kernel and where it ran: every one of these that is missing or mistyped is named
+  // at once.
+  const std::pair<const char *, std::string *> identity[] = {
+      {"signature", &e.signature}, {"kernel", &e.kernel}, {"target", &e.target},
+      {"machine", &e.machine}};
+  llvm::Error identityError = llvm::Error::success();
+  for (const auto &[key, field] : identity)
+    identityError = llvm::joinErrors(std::move(identityError),
+                                     jsonl::readString(*o, key, Need::Required, *field));
+  if (identityError)
+    return std::move(identityError);
   if (llvm::Error err = jsonl::readString(*o, "kind", Need::Required, e.kind))
     return std::move(err);
-  if (llvm::Error err = jsonl::readInteger(*o, "batch", Need::Required, e.batch))
-    return std::move(err);
-  if (llvm::Error err = jsonl::readInteger(*o, "seed", Need::Required, seed))
-    return std::move(err);
+  const std::pair<const char *, int64_t *> counts[] = {
+      {"batch", &e.batch}, {"seed", &seed}, {"trial", &e.trial}};
+  for (const auto &[key, field] : counts)
+    if (llvm::Error err = jsonl::readInteger(*o, key, Need::Required, *field))
+      return std::move(err);
   e.seed = static_cast<uint64_t>(seed);
-  if (llvm::Error err = jsonl::readInteger(*o, "trial", Need::Required, e.trial))
-    return std::move(err);
   if (llvm::Error err = readSchedule(*o, e.schedule))
     return std::move(err);
-  if (llvm::Error err = jsonl::readString(*o, "origin", Need::Required, e.origin))
-    return std::move(err);
-  if (llvm::Error err = jsonl::readString(*o, "status", Need::Required, e.result.status))
-    return std::move(err);
+  const std::pair<const char *, std::string *> labels[] = {{"origin", &e.origin},
+                                                          {"status", &e.result.status}};
+  for (const auto &[key, field] : labels)
+    if (llvm::Error err = jsonl::readString(*o, key, Need::Required, *field))
+      return std::move(err);
   if (!isTrialStatus(e.result.status))
     return jsonl::error("unknown status \"" + e.result.status + "\"");
   if (llvm::Error err = jsonl::readNumberOrNull(*o, "time_us", e.result.timeUs))

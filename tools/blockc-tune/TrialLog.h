@@ -23,6 +23,11 @@
 
 namespace blockc::tune {
 
+/// A time in microseconds as the trial log keeps it: to the nanosecond. The tuner rounds
+/// what it measures the same way, so that a resumed run, which reads the times from the
+/// log, makes the same decisions as the run that measured them.
+double roundedTime(double us);
+
 /// What a trial measured.
 struct TrialResult {
   std::string status = "ok"; // ok, wrong, compile_failed, crashed, timeout

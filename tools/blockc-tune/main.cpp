@@ -9,11 +9,12 @@
 // starts this executable in (docs/tuning.md).
 //
 //===----------------------------------------------------------------------===//
-#include "CompileWorker.h"
-#include "Harness.h"
 #include "Report.h"
 #include "Tuner.h"
+#include "WorkerRequests.h"
 #include "Workers.h"
+
+#include "Cli.h"
 
 #include <boost/program_options.hpp>
 
@@ -21,7 +22,6 @@
 #include <iostream>
 #include <sstream>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 #ifndef BLOCKC_VERSION
@@ -29,17 +29,10 @@
 #endif
 
 namespace po = boost::program_options;
+using namespace blockc::cli;
 using namespace blockc::tune;
 
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
-
-struct UsageError {
-  std::string message;
-};
 
 const char *kUsage =
     "usage: blockc-tune SPEC --target T --db FILE [--budget MINUTES | --trials N] [--seed S]\n"
@@ -53,11 +46,6 @@ const char *kUsage =
     "measured again). The same seed gives the same candidates. `report` prints the\n"
     "database's default-versus-tuned table and draws the tuning curve into a PNG.\n"
     "Exit codes: 0 done, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).\n\n";
-
-bool fileExists(const std::string &path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 /// "crash@2,hang@4,compile-crash@3" -> {2: crash, 4: hang, 3: compile-crash}.
 std::map<int64_t, std::string> parseFaults(const std::string &text) {
@@ -130,37 +118,22 @@ int cmdTune(const std::vector<std::string> &args) {
        "for tests only: make the worker of those trial numbers (of every kernel) fail; "
        "KIND is crash or hang (the timing worker aborts or never returns), compile-crash "
        "or compile-hang (the compile worker)");
-  po::positional_options_description pos;
-  pos.add("spec", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-    if (vm.count("help")) {
-      std::cout << kUsage << desc;
-      return kExitOk;
-    }
-    if (vm.count("version")) {
-      std::cout << "blockc-tune " << BLOCKC_VERSION << "\n";
-      return kExitOk;
-    }
-    po::notify(vm);
-  } catch (const po::error &e) {
-    throw UsageError{e.what()};
+  const Positional spec{"spec", "SPEC"};
+  if (!parseArguments(args, desc, spec, kUsage, vm))
+    return kExitOk;
+  if (vm.count("version")) {
+    std::cout << "blockc-tune " << BLOCKC_VERSION << "\n";
+    return kExitOk;
   }
-  if (!vm.count("spec"))
-    throw UsageError{"missing SPEC argument"};
+  requireArguments(vm, spec, {});
   if (vm.count("list")) {
     if (list != "text" && list != "json")
       throw UsageError{"--list takes no value or 'json'"};
-    if (!fileExists(options.specPath)) {
-      std::cerr << "blockc-tune: error: spec '" << options.specPath
-                << "' does not exist or is not a file\n";
-      return kExitFailure;
-    }
+    requireFile("spec", options.specPath);
     return listKernels(options.specPath, options.target, list == "json");
   }
-  if (!vm.count("db"))
-    throw UsageError{"the option '--db' is required"};
+  requireArguments(vm, spec, {"db"});
   if (vm.count("budget") && vm.count("trials"))
     throw UsageError{"give --budget or --trials, not both"};
   if (vm.count("budget")) {
@@ -184,11 +157,7 @@ int cmdTune(const std::vector<std::string> &args) {
   if (!(options.compileTimeoutS > 0) || !(options.runTimeoutS > 0))
     throw UsageError{"--compile-timeout and --run-timeout must be positive"};
   options.faults = parseFaults(faults);
-  if (!fileExists(options.specPath)) {
-    std::cerr << "blockc-tune: error: spec '" << options.specPath
-              << "' does not exist or is not a file\n";
-    return kExitFailure;
-  }
+  requireFile("spec", options.specPath);
   return runTuner(options);
 }
 
@@ -200,83 +169,17 @@ int cmdReport(const std::vector<std::string> &args) {
       ("db", po::value<std::string>(&db), "the tuning database (positional)")
       ("png", po::value<std::string>(&png)->value_name("P"),
        "where to draw the tuning curve (default: FILE.png)");
-  po::positional_options_description pos;
-  pos.add("db", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-    if (vm.count("help")) {
-      std::cout << "usage: blockc-tune report FILE [--png P]\n\nPrints the tuning database "
-                   "FILE's kernels, default versus tuned time, and draws\nthe tuning curve "
-                   "(best time against trials, from FILE.trials) into a PNG.\n\n"
-                << desc;
-      return kExitOk;
-    }
-    po::notify(vm);
-  } catch (const po::error &e) {
-    throw UsageError{e.what()};
-  }
-  if (db.empty())
-    throw UsageError{"missing FILE argument"};
-  if (!fileExists(db)) {
-    std::cerr << "blockc-tune report: error: database '" << db
-              << "' does not exist or is not a file\n";
-    return kExitFailure;
-  }
+  const Positional file{"db", "FILE"};
+  if (!parseArguments(args, desc, file,
+                      "usage: blockc-tune report FILE [--png P]\n\nPrints the tuning database "
+                      "FILE's kernels, default versus tuned time, and draws\nthe tuning curve "
+                      "(best time against trials, from FILE.trials) into a PNG.\n\n",
+                      vm))
+    return kExitOk;
+  requireArguments(vm, file, {});
+  requireFile("database", db);
   return blockc::runReport(db, png);
-}
-
-/// `__compile`: one candidate's compile worker.
-int workerCompile(const std::vector<std::string> &args) {
-  CompileWorkerOptions o;
-  po::options_description desc;
-  desc.add_options()
-      ("spec", po::value<std::string>(&o.specPath)->required())
-      ("target", po::value<std::string>(&o.target)->required())
-      ("kernel", po::value<std::string>(&o.kernel)->required())
-      ("schedule", po::value<std::string>(&o.scheduleJson)->required())
-      ("out", po::value<std::string>(&o.outputDir)->required())
-      ("runtime", po::value<std::string>(&o.runtimeObject)->default_value(""))
-      ("batch", po::value<int64_t>(&o.batch)->default_value(1))
-      ("inject", po::value<std::string>(&o.inject)->default_value(""));
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  po::notify(vm);
-  return runCompileWorker(o);
-}
-
-/// `__time`: one candidate's timing worker.
-int workerTime(const std::vector<std::string> &args) {
-  HarnessOptions o;
-  bool noTime = false;
-  po::options_description desc;
-  desc.add_options()
-      ("dir", po::value<std::string>(&o.kernelDir)->required())
-      ("batch", po::value<int64_t>(&o.batch)->default_value(1))
-      ("reference", po::value<std::string>(&o.referencePath)->required())
-      ("result", po::value<std::string>(&o.resultPath)->required())
-      ("write-reference", po::bool_switch(&o.writeReference))
-      ("no-time", po::bool_switch(&noTime))
-      ("threads", po::value<int>(&o.threads)->default_value(0))
-      ("inject", po::value<std::string>(&o.inject)->default_value(""));
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  po::notify(vm);
-  o.time = !noTime;
-  return runHarness(o);
-}
-
-/// `__runtime`: compiles Halide's runtime for a target (the tests' compile workers share it).
-int workerRuntime(const std::vector<std::string> &args) {
-  std::string target, out;
-  po::options_description desc;
-  desc.add_options()
-      ("target", po::value<std::string>(&target)->required())
-      ("out", po::value<std::string>(&out)->required());
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  po::notify(vm);
-  return compileRuntime(target, out);
 }
 
 } // namespace
@@ -289,29 +192,21 @@ int main(int argc, char **argv) {
   }
   const std::string &first = all.front();
   const std::vector<std::string> rest(all.begin() + 1, all.end());
-  if (first == "__compile" || first == "__time" || first == "__runtime") {
+  if (first == kCompileMode || first == kTimeMode || first == kRuntimeMode) {
     becomeWorker();
     try {
-      return first == "__compile" ? workerCompile(rest)
-             : first == "__time"  ? workerTime(rest)
-                                  : workerRuntime(rest);
+      if (first == kCompileMode)
+        return runCompileWorker(parseCompileRequest(rest));
+      if (first == kTimeMode)
+        return runHarness(parseTimeRequest(rest));
+      const RuntimeRequest request = parseRuntimeRequest(rest);
+      return compileRuntime(request.target, request.objectPath);
     } catch (const std::exception &e) {
       std::cerr << "blockc-tune " << first << ": " << e.what() << "\n";
       return kExitUsage;
     }
   }
   const bool report = first == "report";
-  const std::string command = report ? "blockc-tune report" : "blockc-tune";
-  try {
-    return report ? cmdReport(rest) : cmdTune(all);
-  } catch (const UsageError &e) {
-    std::cerr << command << ": " << e.message << "\nTry '" << command << " --help'.\n";
-    return kExitUsage;
-  } catch (const std::bad_alloc &) {
-    std::cerr << command << ": error: out of memory\n";
-    return kExitFailure;
-  } catch (const std::exception &e) {
-    std::cerr << command << ": error: " << e.what() << "\n";
-    return kExitFailure;
-  }
+  return runCommand(report ? "blockc-tune report" : "blockc-tune",
+                    [&] { return report ? cmdReport(rest) : cmdTune(all); });
 }

@@ -19,6 +19,8 @@
 #include "blockc/Npy.h"
 #include "blockc/runtime.hpp"
 
+#include "Cli.h"
+
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 
@@ -32,7 +34,6 @@
 #include <random>
 #include <sstream>
 #include <string>
-#include <sys/stat.h>
 #include <thread>
 #include <vector>
 
@@ -41,22 +42,9 @@
 #endif
 
 namespace po = boost::program_options;
+using namespace blockc::cli;
 
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
-
-/// A usage problem: message printed with a pointer to --help, exit code 2.
-struct UsageError {
-  std::string message;
-};
-
-/// A failure: message printed, exit code 1.
-struct Failure {
-  std::string message;
-};
 
 #if BLOCKC_WITH_COMPILER
 #define BLOCKC_COMPILE_USAGE "compile a block spec into DIR/module.so + DIR/manifest.json"
@@ -80,7 +68,8 @@ const char *kMainUsage =
     "\n"
     "Run 'blockc <command> --help' for a command's options.\n";
 
-std::string commandUsage(const std::string &command, const po::options_description &desc) {
+/// A command's --help text, before its options.
+std::string commandUsage(const std::string &command) {
   std::ostringstream ss;
   if (command == "compile")
     ss << "usage: blockc compile SPEC -o DIR [--target T] [--tuning FILE] [--emit-stmt] "
@@ -98,45 +87,7 @@ std::string commandUsage(const std::string &command, const po::options_descripti
           "median, min and max latency, GFLOP/s (flops_per_sample * B / median) and\nthe "
           "load average of the machine at the start. --profile then times each kernel\nin N "
           "more runs and prints its median, its share of the run and its GFLOP/s.\n\n";
-  ss << desc;
   return ss.str();
-}
-
-bool fileExists(const std::string &path, bool allowDirectory = false) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    return false;
-  return S_ISREG(st.st_mode) || (allowDirectory && S_ISDIR(st.st_mode));
-}
-
-void requireFile(const std::string &what, const std::string &path, bool allowDirectory = false) {
-  if (!fileExists(path, allowDirectory))
-    throw Failure{what + " '" + path + "' does not exist or is not a " +
-                  (allowDirectory ? "file or directory" : "file")};
-}
-
-/// Parses `args` against `desc`/`positional`; returns false if --help was given
-/// (usage printed).
-bool parseCommand(const std::string &command, const std::vector<std::string> &args,
-                  po::options_description &desc, const po::positional_options_description &pos,
-                  po::variables_map &vm, const std::vector<std::string> &required) {
-  try {
-    po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-    if (vm.count("help")) {
-      std::cout << commandUsage(command, desc);
-      return false;
-    }
-    po::notify(vm);
-    for (const std::string &r : required)
-      if (!vm.count(r))
-        throw UsageError{r == "module" || r == "spec"
-                             ? "missing " + std::string(r == "module" ? "MODULE" : "SPEC") +
-                                   " argument"
-                             : "the option '--" + r + "' is required"};
-  } catch (const po::error &e) {
-    throw UsageError{e.what()};
-  }
-  return true;
 }
 
 /// "1 min, 5 min, 15 min load averages; running processes other than us".
@@ -206,11 +157,11 @@ int cmdCompile(const std::vector<std::string> &args) {
       ("emit-stmt", po::bool_switch(&options.emitStmt),
        "also write each kernel's Halide .stmt and assembly .s into DIR")
       ("print-ir", po::bool_switch(&options.printIR), "print the IR after each pass to stderr");
-  po::positional_options_description pos;
-  pos.add("spec", 1);
   po::variables_map vm;
-  if (!parseCommand("compile", args, desc, pos, vm, {"spec", "output"}))
+  const Positional spec{"spec", "SPEC"};
+  if (!parseArguments(args, desc, spec, commandUsage("compile"), vm))
     return kExitOk;
+  requireArguments(vm, spec, {"output"});
   requireFile("spec", options.specPath);
   if (!options.tuningPath.empty())
     requireFile("tuning file", options.tuningPath);
@@ -222,6 +173,9 @@ int cmdCompile(const std::vector<std::string> &args) {
 //===----------------------------------------------------------------------===//
 // run and bench: a module with its weights
 //===----------------------------------------------------------------------===//
+
+/// The positional argument of `run` and `bench`.
+const Positional kModule{"module", "MODULE"};
 
 /// The options `run` and `bench` share: the module, its weights and the thread count.
 struct ModuleOptions {
@@ -269,11 +223,10 @@ int cmdRun(const std::vector<std::string> &args) {
       ("input,i", po::value<std::string>(&inputPath)->value_name("X.npy"),
        "input, [B, tokens, dim] float32")
       ("output,o", po::value<std::string>(&outputPath)->value_name("Y.npy"), "output to write");
-  po::positional_options_description pos;
-  pos.add("module", 1);
   po::variables_map vm;
-  if (!parseCommand("run", args, desc, pos, vm, {"module", "weights", "input", "output"}))
+  if (!parseArguments(args, desc, kModule, commandUsage("run"), vm))
     return kExitOk;
+  requireArguments(vm, kModule, {"weights", "input", "output"});
   m.check(vm);
   requireFile("input", inputPath);
   blockc::Module module = m.open();
@@ -380,11 +333,10 @@ int cmdBench(const std::vector<std::string> &args) {
       ("repeat", po::value<int>(&repeat)->default_value(20)->value_name("N"), "timed runs")
       ("profile", po::bool_switch(&profile), "also time each kernel (N more runs)")
       ("json", po::bool_switch(&asJson), "print the result as one JSON line");
-  po::positional_options_description pos;
-  pos.add("module", 1);
   po::variables_map vm;
-  if (!parseCommand("bench", args, desc, pos, vm, {"module", "weights", "batch"}))
+  if (!parseArguments(args, desc, kModule, commandUsage("bench"), vm))
     return kExitOk;
+  requireArguments(vm, kModule, {"weights", "batch"});
   if (batch < 1)
     throw UsageError{"--batch must be >= 1"};
   if (warmup < 0)
@@ -500,7 +452,7 @@ int main(int argc, char **argv) {
     return kExitOk;
   }
   const std::vector<std::string> args(argv + 2, argv + argc);
-  try {
+  return runCommand("blockc " + command, [&] {
     if (command == "compile")
       return cmdCompile(args);
     if (command == "run")
@@ -509,21 +461,5 @@ int main(int argc, char **argv) {
       return cmdBench(args);
     std::cerr << "blockc: unknown command '" << command << "'\n\n" << kMainUsage;
     return kExitUsage;
-  } catch (const UsageError &e) {
-    std::cerr << "blockc " << command << ": " << e.message << "\nTry 'blockc " << command
-              << " --help'.\n";
-    return kExitUsage;
-  } catch (const Failure &e) {
-    std::cerr << "blockc " << command << ": error: " << e.message << "\n";
-    return kExitFailure;
-  } catch (const blockc::Error &e) {
-    std::cerr << "blockc " << command << ": error: " << e.what() << "\n";
-    return kExitFailure;
-  } catch (const std::bad_alloc &) {
-    std::cerr << "blockc " << command << ": error: out of memory\n";
-    return kExitFailure;
-  } catch (const std::exception &e) {
-    std::cerr << "blockc " << command << ": error: " << e.what() << "\n";
-    return kExitFailure;
-  }
+  });
 }

@@ -70,6 +70,13 @@ llvm::Expected<std::string> blockc::resolvedTargetString(const std::string &targ
   return info->halide.to_string();
 }
 
+llvm::Expected<bool> blockc::isGpuTarget(const std::string &target) {
+  llvm::Expected<TargetInfo> info = resolve(target);
+  if (!info)
+    return info.takeError();
+  return info->isGpu();
+}
+
 llvm::Expected<std::vector<KernelTask>> blockc::listKernelTasks(ModuleOp module,
                                                                  const std::string &target) {
   llvm::Expected<TargetInfo> info = resolve(target);

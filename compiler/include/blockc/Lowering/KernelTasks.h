@@ -38,6 +38,9 @@ struct KernelTask {
 /// as tuning records name targets.
 llvm::Expected<std::string> resolvedTargetString(const std::string &target);
 
+/// Whether the kernels of a blockc target name run on a GPU (TargetInfo::isGpu).
+llvm::Expected<bool> isGpuTarget(const std::string &target);
+
 /// The distinct run kernels of `module` (after the pass pipeline) for `target`, in order.
 llvm::Expected<std::vector<KernelTask>> listKernelTasks(mlir::ModuleOp module,
                                                          const std::string &target);
