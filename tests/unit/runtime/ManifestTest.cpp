@@ -2,8 +2,8 @@
 
 #include "TestUtil.h"
 
-#include "Error.h"
-#include "Manifest.h"
+#include "blockc/ModuleFormat/Error.h"
+#include "blockc/ModuleFormat/Manifest.h"
 
 #include <boost/json.hpp>
 
