@@ -5,15 +5,20 @@
 // (parseStandaloneKernel) and built as halide_buffer_t views (ViewBuffer.h), its Halide
 // errors captured the same way. Each argument has storage of its own,
 // offset + 1 + sum((extent - 1) * stride) floats (64-byte aligned).
-// On a GPU target the buffers are host buffers: the inputs are marked host-dirty, so the
-// pipeline copies them to the device (a clean host buffer is not copied: the kernel would
-// read uninitialized device memory), and the outputs are copied back for the check
-// (halide_copy_to_host); each timed call ends with halide_device_sync, and every device
-// allocation is freed (halide_device_free) before the host storage is.
+// A CUDA kernel runs as in a CUDA module (the runtime's Run.cpp): its Halide runtime on the
+// device's primary context and a stream of its own (HalideCuda.h), its arguments views of
+// device memory (only `device` set) uploaded from the host storage once, the outputs
+// copied back for the check; each call ends when the stream has finished.
+// On another GPU target (OpenCL) the buffers are host buffers: the inputs are marked
+// host-dirty, so the pipeline copies them to the device (a clean host buffer is not
+// copied: the kernel would read uninitialized device memory), and the outputs are copied
+// back for the check (halide_copy_to_host); each timed call ends with halide_device_sync,
+// and every device allocation is freed (halide_device_free) before the host storage is.
 //
 //===----------------------------------------------------------------------===//
 #include "Harness.h"
 
+#include "blockc/KernelCall/HalideCuda.h"
 #include "blockc/KernelCall/HalideErrors.h"
 #include "blockc/KernelCall/KernelLibrary.h"
 #include "blockc/KernelCall/ViewBuffer.h"
@@ -36,6 +41,7 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -183,6 +189,30 @@ void writeResult(const std::string &path, const json::Object &result) {
 
 bool isOutput(const ArgView &a) { return a.source == ArgSource::Output; }
 
+namespace cuda = blockc::rt::cuda;
+
+/// A CUDA kernel's device: its Halide runtime pointed at the primary context and `stream`,
+/// and the arguments' device memory.
+struct CudaArguments {
+  const halide_device_interface_t *interface = nullptr;
+  cuda::Stream stream;
+  std::vector<cuda::DeviceMemory> memory; // by argument: its whole storage
+};
+
+/// Points the kernel library's Halide CUDA runtime at the device's primary context and
+/// the streams, as the runtime does for a CUDA module (CudaModule.cpp).
+void useCudaAsAModule(void *handle, CudaArguments &device) {
+  std::vector<std::string> missing;
+  const cuda::HalideCudaRuntime runtime = cuda::findHalideCudaRuntime(handle, missing);
+  if (!missing.empty())
+    fail(1, "the kernel's Halide CUDA runtime lacks " + blockc::rt::joinNames(missing));
+  cuda::usePrimaryContextAndStreams(runtime, cuda::device());
+  device.interface = runtime.interfaceOf();
+  if (!device.interface)
+    fail(1, "halide_cuda_device_interface() returned null");
+  device.stream = cuda::Stream::create();
+}
+
 int run(const HarnessOptions &options) {
   using blockc::rt::lookupSymbol;
   const KernelSpec kernel = readKernelJson(options.kernelDir + "/kernel.json");
@@ -204,6 +234,16 @@ int run(const HarnessOptions &options) {
   auto copyToHost = reinterpret_cast<BufferFunction>(lookupSymbol(handle, "halide_copy_to_host"));
   auto deviceSync = reinterpret_cast<BufferFunction>(lookupSymbol(handle, "halide_device_sync"));
   auto deviceFree = reinterpret_cast<BufferFunction>(lookupSymbol(handle, "halide_device_free"));
+
+  std::optional<CudaArguments> cudaArgs;
+  std::optional<cuda::ScopedContext> cudaContext;
+  std::optional<cuda::StreamScope> cudaStream;
+  if (lookupSymbol(handle, "halide_cuda_device_interface")) {
+    cudaArgs.emplace();
+    useCudaAsAModule(handle, *cudaArgs);
+    cudaContext.emplace();
+    cudaStream.emplace(cudaArgs->stream.get());
+  }
 
   if (options.inject == "crash")
     std::abort();
@@ -238,8 +278,16 @@ int run(const HarnessOptions &options) {
 
     halide_buffer_t &b = buffers[k];
     b = blockc::rt::viewBuffer(a.shape, a.strides, options.batch, dims.data() + dimAt);
-    b.host = reinterpret_cast<uint8_t *>(p + a.offset);
-    b.flags = isOutput(a) ? 0 : halide_buffer_flag_host_dirty; // no effect on a CPU kernel
+    if (cudaArgs) { // a crop of device memory, as the runtime's views on a GPU
+      cuda::DeviceMemory &memory = cudaArgs->memory.emplace_back(n * sizeof(float));
+      cuda::check(cuda::device().api.cuMemcpyHtoD(memory.get(), p, n * sizeof(float)),
+                  "copying argument " + std::to_string(k) + " to the GPU", BLOCKC_ERROR_KERNEL);
+      b.device = memory.get() + static_cast<uint64_t>(a.offset) * sizeof(float);
+      b.device_interface = cudaArgs->interface;
+    } else {
+      b.host = reinterpret_cast<uint8_t *>(p + a.offset);
+      b.flags = isOutput(a) ? 0 : halide_buffer_flag_host_dirty; // no effect on a CPU kernel
+    }
     dimAt += a.shape.size();
     argv[k] = &b;
   }
@@ -250,10 +298,15 @@ int run(const HarnessOptions &options) {
     if (rc != 0)
       fail(3, "the kernel failed with code " + std::to_string(rc) +
                   (messages.empty() ? std::string(" (no message)") : ": " + messages));
-    if (deviceSync)
+    if (cudaArgs) {
+      const int synced = cuda::device().api.cuStreamSynchronize(cudaArgs->stream.get());
+      if (synced != 0)
+        fail(3, "the kernel failed on the GPU: CUDA error " + cuda::describe(synced));
+    } else if (deviceSync) {
       for (size_t k = 0; k < args.size(); ++k)
         if (isOutput(args[k]) && buffers[k].device)
           deviceSync(nullptr, &buffers[k]);
+    }
   };
 
   // The correctness run.
@@ -262,7 +315,14 @@ int run(const HarnessOptions &options) {
   for (size_t k = 0; k < args.size(); ++k) {
     if (!isOutput(args[k]))
       continue;
-    if (copyToHost && buffers[k].device)
+    if (cudaArgs) {
+      cuda::check(cuda::device().api.cuMemcpyDtoHAsync(storage[k].get(), cudaArgs->memory[k].get(),
+                                                       sizes[k] * sizeof(float),
+                                                       cudaArgs->stream.get()),
+                  "copying output " + std::to_string(k) + " to the host", BLOCKC_ERROR_KERNEL);
+      cuda::check(cuda::device().api.cuStreamSynchronize(cudaArgs->stream.get()),
+                  "copying output " + std::to_string(k) + " to the host", BLOCKC_ERROR_KERNEL);
+    } else if (copyToHost && buffers[k].device)
       if (blockc::rt::callHalide([&] { return copyToHost(nullptr, &buffers[k]); }, messages) != 0)
         fail(3, "copying output " + std::to_string(k) + " to the host failed: " + messages);
     std::vector<float> values;
@@ -363,7 +423,7 @@ int run(const HarnessOptions &options) {
     result["calls_per_sample"] = inner;
   }
   result["message"] = message;
-  if (deviceFree)
+  if (deviceFree && !cudaArgs) // a CUDA view's memory is cudaArgs'
     for (halide_buffer_t &b : buffers)
       if (b.device)
         deviceFree(nullptr, &b);
@@ -379,5 +439,8 @@ int blockc::tune::runHarness(const HarnessOptions &options) {
   } catch (const Failure &f) {
     std::fprintf(stderr, "%s\n", f.message.c_str());
     return f.code;
+  } catch (const blockc::rt::RtError &e) { // the CUDA device
+    std::fprintf(stderr, "%s\n", e.what());
+    return e.status() == BLOCKC_ERROR_KERNEL ? 3 : 1;
   }
 }
