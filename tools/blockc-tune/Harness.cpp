@@ -1,18 +1,29 @@
 //===- Harness.cpp - the timing worker ------------------------------------===//
 //
-// Arguments are built as the runtime builds them (runtime/src/ViewBuffer.h): one
-// halide_buffer_t per argument, float32, Halide dimension d = row-major dimension rank-1-d,
-// extents with -k meaning k * batch. Each argument has
-// storage of its own, offset + 1 + sum((extent - 1) * stride) floats (64-byte aligned).
-// On a GPU target the buffers are host buffers: the inputs are marked host-dirty, so the
-// pipeline copies them to the device (a clean host buffer is not copied: the kernel would
-// read uninitialized device memory), and the outputs are copied back for the check
-// (halide_copy_to_host); each timed call ends with halide_device_sync, and every device
-// allocation is freed (halide_device_free) before the host storage is.
+// The kernel is called as the runtime calls a module's kernels (blockc_kernel_call): its
+// library opened with the same flags, its arguments parsed as a manifest kernel's
+// (parseStandaloneKernel) and built as halide_buffer_t views (ViewBuffer.h), its Halide
+// errors captured the same way. Each argument has storage of its own,
+// offset + 1 + sum((extent - 1) * stride) floats (64-byte aligned).
+// A CUDA kernel runs as in a CUDA module (the runtime's Run.cpp): its Halide runtime on the
+// device's primary context and a stream of its own (HalideCuda.h), its arguments views of
+// device memory (only `device` set) uploaded from the host storage once, the outputs
+// copied back for the check; each call ends when the stream has finished.
+// On another GPU target (OpenCL) the buffers are host buffers: the inputs are marked
+// host-dirty, so the pipeline copies them to the device (a clean host buffer is not
+// copied: the kernel would read uninitialized device memory), and the outputs are copied
+// back for the check (halide_copy_to_host); each timed call ends with halide_device_sync,
+// and every device allocation is freed (halide_device_free) before the host storage is.
 //
 //===----------------------------------------------------------------------===//
 #include "Harness.h"
-#include "ViewBuffer.h"
+
+#include "blockc/KernelCall/HalideCuda.h"
+#include "blockc/KernelCall/HalideErrors.h"
+#include "blockc/KernelCall/KernelLibrary.h"
+#include "blockc/KernelCall/ViewBuffer.h"
+#include "blockc/ModuleFormat/Error.h"
+#include "blockc/ModuleFormat/Manifest.h"
 
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -30,6 +41,7 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,12 +51,6 @@ namespace json = llvm::json;
 
 namespace {
 
-struct Arg {
-  int64_t offset = 0;
-  std::vector<int64_t> shape, strides;
-  bool output = false;
-};
-
 struct Failure {
   int code;
   std::string message;
@@ -52,42 +58,26 @@ struct Failure {
 
 [[noreturn]] void fail(int code, const std::string &message) { throw Failure{code, message}; }
 
-std::vector<Arg> readKernelJson(const std::string &path) {
+using blockc::rt::ArgSource;
+using blockc::rt::ArgView;
+using blockc::rt::KernelSpec;
+
+/// The kernel's description (DIR/kernel.json).
+KernelSpec readKernelJson(const std::string &path) {
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)
     fail(1, path + ": " + buffer.getError().message());
-  llvm::Expected<json::Value> value = json::parse((*buffer)->getBuffer());
-  if (!value)
-    fail(1, path + ": " + llvm::toString(value.takeError()));
-  const json::Object *root = value->getAsObject();
-  const json::Array *args = root ? root->getArray("args") : nullptr;
-  if (!args)
-    fail(1, path + ": no \"args\" array");
-  std::vector<Arg> out;
-  for (const json::Value &a : *args) {
-    const json::Object *o = a.getAsObject();
-    if (!o)
-      fail(1, path + ": an argument is not an object");
-    Arg arg;
-    arg.offset = o->getInteger("offset").value_or(0);
-    arg.output = o->getBoolean("output").value_or(false);
-    const json::Array *shape = o->getArray("shape");
-    const json::Array *strides = o->getArray("strides");
-    if (!shape || !strides || shape->size() != strides->size())
-      fail(1, path + ": an argument needs \"shape\" and \"strides\" of the same length");
-    for (const json::Value &v : *shape)
-      arg.shape.push_back(v.getAsInteger().value_or(0));
-    for (const json::Value &v : *strides)
-      arg.strides.push_back(v.getAsInteger().value_or(0));
-    out.push_back(std::move(arg));
+  try {
+    return blockc::rt::parseStandaloneKernel((*buffer)->getBuffer().str());
+  } catch (const blockc::rt::RtError &e) {
+    fail(1, path + ": " + e.what());
   }
-  return out;
 }
 
 using blockc::rt::viewExtent;
 
 /// Floats an argument's storage needs.
-size_t storageSize(const Arg &a, int64_t batch) {
+size_t storageSize(const ArgView &a, int64_t batch) {
   int64_t last = a.offset;
   for (size_t d = 0; d < a.shape.size(); ++d)
     last += (viewExtent(a.shape[d], batch) - 1) * a.strides[d];
@@ -95,7 +85,7 @@ size_t storageSize(const Arg &a, int64_t batch) {
 }
 
 /// Calls fn(element index) for every element of the view, row-major.
-template <typename F> void forEachElement(const Arg &a, int64_t batch, F fn) {
+template <typename F> void forEachElement(const ArgView &a, int64_t batch, F fn) {
   const size_t rank = a.shape.size();
   std::vector<int64_t> index(rank, 0);
   for (size_t d = 0; d < rank; ++d)
@@ -134,16 +124,7 @@ struct FreeDeleter {
   void operator()(float *p) const { std::free(p); }
 };
 
-std::string halideMessages;
-void onHalideError(void *, const char *message) {
-  halideMessages += message;
-  if (!halideMessages.empty() && halideMessages.back() != '\n')
-    halideMessages += '\n';
-}
-
-using ArgvFunction = int (*)(void **);
 using BufferFunction = int (*)(void *, halide_buffer_t *);
-using ErrorHandlerSetter = void *(*)(void (*)(void *, const char *));
 using ThreadSetter = int (*)(int);
 
 constexpr char kReferenceMagic[8] = {'B', 'L', 'K', 'R', 'E', 'F', '1', '\0'};
@@ -206,27 +187,63 @@ void writeResult(const std::string &path, const json::Object &result) {
     fail(1, "cannot write " + path);
 }
 
+bool isOutput(const ArgView &a) { return a.source == ArgSource::Output; }
+
+namespace cuda = blockc::rt::cuda;
+
+/// A CUDA kernel's device: its Halide runtime pointed at the primary context and `stream`,
+/// and the arguments' device memory.
+struct CudaArguments {
+  const halide_device_interface_t *interface = nullptr;
+  cuda::Stream stream;
+  std::vector<cuda::DeviceMemory> memory; // by argument: its whole storage
+};
+
+/// Points the kernel library's Halide CUDA runtime at the device's primary context and
+/// the streams, as the runtime does for a CUDA module (CudaModule.cpp).
+void useCudaAsAModule(void *handle, CudaArguments &device) {
+  std::vector<std::string> missing;
+  const cuda::HalideCudaRuntime runtime = cuda::findHalideCudaRuntime(handle, missing);
+  if (!missing.empty())
+    fail(1, "the kernel's Halide CUDA runtime lacks " + blockc::rt::joinNames(missing));
+  cuda::usePrimaryContextAndStreams(runtime, cuda::device());
+  device.interface = runtime.interfaceOf();
+  if (!device.interface)
+    fail(1, "halide_cuda_device_interface() returned null");
+  device.stream = cuda::Stream::create();
+}
+
 int run(const HarnessOptions &options) {
-  const std::vector<Arg> args = readKernelJson(options.kernelDir + "/kernel.json");
+  using blockc::rt::lookupSymbol;
+  const KernelSpec kernel = readKernelJson(options.kernelDir + "/kernel.json");
+  const std::vector<ArgView> &args = kernel.args;
   const std::string soPath = options.kernelDir + "/kernel.so";
-  // RTLD_DEEPBIND: the kernel calls its own Halide runtime, not libHalide's (in this
-  // executable) -- as the runtime loads modules.
-  void *handle = ::dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  // The kernel calls its own Halide runtime, not libHalide's (in this executable).
+  void *handle = ::dlopen(soPath.c_str(), blockc::rt::kernelLibraryOpenFlags());
   if (!handle)
     fail(1, std::string("cannot load ") + soPath + ": " + ::dlerror());
-  auto function = reinterpret_cast<ArgvFunction>(::dlsym(handle, "blockc_kernel_argv"));
+  auto function =
+      reinterpret_cast<blockc::rt::ArgvFunction>(lookupSymbol(handle, kernel.function + "_argv"));
   if (!function)
-    fail(1, soPath + " has no blockc_kernel_argv");
-  if (auto setHandler = reinterpret_cast<ErrorHandlerSetter>(
-          ::dlsym(handle, "halide_set_error_handler")))
-    setHandler(onHalideError);
+    fail(1, soPath + " has no " + kernel.function + "_argv");
+  blockc::rt::captureHalideErrors(handle);
   if (options.threads > 0)
     if (auto setThreads =
-            reinterpret_cast<ThreadSetter>(::dlsym(handle, "halide_set_num_threads")))
+            reinterpret_cast<ThreadSetter>(lookupSymbol(handle, "halide_set_num_threads")))
       setThreads(options.threads);
-  auto copyToHost = reinterpret_cast<BufferFunction>(::dlsym(handle, "halide_copy_to_host"));
-  auto deviceSync = reinterpret_cast<BufferFunction>(::dlsym(handle, "halide_device_sync"));
-  auto deviceFree = reinterpret_cast<BufferFunction>(::dlsym(handle, "halide_device_free"));
+  auto copyToHost = reinterpret_cast<BufferFunction>(lookupSymbol(handle, "halide_copy_to_host"));
+  auto deviceSync = reinterpret_cast<BufferFunction>(lookupSymbol(handle, "halide_device_sync"));
+  auto deviceFree = reinterpret_cast<BufferFunction>(lookupSymbol(handle, "halide_device_free"));
+
+  std::optional<CudaArguments> cudaArgs;
+  std::optional<cuda::ScopedContext> cudaContext;
+  std::optional<cuda::StreamScope> cudaStream;
+  if (lookupSymbol(handle, "halide_cuda_device_interface")) {
+    cudaArgs.emplace();
+    useCudaAsAModule(handle, *cudaArgs);
+    cudaContext.emplace();
+    cudaStream.emplace(cudaArgs->stream.get());
+  }
 
   if (options.inject == "crash")
     std::abort();
@@ -238,14 +255,14 @@ int run(const HarnessOptions &options) {
   std::vector<std::unique_ptr<float, FreeDeleter>> storage;
   std::vector<size_t> sizes;
   size_t totalRank = 0;
-  for (const Arg &a : args)
+  for (const ArgView &a : args)
     totalRank += a.shape.size();
   std::vector<halide_buffer_t> buffers(args.size());
   std::vector<halide_dimension_t> dims(std::max<size_t>(1, totalRank));
   std::vector<void *> argv(args.size());
   size_t dimAt = 0;
   for (size_t k = 0; k < args.size(); ++k) {
-    const Arg &a = args[k];
+    const ArgView &a = args[k];
     const size_t n = storageSize(a, options.batch);
     const size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
     float *p = static_cast<float *>(std::aligned_alloc(64, std::max<size_t>(bytes, 64)));
@@ -253,7 +270,7 @@ int run(const HarnessOptions &options) {
       fail(1, "out of memory for argument " + std::to_string(k));
     storage.emplace_back(p);
     sizes.push_back(n);
-    if (a.output)
+    if (isOutput(a))
       std::fill(p, p + n, std::numeric_limits<float>::quiet_NaN());
     else
       for (size_t i = 0; i < n; ++i)
@@ -261,33 +278,53 @@ int run(const HarnessOptions &options) {
 
     halide_buffer_t &b = buffers[k];
     b = blockc::rt::viewBuffer(a.shape, a.strides, options.batch, dims.data() + dimAt);
-    b.host = reinterpret_cast<uint8_t *>(p + a.offset);
-    b.flags = a.output ? 0 : halide_buffer_flag_host_dirty; // no effect on a CPU kernel
+    if (cudaArgs) { // a crop of device memory, as the runtime's views on a GPU
+      cuda::DeviceMemory &memory = cudaArgs->memory.emplace_back(n * sizeof(float));
+      cuda::check(cuda::device().api.cuMemcpyHtoD(memory.get(), p, n * sizeof(float)),
+                  "copying argument " + std::to_string(k) + " to the GPU", BLOCKC_ERROR_KERNEL);
+      b.device = memory.get() + static_cast<uint64_t>(a.offset) * sizeof(float);
+      b.device_interface = cudaArgs->interface;
+    } else {
+      b.host = reinterpret_cast<uint8_t *>(p + a.offset);
+      b.flags = isOutput(a) ? 0 : halide_buffer_flag_host_dirty; // no effect on a CPU kernel
+    }
     dimAt += a.shape.size();
     argv[k] = &b;
   }
 
+  std::string messages;
   auto call = [&] {
-    const int rc = function(argv.data());
+    const int rc = blockc::rt::callHalide([&] { return function(argv.data()); }, messages);
     if (rc != 0)
       fail(3, "the kernel failed with code " + std::to_string(rc) +
-                  (halideMessages.empty() ? std::string(" (no message)")
-                                          : ": " + halideMessages));
-    if (deviceSync)
+                  (messages.empty() ? std::string(" (no message)") : ": " + messages));
+    if (cudaArgs) {
+      const int synced = cuda::device().api.cuStreamSynchronize(cudaArgs->stream.get());
+      if (synced != 0)
+        fail(3, "the kernel failed on the GPU: CUDA error " + cuda::describe(synced));
+    } else if (deviceSync) {
       for (size_t k = 0; k < args.size(); ++k)
-        if (args[k].output && buffers[k].device)
+        if (isOutput(args[k]) && buffers[k].device)
           deviceSync(nullptr, &buffers[k]);
+    }
   };
 
   // The correctness run.
   call();
   std::vector<std::vector<float>> outputs;
   for (size_t k = 0; k < args.size(); ++k) {
-    if (!args[k].output)
+    if (!isOutput(args[k]))
       continue;
-    if (copyToHost && buffers[k].device)
-      if (copyToHost(nullptr, &buffers[k]) != 0)
-        fail(3, "copying output " + std::to_string(k) + " to the host failed: " + halideMessages);
+    if (cudaArgs) {
+      cuda::check(cuda::device().api.cuMemcpyDtoHAsync(storage[k].get(), cudaArgs->memory[k].get(),
+                                                       sizes[k] * sizeof(float),
+                                                       cudaArgs->stream.get()),
+                  "copying output " + std::to_string(k) + " to the host", BLOCKC_ERROR_KERNEL);
+      cuda::check(cuda::device().api.cuStreamSynchronize(cudaArgs->stream.get()),
+                  "copying output " + std::to_string(k) + " to the host", BLOCKC_ERROR_KERNEL);
+    } else if (copyToHost && buffers[k].device)
+      if (blockc::rt::callHalide([&] { return copyToHost(nullptr, &buffers[k]); }, messages) != 0)
+        fail(3, "copying output " + std::to_string(k) + " to the host failed: " + messages);
     std::vector<float> values;
     const float *p = storage[k].get();
     forEachElement(args[k], options.batch, [&](size_t i) { values.push_back(p[i]); });
@@ -386,7 +423,7 @@ int run(const HarnessOptions &options) {
     result["calls_per_sample"] = inner;
   }
   result["message"] = message;
-  if (deviceFree)
+  if (deviceFree && !cudaArgs) // a CUDA view's memory is cudaArgs'
     for (halide_buffer_t &b : buffers)
       if (b.device)
         deviceFree(nullptr, &b);
@@ -402,5 +439,8 @@ int blockc::tune::runHarness(const HarnessOptions &options) {
   } catch (const Failure &f) {
     std::fprintf(stderr, "%s\n", f.message.c_str());
     return f.code;
+  } catch (const blockc::rt::RtError &e) { // the CUDA device
+    std::fprintf(stderr, "%s\n", e.what());
+    return e.status() == BLOCKC_ERROR_KERNEL ? 3 : 1;
   }
 }

@@ -12,9 +12,9 @@
 #include "FuzzUtil.h"
 #include "TestUtil.h"
 
-#include "Error.h"
-#include "Manifest.h"
-#include "Safetensors.h"
+#include "blockc/ModuleFormat/Error.h"
+#include "blockc/ModuleFormat/Manifest.h"
+#include "blockc/ModuleFormat/Safetensors.h"
 #include "blockc/Npy.h"
 #include "blockc/runtime.hpp"
 

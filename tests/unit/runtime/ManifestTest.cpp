@@ -2,8 +2,8 @@
 
 #include "TestUtil.h"
 
-#include "Error.h"
-#include "Manifest.h"
+#include "blockc/ModuleFormat/Error.h"
+#include "blockc/ModuleFormat/Manifest.h"
 
 #include <boost/json.hpp>
 
@@ -232,6 +232,63 @@ TEST(ManifestTest, StorageGrowsWithBatch) {
   EXPECT_EQ(storageElements(m, m.run[1].args[2], 3), 3 * 2 * 8);
   EXPECT_EQ(storageElements(m, m.run[0].args[2], 3), 3 * 64);
   EXPECT_EQ(storageElements(m, m.run[0].args[1], 3), 64);
+}
+
+} // namespace
+
+namespace {
+
+// blockc-tune's kernel.json, as compileStandaloneKernel writes it.
+constexpr const char *kStandaloneKernel = R"({
+  "kernel": "k3_matmul", "signature": "matmul ...", "function": "blockc_kernel",
+  "args": [
+    {"offset": 0, "shape": [-1, 4, 8], "strides": [32, 8, 1], "output": false},
+    {"offset": 8, "shape": [8, 16], "strides": [16, 1], "output": false},
+    {"offset": 0, "shape": [-1, 4, 16], "strides": [64, 16, 1], "output": true}]})";
+
+std::string standaloneErrorAfter(const std::function<void(json::object &)> &edit) {
+  json::value doc = json::parse(kStandaloneKernel);
+  edit(doc.as_object());
+  try {
+    parseStandaloneKernel(json::serialize(doc));
+  } catch (const RtError &e) {
+    EXPECT_EQ(e.status(), BLOCKC_ERROR_LOAD);
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ManifestTest, ParsesAStandaloneKernelsArgumentsAsAManifestKernels) {
+  const KernelSpec k = parseStandaloneKernel(kStandaloneKernel);
+  EXPECT_EQ(k.name, "k3_matmul");
+  EXPECT_EQ(k.function, "blockc_kernel");
+  ASSERT_EQ(k.args.size(), 3u);
+  EXPECT_EQ(k.args[0].source, ArgSource::Input);
+  EXPECT_EQ(k.args[0].shape, (std::vector<int64_t>{-1, 4, 8}));
+  EXPECT_EQ(k.args[1].source, ArgSource::Input);
+  EXPECT_EQ(k.args[1].offset, 8);
+  EXPECT_EQ(k.args[1].strides, (std::vector<int64_t>{16, 1}));
+  EXPECT_EQ(k.args[2].source, ArgSource::Output);
+}
+
+TEST(ManifestTest, RejectsABadStandaloneKernel) {
+  EXPECT_HAS(standaloneErrorAfter([](json::object &o) { o.erase("function"); }),
+             "field 'function' is missing");
+  EXPECT_HAS(standaloneErrorAfter([](json::object &o) { o["function"] = "1x"; }),
+             "is not a C identifier");
+  EXPECT_HAS(standaloneErrorAfter([](json::object &o) { o["args"] = json::array(); }),
+             "'args': is empty");
+  auto firstArg = [](json::object &o) -> json::object & {
+    return o["args"].as_array()[0].as_object();
+  };
+  EXPECT_HAS(standaloneErrorAfter([&](json::object &o) { firstArg(o)["strides"] = json::array{8}; }),
+             "args[0]: shape [-1, 4, 8] and strides [8] differ in rank");
+  EXPECT_HAS(standaloneErrorAfter([&](json::object &o) { firstArg(o)["output"] = 1; }),
+             "args[0].output: must be true or false");
+  EXPECT_HAS(standaloneErrorAfter([&](json::object &o) {
+               firstArg(o)["shape"] = json::array{-1, 4, int64_t(1) << 32};
+             }),
+             "exceeds Halide's int32");
 }
 
 } // namespace

@@ -2,8 +2,8 @@
 
 #include "TestUtil.h"
 
-#include "Error.h"
-#include "Safetensors.h"
+#include "blockc/ModuleFormat/Error.h"
+#include "blockc/ModuleFormat/Safetensors.h"
 
 using namespace blockc_test;
 using blockc::rt::RtError;

@@ -1,7 +1,7 @@
 //===- Safetensors.cpp - memory-mapped .safetensors reader ----------------===//
 
-#include "Safetensors.h"
-#include "Error.h"
+#include "blockc/ModuleFormat/Safetensors.h"
+#include "blockc/ModuleFormat/Error.h"
 
 #include <boost/json.hpp>
 

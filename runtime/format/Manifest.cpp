@@ -1,8 +1,8 @@
 //===- Manifest.cpp - parse and validate the module manifest --------------===//
 
-#include "Manifest.h"
-#include "Error.h"
-#include "Safetensors.h"
+#include "blockc/ModuleFormat/Manifest.h"
+#include "blockc/ModuleFormat/Error.h"
+#include "blockc/ModuleFormat/Safetensors.h"
 
 #include <boost/json.hpp>
 
@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <utility>
 
 namespace json = boost::json;
 
@@ -140,6 +141,41 @@ void parseIO(const json::object &root, const char *name, Manifest &m, int64_t &t
   dim = shape[2];
 }
 
+/// An argument's offset, shape (a negative entry -k, meaning k * B, only where `batched`)
+/// and strides, each within Halide's int32. Returns the view's largest element index as
+/// a + b * B.
+std::pair<int64_t, int64_t> parseViewLayout(const json::object &o, const std::string &where,
+                                            bool batched, ArgView &arg) {
+  arg.offset = o.contains("offset") ? needInt(o, where, "offset", 0) : 0;
+  arg.shape = intArray(need(o, where, "shape"), field(where, "shape"), 1, batched);
+  arg.strides = intArray(need(o, where, "strides"), field(where, "strides"), 1, false);
+  if (arg.strides.size() != arg.shape.size())
+    bad(where, "shape " + shapeToString(arg.shape) + " and strides " +
+                   shapeToString(arg.strides) + " differ in rank");
+
+  int64_t a = arg.offset, b = 0;
+  for (size_t i = 0; i < arg.shape.size(); ++i) {
+    const int64_t stride = arg.strides[i];
+    if (stride > kInt32Max)
+      bad(field(where, "strides"), "entry " + std::to_string(stride) + " exceeds Halide's int32");
+    if (arg.shape[i] < 0) {
+      const int64_t k = -arg.shape[i];
+      if (k > kInt32Max)
+        bad(field(where, "shape"), "entry " + std::to_string(arg.shape[i]) + " is too large");
+      b += k * stride; // < 2^31 * 2^31
+      a -= stride;
+    } else {
+      if (arg.shape[i] > kInt32Max)
+        bad(field(where, "shape"), "entry " + std::to_string(arg.shape[i]) +
+                                       " exceeds Halide's int32");
+      a += (arg.shape[i] - 1) * stride;
+    }
+    if (a > kMaxValue * 4 || b > kMaxValue * 4)
+      bad(where, "view is too large");
+  }
+  return {a, b};
+}
+
 ArgView parseArg(const json::value &v, const std::string &where, const Manifest &m,
                  const std::map<std::string, size_t> &weightIndex,
                  const std::map<int64_t, size_t> &constantIndex,
@@ -180,37 +216,11 @@ ArgView parseArg(const json::value &v, const std::string &where, const Manifest 
                                     "' (expected input, output, weight, constant or slot)");
   }
 
-  arg.offset = o.contains("offset") ? needInt(o, where, "offset", 0) : 0;
   const bool batched = arg.source == ArgSource::Input || arg.source == ArgSource::Output ||
                        arg.source == ArgSource::Slot;
-  arg.shape = intArray(need(o, where, "shape"), field(where, "shape"), 1, batched && !prepare);
-  arg.strides = intArray(need(o, where, "strides"), field(where, "strides"), 1, false);
-  if (arg.strides.size() != arg.shape.size())
-    bad(where, "shape " + shapeToString(arg.shape) + " and strides " +
-                   shapeToString(arg.strides) + " differ in rank");
-
+  const auto [a, b] = parseViewLayout(o, where, batched && !prepare, arg);
   // The view's largest element index is a + b*B; the storage holds c + d*B
   // elements. Both are linear in B, so checking B = 1 and the slopes covers every B.
-  int64_t a = arg.offset, b = 0;
-  for (size_t i = 0; i < arg.shape.size(); ++i) {
-    const int64_t stride = arg.strides[i];
-    if (stride > kInt32Max)
-      bad(field(where, "strides"), "entry " + std::to_string(stride) + " exceeds Halide's int32");
-    if (arg.shape[i] < 0) {
-      const int64_t k = -arg.shape[i];
-      if (k > kInt32Max)
-        bad(field(where, "shape"), "entry " + std::to_string(arg.shape[i]) + " is too large");
-      b += k * stride; // < 2^31 * 2^31
-      a -= stride;
-    } else {
-      if (arg.shape[i] > kInt32Max)
-        bad(field(where, "shape"), "entry " + std::to_string(arg.shape[i]) +
-                                       " exceeds Halide's int32");
-      a += (arg.shape[i] - 1) * stride;
-    }
-    if (a > kMaxValue * 4 || b > kMaxValue * 4)
-      bad(where, "view is too large");
-  }
   const int64_t c1 = storageElements(m, arg, 1);
   const int64_t c2 = storageElements(m, arg, 2);
   const int64_t d = c2 - c1;
@@ -220,6 +230,17 @@ ArgView parseArg(const json::value &v, const std::string &where, const Manifest 
                    ") goes past the end of its storage (" + std::to_string(c1) +
                    " elements" + (d ? " per sample" : "") + ")");
   return arg;
+}
+
+/// A kernel's "function": a C identifier, the prefix of its <function>_argv entry point.
+std::string needFunction(const json::object &o, const std::string &where) {
+  std::string function = needString(o, where, "function");
+  if (function.empty() || std::isdigit(static_cast<unsigned char>(function[0])))
+    bad(field(where, "function"), "'" + function + "' is not a C identifier");
+  for (char c : function)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
+      bad(field(where, "function"), "'" + function + "' is not a C identifier");
+  return function;
 }
 
 std::vector<KernelSpec> parseKernels(const json::object &root, const char *listName, Manifest &m,
@@ -237,12 +258,7 @@ std::vector<KernelSpec> parseKernels(const json::object &root, const char *listN
     KernelSpec k;
     k.name = needString(o, where, "name");
     where += " ('" + k.name + "')";
-    k.function = needString(o, where, "function");
-    if (k.function.empty() || std::isdigit(static_cast<unsigned char>(k.function[0])))
-      bad(field(where, "function"), "'" + k.function + "' is not a C identifier");
-    for (char c : k.function)
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
-        bad(field(where, "function"), "'" + k.function + "' is not a C identifier");
+    k.function = needFunction(o, where);
     if (o.contains("kind"))
       k.kind = needString(o, where, "kind");
     if (o.contains("ops"))
@@ -269,6 +285,16 @@ std::vector<KernelSpec> parseKernels(const json::object &root, const char *listN
   return kernels;
 }
 
+json::value parseDocument(const std::string &text) {
+  json::error_code ec;
+  json::value doc = json::parse(text, ec);
+  if (ec)
+    fail(BLOCKC_ERROR_LOAD, "manifest is not valid JSON: " + ec.message());
+  if (!doc.is_object())
+    bad("", "the document is not a JSON object");
+  return doc;
+}
+
 } // namespace
 
 int64_t storageElements(const Manifest &m, const ArgView &arg, int64_t batch) {
@@ -288,12 +314,7 @@ int64_t storageElements(const Manifest &m, const ArgView &arg, int64_t batch) {
 }
 
 Manifest parseManifest(const std::string &text) {
-  json::error_code ec;
-  json::value doc = json::parse(text, ec);
-  if (ec)
-    fail(BLOCKC_ERROR_LOAD, "manifest is not valid JSON: " + ec.message());
-  if (!doc.is_object())
-    bad("", "the document is not a JSON object");
+  const json::value doc = parseDocument(text);
   const json::object &root = doc.as_object();
 
   Manifest m;
@@ -398,5 +419,31 @@ Manifest parseManifest(const std::string &text) {
   return m;
 }
 
+KernelSpec parseStandaloneKernel(const std::string &text) {
+  const json::value doc = parseDocument(text);
+  const json::object &root = doc.as_object();
+  KernelSpec k;
+  k.name = needString(root, "", "kernel");
+  k.function = needFunction(root, "");
+  const json::array &args = needArray(root, "", "args");
+  if (args.empty())
+    bad("'args'", "is empty");
+  for (size_t j = 0; j < args.size(); ++j) {
+    const std::string where = "args[" + std::to_string(j) + "]";
+    if (!args[j].is_object())
+      bad(where, "must be an object");
+    const json::object &o = args[j].as_object();
+    ArgView arg;
+    const json::value *output = o.if_contains("output");
+    if (output && !output->is_bool())
+      bad(field(where, "output"), "must be true or false");
+    arg.source = output && output->get_bool() ? ArgSource::Output : ArgSource::Input;
+    parseViewLayout(o, where, /*batched=*/true, arg);
+    k.args.push_back(std::move(arg));
+  }
+  return k;
+}
+
 } // namespace rt
 } // namespace blockc
+

@@ -1,8 +1,8 @@
 //===- Cuda.cpp - the CUDA driver, loaded at run time ---------------------===//
 
-#include "Cuda.h"
+#include "blockc/KernelCall/Cuda.h"
 
-#include "Error.h"
+#include "blockc/ModuleFormat/Error.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -78,6 +78,13 @@ struct Manifest {
 /// message starting "manifest: " (the caller prefixes the file name).
 Manifest parseManifest(const std::string &json);
 
+/// Parses a standalone kernel's description (blockc-tune's kernel.json, written by
+/// compileStandaloneKernel): {"kernel": NAME, "function": F, "args": [{"offset", "shape",
+/// "strides", "output": BOOL}, ...]}, each argument checked as a manifest kernel's and
+/// with storage of its own (source Input, or Output where "output" is true). Throws
+/// RtError(BLOCKC_ERROR_LOAD) as parseManifest does.
+KernelSpec parseStandaloneKernel(const std::string &json);
+
 /// Element capacity of an argument's storage for batch B (input/output/slot grow with B).
 int64_t storageElements(const Manifest &m, const ArgView &arg, int64_t batch);
 

@@ -1,6 +1,6 @@
 //===- CpuFeatures.cpp - host CPU checks ----------------------------------===//
 
-#include "CpuFeatures.h"
+#include "blockc/ModuleFormat/CpuFeatures.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-//===- Error.h - runtime-internal error type --------------------*- C++ -*-===//
+//===- Error.h - the runtime's error type and message helpers ---*- C++ -*-===//
 #ifndef BLOCKC_RUNTIME_ERROR_H
 #define BLOCKC_RUNTIME_ERROR_H
 
@@ -33,6 +33,17 @@ inline std::string shapeToString(const std::vector<int64_t> &shape) {
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
+}
+
+/// "'path'", as messages name files.
+inline std::string quoted(const std::string &s) { return "'" + s + "'"; }
+
+/// "a, b, c"
+inline std::string joinNames(const std::vector<std::string> &names) {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i)
+    s += (i ? ", " : "") + names[i];
+  return s;
 }
 
 } // namespace rt

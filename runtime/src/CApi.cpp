@@ -1,0 +1,204 @@
+//===- CApi.cpp - the C API of blockc/runtime.h ---------------------------===//
+//
+// Argument checks, the thread's last error, and RtError turned into a status; the work is
+// done in Load.cpp, Bind.cpp and Run.cpp. See docs/module-format.md.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Module.h"
+
+#include "blockc/ModuleFormat/Error.h"
+
+#include <new>
+#include <string>
+
+using namespace blockc::rt;
+
+namespace {
+
+thread_local std::string tLastError;
+
+template <class F> blockc_status guarded(blockc_status fallback, F &&body) {
+  tLastError.clear();
+  try {
+    body();
+    return BLOCKC_OK;
+  } catch (const RtError &e) {
+    tLastError = e.what();
+    return e.status();
+  } catch (const std::bad_alloc &) {
+    tLastError = "out of memory";
+    return BLOCKC_ERROR_OUT_OF_MEMORY;
+  } catch (const std::exception &e) {
+    tLastError = e.what();
+    return fallback;
+  } catch (...) {
+    tLastError = "unknown error";
+    return fallback;
+  }
+}
+
+blockc_status nullModule(const char *function) {
+  tLastError = std::string(function) + ": module is null";
+  return BLOCKC_ERROR_INVALID_ARGUMENT;
+}
+
+} // namespace
+
+extern "C" {
+
+const char *blockc_last_error(void) { return tLastError.c_str(); }
+
+const char *blockc_status_name(blockc_status status) {
+  switch (status) {
+  case BLOCKC_OK:
+    return "BLOCKC_OK";
+  case BLOCKC_ERROR_INVALID_ARGUMENT:
+    return "BLOCKC_ERROR_INVALID_ARGUMENT";
+  case BLOCKC_ERROR_LOAD:
+    return "BLOCKC_ERROR_LOAD";
+  case BLOCKC_ERROR_INCOMPATIBLE:
+    return "BLOCKC_ERROR_INCOMPATIBLE";
+  case BLOCKC_ERROR_WEIGHTS:
+    return "BLOCKC_ERROR_WEIGHTS";
+  case BLOCKC_ERROR_NOT_BOUND:
+    return "BLOCKC_ERROR_NOT_BOUND";
+  case BLOCKC_ERROR_KERNEL:
+    return "BLOCKC_ERROR_KERNEL";
+  case BLOCKC_ERROR_OUT_OF_MEMORY:
+    return "BLOCKC_ERROR_OUT_OF_MEMORY";
+  }
+  return "BLOCKC_ERROR_UNKNOWN";
+}
+
+blockc_status blockc_module_load(const char *path, blockc_module **out) {
+  if (!out) {
+    tLastError = "blockc_module_load: out is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  *out = nullptr;
+  if (!path) {
+    tLastError = "blockc_module_load: path is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  return guarded(BLOCKC_ERROR_LOAD, [&] { *out = loadModule(path).release(); });
+}
+
+void blockc_module_free(blockc_module *module) { delete module; }
+
+blockc_status blockc_module_bind_weights(blockc_module *module, const char *safetensors_path) {
+  if (!module)
+    return nullModule("blockc_module_bind_weights");
+  if (!safetensors_path) {
+    tLastError = "blockc_module_bind_weights: path is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  return guarded(BLOCKC_ERROR_WEIGHTS, [&] { bindWeights(*module, safetensors_path); });
+}
+
+blockc_status blockc_module_run(blockc_module *module, const float *input, int64_t batch,
+                                float *output) {
+  if (!module)
+    return nullModule("blockc_module_run");
+  return guarded(BLOCKC_ERROR_KERNEL, [&] { runModule(*module, input, batch, output); });
+}
+
+blockc_status blockc_module_run_device(blockc_module *module, const void *device_input,
+                                       int64_t batch, void *device_output) {
+  if (!module)
+    return nullModule("blockc_module_run_device");
+  return guarded(BLOCKC_ERROR_KERNEL,
+                 [&] { runModuleOnDevice(*module, device_input, batch, device_output); });
+}
+
+blockc_status blockc_module_set_num_threads(blockc_module *module, int threads, int *previous) {
+  if (!module)
+    return nullModule("blockc_module_set_num_threads");
+  return guarded(BLOCKC_ERROR_INVALID_ARGUMENT, [&] {
+    if (threads < 0)
+      fail(BLOCKC_ERROR_INVALID_ARGUMENT,
+           "blockc_module_set_num_threads: threads must be >= 0, got " + std::to_string(threads));
+    if (!module->setNumThreads)
+      fail(BLOCKC_ERROR_INCOMPATIBLE,
+           module->path + ": symbol halide_set_num_threads not found in the module");
+    int old = module->setNumThreads(threads);
+    if (previous)
+      *previous = old;
+  });
+}
+
+blockc_status blockc_module_run_profiled(blockc_module *module, const float *input, int64_t batch,
+                                         float *output, double *kernel_seconds, int32_t count) {
+  if (!module)
+    return nullModule("blockc_module_run_profiled");
+  return guarded(BLOCKC_ERROR_KERNEL, [&] {
+    const size_t kernels = module->manifest.run.size();
+    if (!kernel_seconds || count < 0 || static_cast<size_t>(count) != kernels)
+      fail(BLOCKC_ERROR_INVALID_ARGUMENT,
+           "blockc_module_run_profiled: kernel_seconds must hold one entry per run kernel (" +
+               std::to_string(kernels) + "), got " +
+               (kernel_seconds ? "count " + std::to_string(count) : std::string("null")));
+    runModule(*module, input, batch, output, kernel_seconds);
+  });
+}
+
+blockc_status blockc_module_num_kernels(const blockc_module *module, int32_t *count) {
+  if (!module)
+    return nullModule("blockc_module_num_kernels");
+  if (!count) {
+    tLastError = "blockc_module_num_kernels: count is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  tLastError.clear();
+  *count = static_cast<int32_t>(module->manifest.run.size());
+  return BLOCKC_OK;
+}
+
+blockc_status blockc_module_get_kernel_info(const blockc_module *module, int32_t index,
+                                            blockc_kernel_info *info) {
+  if (!module)
+    return nullModule("blockc_module_get_kernel_info");
+  const std::vector<KernelSpec> &run = module->manifest.run;
+  if (!info || index < 0 || static_cast<size_t>(index) >= run.size()) {
+    tLastError = "blockc_module_get_kernel_info: " +
+                 (info ? "index " + std::to_string(index) + " is not in [0, " +
+                             std::to_string(run.size()) + ")"
+                       : std::string("info is null"));
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  tLastError.clear();
+  const KernelSpec &k = run[static_cast<size_t>(index)];
+  info->name = k.name.c_str();
+  info->kind = k.kind.c_str();
+  info->ops = module->runKernelOps[static_cast<size_t>(index)].c_str();
+  info->flops_per_sample = k.flopsPerSample;
+  return BLOCKC_OK;
+}
+
+blockc_status blockc_module_get_info(const blockc_module *module, blockc_module_info *info) {
+  if (!module)
+    return nullModule("blockc_module_get_info");
+  if (!info) {
+    tLastError = "blockc_module_get_info: info is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  tLastError.clear();
+  const Manifest &m = module->manifest;
+  info->path = module->path.c_str();
+  info->block = m.block.c_str();
+  info->target = m.target.c_str();
+  info->arch = m.arch.c_str();
+  info->spec_hash = m.specHash.c_str();
+  info->manifest_json = module->manifestJson.c_str();
+  info->tokens = m.tokens;
+  info->dim = m.dim;
+  info->output_tokens = m.outputTokens;
+  info->output_dim = m.outputDim;
+  info->flops_per_sample = m.flopsPerSample;
+  info->num_weights = static_cast<int32_t>(m.weights.size());
+  info->weights_bound = module->bound.load() ? 1 : 0;
+  info->device = m.device.c_str();
+  return BLOCKC_OK;
+}
+
+} // extern "C"

@@ -1,0 +1,163 @@
+//===- Module.h - a loaded module, its weights and its arenas ---*- C++ -*-===//
+//
+// The state behind the C API's blockc_module (blockc/runtime.h) and the functions the C
+// API calls: loading (Load.cpp, CudaModule.cpp), binding weights (Bind.cpp) and runs
+// (Run.cpp). See docs/module-format.md.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BLOCKC_RUNTIME_MODULE_H
+#define BLOCKC_RUNTIME_MODULE_H
+
+#include "blockc/runtime.h"
+
+#include "blockc/KernelCall/Cuda.h"
+#include "blockc/KernelCall/HalideCuda.h"
+#include "blockc/KernelCall/KernelLibrary.h"
+#include "blockc/ModuleFormat/Manifest.h"
+#include "blockc/ModuleFormat/Safetensors.h"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace blockc {
+namespace rt {
+
+constexpr size_t kAlignment = 64;          // bytes, for arena slots and constants
+constexpr size_t kAlignFloats = kAlignment / sizeof(float);
+constexpr size_t kDeviceAlignFloats = 256 / sizeof(float); // GPU buffers: 256-byte aligned
+
+struct FreeDeleter {
+  void operator()(float *p) const { std::free(p); }
+};
+using AlignedFloats = std::unique_ptr<float, FreeDeleter>;
+
+/// `count` floats (at least one), 64-byte aligned; throws std::bad_alloc.
+AlignedFloats allocateFloats(size_t count);
+
+inline size_t roundUpFloats(size_t n) {
+  return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+}
+
+inline size_t roundUpDeviceFloats(size_t n) {
+  return (n + kDeviceAlignFloats - 1) / kDeviceAlignFloats * kDeviceAlignFloats;
+}
+
+/// Per-call scratch memory: host memory for a CPU module; for a CUDA module, device memory
+/// (the slots, then for blockc_module_run the input and output) and the run's stream.
+struct Arena {
+  AlignedFloats data;
+  cuda::DeviceMemory device;
+  cuda::Stream stream;
+  size_t capacity = 0; // floats
+};
+
+/// Weights and constants of one successful bind: read-only once built. Addresses are host
+/// pointers for a CPU module, device pointers (CUdeviceptr) for a CUDA module.
+struct Binding {
+  std::unique_ptr<SafetensorsFile> file;
+  std::vector<uintptr_t> weights;     // by manifest weight index; 0 if unused
+  std::vector<uintptr_t> constants;   // by manifest constant index
+  std::vector<AlignedFloats> copies;  // CPU: misaligned weights, copied
+  std::vector<AlignedFloats> constantData; // CPU
+  cuda::DeviceMemory deviceData;           // CUDA: every used weight and every constant
+};
+
+} // namespace rt
+} // namespace blockc
+
+struct blockc_module {
+  std::string path;         // as given (DIR/module.so for a directory)
+  std::string manifestJson; // as embedded
+  blockc::rt::Manifest manifest;
+  void *handle = nullptr;
+  std::vector<blockc::rt::ArgvFunction> prepareFunctions, runFunctions;
+  std::vector<std::string> runKernelOps; // each run kernel's ops joined, for get_kernel_info
+  int (*setNumThreads)(int) = nullptr;
+
+  // CUDA modules (manifest "device": "cuda").
+  bool cuda = false;
+  const halide_device_interface_t *cudaInterface = nullptr;
+  void (*deviceRelease)(void *, const halide_device_interface_t *) = nullptr;
+  bool countedCudaHandle = false; // in the CUDA handle users (CudaModule.cpp)
+
+  mutable std::shared_mutex bindMutex; // runs: shared; bind: exclusive
+  std::unique_ptr<blockc::rt::Binding> binding;
+  std::atomic<bool> bound{false};
+
+  std::mutex poolMutex;
+  std::vector<blockc::rt::Arena> pool;
+
+  ~blockc_module();
+
+  /// An arena of at least `floats` floats: the smallest pooled one that is big enough,
+  /// else the largest pooled one (its stream kept) or a new one, (re)allocated.
+  blockc::rt::Arena acquireArena(size_t floats);
+  void releaseArena(blockc::rt::Arena a);
+};
+
+namespace blockc {
+namespace rt {
+
+/// blockc_module_load: checks the file, its architecture, ABI version, manifest and target,
+/// and resolves the kernels. Throws RtError.
+std::unique_ptr<blockc_module> loadModule(const std::string &given);
+
+/// The CUDA part of loading a module whose manifest says "device": "cuda" (CudaModule.cpp).
+void setUpCuda(blockc_module &mod);
+
+/// Releases a CUDA module's device state, if it is the last user of its library handle.
+void tearDownCuda(blockc_module &mod);
+
+/// blockc_module_bind_weights.
+void bindWeights(blockc_module &mod, const std::string &weightsPath);
+
+/// Arena layout for batch B: each slot 64-byte aligned (256 on a GPU). Returns the total
+/// in floats; `offsets` receives each slot's offset.
+size_t slotOffsets(const Manifest &m, int64_t batch, std::vector<size_t> &offsets,
+                   bool device = false);
+
+/// Where each argument source's element 0 is, for one kernel sequence.
+struct Storage {
+  /// Null: host pointers. Else the module's CUDA interface, and addresses are device
+  /// pointers: each view is a halide_buffer_t with only `device` set, as
+  /// halide_device_crop makes for CUDA.
+  const halide_device_interface_t *device = nullptr;
+  uintptr_t input = 0, output = 0;
+  const std::vector<uintptr_t> *weights = nullptr, *constants = nullptr;
+  std::vector<uintptr_t> slots;
+  /// A CUDA module's run stream: a profiled run waits for it after each kernel.
+  cuda::CUstream stream = nullptr;
+};
+
+/// Calls `kernels` in order on the views of `storage`; with `kernelSeconds`, writes each
+/// kernel's wall time there (on a GPU, up to the end of its work on the stream).
+void callKernels(const blockc_module &mod, const char *phase,
+                 const std::vector<KernelSpec> &kernels,
+                 const std::vector<ArgvFunction> &functions, const Storage &storage,
+                 int64_t batch, double *kernelSeconds = nullptr);
+
+/// Runs `kernels` of a CUDA module on an arena's device memory and stream: with host
+/// input/output (copied through the arena), or device input/output (used in place), or
+/// neither (prepare). Returns when the stream has finished.
+void runOnDevice(blockc_module &mod, const char *phase, const std::vector<KernelSpec> &kernels,
+                 const std::vector<ArgvFunction> &functions, const Binding &binding,
+                 int64_t batch, const float *hostInput, float *hostOutput, uintptr_t deviceInput,
+                 uintptr_t deviceOutput, double *kernelSeconds = nullptr);
+
+/// blockc_module_run; with `kernelSeconds` (one entry per run kernel), also times each kernel.
+void runModule(blockc_module &mod, const float *input, int64_t batch, float *output,
+               double *kernelSeconds = nullptr);
+
+/// blockc_module_run_device.
+void runModuleOnDevice(blockc_module &mod, const void *input, int64_t batch, void *output);
+
+} // namespace rt
+} // namespace blockc
+
+#endif // BLOCKC_RUNTIME_MODULE_H
