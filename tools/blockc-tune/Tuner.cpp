@@ -18,7 +18,7 @@
 
 #include "blockc/Driver.h"
 #include "blockc/Lowering/KernelTasks.h"
-#include "blockc/Tuning/TuningDatabase.h"
+#include "blockc/Schedule/TuningDatabase.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringExtras.h"

@@ -11,7 +11,7 @@
 
 #include "Target.h"
 #include "blockc/Dialect/BlockcOps.h"
-#include "blockc/Lowering/Schedule.h"
+#include "blockc/Schedule/ScheduleChoice.h"
 
 #include "llvm/ADT/DenseMap.h"
 
