@@ -49,11 +49,6 @@ struct LoweredKernel {
 Knob makeKnob(std::string name, std::vector<int64_t> candidates, int64_t limit,
               int64_t defaultValue);
 
-/// Schedules `kernel` as `choice` says: its knob values (resolveKnobs), or the named
-/// autoscheduler with estimates for `batch` samples. Errors name the bad knob.
-llvm::Error applySchedule(LoweredKernel &kernel, const ScheduleChoice &choice,
-                          const TargetInfo &target, int64_t batch);
-
 /// Halide functions of the values inside a kernel body.
 using ValueFuncs = llvm::DenseMap<mlir::Value, Halide::Func>;
 
@@ -77,12 +72,22 @@ struct NormFuncs {
 /// A JSON array of integers (shapes and strides in manifests and kernel descriptions).
 llvm::json::Array toJsonArray(llvm::ArrayRef<int64_t> values);
 
-/// Compiles a scheduled kernel into the files of `outputs` as the C function `function`
-/// (without Halide's runtime). Halide's errors, and a schedule Halide finds "guaranteed to
-/// fail" on these shapes, are returned.
-llvm::Error compileKernelFunction(LoweredKernel &kernel, const std::string &function,
-                                  const std::map<Halide::OutputFileType, std::string> &outputs,
-                                  const TargetInfo &target);
+/// How compileKernel schedules a kernel and what it writes.
+struct KernelCompileOptions {
+  ScheduleChoice schedule; // empty: the default schedule
+  bool tuned = false;      // the schedule is the tuning database's (errors say so)
+  int64_t batch = 1;       // the batch size an autoscheduler's estimates are for
+  std::string function;    // the C function to generate
+  std::map<Halide::OutputFileType, std::string> outputs; // the files to write
+};
+
+/// Compiles `kernel` alone: lowers it (lowerKernel), schedules it as `options.schedule`
+/// says (knob values checked by resolveKnobs, or a Halide autoscheduler) and compiles it as
+/// `options.function`, without Halide's runtime, into `options.outputs`. Halide's errors,
+/// and a schedule Halide finds "guaranteed to fail" on these shapes, are returned naming
+/// the kernel (and the schedule, when they are the schedule's).
+llvm::Expected<LoweredKernel> compileKernel(KernelOp kernel, const TargetInfo &target,
+                                            const KernelCompileOptions &options);
 
 // OpSemantics.cpp: the math of each op, shared by every kernel kind.
 bool isNormOp(mlir::Operation *op);
@@ -115,8 +120,8 @@ LoweredKernel lowerMatmul(KernelOp kernel, const TargetInfo &target);
 LoweredKernel lowerAttention(KernelOp kernel, const TargetInfo &target);
 LoweredKernel lowerRowwise(KernelOp kernel, const TargetInfo &target);
 LoweredKernel lowerPrepare(KernelOp kernel, const TargetInfo &target);
-/// The algorithm of any kernel kind.
-LoweredKernel lowerKernel(KernelOp kernel, const TargetInfo &target);
+/// The algorithm of any kernel kind; Halide's errors are returned naming the kernel.
+llvm::Expected<LoweredKernel> lowerKernel(KernelOp kernel, const TargetInfo &target);
 
 // Schedules: for each kind, its space (the knobs, with the hand-written choice as each
 // knob's default) and the schedule applied with values of those knobs.
