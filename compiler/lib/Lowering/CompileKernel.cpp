@@ -6,7 +6,10 @@
 // with Halide's errors returned as llvm::Error naming the kernel.
 //
 //===----------------------------------------------------------------------===//
-#include "Kernels.h"
+#include "Attention.h"
+#include "Matmul.h"
+#include "Prepare.h"
+#include "Rowwise.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"

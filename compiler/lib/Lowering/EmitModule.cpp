@@ -2,7 +2,7 @@
 #include "blockc/Lowering/EmitModule.h"
 #include "blockc/Lowering/KernelTasks.h"
 
-#include "Kernels.h"
+#include "KernelIO.h"
 #include "blockc/MLIRGen.h"
 #include "blockc/Transforms/Passes.h"
 

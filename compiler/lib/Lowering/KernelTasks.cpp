@@ -1,7 +1,7 @@
 //===- KernelTasks.cpp - kernels one at a time, for the tuner -------------===//
 #include "blockc/Lowering/KernelTasks.h"
 
-#include "Kernels.h"
+#include "KernelIO.h"
 #include "blockc/Lowering/EmitModule.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -1,5 +1,5 @@
 //===- OpSemantics.cpp - the math of each op as Halide expressions --------===//
-#include "Kernels.h"
+#include "OpSemantics.h"
 
 using namespace blockc;
 using namespace Halide;

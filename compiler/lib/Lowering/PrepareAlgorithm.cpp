@@ -7,7 +7,7 @@
 //   output side (BN after the linear):  W'[i, o] = W[i, o] s[o], b'[o] = b[o] s[o] + t[o]
 //
 //===----------------------------------------------------------------------===//
-#include "Kernels.h"
+#include "Prepare.h"
 
 using namespace blockc;
 using namespace Halide;
@@ -61,7 +61,10 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
       buffer.dim(d).set_bounds(0, int(shape[shape.size() - 1 - d]));
   }
   lowered.schedule = [outputs, perChannel, target](const KnobValues &) mutable {
-    schedulePrepare(outputs, perChannel, target);
+    if (target.isGpu())
+      schedulePrepareGpu(outputs, perChannel);
+    else
+      schedulePrepareCpu(outputs, perChannel, target);
   };
   lowered.pipeline = Pipeline(outputs);
   return lowered;
