@@ -26,10 +26,10 @@ int gpuHeadSlices(const AttentionFuncs &f) {
 } // namespace
 
 /// The GPU knobs: queries per thread block (`block_queries`), per thread
-/// (`thread_queries`) and keys per pass (`keys_per_pass`). The defaults were measured on
-/// an H100 (ViT-B/16, tools/gpu/README.md): 16 queries per block, 4 per thread, 32 keys
-/// per pass (attention at B = 64: 3.73 ms with a query per thread, 1.74 with 2, 1.41
-/// with 4).
+/// (`thread_queries`) and keys per pass (`keys_per_pass`). The defaults are the fastest
+/// measured on an H100 (ViT-B/16, tools/gpu/README.md): 16 queries per block, 32 keys per
+/// pass, and 4 queries per thread (each more per thread, up to 4, was faster: a key's
+/// loads serve more queries).
 ScheduleSpace blockc::attentionGpuSpace(const AttentionFuncs &f) {
   return {
       makeKnob("block_queries", {1, 2, 4, 8, 16, 32, 64}, f.tokens,

@@ -7,8 +7,8 @@
 // that every column panel passes over. When a register tile's rows of A (tileRows x K) do
 // not fit in L1, the reduction is blocked: the accumulators of a whole column panel live
 // in memory and each block of K passes over every row tile, so A's rows of one K block
-// stay in L1 (ViT-B's fc2, K = 3072: 347 -> 410 GFLOP/s on 2 Zen 5 cores; at K = 768
-// blocking is slower). A fused norm prologue is computed once per row block. Column panels
+// stay in L1 (it pays at fc2's long reductions, K = 3072, and costs at K = 768; README.md
+// has the measurements). A fused norm prologue is computed once per row block. Column panels
 // run in parallel. The hand-written numbers per target are in defaultTiles; matmulCpuSpace
 // lists the alternatives the tuner may pick.
 //

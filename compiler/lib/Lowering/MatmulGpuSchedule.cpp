@@ -19,14 +19,13 @@
 using namespace blockc;
 using namespace Halide;
 
-/// The defaults were measured on an H100 (ViT-B/16, tools/gpu/README.md): registers only
-/// with 4 of K per step, 4 x 4 tiles per thread in 64 x 32 blocks, 4 x 2 below 8 samples,
-/// K in parts of 768 (fc2, K = 3072, in 4 parts: 2.3x faster at B = 1, 2% slower at
-/// B = 64; splitting K = 768 too was 1.4x faster at B = 1 but 1.15x slower at B = 64).
-/// Staging in shared memory (`k_chunk` 16, 4 x 8 tiles either way) was 1.4x slower at
-/// B = 1, 1.5x at B = 8, 1.07x at B = 64 (the accumulators' shared traffic); 4 x 8 tiles
-/// 1.8x slower than 4 x 4 at B = 64 (their registers); 4 x 2 tiles 1.3x faster at B = 1
-/// but 1.25x slower at B = 8.
+/// The defaults are the fastest measured on an H100 (ViT-B/16; tools/gpu/README.md has
+/// the numbers): registers only with 4 of K per step, 4 x 4 tiles per thread in 64 x 32
+/// blocks, 4 x 2 below 8 samples (more threads for few rows; slower from 8 samples up),
+/// and K in parts of 768 (splitting fc2's K = 3072 pays at few rows; splitting K = 768 as
+/// well costs more at many rows than it gains at one). Staging in shared memory is slower
+/// at every batch size (the accumulators' shared traffic), and 4 x 8 tiles are slower than
+/// 4 x 4 (their registers).
 ScheduleSpace blockc::matmulGpuSpace(const MatmulFuncs &f) {
   return {
       makeKnob("k_chunk", {0, 8, 16, 32}, f.inFeatures, 0),

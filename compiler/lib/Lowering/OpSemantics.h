@@ -30,6 +30,21 @@ struct NormFuncs {
   int64_t rows = 0;                      // rows per sample (N): every batch has at least these
 };
 
+/// Inference BatchNorm as a per-channel affine map x * scale(ch) + shift(ch), with
+/// scale = gamma / sqrt(var + eps) and shift = beta - mean * scale: of a BatchNorm op, or
+/// of one folded into a linear's weight and bias (the fold ops have the same parameters).
+template <typename BatchNormLikeOp>
+std::pair<Halide::Func, Halide::Func> batchNormScaleShift(BatchNormLikeOp op,
+                                                          const ValueFuncs &funcs,
+                                                          Halide::Var ch) {
+  auto param = [&](mlir::Value value) { return funcs.lookup(value); };
+  Halide::Func scale("bn_scale"), shift("bn_shift");
+  float eps = op.getEpsilon().convertToDouble();
+  scale(ch) = param(op.getGamma())(ch) / Halide::sqrt(param(op.getRunningVar())(ch) + eps);
+  shift(ch) = param(op.getBeta())(ch) - param(op.getRunningMean())(ch) * scale(ch);
+  return {scale, shift};
+}
+
 bool isNormOp(mlir::Operation *op);
 NormFuncs defineNorm(mlir::Operation *norm, Halide::Func input, const ValueFuncs &funcs,
                      const RowVars &v);
