@@ -88,7 +88,7 @@ std::vector<Trial> runSearch(uint64_t seed, int rounds, ScheduleSpace space = sy
       search.record(c, ok, t);
       if (ok)
         best = std::min(best, t);
-      trials.push_back(Trial{candidateKey(c.schedule), c.origin, r});
+      trials.push_back(Trial{c.schedule.key(), c.origin, r});
     }
   }
   if (bestTime)
@@ -176,7 +176,7 @@ TEST(Search, SmallSpaceIsExhaustedExactly) {
   size_t count = 0;
   for (int r = 0; r < 20 && !search.exhausted(); ++r)
     for (const Candidate &c : search.nextRound()) {
-      keys.insert(candidateKey(c.schedule));
+      keys.insert(c.schedule.key());
       ++count;
       search.record(c, true, 10.0 + double(count));
     }

@@ -9,7 +9,7 @@
 #ifndef BLOCKC_TUNE_COSTMODEL_H
 #define BLOCKC_TUNE_COSTMODEL_H
 
-#include "blockc/Lowering/Schedule.h"
+#include "blockc/Schedule/ScheduleChoice.h"
 
 #include <cstdint>
 #include <vector>

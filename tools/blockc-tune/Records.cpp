@@ -8,7 +8,7 @@
 #include "Report.h"
 #include "TuningRun.h"
 
-#include "blockc/Tuning/TuningDatabase.h"
+#include "blockc/Schedule/TuningDatabase.h"
 
 using namespace blockc;
 using namespace blockc::tune;

@@ -8,8 +8,8 @@
 #include "Report.h"
 #include "TrialLog.h"
 
-#include "blockc/Tuning/JsonLines.h"
-#include "blockc/Tuning/TuningDatabase.h"
+#include "blockc/Schedule/JsonLines.h"
+#include "blockc/Schedule/TuningDatabase.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"

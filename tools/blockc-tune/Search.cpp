@@ -8,13 +8,6 @@
 using namespace blockc;
 using namespace blockc::tune;
 
-std::string blockc::tune::candidateKey(const ScheduleChoice &choice) {
-  std::string text = choice.autoscheduler.empty() ? "knobs" : choice.autoscheduler;
-  for (const auto &[name, value] : choice.knobs)
-    text += " " + name + "=" + std::to_string(value);
-  return text;
-}
-
 uint64_t blockc::tune::stableHash(const std::string &text) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : text) {
@@ -106,7 +99,7 @@ bool Search::legal(const Point &point) const {
 }
 
 bool Search::measured(const ScheduleChoice &choice) const {
-  return measuredKeys.count(candidateKey(choice)) != 0;
+  return measuredKeys.count(choice.key()) != 0;
 }
 
 Point Search::randomPoint() {
@@ -175,7 +168,7 @@ std::vector<Candidate> Search::firstRound() {
   std::vector<Candidate> round;
   std::set<std::string> keys;
   auto add = [&](ScheduleChoice choice, const std::string &origin) {
-    std::string key = candidateKey(choice);
+    std::string key = choice.key();
     if (measuredKeys.count(key) || !keys.insert(key).second)
       return false;
     round.push_back(Candidate{std::move(choice), origin});
@@ -213,7 +206,7 @@ std::vector<Candidate> Search::laterRound() {
   std::vector<Proposal> pool;
   std::set<std::string> poolKeys;
   auto add = [&](Point p, const char *origin) {
-    std::string key = candidateKey(choiceOf(p));
+    std::string key = choiceOf(p).key();
     if (measuredKeys.count(key) || !poolKeys.insert(key).second)
       return;
     pool.push_back(Proposal{std::move(p), std::move(key), origin});
@@ -290,7 +283,7 @@ std::vector<Candidate> Search::nextRound() {
 }
 
 void Search::record(const Candidate &candidate, bool ok, double timeUs) {
-  measuredKeys.insert(candidateKey(candidate.schedule));
+  measuredKeys.insert(candidate.schedule.key());
   if (ok && candidate.schedule.autoscheduler.empty() && timeUs > 0) {
     okPoints.push_back(pointOf(candidate.schedule));
     okTimes.push_back(timeUs);

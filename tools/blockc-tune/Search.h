@@ -19,7 +19,7 @@
 
 #include "CostModel.h"
 
-#include "blockc/Lowering/Schedule.h"
+#include "blockc/Schedule/ScheduleChoice.h"
 
 #include <cstdint>
 #include <map>
@@ -38,10 +38,6 @@ struct Candidate {
   /// "default", an autoscheduler's name, "random" or "evolved".
   std::string origin;
 };
-
-/// The text that identifies a schedule; equal for equal canonical choices (the same text
-/// as ScheduleChoice::key()).
-std::string candidateKey(const ScheduleChoice &choice);
 
 /// 64-bit FNV-1a of `text`: the same on every platform (std::hash is not).
 uint64_t stableHash(const std::string &text);

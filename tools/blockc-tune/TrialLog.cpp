@@ -3,8 +3,8 @@
 
 #include "Search.h"
 
-#include "blockc/Tuning/JsonLines.h"
-#include "blockc/Tuning/TuningDatabase.h"
+#include "blockc/Schedule/JsonLines.h"
+#include "blockc/Schedule/TuningDatabase.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -137,7 +137,7 @@ llvm::Expected<TrialLog> TrialLog::open(const std::string &path, std::string *wa
           return llvm::Error::success();
         }
         Context context{entry->signature, entry->target, entry->machine, entry->batch,
-                        entry->seed, candidateKey(entry->schedule)};
+                        entry->seed, entry->schedule.key()};
         log.index.emplace(context, log.entries.size());
         log.entries.push_back(std::move(*entry));
         return llvm::Error::success();
@@ -150,7 +150,7 @@ llvm::Expected<TrialLog> TrialLog::open(const std::string &path, std::string *wa
 const TrialEntry *TrialLog::find(const std::string &signature, const std::string &target,
                                  const std::string &machine, int64_t batch, uint64_t seed,
                                  const ScheduleChoice &schedule) const {
-  auto it = index.find(Context{signature, target, machine, batch, seed, candidateKey(schedule)});
+  auto it = index.find(Context{signature, target, machine, batch, seed, schedule.key()});
   return it == index.end() ? nullptr : &entries[it->second];
 }
 
@@ -164,7 +164,7 @@ llvm::Error TrialLog::append(const TrialEntry &entry) {
   if (!written || !closed)
     return jsonl::error(file + ": cannot write a trial");
   Context context{entry.signature, entry.target, entry.machine, entry.batch, entry.seed,
-                  candidateKey(entry.schedule)};
+                  entry.schedule.key()};
   index.emplace(context, entries.size());
   entries.push_back(entry);
   return llvm::Error::success();

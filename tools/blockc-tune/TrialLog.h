@@ -9,7 +9,7 @@
 #ifndef BLOCKC_TUNE_TRIALLOG_H
 #define BLOCKC_TUNE_TRIALLOG_H
 
-#include "blockc/Lowering/Schedule.h"
+#include "blockc/Schedule/ScheduleChoice.h"
 
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
@@ -61,7 +61,7 @@ public:
   /// any other bad line is an error naming the file and line.
   static llvm::Expected<TrialLog> open(const std::string &path, std::string *warning = nullptr);
 
-  /// The logged result of `schedule` (its candidateKey) under this context, or null.
+  /// The logged result of `schedule` (its key()) under this context, or null.
   const TrialEntry *find(const std::string &signature, const std::string &target,
                          const std::string &machine, int64_t batch, uint64_t seed,
                          const ScheduleChoice &schedule) const;

@@ -9,7 +9,8 @@
 #include "TuningRun.h"
 
 #include "blockc/Driver.h"
-#include "blockc/Tuning/TuningDatabase.h"
+#include "blockc/Lowering/KernelTasks.h"
+#include "blockc/Schedule/TuningDatabase.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringExtras.h"

@@ -5,7 +5,7 @@
 #include "blockc/Frontend/Sema.h"
 #include "blockc/Lowering/EmitModule.h"
 #include "blockc/MLIRGen.h"
-#include "blockc/Tuning/TuningDatabase.h"
+#include "blockc/Schedule/TuningDatabase.h"
 #include "blockc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

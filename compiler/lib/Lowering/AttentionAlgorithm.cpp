@@ -6,7 +6,7 @@
 // channel offsets 0, C and 2C (timm), or of three separate buffers (BERT).
 //
 //===----------------------------------------------------------------------===//
-#include "Kernels.h"
+#include "Attention.h"
 
 using namespace blockc;
 using namespace Halide;
@@ -82,9 +82,12 @@ LoweredKernel blockc::lowerAttention(KernelOp kernel, const TargetInfo &target) 
   out.dim(3).set_min(0).set_stride(int(n * c));
   lowered.outputs.push_back(ArgView{kernel.getResult(0), 0, {-1, n, heads, headDim},
                                     {n * c, c, headDim, 1}, out});
-  lowered.space = attentionSpace(f, target);
+  lowered.space = target.isGpu() ? attentionGpuSpace(f) : attentionCpuSpace(f, target);
   lowered.schedule = [f, target](const KnobValues &knobs) mutable {
-    scheduleAttention(f, target, knobs);
+    if (target.isGpu())
+      scheduleAttentionGpu(f, target, knobs);
+    else
+      scheduleAttentionCpu(f, target, knobs);
   };
   lowered.pipeline = Pipeline(f.out);
   return lowered;

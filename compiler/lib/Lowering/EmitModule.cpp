@@ -2,7 +2,7 @@
 #include "blockc/Lowering/EmitModule.h"
 #include "blockc/Lowering/KernelTasks.h"
 
-#include "Kernels.h"
+#include "KernelIO.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "llvm/ADT/StringSet.h"
@@ -20,32 +20,6 @@ namespace json = llvm::json;
 namespace {
 
 constexpr int kAbiVersion = 1;
-
-/// Halide's compile-time messages. Errors throw (each kernel's compile catches them); the
-/// warning that a pipeline "is guaranteed to fail an assertion at runtime" means a schedule
-/// is wrong for these shapes, so it fails the compile instead of shipping a broken module.
-class HalideReporter : public Halide::CompileTimeErrorReporter {
-public:
-  void warning(const char *message) override {
-    if (llvm::StringRef(message).contains("guaranteed to fail"))
-      doomed = message;
-    else
-      llvm::errs() << "Halide warning: " << message;
-  }
-  [[noreturn]] void error(const char *message) override { throw Halide::CompileError(message); }
-  /// Returns and clears the last "guaranteed to fail" warning.
-  std::string takeDoomed() { return std::exchange(doomed, std::string()); }
-
-private:
-  std::string doomed;
-};
-
-HalideReporter &halideReporter() {
-  static HalideReporter reporter;
-  Halide::set_custom_compile_time_error_reporter(&reporter);
-  return reporter;
-}
-
 
 class ModuleEmitter {
 public:
@@ -70,7 +44,7 @@ public:
     EmitSummary summary;
     summary.target = target.name;
     for (KernelOp kernel : kernels) {
-      auto entry = compileKernel(kernel, summary);
+      auto entry = emitKernel(kernel, summary);
       if (!entry)
         return entry.takeError();
       bool isPrepare = kernel.getKind() == KernelKind::Prepare;
@@ -146,59 +120,67 @@ private:
     return arg;
   }
 
-  llvm::Expected<json::Object> compileKernel(KernelOp kernel, EmitSummary &summary) {
-    std::string name = kernel.getSymName().str();
-    LoweredKernel lowered;
-    try {
-      lowered = lowerKernel(kernel, target);
-      std::string sig = kernelSignature(kernel);
-      std::optional<TunedSchedule> tuned;
-      if (options.tuning && kernel.getKind() != KernelKind::Prepare)
-        tuned = options.tuning(sig, target.halide.to_string());
-      if (tuned)
-        summary.tunedKernels.push_back(name);
-      auto it = functions.find(sig);
-      if (it == functions.end()) {
-        // Only the kernel that is compiled needs a schedule (an autoscheduler takes seconds).
-        const ScheduleChoice choice = tuned ? tuned->choice : ScheduleChoice();
-        if (llvm::Error err = applySchedule(lowered, choice, target, tuned ? tuned->batch : 1))
-          return llvm::createStringError("kernel " + name + ": " +
-                                         (tuned ? "tuned schedule " : "schedule ") +
-                                         choice.key() + ": " + llvm::toString(std::move(err)));
-        std::string function = "blockc_" + name;
-        std::map<Halide::OutputFileType, std::string> outputs = {
-            {Halide::OutputFileType::object, join(objectDir, function + ".o")}};
-        if (target.isGpu()) // the device code, for ptxas and for reading
-          outputs[Halide::OutputFileType::device_code] = join(objectDir, function + ".ptx");
-        if (options.emitStmt) {
-          outputs[Halide::OutputFileType::stmt] = join(objectDir, function + ".stmt");
-          outputs[Halide::OutputFileType::assembly] = join(objectDir, function + ".s");
-        }
-        if (llvm::Error err = compileKernelFunction(lowered, function, outputs, target))
-          return llvm::createStringError("kernel " + name + ": " + llvm::toString(std::move(err)));
-        objects.push_back(outputs[Halide::OutputFileType::object]);
-        it = functions.insert({sig, function}).first;
-      }
-      json::Array args;
-      for (const ArgView &view : lowered.inputs)
-        args.push_back(argJson(view));
-      for (const ArgView &view : lowered.outputs)
-        args.push_back(argJson(view));
-      json::Object entry{{"name", name},
-                         {"function", it->second},
-                         {"kind", stringifyKernelKind(kernel.getKind())},
-                         {"args", std::move(args)}};
-      if (kernel.getKind() != KernelKind::Prepare) { // what a profile of the run reports per kernel
-        json::Array ops;
-        for (Operation &op : kernel.getBody().front().without_terminator())
-          ops.push_back(op.getName().stripDialect());
-        entry["ops"] = std::move(ops);
-        entry["flops_per_sample"] = flopsPerSample(kernel);
-      }
-      return entry;
-    } catch (const Halide::Error &e) {
-      return llvm::createStringError("kernel " + name + ": Halide: " + e.what());
+  /// Compiles `kernel` as the function of its signature `sig`, with its tuned schedule if
+  /// it has one.
+  llvm::Expected<LoweredKernel> compileFunction(KernelOp kernel, const std::string &sig,
+                                                const std::optional<TunedSchedule> &tuned) {
+    KernelCompileOptions compile;
+    if (tuned) {
+      compile.schedule = tuned->choice;
+      compile.tuned = true;
+      compile.batch = tuned->batch;
     }
+    compile.function = "blockc_" + kernel.getSymName().str();
+    std::string path = join(objectDir, compile.function);
+    compile.outputs = {{Halide::OutputFileType::object, path + ".o"}};
+    if (target.isGpu()) // the device code, for ptxas and for reading
+      compile.outputs[Halide::OutputFileType::device_code] = path + ".ptx";
+    if (options.emitStmt) {
+      compile.outputs[Halide::OutputFileType::stmt] = path + ".stmt";
+      compile.outputs[Halide::OutputFileType::assembly] = path + ".s";
+    }
+    llvm::Expected<LoweredKernel> lowered = compileKernel(kernel, target, compile);
+    if (lowered) {
+      objects.push_back(path + ".o");
+      functions[sig] = compile.function;
+    }
+    return lowered;
+  }
+
+  /// Compiles `kernel` unless a kernel with its signature already was; returns its entry
+  /// of the manifest.
+  llvm::Expected<json::Object> emitKernel(KernelOp kernel, EmitSummary &summary) {
+    std::string name = kernel.getSymName().str();
+    std::string sig = kernelSignature(kernel);
+    std::optional<TunedSchedule> tuned;
+    if (options.tuning && kernel.getKind() != KernelKind::Prepare)
+      tuned = options.tuning(sig, target.halide.to_string());
+    if (tuned)
+      summary.tunedKernels.push_back(name);
+    // Only the first kernel of a signature is compiled (an autoscheduler takes seconds);
+    // the others share its function and need only their arguments' views.
+    llvm::Expected<LoweredKernel> lowered = functions.count(sig)
+                                                ? lowerKernel(kernel, target)
+                                                : compileFunction(kernel, sig, tuned);
+    if (!lowered)
+      return lowered.takeError();
+    json::Array args;
+    for (const ArgView &view : lowered->inputs)
+      args.push_back(argJson(view));
+    for (const ArgView &view : lowered->outputs)
+      args.push_back(argJson(view));
+    json::Object entry{{"name", name},
+                       {"function", functions[sig]},
+                       {"kind", stringifyKernelKind(kernel.getKind())},
+                       {"args", std::move(args)}};
+    if (kernel.getKind() != KernelKind::Prepare) { // what a profile of the run reports per kernel
+      json::Array ops;
+      for (Operation &op : kernel.getBody().front().without_terminator())
+        ops.push_back(op.getName().stripDialect());
+      entry["ops"] = std::move(ops);
+      entry["flops_per_sample"] = flopsPerSample(kernel);
+    }
+    return entry;
   }
 
   /// The multiply-adds (x2) of the linears and attentions in `root`, per sample.
@@ -300,21 +282,6 @@ private:
 
 } // namespace
 
-llvm::Error blockc::compileKernelFunction(
-    LoweredKernel &kernel, const std::string &function,
-    const std::map<Halide::OutputFileType, std::string> &outputs, const TargetInfo &target) {
-  halideReporter();
-  try {
-    kernel.pipeline.compile_to(outputs, kernel.arguments, function,
-                               target.halide.with_feature(Halide::Target::NoRuntime));
-  } catch (const Halide::Error &e) {
-    return llvm::createStringError("Halide: " + std::string(e.what()));
-  }
-  if (std::string doomed = halideReporter().takeDoomed(); !doomed.empty())
-    return llvm::createStringError("the schedule cannot run on these shapes: " + doomed);
-  return llvm::Error::success();
-}
-
 llvm::Error blockc::linkSharedObject(const std::string &linker,
                                      const std::vector<std::string> &inputs,
                                      const std::string &outputPath, const std::string &logPath) {
@@ -341,13 +308,7 @@ llvm::Expected<EmitSummary> blockc::emitModule(ModuleOp module, const EmitOption
   auto funcs = module.getOps<func::FuncOp>();
   if (std::distance(funcs.begin(), funcs.end()) != 1)
     return llvm::createStringError("expected exactly one block function in the module");
-  llvm::Expected<TargetInfo> target = [&]() -> llvm::Expected<TargetInfo> {
-    try {
-      return resolveTarget(options.target);
-    } catch (const Halide::Error &e) {
-      return llvm::createStringError("target '" + options.target + "': " + e.what());
-    }
-  }();
+  llvm::Expected<TargetInfo> target = resolveTarget(options.target);
   if (!target)
     return target.takeError();
   if (target->device == "opencl")

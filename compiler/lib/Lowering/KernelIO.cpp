@@ -1,5 +1,5 @@
 //===- KernelIO.cpp - kernel arguments and their views --------------------===//
-#include "Kernels.h"
+#include "KernelIO.h"
 
 using namespace blockc;
 using namespace Halide;
@@ -65,4 +65,11 @@ ValueFuncs blockc::bindInputs(KernelOp kernel, LoweredKernel &lowered) {
                             : Func(weightParam(operand, name, lowered));
   }
   return funcs;
+}
+
+llvm::json::Array blockc::toJsonArray(llvm::ArrayRef<int64_t> values) {
+  llvm::json::Array array;
+  for (int64_t v : values)
+    array.push_back(v);
+  return array;
 }

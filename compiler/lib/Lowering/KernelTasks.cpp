@@ -1,7 +1,7 @@
 //===- KernelTasks.cpp - kernels one at a time, for the tuner -------------===//
 #include "blockc/Lowering/KernelTasks.h"
 
-#include "Kernels.h"
+#include "KernelIO.h"
 #include "blockc/Lowering/EmitModule.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -40,14 +40,6 @@ std::string blockc::kernelSignature(KernelOp kernel) {
 }
 
 namespace {
-llvm::Expected<TargetInfo> resolve(const std::string &name) {
-  try {
-    return resolveTarget(name);
-  } catch (const Halide::Error &e) {
-    return llvm::createStringError("target '" + name + "': " + e.what());
-  }
-}
-
 /// The run kernels of the module's block function, in order.
 llvm::Expected<SmallVector<KernelOp>> runKernels(ModuleOp module) {
   auto funcs = module.getOps<func::FuncOp>();
@@ -64,14 +56,14 @@ llvm::Expected<SmallVector<KernelOp>> runKernels(ModuleOp module) {
 } // namespace
 
 llvm::Expected<std::string> blockc::resolvedTargetString(const std::string &target) {
-  llvm::Expected<TargetInfo> info = resolve(target);
+  llvm::Expected<TargetInfo> info = resolveTarget(target);
   if (!info)
     return info.takeError();
   return info->halide.to_string();
 }
 
 llvm::Expected<bool> blockc::isGpuTarget(const std::string &target) {
-  llvm::Expected<TargetInfo> info = resolve(target);
+  llvm::Expected<TargetInfo> info = resolveTarget(target);
   if (!info)
     return info.takeError();
   return info->isGpu();
@@ -79,7 +71,7 @@ llvm::Expected<bool> blockc::isGpuTarget(const std::string &target) {
 
 llvm::Expected<std::vector<KernelTask>> blockc::listKernelTasks(ModuleOp module,
                                                                  const std::string &target) {
-  llvm::Expected<TargetInfo> info = resolve(target);
+  llvm::Expected<TargetInfo> info = resolveTarget(target);
   if (!info)
     return info.takeError();
   auto kernels = runKernels(module);
@@ -93,20 +85,17 @@ llvm::Expected<std::vector<KernelTask>> blockc::listKernelTasks(ModuleOp module,
       ++same->uses;
       continue;
     }
-    KernelTask task{kernel.getSymName().str(), signature,
-                    stringifyKernelKind(kernel.getKind()).str(), 1, {}};
-    try {
-      task.space = lowerKernel(kernel, *info).space;
-    } catch (const Halide::Error &e) {
-      return llvm::createStringError("kernel " + task.name + ": Halide: " + e.what());
-    }
-    tasks.push_back(std::move(task));
+    llvm::Expected<LoweredKernel> lowered = lowerKernel(kernel, *info);
+    if (!lowered)
+      return lowered.takeError();
+    tasks.push_back(KernelTask{kernel.getSymName().str(), signature, stringifyKernelKind(kernel.getKind()).str(), 1,
+                               std::move(lowered->space)});
   }
   return tasks;
 }
 
 llvm::Error blockc::compileHalideRuntime(const std::string &target, const std::string &objectPath) {
-  llvm::Expected<TargetInfo> info = resolve(target);
+  llvm::Expected<TargetInfo> info = resolveTarget(target);
   if (!info)
     return info.takeError();
   try {
@@ -119,7 +108,7 @@ llvm::Error blockc::compileHalideRuntime(const std::string &target, const std::s
 
 llvm::Error blockc::compileStandaloneKernel(ModuleOp module,
                                             const StandaloneKernelOptions &options) {
-  llvm::Expected<TargetInfo> target = resolve(options.target);
+  llvm::Expected<TargetInfo> target = resolveTarget(options.target);
   if (!target)
     return target.takeError();
   auto kernels = runKernels(module);
@@ -136,25 +125,14 @@ llvm::Error blockc::compileStandaloneKernel(ModuleOp module,
     return std::string(p);
   };
 
-  LoweredKernel lowered;
-  try {
-    lowered = lowerKernel(*kernel, *target);
-  } catch (const Halide::Error &e) {
-    return llvm::createStringError("kernel " + options.kernel + ": Halide: " + e.what());
-  }
-  if (llvm::Error err = [&]() -> llvm::Error {
-        try {
-          return applySchedule(lowered, options.schedule, *target, options.batch);
-        } catch (const Halide::Error &e) {
-          return llvm::createStringError("Halide: " + std::string(e.what()));
-        }
-      }())
-    return llvm::createStringError("kernel " + options.kernel + ": schedule " +
-                                   options.schedule.key() + ": " + llvm::toString(std::move(err)));
-  std::map<Halide::OutputFileType, std::string> outputs = {
-      {Halide::OutputFileType::object, path("kernel.o")}};
-  if (llvm::Error err = compileKernelFunction(lowered, "blockc_kernel", outputs, *target))
-    return llvm::createStringError("kernel " + options.kernel + ": " + llvm::toString(std::move(err)));
+  KernelCompileOptions compile;
+  compile.schedule = options.schedule;
+  compile.batch = options.batch;
+  compile.function = "blockc_kernel";
+  compile.outputs = {{Halide::OutputFileType::object, path("kernel.o")}};
+  llvm::Expected<LoweredKernel> lowered = compileKernel(*kernel, *target, compile);
+  if (!lowered)
+    return lowered.takeError();
 
   std::string runtime = options.runtimeObject;
   if (runtime.empty()) {
@@ -167,7 +145,7 @@ llvm::Error blockc::compileStandaloneKernel(ModuleOp module,
     return err;
 
   json::Array args;
-  for (auto [views, output] : {std::pair(&lowered.inputs, false), std::pair(&lowered.outputs, true)})
+  for (auto [views, output] : {std::pair(&lowered->inputs, false), std::pair(&lowered->outputs, true)})
     for (const ArgView &view : *views)
       args.push_back(json::Object{{"offset", view.offset},
                                   {"shape", toJsonArray(view.shape)},
@@ -175,7 +153,7 @@ llvm::Error blockc::compileStandaloneKernel(ModuleOp module,
                                   {"output", output}});
   json::Object description{{"kernel", options.kernel},
                            {"signature", kernelSignature(*kernel)},
-                           {"function", "blockc_kernel"},
+                           {"function", compile.function},
                            {"args", std::move(args)}};
   std::error_code ec;
   llvm::raw_fd_ostream os(path("kernel.json"), ec);

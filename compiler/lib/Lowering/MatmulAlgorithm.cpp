@@ -6,7 +6,7 @@
 // residual add, LayerScale, scale, unfolded BatchNorm.
 //
 //===----------------------------------------------------------------------===//
-#include "Kernels.h"
+#include "Matmul.h"
 
 using namespace blockc;
 using namespace Halide;
@@ -42,9 +42,12 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
   f.out = rowOutput(kernel, funcs, f.v, lowered);
   for (NormFuncs &norm : epilogueNorms)
     f.perChannel.insert(f.perChannel.end(), norm.perChannel.begin(), norm.perChannel.end());
-  lowered.space = matmulSpace(f, target);
+  lowered.space = target.isGpu() ? matmulGpuSpace(f) : matmulCpuSpace(f, target);
   lowered.schedule = [f, target](const KnobValues &knobs) mutable {
-    scheduleMatmul(f, target, knobs);
+    if (target.isGpu())
+      scheduleMatmulGpu(f, target, knobs);
+    else
+      scheduleMatmulCpu(f, target, knobs);
   };
   lowered.pipeline = Pipeline(f.out);
   return lowered;

@@ -1,5 +1,5 @@
 //===- OpSemantics.cpp - the math of each op as Halide expressions --------===//
-#include "Kernels.h"
+#include "OpSemantics.h"
 
 using namespace blockc;
 using namespace Halide;
@@ -17,11 +17,7 @@ NormFuncs blockc::defineNorm(Operation *op, Func x, const ValueFuncs &funcs, con
   auto param = [&](mlir::Value value) { return funcs.lookup(value); };
 
   if (auto bn = mlir::dyn_cast<BatchNormOp>(op)) {
-    // Inference BatchNorm is a per-channel affine map.
-    Func scale("bn_scale"), shift("bn_shift");
-    float eps = bn.getEpsilon().convertToDouble();
-    scale(c) = param(bn.getGamma())(c) / sqrt(param(bn.getRunningVar())(c) + eps);
-    shift(c) = param(bn.getBeta())(c) - param(bn.getRunningMean())(c) * scale(c);
+    auto [scale, shift] = batchNormScaleShift(bn, funcs, c);
     norm.perChannel = {scale, shift};
     norm.out(c, r) = x(c, r) * scale(c) + shift(c);
     return norm;

@@ -1,13 +1,14 @@
 //===- PrepareAlgorithm.cpp - weight transformations at bind time ---------===//
 //
 // Run once per weight file: the transpose of a PyTorch [out, in] weight to [in, out], and
-// BatchNorm folded into a linear's weight and bias. With s = gamma / sqrt(var + eps) and
-// t = beta - mean * s over the BatchNorm's channels:
+// BatchNorm folded into a linear's weight and bias. With s and t the BatchNorm's scale and
+// shift over its channels (batchNormScaleShift):
 //   input side  (BN before the linear): W'[i, o] = s[i] W[i, o], b'[o] = b[o] + sum_i t[i] W[i, o]
 //   output side (BN after the linear):  W'[i, o] = W[i, o] s[o], b'[o] = b[o] s[o] + t[o]
 //
 //===----------------------------------------------------------------------===//
-#include "Kernels.h"
+#include "OpSemantics.h"
+#include "Prepare.h"
 
 using namespace blockc;
 using namespace Halide;
@@ -26,11 +27,8 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
   } else {
     bool inputSide = mlir::isa<FoldBatchNormInputOp>(op);
     auto fold = [&](auto foldOp) {
-      float eps = foldOp.getEpsilon().convertToDouble();
-      Func s("bn_scale"), t("bn_shift"), w("folded_weight"), b("folded_bias");
-      Var ch("ch");
-      s(ch) = in(foldOp.getGamma())(ch) / sqrt(in(foldOp.getRunningVar())(ch) + eps);
-      t(ch) = in(foldOp.getBeta())(ch) - in(foldOp.getRunningMean())(ch) * s(ch);
+      auto [s, t] = batchNormScaleShift(foldOp, funcs, Var("ch"));
+      Func w("folded_weight"), b("folded_bias");
       perChannel = {s, t};
       Func weight = in(foldOp.getWeight());
       Expr bias = foldOp.getBias() ? in(foldOp.getBias())(o) : Expr(0.f);
@@ -61,7 +59,10 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
       buffer.dim(d).set_bounds(0, int(shape[shape.size() - 1 - d]));
   }
   lowered.schedule = [outputs, perChannel, target](const KnobValues &) mutable {
-    schedulePrepare(outputs, perChannel, target);
+    if (target.isGpu())
+      schedulePrepareGpu(outputs, perChannel);
+    else
+      schedulePrepareCpu(outputs, perChannel, target);
   };
   lowered.pipeline = Pipeline(outputs);
   return lowered;

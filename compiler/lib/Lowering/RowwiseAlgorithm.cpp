@@ -1,10 +1,5 @@
-//===- RowwiseAlgorithm.cpp - norm and elementwise kernels ----------------===//
-//
-// `norm` and `elementwise` kernels are both a chain of per-row ops over (c, r): a
-// post-norm "Add & Norm" is add -> LayerNorm, a sandwich norm is LayerNorm -> add.
-//
-//===----------------------------------------------------------------------===//
-#include "Kernels.h"
+//===- RowwiseAlgorithm.cpp - the norm and elementwise kernels -------------===//
+#include "Rowwise.h"
 
 using namespace blockc;
 using namespace Halide;
@@ -21,9 +16,14 @@ LoweredKernel blockc::lowerRowwise(KernelOp kernel, const TargetInfo &target) {
   const int64_t channels = channelsOf(kernel.getResult(0));
   const bool rowStats =
       llvm::any_of(norms, [](const NormFuncs &n) { return !n.reductions.empty(); });
-  lowered.space = rowwiseSpace(channels, tokensOf(kernel.getResult(0)), rowStats, target);
-  lowered.schedule = [out, norms, v, channels, target](const KnobValues &knobs) mutable {
-    scheduleRowwise(out, norms, v, channels, target, knobs);
+  const int64_t tokens = tokensOf(kernel.getResult(0));
+  lowered.space = target.isGpu() ? rowwiseGpuSpace(channels, tokens, rowStats)
+                                 : rowwiseCpuSpace(channels, tokens, target);
+  lowered.schedule = [out, norms, v, target](const KnobValues &knobs) mutable {
+    if (target.isGpu())
+      scheduleRowwiseGpu(out, norms, v, target, knobs);
+    else
+      scheduleRowwiseCpu(out, norms, v, target, knobs);
   };
   lowered.pipeline = Pipeline(out);
   return lowered;

@@ -78,12 +78,11 @@ Target cudaTier(const std::string &name) {
   t.set_feature(name == "cuda-sm86" ? Target::CUDACapability86 : Target::CUDACapability80);
   return t;
 }
-} // namespace
 
-llvm::Expected<TargetInfo> blockc::resolveTarget(const std::string &name) {
+llvm::Expected<TargetInfo> resolve(const std::string &name) {
   if (name == "opencl") {
     // The host CPU's tier, kernels through Halide's OpenCL backend.
-    llvm::Expected<TargetInfo> host = resolveTarget("host");
+    llvm::Expected<TargetInfo> host = resolve("host");
     if (!host)
       return host.takeError();
     host->halide.set_feature(Target::OpenCL);
@@ -173,6 +172,15 @@ llvm::Expected<TargetInfo> blockc::resolveTarget(const std::string &name) {
     info.l2Bytes = 1 << 20;
   }
   return info;
+}
+} // namespace
+
+llvm::Expected<TargetInfo> blockc::resolveTarget(const std::string &name) {
+  try {
+    return resolve(name);
+  } catch (const Halide::Error &e) {
+    return llvm::createStringError("target '" + name + "': " + e.what());
+  }
 }
 
 int TargetInfo::vectorDividing(int64_t extent) const {

@@ -49,7 +49,8 @@ struct TargetInfo {
 /// "arm64-sve2", "cuda", "cuda-sm80", "cuda-sm86", "opencl" or a Halide target string (x86-64
 /// or arm-64 Linux, optionally with CUDA or OpenCL). "opencl" (the host CPU's tier with
 /// Halide's OpenCL backend) is for testing the GPU schedules kernel by kernel, on PoCL for
-/// example; whole modules are not compiled for it (emitModule refuses).
+/// example; whole modules are not compiled for it (emitModule refuses). Halide's errors
+/// are returned naming the target.
 llvm::Expected<TargetInfo> resolveTarget(const std::string &name);
 
 } // namespace blockc

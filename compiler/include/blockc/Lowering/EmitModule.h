@@ -2,7 +2,7 @@
 #ifndef BLOCKC_LOWERING_EMITMODULE_H
 #define BLOCKC_LOWERING_EMITMODULE_H
 
-#include "blockc/Lowering/Schedule.h"
+#include "blockc/Schedule/ScheduleChoice.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"

@@ -8,7 +8,7 @@
 #ifndef BLOCKC_LOWERING_KERNELTASKS_H
 #define BLOCKC_LOWERING_KERNELTASKS_H
 
-#include "blockc/Lowering/Schedule.h"
+#include "blockc/Schedule/KernelTask.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -24,15 +24,6 @@ class KernelOp;
 /// function of inputs of the same shapes, and share one compiled function and one tuning
 /// record.
 std::string kernelSignature(KernelOp kernel);
-
-/// One distinct run kernel of a block.
-struct KernelTask {
-  std::string name;      // the first kernel with this signature (k0, k1, ...)
-  std::string signature; // kernelSignature
-  std::string kind;      // matmul, attention, norm or elementwise (stringifyKernelKind)
-  int uses = 0;          // how many of the block's kernels share the signature
-  ScheduleSpace space;   // its knobs on this target
-};
 
 /// The resolved Halide target string of a blockc target name ("host", "x86-64-avx2", ...),
 /// as tuning records name targets.

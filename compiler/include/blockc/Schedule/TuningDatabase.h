@@ -6,10 +6,10 @@
 // the record for its target, preferring the machine it runs on.
 //
 //===----------------------------------------------------------------------===//
-#ifndef BLOCKC_TUNING_TUNINGDATABASE_H
-#define BLOCKC_TUNING_TUNINGDATABASE_H
+#ifndef BLOCKC_SCHEDULE_TUNINGDATABASE_H
+#define BLOCKC_SCHEDULE_TUNINGDATABASE_H
 
-#include "blockc/Lowering/Schedule.h"
+#include "blockc/Schedule/ScheduleChoice.h"
 
 #include "llvm/Support/Error.h"
 
@@ -20,7 +20,7 @@ namespace blockc {
 
 struct TuningRecord {
   std::string signature;   // the kernel's structural signature (kernelSignature)
-  std::string kind;        // matmul, attention, rowwise
+  std::string kind;        // matmul, attention, norm, elementwise
   std::string kernel;      // a kernel with this signature when it was tuned, for readers
   std::string target;      // the resolved Halide target string
   std::string machine;     // currentMachine() where it was measured
@@ -68,4 +68,4 @@ std::string currentMachine();
 
 } // namespace blockc
 
-#endif // BLOCKC_TUNING_TUNINGDATABASE_H
+#endif // BLOCKC_SCHEDULE_TUNINGDATABASE_H

@@ -1,10 +1,10 @@
 //===- TuningDatabaseTest.cpp - the tuning database ------------------------===//
 //
-// Reading, writing, merging and looking up records of blockc/Tuning/TuningDatabase.h
+// Reading, writing, merging and looking up records of blockc/Schedule/TuningDatabase.h
 // through real files in a temporary directory.
 //
 //===----------------------------------------------------------------------===//
-#include "blockc/Tuning/TuningDatabase.h"
+#include "blockc/Schedule/TuningDatabase.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"

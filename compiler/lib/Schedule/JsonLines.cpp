@@ -1,5 +1,5 @@
 //===- JsonLines.cpp - JSON-lines files: lines, fields, numbers -----------===//
-#include "blockc/Tuning/JsonLines.h"
+#include "blockc/Schedule/JsonLines.h"
 
 #include <charconv>
 #include <cmath>

@@ -6,8 +6,8 @@
 // a line skipped, a last line cut short) is each reader's own policy.
 //
 //===----------------------------------------------------------------------===//
-#ifndef BLOCKC_TUNING_JSONLINES_H
-#define BLOCKC_TUNING_JSONLINES_H
+#ifndef BLOCKC_SCHEDULE_JSONLINES_H
+#define BLOCKC_SCHEDULE_JSONLINES_H
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
@@ -59,4 +59,4 @@ std::string shortestDecimal(double value);
 
 } // namespace blockc::jsonl
 
-#endif // BLOCKC_TUNING_JSONLINES_H
+#endif // BLOCKC_SCHEDULE_JSONLINES_H

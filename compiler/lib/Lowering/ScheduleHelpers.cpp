@@ -1,8 +1,24 @@
-//===- RowwiseSchedule.cpp - CPU schedule of per-row kernels and norms ----===//
-#include "Kernels.h"
+//===- ScheduleHelpers.cpp - what the kinds' schedules share ---------------===//
+#include "ScheduleHelpers.h"
 
 using namespace blockc;
 using namespace Halide;
+
+Knob blockc::makeKnob(std::string name, std::vector<int64_t> candidates, int64_t limit,
+                      int64_t defaultValue) {
+  llvm::erase_if(candidates, [&](int64_t v) { return v < 0 || v > limit; });
+  candidates.push_back(defaultValue);
+  llvm::sort(candidates);
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  return Knob{std::move(name), std::move(candidates), defaultValue};
+}
+
+int64_t blockc::largestDivisorUpTo(int64_t n, int64_t limit) {
+  int64_t divisor = std::clamp<int64_t>(limit, 1, n);
+  while (n % divisor)
+    --divisor;
+  return divisor;
+}
 
 void blockc::vectorizeReduction(Func f, RDom over, Var at, const TargetInfo &target) {
   RVar outer("outer"), inner("inner");
@@ -81,49 +97,4 @@ void blockc::scheduleNormStats(NormFuncs &norm, LoopLevel at, const RowVars &v,
     sum.compute_at(at);
     vectorizeReduction(sum, norm.k, v.r, target);
   }
-}
-
-/// The CPU knobs: rows per parallel task (`rows_per_task`; the default keeps a task to a
-/// few KiB) and the vector width along the channels (`vector_width`). The GPU knobs: the
-/// thread block of the output, `block_cols` x `block_rows` threads (one element each), and
-/// with per-row statistics, the rows per thread block of their reductions (`stats_rows`, a
-/// warp per row). The GPU defaults are the hand-written ones, unmeasured as knobs.
-ScheduleSpace blockc::rowwiseSpace(int64_t channels, int64_t tokens, bool rowStats,
-                                   const TargetInfo &target) {
-  if (target.isGpu()) {
-    ScheduleSpace space = {
-        makeKnob("block_cols", {16, 32, 64, 128}, std::max<int64_t>(channels, 16), 32),
-        makeKnob("block_rows", {1, 2, 4, 8}, 8, 8),
-    };
-    if (rowStats)
-      space.push_back(makeKnob("stats_rows", {1, 2, 4, 8, 16, 32}, std::max<int64_t>(tokens, 1),
-                               std::min<int64_t>(8, std::max<int64_t>(tokens, 1))));
-    return space;
-  }
-  const int vec = target.vectorWithin(channels);
-  return {
-      makeKnob("rows_per_task", {1, 2, 4, 8, 16, 32, 64, 128}, std::max<int64_t>(tokens, 1),
-               std::max<int64_t>(1, std::min<int64_t>(4096 / channels, 64))),
-      makeKnob("vector_width", {std::max(1, vec / 4), std::max(1, vec / 2), vec}, vec, vec),
-  };
-}
-
-void blockc::scheduleRowwise(Func out, std::vector<NormFuncs> &norms, const RowVars &v,
-                             int64_t channels, const TargetInfo &target,
-                             const KnobValues &knobs) {
-  if (target.isGpu()) {
-    Var ci("ci"), ri("ri");
-    out.gpu_tile(v.c, v.r, ci, ri, int(knobs.at("block_cols")), int(knobs.at("block_rows")),
-                 TailStrategy::GuardWithIf);
-    const int statsRows = knobs.count("stats_rows") ? int(knobs.at("stats_rows")) : 8;
-    for (NormFuncs &norm : norms)
-      scheduleNormStats(norm, LoopLevel::root(), v, target, statsRows);
-    return;
-  }
-  Var ro("ro"), ri("ri");
-  // Rows in parallel tasks; the statistics of a norm are computed per task.
-  out.split(v.r, ro, ri, int(knobs.at("rows_per_task")), TailStrategy::GuardWithIf).parallel(ro);
-  out.vectorize(v.c, int(knobs.at("vector_width")), TailStrategy::ShiftInwards);
-  for (NormFuncs &norm : norms)
-    scheduleNormStats(norm, LoopLevel(out, ro), v, target);
 }

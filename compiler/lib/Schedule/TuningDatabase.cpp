@@ -6,8 +6,8 @@
 // fixed order, so that a database under version control diffs cleanly.
 //
 //===----------------------------------------------------------------------===//
-#include "blockc/Tuning/TuningDatabase.h"
-#include "blockc/Tuning/JsonLines.h"
+#include "blockc/Schedule/TuningDatabase.h"
+#include "blockc/Schedule/JsonLines.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"

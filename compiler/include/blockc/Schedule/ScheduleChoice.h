@@ -1,15 +1,17 @@
-//===- Schedule.h - schedule spaces and schedule choices ----------*- C++ -*-===//
+//===- ScheduleChoice.h - schedule spaces and schedule choices ----*- C++ -*-===//
 //
-// Each kernel kind's schedule is written once, in <Kind>Schedule.cpp, in terms of a few
-// named knobs (tile sizes, loop order, where producers are computed, ...). For one kernel
-// on one target, the kind's schedule space lists each knob's legal values and the
-// hand-written default's value. A ScheduleChoice picks values for some knobs, or hands the
-// whole pipeline to one of Halide's autoschedulers instead; the tuner searches choices and
-// the tuning database stores them (docs/tuning.md).
+// Each kernel kind's CPU and GPU schedules are written once (compiler/lib/Lowering/
+// <Kind>CpuSchedule.cpp, <Kind>GpuSchedule.cpp) in terms of a few named knobs (tile sizes,
+// loop order, where producers are computed, ...). For one kernel on one target, the kind's
+// schedule space lists each knob's legal values and the hand-written default's value. A
+// ScheduleChoice picks values for some knobs, or hands the whole pipeline to one of
+// Halide's autoschedulers instead; the tuner searches choices and the tuning database
+// stores them (docs/tuning.md). Plain data: no Halide here, so the tuner's search and the
+// tuning database use it without the compiler.
 //
 //===----------------------------------------------------------------------===//
-#ifndef BLOCKC_LOWERING_SCHEDULE_H
-#define BLOCKC_LOWERING_SCHEDULE_H
+#ifndef BLOCKC_SCHEDULE_SCHEDULECHOICE_H
+#define BLOCKC_SCHEDULE_SCHEDULECHOICE_H
 
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
@@ -61,4 +63,4 @@ std::vector<std::string> autoschedulersFor(bool gpu);
 
 } // namespace blockc
 
-#endif // BLOCKC_LOWERING_SCHEDULE_H
+#endif // BLOCKC_SCHEDULE_SCHEDULECHOICE_H

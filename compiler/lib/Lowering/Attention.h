@@ -1,0 +1,40 @@
+//===- Attention.h - multi-head attention kernels -----------------*- C++ -*-===//
+//
+// Per (batch, head, tile of queries): scores against every key, their softmax and the
+// weighted sum of values. The algorithm is in AttentionAlgorithm.cpp, its CPU and GPU
+// schedules and their knobs in AttentionCpuSchedule.cpp and AttentionGpuSchedule.cpp.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BLOCKC_LOWERING_ATTENTION_H
+#define BLOCKC_LOWERING_ATTENTION_H
+
+#include "KernelIO.h"
+
+namespace blockc {
+
+LoweredKernel lowerAttention(KernelOp kernel, const TargetInfo &target);
+
+/// The functions of an attention kernel that its schedules place.
+struct AttentionFuncs {
+  Halide::ImageParam q;     // q(d, h, i, b): the queries
+  Halide::Func keysT;       // kT(j, d, h, b): keys transposed so scores vectorize over keys
+  Halide::Func scoresAcc;   // sum_d q(d, h, i, b) k(d, h, j, b), accumulated in registers
+  Halide::Func scores;      // s(j, i, h, b)
+  Halide::Func rowMax, expScores, rowSum;
+  Halide::Func weightedAcc; // o(d, i, h, b) = sum_j e(j, i, h, b) v(d, h, j, b)
+  Halide::Func out;         // out(d, h, i, b) = o / rowSum
+  Halide::RDom rd, rj;
+  Halide::Var d{"d"}, h{"h"}, i{"i"}, j{"j"}, b{"b"};
+  int64_t tokens, headDim;
+};
+
+// Each schedule's space (its knobs, with the hand-written choice as each knob's default)
+// and the schedule applied with values of those knobs.
+ScheduleSpace attentionCpuSpace(const AttentionFuncs &f, const TargetInfo &target);
+void scheduleAttentionCpu(AttentionFuncs &f, const TargetInfo &target, const KnobValues &knobs);
+ScheduleSpace attentionGpuSpace(const AttentionFuncs &f);
+void scheduleAttentionGpu(AttentionFuncs &f, const TargetInfo &target, const KnobValues &knobs);
+
+} // namespace blockc
+
+#endif // BLOCKC_LOWERING_ATTENTION_H

@@ -1,0 +1,116 @@
+//===- AttentionCpuSchedule.cpp - CPU schedule of the attention kernel ----===//
+//
+// Parallel tasks over (batch, head). Inside a task: the head's keys are transposed once;
+// then per tile of queries, scores are computed in register tiles (keys x queries), then
+// softmax, then the weighted sum of values in a register tile (head dim x queries).
+//
+//===----------------------------------------------------------------------===//
+#include "Attention.h"
+#include "ScheduleHelpers.h"
+
+using namespace blockc;
+using namespace Halide;
+
+namespace {
+struct AttentionTiles {
+  int queries;  // queries per tile: the register tiles' second dimension
+  int keyTile;  // keys per register tile of scores
+  int dTile;    // head dimensions per register tile of the weighted sum (a divisor of headDim)
+};
+
+/// The hand-written tiles for `f` on `target`.
+AttentionTiles defaultTiles(const AttentionFuncs &f, const TargetInfo &target) {
+  const int vec = target.vectorFloats();
+  AttentionTiles t;
+  const int dWidth = target.vectorDividing(f.headDim);
+  const int vectorsPerHead = int(f.headDim / dWidth);
+  if (target.isArm()) {
+    // NEON's 4-float vectors make a head (64 dims) 16 vectors: too many to keep a whole
+    // row per query. Both register tiles are 24 of the 32 q registers as 4 vectors x 6
+    // queries: scores over 16 keys, the weighted sum over 16 head dims (the head in passes
+    // over the keys, whose weights stay in L1). 10 loads per 24 FMAs.
+    t.queries = int(std::min<int64_t>(6, f.tokens));
+    t.keyTile = 4 * vec;
+    int dVectors = std::min(4, vectorsPerHead);
+    while (vectorsPerHead % dVectors)
+      --dVectors;
+    t.dTile = dVectors * dWidth;
+  } else {
+    // A whole head row per query in registers (AVX-512: 4 vectors x 7 queries).
+    t.queries = int(std::clamp<int64_t>((target.registers - 4) / vectorsPerHead, 1,
+                                        std::min<int64_t>(8, f.tokens)));
+    t.keyTile = 2 * vec;
+    t.dTile = int(f.headDim);
+  }
+  return t;
+}
+} // namespace
+
+/// The CPU knobs: queries per tile (`queries`), keys per register tile of scores
+/// (`key_tile`, whole vectors) and head dimensions per register tile of the weighted sum
+/// (`d_tile`, whole vectors dividing the head).
+ScheduleSpace blockc::attentionCpuSpace(const AttentionFuncs &f, const TargetInfo &target) {
+  const int vec = target.vectorFloats();
+  const int dWidth = target.vectorDividing(f.headDim);
+  const AttentionTiles t = defaultTiles(f, target);
+  std::vector<int64_t> dTiles;
+  for (int64_t d = dWidth; d <= f.headDim; d += dWidth)
+    if (f.headDim % d == 0)
+      dTiles.push_back(d);
+  return {
+      makeKnob("queries", {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16}, f.tokens, t.queries),
+      makeKnob("key_tile", {vec, 2 * vec, 3 * vec, 4 * vec}, 4 * vec, t.keyTile),
+      makeKnob("d_tile", dTiles, f.headDim, t.dTile),
+  };
+}
+
+void blockc::scheduleAttentionCpu(AttentionFuncs &f, const TargetInfo &target,
+                                  const KnobValues &knobs) {
+  const int vec = target.vectorFloats();
+  const int dWidth = target.vectorDividing(f.headDim);
+  const int queries = int(knobs.at("queries")), keyTile = int(knobs.at("key_tile"));
+  const int dTile = int(knobs.at("d_tile"));
+  Var d = f.d, h = f.h, i = f.i, j = f.j, b = f.b;
+  Var io("io"), ii("ii"), task("task"), jo("jo"), ji("ji");
+
+  f.out.split(i, io, ii, queries, TailStrategy::ShiftInwards)
+      .reorder(d, ii, io, h, b)
+      .fuse(h, b, task)
+      .parallel(task)
+      .vectorize(d, dWidth)
+      .unroll(d);
+  // The head's keys are transposed once per (batch, head), then every query tile uses them.
+  f.keysT.compute_at(f.out, task).vectorize(d, dWidth);
+  LoopLevel perTask(f.out, io);
+  f.scores.compute_at(perTask)
+      .split(j, jo, ji, keyTile, TailStrategy::RoundUp)
+      .reorder(ji, i, jo)
+      .vectorize(ji, vec);
+  f.scoresAcc.compute_at(f.scores, jo).vectorize(j, vec).unroll(j).unroll(i);
+  f.scoresAcc.update()
+      .reorder(j, i, f.rd)
+      .vectorize(j, vec)
+      .unroll(j)
+      .unroll(i);
+  f.rowMax.compute_at(perTask);
+  vectorizeReduction(f.rowMax, f.rj, i, target);
+  f.expScores.compute_at(perTask).vectorize(j, vec, TailStrategy::RoundUp);
+  f.rowSum.compute_at(perTask);
+  vectorizeReduction(f.rowSum, f.rj, i, target);
+  f.weightedAcc.compute_at(perTask).vectorize(d, dWidth).unroll(d).unroll(i);
+  if (dTile < f.headDim) {
+    Var dOuter("dOuter"), dInner("dInner");
+    f.weightedAcc.update()
+        .split(d, dOuter, dInner, dTile)
+        .reorder(dInner, i, f.rj, dOuter)
+        .vectorize(dInner, dWidth)
+        .unroll(dInner)
+        .unroll(i);
+  } else {
+    f.weightedAcc.update()
+        .reorder(d, i, f.rj)
+        .vectorize(d, dWidth)
+        .unroll(d)
+        .unroll(i);
+  }
+}

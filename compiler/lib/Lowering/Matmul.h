@@ -1,0 +1,40 @@
+//===- Matmul.h - matmul kernels: linear with prologue and epilogue -*- C++ -*-===//
+//
+// out(o, r) = epilogue(bias(o) + sum_k A(k, r) W(o, k)), where A is the input or the norm
+// of it (a fused prologue) and the epilogue is the kernel's elementwise chain. The
+// algorithm is in MatmulAlgorithm.cpp, its CPU and GPU schedules and their knobs in
+// MatmulCpuSchedule.cpp and MatmulGpuSchedule.cpp.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BLOCKC_LOWERING_MATMUL_H
+#define BLOCKC_LOWERING_MATMUL_H
+
+#include "OpSemantics.h"
+
+namespace blockc {
+
+LoweredKernel lowerMatmul(KernelOp kernel, const TargetInfo &target);
+
+/// The functions of a matmul kernel that its schedules place.
+struct MatmulFuncs {
+  Halide::Func input;                // A(k, r): the (normalized) input rows
+  std::optional<NormFuncs> prologue; // the norm computed into `input`, if fused
+  Halide::Func weight;               // W(o, k)
+  Halide::Func acc;                  // acc(o, r) = bias + sum_k A(k, r) W(o, k)
+  Halide::RDom k;
+  Halide::Func out;
+  std::vector<Halide::Func> perChannel; // parameters of epilogue BatchNorms
+  RowVars v;
+  int64_t inFeatures, outFeatures, tokens;
+};
+
+// Each schedule's space (its knobs, with the hand-written choice as each knob's default)
+// and the schedule applied with values of those knobs.
+ScheduleSpace matmulCpuSpace(const MatmulFuncs &f, const TargetInfo &target);
+void scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target, const KnobValues &knobs);
+ScheduleSpace matmulGpuSpace(const MatmulFuncs &f);
+void scheduleMatmulGpu(MatmulFuncs &f, const TargetInfo &target, const KnobValues &knobs);
+
+} // namespace blockc
+
+#endif // BLOCKC_LOWERING_MATMUL_H

@@ -1,0 +1,165 @@
+//===- MatmulCpuSchedule.cpp - CPU schedule of the matmul kernels ---------===//
+//
+// Three levels, as in a BLAS: a register tile of `tileRows` x `tileCols` accumulators
+// (the micro-kernel, fully unrolled over a vectorized column dimension), column panels of
+// W that stay in L1/L2 while the row tiles of a block pass over them, and blocks of rows of
+// A (one sample each; on AArch64, whose L2 is smaller, as many rows as fit in half of it)
+// that every column panel passes over. When a register tile's rows of A (tileRows x K) do
+// not fit in L1, the reduction is blocked: the accumulators of a whole column panel live
+// in memory and each block of K passes over every row tile, so A's rows of one K block
+// stay in L1 (it pays at fc2's long reductions, K = 3072, and costs at K = 768; README.md
+// has the measurements). A fused norm prologue is computed once per row block. Column panels
+// run in parallel. The hand-written numbers per target are in defaultTiles; matmulCpuSpace
+// lists the alternatives the tuner may pick.
+//
+//===----------------------------------------------------------------------===//
+#include "Matmul.h"
+#include "ScheduleHelpers.h"
+
+using namespace blockc;
+using namespace Halide;
+
+namespace {
+/// The hand-written choice of register tile and row block for `f` on `target`.
+struct MatmulTiles {
+  int tileCols, tileRows, rowBlocks;
+  int64_t kBlock; ///< 0: the whole of K at once
+};
+
+/// The K block of `k_block`: 0 (no blocking) when `limit` is 0 or not below K.
+int64_t kBlockOf(int64_t inFeatures, int64_t limit) {
+  if (limit <= 0 || limit >= inFeatures)
+    return 0;
+  return largestDivisorUpTo(inFeatures, limit);
+}
+
+MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
+  const int vec = target.vectorFloats();
+  // The register tile: `colVectors` vectors of W columns x up to `maxRows` rows of A held in
+  // accumulators, with registers left for the W vectors and the broadcast A values.
+  int colVectors, maxRows;
+  if (target.isArm()) {
+    // NEON: 24 of the 32 q registers as 8 rows x 3 vectors (8 x 12 floats); the 3 W vectors
+    // and the A values (fmla by element) fit in the rest: 11 loads per 24 FMAs.
+    colVectors = 3;
+    maxRows = 8;
+  } else if (target.registers >= 32) {
+    // 24 accumulators of AVX-512's 32 registers as 8 rows x 3 vectors (measured faster than
+    // 12 x 2 on ViT-B: fewer loads per FMA).
+    colVectors = 3;
+    maxRows = 8;
+  } else {
+    // 12 of AVX2's 16 registers as 6 rows x 2 vectors.
+    colVectors = 2;
+    maxRows = 6;
+  }
+  MatmulTiles t;
+  t.tileCols = int(std::min<int64_t>(colVectors * vec, f.outFeatures));
+  // Keep a few registers for the W vectors and the broadcast A value.
+  int vectorsPerRow = t.tileCols / target.vectorDividing(t.tileCols);
+  t.tileRows = int(std::min<int64_t>((target.registers - 4) / vectorsPerRow, f.tokens));
+  t.tileRows = std::min(t.tileRows, maxRows);
+  // A row block is one sample's N rows: rows = B * N, so blocks never overlap (a shifted
+  // last block would recompute up to a whole block).
+  t.rowBlocks = 1;
+  if (target.isArm()) {
+    // Every W panel (K x 12 floats: 36 KiB at K = 768, in the 64 KiB L1) passes over the
+    // row block, so the block's A rows should stay in L2. A Neoverse core's L2 (1 MiB) is
+    // smaller than one sample's rows at K = 3072 (197 x 12 KiB): split the sample into
+    // equal blocks that fit in half of L2 (the rest holds the panel and the output).
+    const int64_t rowBytes = 4 * f.inFeatures;
+    t.rowBlocks = int(std::min<int64_t>(
+        8, (f.tokens * rowBytes + target.l2Bytes / 2 - 1) / (target.l2Bytes / 2)));
+  }
+  // A register tile's rows of A beyond L1: blocks of K whose rows take a quarter of it
+  // (measured at K = 3072: a quarter beat a half and an eighth).
+  t.kBlock = 0;
+  if (int64_t tileBytes = 4 * t.tileRows * f.inFeatures; tileBytes > target.l1Bytes)
+    t.kBlock = target.l1Bytes / 4 / (4 * t.tileRows);
+  return t;
+}
+
+} // namespace
+
+/// The CPU knobs: the register tile (`tile_cols` floats of W columns x `tile_rows` rows of
+/// A), how many blocks a sample's rows are split into (`row_blocks`), whether the column
+/// panels (0) or the row tiles (1) are the outer, parallel loop of a block (`loop_order`),
+/// where a fused norm is computed (`prologue_at`: 0 per row block, 1 once for all rows),
+/// the unrolling of the reduction over K (`k_unroll`) and its blocking (`k_block`: at most
+/// that many of K per block, 0 for all of K at once).
+ScheduleSpace blockc::matmulCpuSpace(const MatmulFuncs &f, const TargetInfo &target) {
+  const int vec = target.vectorFloats();
+  const MatmulTiles t = defaultTiles(f, target);
+  // Whole vectors of columns; all of them when there are fewer than four vectors.
+  std::vector<int64_t> cols;
+  for (int n = 1; n <= 4; ++n)
+    cols.push_back(n * vec);
+  if (f.outFeatures < 4 * vec)
+    cols.push_back(f.outFeatures);
+  std::vector<int64_t> unroll;
+  for (int64_t u : {1, 2, 4})
+    if (f.inFeatures % u == 0)
+      unroll.push_back(u);
+  std::vector<int64_t> kBlocks = {0};
+  for (int64_t b : {128, 256, 384, 512, 768, 1024})
+    if (b < f.inFeatures)
+      kBlocks.push_back(b);
+  return {
+      makeKnob("tile_cols", cols, f.outFeatures, t.tileCols),
+      makeKnob("tile_rows", {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16}, f.tokens, t.tileRows),
+      makeKnob("row_blocks", {1, 2, 3, 4, 6, 8}, f.tokens, t.rowBlocks),
+      makeKnob("loop_order", {0, 1}, 1, 0),
+      makeKnob("prologue_at", {0, 1}, f.prologue ? 1 : 0, 0),
+      makeKnob("k_unroll", unroll, 4, 1),
+      makeKnob("k_block", kBlocks, f.inFeatures - 1, t.kBlock),
+  };
+}
+
+void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
+                               const KnobValues &knobs) {
+  const int tileCols = int(knobs.at("tile_cols")), tileRows = int(knobs.at("tile_rows"));
+  const int vectorWidth = target.vectorDividing(tileCols);
+  // Equal blocks of whole register tiles; one block is the sample's N rows.
+  const int64_t blocks = knobs.at("row_blocks");
+  const int64_t blockRows = (f.tokens + blocks - 1) / blocks;
+  const int rowBlock = int(std::min<int64_t>(f.tokens, (blockRows + tileRows - 1) / tileRows * tileRows));
+  Var c = f.v.c, r = f.v.r;
+  Var rb("rb"), rr("rr"), co("co"), ro("ro"), ci("ci"), ri("ri");
+  f.out.split(r, rb, rr, rowBlock, TailStrategy::ShiftInwards)
+      .tile(c, rr, co, ro, ci, ri, tileCols, tileRows, TailStrategy::ShiftInwards)
+      .vectorize(ci, vectorWidth)
+      .unroll(ci)
+      .unroll(ri);
+  const bool panelsOuter = knobs.at("loop_order") == 0;
+  const Var innerTiles = panelsOuter ? ro : co, outerTiles = panelsOuter ? co : ro;
+  f.out.reorder(ci, ri, innerTiles, outerTiles, rb).parallel(outerTiles);
+  const int64_t kBlock = kBlockOf(f.inFeatures, knobs.at("k_block"));
+  const int64_t unroll = knobs.at("k_unroll");
+  Stage update = f.acc.update();
+  RVar kb("kb"), k("k"), ku("ku");
+  if (kBlock == 0) {
+    // A register tile over the whole of K, per output tile.
+    f.acc.compute_at(f.out, innerTiles).vectorize(c, vectorWidth).unroll(c).unroll(r);
+    update.split(f.k, k, ku, int(unroll)).reorder(c, r, ku, k);
+  } else {
+    // The accumulators of all the inner loop's tiles, in memory; per block of K, every
+    // register tile loads its accumulators, adds the block's products and stores them.
+    Var ct("ct"), rt("rt");
+    f.acc.compute_at(f.out, outerTiles).vectorize(c, vectorWidth);
+    update.split(f.k, kb, k, int(kBlock))
+        .split(k, k, ku, int(unroll))
+        .tile(c, r, ct, rt, c, r, tileCols, tileRows, TailStrategy::GuardWithIf)
+        .reorder(c, r, ku, k, ct, rt, kb);
+  }
+  update.unroll(ku).vectorize(c, vectorWidth).unroll(c).unroll(r);
+  for (Func &p : f.perChannel)
+    p.compute_root();
+  if (f.prologue) {
+    const bool perBlock = knobs.at("prologue_at") == 0;
+    LoopLevel at = perBlock ? LoopLevel(f.out, rb) : LoopLevel::root();
+    f.input.compute_at(at)
+        .vectorize(c, target.vectorWithin(f.inFeatures))
+        .parallel(r, tileRows);
+    scheduleNormStats(*f.prologue, at, f.v, target);
+  }
+}

@@ -1,0 +1,61 @@
+//===- OpSemantics.h - the math of each op as Halide functions ----*- C++ -*-===//
+//
+// The norms and elementwise ops over (c, r), shared by every kernel kind: a matmul's
+// fused prologue and epilogue, and the row-wise kernels' chains.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BLOCKC_LOWERING_OPSEMANTICS_H
+#define BLOCKC_LOWERING_OPSEMANTICS_H
+
+#include "KernelIO.h"
+
+#include <optional>
+
+namespace blockc {
+
+/// Shared loop variables: channel (or output feature) and row.
+struct RowVars {
+  Halide::Var c{"c"}, r{"r"};
+};
+
+/// A norm over the channels of each row. `stats` are per-row (LayerNorm, RMSNorm) or
+/// per-channel (BatchNorm) functions the schedule places; `reductions` are the row sums
+/// among them, with the reduction domain `k` over channels.
+struct NormFuncs {
+  Halide::Func out;
+  std::vector<Halide::Func> reductions;  // updated over k, per row
+  std::vector<Halide::Func> perChannel;  // pure functions of c (BatchNorm's scale, shift)
+  std::vector<Halide::Func> perRow;      // pure functions of r (1/std)
+  Halide::RDom k;
+  int64_t rows = 0;                      // rows per sample (N): every batch has at least these
+};
+
+/// Inference BatchNorm as a per-channel affine map x * scale(ch) + shift(ch), with
+/// scale = gamma / sqrt(var + eps) and shift = beta - mean * scale: of a BatchNorm op, or
+/// of one folded into a linear's weight and bias (the fold ops have the same parameters).
+template <typename BatchNormLikeOp>
+std::pair<Halide::Func, Halide::Func> batchNormScaleShift(BatchNormLikeOp op,
+                                                          const ValueFuncs &funcs,
+                                                          Halide::Var ch) {
+  auto param = [&](mlir::Value value) { return funcs.lookup(value); };
+  Halide::Func scale("bn_scale"), shift("bn_shift");
+  float eps = op.getEpsilon().convertToDouble();
+  scale(ch) = param(op.getGamma())(ch) / Halide::sqrt(param(op.getRunningVar())(ch) + eps);
+  shift(ch) = param(op.getBeta())(ch) - param(op.getRunningMean())(ch) * scale(ch);
+  return {scale, shift};
+}
+
+bool isNormOp(mlir::Operation *op);
+NormFuncs defineNorm(mlir::Operation *norm, Halide::Func input, const ValueFuncs &funcs,
+                     const RowVars &v);
+Halide::Func defineElementwise(mlir::Operation *op, const ValueFuncs &funcs, const RowVars &v);
+/// Defines `funcs[op result]` for a norm or elementwise op over (c, r); returns the norm's
+/// functions (for the schedule) when `op` is a norm.
+std::optional<NormFuncs> defineRowOp(mlir::Operation *op, ValueFuncs &funcs, const RowVars &v);
+/// The kernel's single result as its output function (c, r), bound as an activation output.
+Halide::Func rowOutput(KernelOp kernel, const ValueFuncs &funcs, const RowVars &v,
+                       LoweredKernel &lowered);
+
+} // namespace blockc
+
+#endif // BLOCKC_LOWERING_OPSEMANTICS_H
