@@ -1,14 +1,16 @@
 //===- Load.cpp - loading a module ----------------------------------------===//
 //
 // blockc_module_load: the file (a directory means DIR/module.so), its ELF architecture,
-// dlopen, the module ABI version, the embedded manifest, the module's target against this
-// machine (TargetChecks.h), and its kernels' entry points. See docs/module-format.md.
+// its loadable segments within the file (ElfSegments.h), dlopen, the module ABI version,
+// the embedded manifest, the module's target against this machine (TargetChecks.h), and its
+// kernels' entry points. See docs/module-format.md.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Module.h"
 
 #include "blockc/KernelCall/KernelLibrary.h"
+#include "blockc/ModuleFormat/ElfSegments.h"
 #include "blockc/ModuleFormat/Error.h"
 #include "blockc/ModuleFormat/TargetChecks.h"
 
@@ -49,6 +51,7 @@ std::unique_ptr<blockc_module> loadModule(const std::string &given) {
       fail(BLOCKC_ERROR_LOAD, quoted(path) + " is not a shared library (no ELF header)");
     checkElfArch(path, header, static_cast<size_t>(n));
   }
+  checkLoadableSegments(path);
 
   // dlopen searches the library path for names without '/': give it a real path.
   char *resolved = ::realpath(path.c_str(), nullptr);

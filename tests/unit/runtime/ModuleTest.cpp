@@ -7,12 +7,16 @@
 
 #include "TestUtil.h"
 
+#include "blockc/ModuleFormat/ElfSegments.h"
 #include "blockc/runtime.h"
 #include "blockc/runtime.hpp"
 
 #include <atomic>
 #include <dlfcn.h>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
 #include <thread>
 
 using namespace blockc_test;
@@ -101,10 +105,50 @@ TEST_F(ModuleTest, TextFileRenamedModuleSo) {
   std::string e = loadError(dir_, BLOCKC_ERROR_LOAD);
   EXPECT_HAS(e, dir_ + "/module.so");
   EXPECT_HAS(e, "is not a shared library");
-  // An ELF header followed by junk: dlopen's own error, naming the file.
+  // An ELF magic followed by junk: refused before dlopen, naming the file.
   writeFile("junk.so", std::string("\x7f" "ELF", 4) + std::string(100, '\x01'));
   e = loadError(path("junk.so"), BLOCKC_ERROR_LOAD);
-  EXPECT_HAS(e, "cannot load '" + path("junk.so") + "'");
+  EXPECT_HAS(e, "'" + path("junk.so") + "' is truncated or corrupt: it is not a 64-bit");
+}
+
+// A module cut short (a copy interrupted, a full disk) is refused before dlopen maps it:
+// mapped segments the file no longer holds killed the process with SIGBUS on first use.
+TEST_F(ModuleTest, TruncatedModuleIsAnErrorNotACrash) {
+  std::ifstream in(BLOCKC_FIXTURE_OK, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const blockc::rt::ElfLayout layout = blockc::rt::readElfLayout(BLOCKC_FIXTURE_OK);
+  ASSERT_EQ(layout.fileSize, bytes.size());
+  ASSERT_FALSE(layout.loadable.empty());
+  std::set<size_t> cuts;
+  for (size_t k = 0; k < 16; ++k)
+    cuts.insert(bytes.size() * k / 16);
+  for (const blockc::rt::FileRange &segment : layout.loadable)
+    for (uint64_t at : {segment.offset, segment.offset + segment.size / 2,
+                        segment.offset + segment.size - 1})
+      if (at < bytes.size())
+        cuts.insert(at);
+  for (size_t length : cuts) {
+    SCOPED_TRACE("cut at " + std::to_string(length) + " of " + std::to_string(bytes.size()));
+    const std::string cut = writeFile("cut" + std::to_string(length) + ".so",
+                                      bytes.substr(0, length));
+    bool segmentsWhole = length >= 64;
+    for (const blockc::rt::FileRange &segment : layout.loadable)
+      segmentsWhole &= segment.offset + segment.size <= length;
+    blockc_module *m = nullptr;
+    if (blockc_module_load(cut.c_str(), &m) == BLOCKC_OK) {
+      // Only a cut that leaves every loadable segment whole may load, and it must work.
+      EXPECT_TRUE(segmentsWhole);
+      blockc_module_free(m);
+      continue;
+    }
+    const std::string error = blockc_last_error();
+    EXPECT_HAS(error, "'" + cut + "'");
+    if (length < 4) { // not even the ELF magic
+      EXPECT_HAS(error, "is not a shared library (no ELF header)");
+    } else if (!segmentsWhole) {
+      EXPECT_HAS(error, "is truncated or corrupt");
+    }
+  }
 }
 
 TEST_F(ModuleTest, SharedLibraryWithoutSymbols) {
