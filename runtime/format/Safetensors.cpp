@@ -10,7 +10,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <limits>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,23 +68,31 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path) 
     fail(path, "truncated header: the file has " + std::to_string(file->size_) +
                    " bytes, fewer than the 8-byte header length");
   }
-  void *map = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  int e = errno;
+  // Read, not mapped: what a module binds must not change or vanish with the file (a
+  // checkpoint rewritten in place truncates it, and a mapped page past the new end kills
+  // the reader with SIGBUS).
+  file->bytes_.reset(new unsigned char[file->size_]);
+  size_t done = 0;
+  while (done < file->size_) {
+    ssize_t n = ::read(fd, file->bytes_.get() + done, file->size_ - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      int e = errno;
+      ::close(fd);
+      fail(path, n < 0 ? std::string("cannot read: ") + std::strerror(e)
+                       : "the file shrank to " + std::to_string(done) + " bytes while it was "
+                         "read (it had " + std::to_string(file->size_) + ")");
+    }
+    done += static_cast<size_t>(n);
+  }
   ::close(fd);
-  if (map == MAP_FAILED)
-    fail(path, std::string("cannot mmap: ") + std::strerror(e));
-  file->map_ = map;
   file->parse();
   return file;
 }
 
-SafetensorsFile::~SafetensorsFile() {
-  if (map_)
-    ::munmap(map_, size_);
-}
-
 void SafetensorsFile::parse() {
-  const unsigned char *bytes = static_cast<const unsigned char *>(map_);
+  const unsigned char *bytes = bytes_.get();
   uint64_t headerLength = 0;
   for (int i = 0; i < 8; ++i)
     headerLength |= static_cast<uint64_t>(bytes[i]) << (8 * i);

@@ -1,9 +1,10 @@
 //===- Bind.cpp - binding a module's weights ------------------------------===//
 //
 // blockc_module_bind_weights: the safetensors file checked against the manifest's weights,
-// the constants allocated (zeroed) and the prepare kernels run once. A CPU module reads the
-// mapped file in place (misaligned weights copied); a CUDA module's weights and constants
-// go to one device allocation.
+// the constants allocated (zeroed) and the prepare kernels run once. The file is read into
+// memory the binding owns, so runs never depend on the file; a CPU module uses the weights
+// in place there (misaligned ones copied); a CUDA module's weights and constants go to one
+// device allocation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -95,7 +96,7 @@ void bindWeights(blockc_module &mod, const std::string &weightsPath) {
       callKernels(mod, "prepare", m.prepare, mod.prepareFunctions, storage, 1);
     }
   } else {
-    // One device allocation holds every used weight (copied from the mapped file) and every
+    // One device allocation holds every used weight (copied from the file's bytes) and every
     // constant (zeroed, then written by the prepare kernels on the GPU), each 256-byte aligned.
     std::vector<size_t> weightAt(m.weights.size(), 0), constantAt(m.constants.size(), 0);
     size_t floats = 0;

@@ -260,6 +260,31 @@ TEST_F(ModuleTest, RunBeforeBind) {
   EXPECT_HAS(blockc_last_error(), "before weights were bound");
 }
 
+// Bound weights belong to the module: the weight file may be truncated, rewritten in place
+// (as safetensors.torch.save_file does) or deleted after bind, and runs go on with the
+// values bound (a mapped file killed the process with SIGBUS once it was truncated).
+TEST_F(ModuleTest, WeightFileChangedAfterBindKeepsBoundValues) {
+  const std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, -1, -2, -3, -4, -5, -6, -7, -8,
+                                0, 1, 0, 1, 0, 1, 0, 1, 2, 2, 2, 2, 3, 3, 3, 3};
+  const std::vector<float> otherScale = {9, 9, 9, 9, 9, 9, 9, 9};
+  const std::vector<StTensor> other = {{"scale", "F32", {8}, floatBytes(otherScale)},
+                                       {"bias", "F32", {8}, floatBytes(fixtureBias())},
+                                       {"counter", "I64", {}, std::string(8, '\0')}};
+  for (int change = 0; change < 3; ++change) {
+    SCOPED_TRACE(change == 0 ? "truncated" : change == 1 ? "rewritten" : "deleted");
+    const std::string weights = fixtureWeightsFile();
+    blockc::Module m(BLOCKC_FIXTURE_OK);
+    m.bindWeights(weights);
+    if (change == 0)
+      std::filesystem::resize_file(weights, 0);
+    else if (change == 1)
+      writeFile(weights.substr(dir_.size() + 1), safetensorsFile(other));
+    else
+      std::filesystem::remove(weights);
+    EXPECT_EQ(m.run(x), fixtureExpected(x));
+  }
+}
+
 TEST_F(ModuleTest, BindReportsEveryProblemByName) {
   blockc::Module m(BLOCKC_FIXTURE_OK);
   std::vector<StTensor> w = {

@@ -1,4 +1,4 @@
-//===- Safetensors.h - memory-mapped .safetensors reader --------*- C++ -*-===//
+//===- Safetensors.h - .safetensors reader ------------------------*- C++ -*-===//
 //
 // Format: an 8-byte little-endian header length N, N bytes of JSON header
 // {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
@@ -27,16 +27,16 @@ struct TensorEntry {
   std::string dtype;
   std::vector<int64_t> shape;
   uint64_t begin = 0, end = 0; ///< data_offsets, relative to the data section
-  const unsigned char *data = nullptr; ///< into the mapping
+  const unsigned char *data = nullptr; ///< into the file's bytes, held by SafetensorsFile
   size_t byteSize() const { return static_cast<size_t>(end - begin); }
 };
 
-/// A validated, read-only mapping of a .safetensors file. Throws RtError
+/// A validated .safetensors file, read into memory it owns: once open returns, nothing
+/// depends on the file (it may be rewritten, truncated or deleted). Throws RtError
 /// (BLOCKC_ERROR_WEIGHTS) with a message naming the file on any problem.
 class SafetensorsFile {
 public:
   static std::unique_ptr<SafetensorsFile> open(const std::string &path);
-  ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile &) = delete;
   SafetensorsFile &operator=(const SafetensorsFile &) = delete;
 
@@ -50,7 +50,7 @@ private:
   void parse();
 
   std::string path_;
-  void *map_ = nullptr;
+  std::unique_ptr<unsigned char[]> bytes_;
   size_t size_ = 0;
   std::map<std::string, TensorEntry> tensors_;
   std::map<std::string, std::string> metadata_;
