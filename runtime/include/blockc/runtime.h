@@ -10,9 +10,12 @@
  *
  * Thread safety: blockc_module_run may be called concurrently on one module from
  * several threads (weights and constants are read-only after binding; each run
- * gets its own activation arena). blockc_module_bind_weights and
- * blockc_module_free must not race with other calls on the same module
- * (bind waits for runs in flight; free must come last).
+ * gets its own activation arena). blockc_module_bind_weights may be called while
+ * other threads run the module: it waits for the runs in flight, which finish on
+ * the old weights; runs that start after it returns use the new ones (a failed bind
+ * keeps the old). Bind reads the weight file into memory the module owns: the file
+ * may be rewritten, truncated or deleted after bind returns. blockc_module_free must
+ * not race with other calls on the same module (it must come last).
  *
  * CUDA modules (compiled with --target cuda; manifest "device": "cuda") run their
  * kernels on an NVIDIA GPU through the CUDA driver (libcuda.so.1, opened at load; the

@@ -12,6 +12,7 @@
 #include "blockc/runtime.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
@@ -474,6 +475,49 @@ TEST_F(ModuleTest, ConcurrentRuns) {
   for (auto &th : threads)
     th.join();
   EXPECT_EQ(failures.load(), 0);
+}
+
+// Rebinding while other threads run is safe: bind waits for the runs in progress, each run
+// uses one binding whole (the old weights or the new, never a mix), and every run that
+// starts after bind returns uses the new weights.
+TEST_F(ModuleTest, RebindWhileRunning) {
+  blockc::Module m = boundFixture();
+  const std::vector<float> newScale = {3, 3, 3, 3, -3, -3, -3, -3};
+  const std::string newWeights =
+      writeFile("new.safetensors", safetensorsFile({{"scale", "F32", {8}, floatBytes(newScale)},
+                                                    {"bias", "F32", {8}, floatBytes(fixtureBias())},
+                                                    {"counter", "I64", {}, std::string(8, '\0')}}));
+  std::atomic<bool> rebound{false};
+  std::atomic<int> failures{0}, oldRuns{0}, newRuns{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      // Until 50 runs of this thread started after the rebind (bounded in count).
+      for (int r = 0, after = 0; after < 50 && r < 1000000; ++r) {
+        const bool afterRebind = rebound.load();
+        after += afterRebind;
+        std::vector<float> x = iota(64, float(t * 1000 + r), 0.5f), y(x.size());
+        if (blockc_module_run(m.get(), x.data(), 2, y.data()) != BLOCKC_OK) {
+          ++failures;
+        } else if (y == fixtureExpected(x, newScale)) {
+          ++newRuns;
+        } else if (y == fixtureExpected(x) && !afterRebind) {
+          ++oldRuns;
+        } else {
+          ++failures;
+        }
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  m.bindWeights(newWeights);
+  rebound = true;
+  for (auto &th : threads)
+    th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(newRuns.load(), 0);
+  std::vector<float> x = iota(32), y(32);
+  ASSERT_EQ(blockc_module_run(m.get(), x.data(), 1, y.data()), BLOCKC_OK);
+  EXPECT_EQ(y, fixtureExpected(x, newScale));
 }
 
 TEST_F(ModuleTest, SetNumThreadsReachesTheModulesRuntime) {
