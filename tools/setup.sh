@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what blockc needs, idempotently: Debian packages (MLIR/LLVM 19, Boost 1.81,
-# GoogleTest, a C compiler; for AArch64 the cross compiler and qemu-user), Debian's arm64
-# Boost.program_options extracted into .deps/arm64, and the project venv .venv (Halide 21
-# wheel, CMake >= 3.28 that Halide's CMake package requires, NumPy and safetensors for
-# tests, lit).
+# GoogleTest, a C compiler; for AArch64 the cross compiler and qemu-user; PyTorch for the
+# tests), Debian's arm64 Boost.program_options extracted into .deps/arm64, the project venv
+# .venv (Halide 21 wheel, CMake >= 3.28 that Halide's CMake package requires, NumPy and
+# safetensors for tests, lit) and the whole-model tests' venv .venv-torch (timm over
+# Debian's torch).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -12,7 +13,8 @@ packages=(libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
           libgtest-dev g++ gcc python3 python3-venv
           libplplot-dev plplot-driver-cairo pkg-config
           g++-aarch64-linux-gnu qemu-user
-          pocl-opencl-icd ocl-icd-libopencl1)
+          pocl-opencl-icd ocl-icd-libopencl1
+          python3-torch python3-torchvision libopenblas0-openmp)
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
 for p in "${packages[@]}"; do
@@ -52,4 +54,21 @@ venv="$root/.venv"
 if ! "$venv/bin/python" -m pip freeze 2>/dev/null | sort | \
      diff -q <(grep -v '^#' "$root/tools/requirements.txt" | sort) - >/dev/null 2>&1; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$root/tools/requirements.txt"
+fi
+
+# The whole-model tests (tests/models): timm from PyPI over Debian's PyTorch 1.13 (CPU; PyPI's
+# x86-64 torch wheels are CUDA builds of about 4 GB). Debian's torch is /usr/bin/python3's
+# (python3 on PATH may be another Python), so the venv is made by /usr/bin/python3 with the
+# system site packages, and tests/models/requirements.txt goes in with --no-deps. Debian's
+# torch calls the system BLAS: libopenblas0-openmp (above) replaces the reference BLAS there,
+# 30-40x faster on a matmul. A venv already holding these pins (the stamp file) is left alone.
+tvenv="$root/.venv-torch"
+tstamp="$tvenv/.models-requirements.txt"
+if ! [ -x "$tvenv/bin/python" ] || ! cmp -s "$root/tests/models/requirements.txt" "$tstamp"; then
+  [ -x "$tvenv/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$tvenv"
+  echo "setup: installing tests/models/requirements.txt into $tvenv"
+  "$tvenv/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
+    -r "$root/tests/models/requirements.txt"
+  "$tvenv/bin/python" -c "import timm, torch, torchvision, safetensors"
+  cp "$root/tests/models/requirements.txt" "$tstamp"
 fi
