@@ -22,7 +22,7 @@ func.func @ok(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
 
 // expected-error @+1 {{a block maps one [B, N, D] tensor to one of the same type}}
 func.func @two_inputs(%x: tensor<?x4x8xf32>, %y: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
-  %0 = blockc.add %x, %y : tensor<?x4x8xf32>
+  %0 = blockc.add %x, %y : tensor<?x4x8xf32>, tensor<?x4x8xf32>
   return %0 : tensor<?x4x8xf32>
 }
 

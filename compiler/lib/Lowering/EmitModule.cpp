@@ -187,8 +187,8 @@ private:
   static double flopsPerSample(Operation *root) {
     double flops = 0;
     root->walk([&](LinearOp linear) {
-      auto in = cast<RankedTensorType>(linear.getInput().getType());
-      flops += 2.0 * in.getDimSize(1) * in.getDimSize(2) * channelsOf(linear.getResult());
+      flops += 2.0 * tokensOf(linear.getInput()) * channelsOf(linear.getInput()) *
+               channelsOf(linear.getResult());
     });
     root->walk([&](MHAOp mha) {
       int64_t n = tokensOf(mha.getResult());

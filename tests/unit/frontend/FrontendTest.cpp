@@ -23,7 +23,8 @@ namespace {
 /// Parses (and unless told otherwise checks) `source` as the file `test.block`,
 /// capturing the diagnostics as the compiler would print them.
 struct Compiled {
-  std::unique_ptr<BlockAST> block;
+  std::unique_ptr<SpecAST> spec;
+  BlockAST *block = nullptr; // the spec's model, or its block
   bool ok = false;
   std::string diagnostics;
 };
@@ -39,8 +40,9 @@ Compiled compile(llvm::StringRef source, bool runSema = true) {
         diag.print(nullptr, os, /*ShowColors=*/false);
       },
       &result.diagnostics);
-  result.block = parseBlock(sourceMgr);
-  result.ok = result.block && (!runSema || checkBlock(*result.block, sourceMgr));
+  result.spec = parseSpec(sourceMgr);
+  result.block = result.spec ? &result.spec->top() : nullptr;
+  result.ok = result.spec && (!runSema || checkSpec(*result.spec, sourceMgr));
   return result;
 }
 
