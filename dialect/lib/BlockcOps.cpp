@@ -41,7 +41,8 @@ static LogicalResult verifyTokens(Operation *op, Value input) {
 /// Tokens [B, N, C] or pooled [B, C], the sizes after B static.
 static LogicalResult verifyActivation(Operation *op, Value input) {
   auto type = tensorType(input);
-  if (type.getRank() == 2 && !ShapedType::isDynamic(type.getDimSize(1)))
+  if (type.getRank() == 2 && ShapedType::isDynamic(type.getDimSize(0)) &&
+      !ShapedType::isDynamic(type.getDimSize(1)))
     return success();
   return verifyTokens(op, input);
 }

@@ -525,7 +525,7 @@ Value Sema::checkCall(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
   if (layer || isGroup) {
     if (call.args.size() != 1 || !call.options.empty()) {
       error(call.loc, (layer ? "layer '" : "block instances '") + call.callee +
-                          "' take one tensor argument");
+                          (layer ? "' takes" : "' take") + " one tensor argument");
       if (layer)
         usedLayers.insert(layer);
       usedGroups.insert(call.callee);
@@ -783,7 +783,7 @@ bool blockc::checkSpec(SpecAST &spec, llvm::SourceMgr &sourceMgr) {
     }
     return ok;
   }
-  Sema sema(*spec.model, sourceMgr, blocks);
+  Sema sema(*spec.model, sourceMgr, &blocks);
   ok &= sema.check();
   if (ok)
     for (auto &block : spec.blocks)

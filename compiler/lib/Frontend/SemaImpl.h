@@ -63,8 +63,8 @@ std::string spellKey(const Argument &arg);
 class Sema {
 public:
   Sema(BlockAST &block, llvm::SourceMgr &sourceMgr,
-       const llvm::StringMap<const BlockAST *> &blocks = {})
-      : block(block), sourceMgr(sourceMgr), blocks(blocks) {}
+       const llvm::StringMap<const BlockAST *> *blocks = nullptr)
+      : block(block), sourceMgr(sourceMgr), blocks(blocks ? *blocks : noBlocks) {}
 
   bool check();
   /// Blocks the model instantiates (after check).
@@ -108,6 +108,7 @@ private:
 
   BlockAST &block;
   llvm::SourceMgr &sourceMgr;
+  const llvm::StringMap<const BlockAST *> noBlocks;
   const llvm::StringMap<const BlockAST *> &blocks;
   bool failed = false;
 

@@ -293,11 +293,11 @@ TEST(ParserErrors, FullDiagnosticShowsLineAndCaret) {
 }
 
 TEST(ParserErrors, EmptyFile) {
-  expectErrors("", {"test.block:1:1: error: expected 'block', found end of file"});
+  expectErrors("", {"test.block:1:1: error: expected 'block' or 'model', found end of file"});
 }
 
 TEST(ParserErrors, Garbage) {
-  expectErrors("hello world", {"test.block:1:1: error: expected 'block', found 'hello'"});
+  expectErrors("hello world", {"test.block:1:1: error: expected 'block' or 'model', found 'hello'"});
 }
 
 TEST(ParserErrors, NonASCII) {
@@ -328,9 +328,10 @@ TEST(ParserErrors, UnterminatedBlock) {
 }
 
 TEST(ParserErrors, TextAfterTheBlock) {
-  expectErrors(inBlock("  x = gelu(x)\n") + "block c",
-               {"test.block:4:1: error: expected end of file after the block (one block "
-                "per file), found 'block'"});
+  expectErrors(inBlock("  x = gelu(x)\n") + "model m {\n  input i: [B, 4, 8]\n  b0 = b\n"
+                                                "  output y = b0(i)\n}\nblock c",
+               {"test.block:9:1: error: expected end of file after the model (a file has one "
+                "model, last), found 'block'"});
 }
 
 TEST(ParserErrors, StatementStart) {
@@ -883,7 +884,7 @@ TEST(SemaErrors, TwoLayersDeclareOneTensor) {
                        "  x = x + attn.qkv(x)\n"),
                {"test.block:3:3: error: layer 'attn.qkv' declares the tensor 'attn.qkv.weight', "
                 "which layer 'attn' also declares",
-                "test.block:2:3: note: 'attn' declared here"});
+                "test.block:2:3: note: layer 'attn' declared here"});
 }
 
 TEST(SemaErrors, ReportsEveryError) {
