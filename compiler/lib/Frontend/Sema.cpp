@@ -446,6 +446,8 @@ Value Sema::checkVar(const VarExprAST &var) {
   llvm::SmallVector<llvm::StringRef> names;
   for (const auto &entry : variables)
     names.push_back(entry.getKey());
+  for (const auto &entry : blocks) // `encoder = vit_blokc`: a misspelt block to instantiate
+    names.push_back(entry.getKey());
   error(var.loc, "use of undefined variable '" + var.name + "'" + suggest(var.name, names));
   return std::nullopt;
 }
