@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
           libboost-program-options1.81-dev libboost-json1.81-dev
-          libgtest-dev g++ gcc python3 python3-venv
+          libgtest-dev libdlpack-dev g++ gcc python3 python3-venv
           libplplot-dev plplot-driver-cairo pkg-config
           g++-aarch64-linux-gnu qemu-user
           pocl-opencl-icd ocl-icd-libopencl1

@@ -14,7 +14,7 @@ static RankedTensorType tensorType(Value value) {
   return cast<RankedTensorType>(value.getType());
 }
 
-/// Activations are [B, N, C]; returns C.
+/// Activations are [B, N, C] (tokens) or [B, C] (pooled); returns C.
 static int64_t channels(Value value) { return tensorType(value).getShape().back(); }
 
 /// Checks that every `params` value is a [C] vector matching the channel count.
@@ -28,13 +28,23 @@ static LogicalResult verifyPerChannel(Operation *op, int64_t c, ValueRange param
   return success();
 }
 
-static LogicalResult verifyActivation(Operation *op, Value input) {
+/// Tokens [B, N, C], with static N and C.
+static LogicalResult verifyTokens(Operation *op, Value input) {
   auto type = tensorType(input);
   if (type.getRank() != 3 || ShapedType::isDynamic(type.getDimSize(1)) ||
       ShapedType::isDynamic(type.getDimSize(2)))
     return op->emitOpError() << "expects a [B, N, C] activation with static N and C, got "
                              << type;
   return success();
+}
+
+/// Tokens [B, N, C] or pooled [B, C], the sizes after B static.
+static LogicalResult verifyActivation(Operation *op, Value input) {
+  auto type = tensorType(input);
+  if (type.getRank() == 2 && ShapedType::isDynamic(type.getDimSize(0)) &&
+      !ShapedType::isDynamic(type.getDimSize(1)))
+    return success();
+  return verifyTokens(op, input);
 }
 
 LogicalResult WeightOp::verify() {
@@ -47,10 +57,14 @@ LogicalResult WeightOp::verify() {
 
 LogicalResult TransposeOp::verify() {
   auto in = tensorType(getInput()), out = tensorType(getResult());
-  if (in.getRank() != 2 || out.getRank() != 2 || in.getDimSize(0) != out.getDimSize(1) ||
-      in.getDimSize(1) != out.getDimSize(0))
-    return emitOpError() << "expects a 2-D input and its transposed shape, got " << in
-                         << " -> " << out;
+  int64_t inner = 1;
+  for (int64_t d : in.getShape().drop_front())
+    inner *= d;
+  if (in.getRank() < 2 || out.getRank() != 2 || in.getDimSize(0) != out.getDimSize(1) ||
+      inner != out.getDimSize(0))
+    return emitOpError() << "expects an [out, in...] input and the [in, out] shape of its "
+                            "flattened transpose, got "
+                         << in << " -> " << out;
   return success();
 }
 
@@ -116,8 +130,8 @@ LogicalResult LinearOp::verify() {
     return emitOpError() << "weight has " << weight.getDimSize(0)
                          << " input features but the input has " << channels(getInput());
   auto in = tensorType(getInput()), out = tensorType(getResult());
-  if (out.getRank() != 3 || out.getDimSize(0) != in.getDimSize(0) ||
-      out.getDimSize(1) != in.getDimSize(1) || out.getDimSize(2) != weight.getDimSize(1))
+  if (out.getShape().drop_back() != in.getShape().drop_back() ||
+      out.getShape().back() != weight.getDimSize(1))
     return emitOpError() << "result type " << out << " does not match input " << in
                          << " times weight " << weight;
   if (getBias())
@@ -126,7 +140,7 @@ LogicalResult LinearOp::verify() {
 }
 
 LogicalResult SliceOp::verify() {
-  if (failed(verifyActivation(*this, getInput())))
+  if (failed(verifyTokens(*this, getInput())))
     return failure();
   int64_t offset = getOffsetAttr().getInt(), size = getSizeAttr().getInt();
   int64_t c = channels(getInput());
@@ -143,7 +157,7 @@ LogicalResult SliceOp::verify() {
 }
 
 LogicalResult MHAOp::verify() {
-  if (failed(verifyActivation(*this, getQuery())))
+  if (failed(verifyTokens(*this, getQuery())))
     return failure();
   int64_t heads = getHeadsAttr().getInt();
   if (heads <= 0 || channels(getQuery()) % heads != 0)
@@ -160,6 +174,81 @@ LogicalResult MulOp::verify() {
   if (getRhs().getType() == getLhs().getType())
     return success();
   return verifyPerChannel(*this, channels(getLhs()), getRhs());
+}
+
+LogicalResult AddOp::verify() {
+  if (failed(verifyActivation(*this, getLhs())))
+    return failure();
+  if (getResult().getType() != getLhs().getType())
+    return emitOpError("result must have the lhs type");
+  if (getRhs().getType() == getLhs().getType())
+    return success();
+  auto lhs = tensorType(getLhs()), rhs = tensorType(getRhs());
+  if (lhs.getRank() != 3 || rhs.getShape() != ArrayRef<int64_t>{1, lhs.getDimSize(1), lhs.getDimSize(2)})
+    return emitOpError() << "rhs must be the lhs type or a [1, N, C] table, got " << rhs
+                         << " for " << lhs;
+  return success();
+}
+
+LogicalResult PatchesOp::verify() {
+  auto image = tensorType(getImage()), out = tensorType(getResult());
+  int64_t p = getPatch();
+  if (image.getRank() != 4 || !ShapedType::isDynamic(image.getDimSize(0)))
+    return emitOpError() << "expects an image [B, C, H, W], got " << image;
+  int64_t c = image.getDimSize(1), h = image.getDimSize(2), w = image.getDimSize(3);
+  if (p <= 0 || ShapedType::isDynamic(c) || ShapedType::isDynamic(h) ||
+      ShapedType::isDynamic(w) || h % p || w % p)
+    return emitOpError() << "patch " << p << " does not divide the image " << image;
+  if (out.getRank() != 3 || !ShapedType::isDynamic(out.getDimSize(0)) ||
+      out.getDimSize(1) != (h / p) * (w / p) || out.getDimSize(2) != c * p * p)
+    return emitOpError() << "result type " << out << " is not the " << p << "x" << p
+                         << " patches of " << image;
+  return success();
+}
+
+LogicalResult ConcatTokensOp::verify() {
+  auto out = tensorType(getResult());
+  if (getInputs().size() < 2)
+    return emitOpError("expects learned tokens and then the tokens");
+  Value tokens = getInputs().back();
+  if (failed(verifyTokens(*this, tokens)))
+    return failure();
+  int64_t c = channels(tokens), total = tensorType(tokens).getDimSize(1);
+  for (Value prefix : getInputs().drop_back()) {
+    auto type = tensorType(prefix);
+    if (type.getRank() != 3 || type.getDimSize(0) != 1 || type.getDimSize(2) != c ||
+        ShapedType::isDynamic(type.getDimSize(1)))
+      return emitOpError() << "expects learned tokens [1, T, " << c << "], got " << type;
+    total += type.getDimSize(1);
+  }
+  if (out.getRank() != 3 || !ShapedType::isDynamic(out.getDimSize(0)) ||
+      out.getDimSize(1) != total || out.getDimSize(2) != c)
+    return emitOpError() << "result type " << out << " does not hold the " << total
+                         << " tokens";
+  return success();
+}
+
+/// Pooling: tokens [B, N, C] to [B, C], reading the tokens from `first` (take: only it).
+static LogicalResult verifyPooling(Operation *op, Value input, Value result, int64_t first) {
+  if (failed(verifyTokens(op, input)))
+    return failure();
+  auto in = tensorType(input), out = tensorType(result);
+  if (first < 0 || first >= in.getDimSize(1))
+    return op->emitOpError() << "token " << first << " is not one of the " << in.getDimSize(1)
+                             << " tokens";
+  if (out.getRank() != 2 || !ShapedType::isDynamic(out.getDimSize(0)) ||
+      out.getDimSize(1) != in.getDimSize(2))
+    return op->emitOpError() << "result type " << out << " is not [B, " << in.getDimSize(2)
+                             << "]";
+  return success();
+}
+
+LogicalResult TakeTokenOp::verify() {
+  return verifyPooling(*this, getInput(), getResult(), getIndex());
+}
+
+LogicalResult MeanTokensOp::verify() {
+  return verifyPooling(*this, getInput(), getResult(), getFrom());
 }
 
 void KernelOp::build(OpBuilder &builder, OperationState &state, TypeRange resultTypes,

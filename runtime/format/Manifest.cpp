@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -23,6 +24,8 @@ namespace {
 constexpr int64_t kMaxValue = int64_t(1) << 40;
 constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 constexpr size_t kMaxRank = 16;
+/// The caller's tensors: the batch and 1 to 4 more dimensions.
+constexpr size_t kMinIORank = 2, kMaxIORank = 5;
 
 [[noreturn]] void bad(const std::string &where, const std::string &what) {
   fail(BLOCKC_ERROR_LOAD, "manifest: " + where + (where.empty() ? "" : ": ") + what);
@@ -37,13 +40,6 @@ const json::value &need(const json::object &o, const std::string &where, const c
   if (!v)
     bad(where, std::string("field '") + name + "' is missing");
   return *v;
-}
-
-const json::object &needObject(const json::object &o, const std::string &where, const char *name) {
-  const json::value &v = need(o, where, name);
-  if (!v.is_object())
-    bad(field(where, name), "must be an object");
-  return v.as_object();
 }
 
 const json::array &needArray(const json::object &o, const std::string &where, const char *name) {
@@ -127,18 +123,51 @@ int64_t product(const std::vector<int64_t> &shape, const std::string &where) {
   return p;
 }
 
-void parseIO(const json::object &root, const char *name, Manifest &m, int64_t &tokens,
-             int64_t &dim) {
-  const json::object &io = needObject(root, "", name);
-  const std::string where = std::string("'") + name + "'";
-  needString(io, where, "name");
-  if (needString(io, where, "dtype") != "F32")
-    bad(field(where, "dtype"), "must be \"F32\"");
-  std::vector<int64_t> shape = intArray(need(io, where, "shape"), field(where, "shape"), 1, true);
-  if (shape.size() != 3 || shape[0] != -1 || shape[1] < 1 || shape[2] < 1)
-    bad(field(where, "shape"), "must be [-1, tokens, dim], not " + shapeToString(shape));
-  tokens = shape[1];
-  dim = shape[2];
+/// Letters, digits and '_', not starting with a digit: a C identifier.
+bool isIdentifier(const std::string &s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0])))
+    return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
+      return false;
+  return true;
+}
+
+/// "inputs" or "outputs": at least one {"name", "shape": [-1, d1, ...], "dtype": "F32"}.
+/// `names` collects the names of both lists, which must be unique.
+std::vector<TensorSpec> parseTensors(const json::object &root, const char *listName,
+                                     std::set<std::string> &names) {
+  const json::array &list = needArray(root, "", listName);
+  if (list.empty())
+    bad(std::string("'") + listName + "'", "must list at least one tensor");
+  std::vector<TensorSpec> tensors;
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::string where = std::string(listName) + "[" + std::to_string(i) + "]";
+    if (!list[i].is_object())
+      bad(where, "must be an object");
+    const json::object &o = list[i].as_object();
+    TensorSpec t;
+    t.name = needString(o, where, "name");
+    if (!isIdentifier(t.name))
+      bad(field(where, "name"), "'" + t.name + "' is not an identifier (letters, digits and "
+                                               "'_', not starting with a digit)");
+    where += " ('" + t.name + "')";
+    if (!names.insert(t.name).second)
+      bad(where, "the name is already used by another input or output");
+    if (needString(o, where, "dtype") != "F32")
+      bad(field(where, "dtype"), "must be \"F32\"");
+    t.shape = intArray(need(o, where, "shape"), field(where, "shape"), 1, true);
+    const std::vector<int64_t> sample(t.shape.begin() + (t.shape.empty() ? 0 : 1), t.shape.end());
+    if (t.shape.size() < kMinIORank || t.shape.size() > kMaxIORank || t.shape[0] != -1 ||
+        std::any_of(sample.begin(), sample.end(), [](int64_t d) { return d < 1 || d > kInt32Max; }))
+      bad(field(where, "shape"), "must be [-1, d1, ...] (the batch, then 1 to " +
+                                     std::to_string(kMaxIORank - 1) +
+                                     " dimensions, each in [1, 2^31)), not " +
+                                     shapeToString(t.shape));
+    t.elementsPerSample = product(sample, field(where, "shape"));
+    tensors.push_back(std::move(t));
+  }
+  return tensors;
 }
 
 /// An argument's offset, shape (a negative entry -k, meaning k * B, only where `batched`)
@@ -188,7 +217,15 @@ ArgView parseArg(const json::value &v, const std::string &where, const Manifest 
   if (source == "input" || source == "output") {
     if (prepare)
       bad(where, "a prepare kernel cannot use the " + source);
-    arg.source = source == "input" ? ArgSource::Input : ArgSource::Output;
+    const bool isInput = source == "input";
+    arg.source = isInput ? ArgSource::Input : ArgSource::Output;
+    const std::vector<TensorSpec> &tensors = isInput ? m.inputs : m.outputs;
+    const int64_t index = needInt(o, where, "index", 0);
+    if (static_cast<size_t>(index) >= tensors.size())
+      bad(field(where, "index"), source + " " + std::to_string(index) + " is not in '" +
+                                     source + "s' (" + std::to_string(tensors.size()) +
+                                     (tensors.size() == 1 ? " entry)" : " entries)"));
+    arg.index = static_cast<size_t>(index);
   } else if (source == "weight") {
     arg.source = ArgSource::Weight;
     const std::string name = needString(o, where, "name");
@@ -235,11 +272,8 @@ ArgView parseArg(const json::value &v, const std::string &where, const Manifest 
 /// A kernel's "function": a C identifier, the prefix of its <function>_argv entry point.
 std::string needFunction(const json::object &o, const std::string &where) {
   std::string function = needString(o, where, "function");
-  if (function.empty() || std::isdigit(static_cast<unsigned char>(function[0])))
+  if (!isIdentifier(function))
     bad(field(where, "function"), "'" + function + "' is not a C identifier");
-  for (char c : function)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
-      bad(field(where, "function"), "'" + function + "' is not a C identifier");
   return function;
 }
 
@@ -300,9 +334,9 @@ json::value parseDocument(const std::string &text) {
 int64_t storageElements(const Manifest &m, const ArgView &arg, int64_t batch) {
   switch (arg.source) {
   case ArgSource::Input:
-    return m.tokens * m.dim * batch;
+    return m.inputs[arg.index].elementsPerSample * batch;
   case ArgSource::Output:
-    return m.outputTokens * m.outputDim * batch;
+    return m.outputs[arg.index].elementsPerSample * batch;
   case ArgSource::Weight:
     return m.weights[arg.index].elements;
   case ArgSource::Constant:
@@ -320,8 +354,9 @@ Manifest parseManifest(const std::string &text) {
   Manifest m;
   m.abiVersion = needInt(root, "", "abi_version", std::numeric_limits<int32_t>::min(),
                          std::numeric_limits<int32_t>::max());
-  if (m.abiVersion != 1)
-    bad("'abi_version'", "is " + std::to_string(m.abiVersion) + ", this runtime reads version 1");
+  if (m.abiVersion != BLOCKC_RUNTIME_ABI_VERSION)
+    bad("'abi_version'", "is " + std::to_string(m.abiVersion) + ", this runtime reads version " +
+                             std::to_string(BLOCKC_RUNTIME_ABI_VERSION));
   m.block = needString(root, "", "block");
   if (root.contains("spec_hash"))
     m.specHash = needString(root, "", "spec_hash");
@@ -338,22 +373,20 @@ Manifest parseManifest(const std::string &text) {
       bad("'cpu_features'", "must be an array of strings");
     m.cpuFeatures.emplace_back(f.as_string());
   }
-  m.tokens = needInt(root, "", "tokens", 1, kInt32Max);
-  m.dim = needInt(root, "", "dim", 1, kInt32Max);
-  if (m.tokens * m.dim > kMaxValue)
-    bad("", "tokens * dim is too large");
   m.flopsPerSample = needCount(root, "", "flops_per_sample");
-  int64_t inTokens, inDim;
-  parseIO(root, "input", m, inTokens, inDim);
-  if (inTokens != m.tokens || inDim != m.dim)
-    bad("'input'.shape", "[-1, " + std::to_string(inTokens) + ", " + std::to_string(inDim) +
-                             "] does not match tokens " + std::to_string(m.tokens) +
-                             " and dim " + std::to_string(m.dim));
-  parseIO(root, "output", m, m.outputTokens, m.outputDim);
-  // Each is at most kMaxValue, so their product could overflow: divide instead.
-  if (m.outputDim > kMaxValue / m.outputTokens)
-    bad("'output'.shape", "is too large");
-
+  std::set<std::string> ioNames;
+  m.inputs = parseTensors(root, "inputs", ioNames);
+  m.outputs = parseTensors(root, "outputs", ioNames);
+  if (root.contains("tokens") || root.contains("dim")) {
+    m.tokens = needInt(root, "", "tokens", 1, kInt32Max);
+    m.dim = needInt(root, "", "dim", 1, kInt32Max);
+    const std::vector<int64_t> blockInput{-1, m.tokens, m.dim};
+    if (m.inputs.size() != 1 || m.outputs.size() != 1 || m.inputs[0].shape != blockInput ||
+        m.outputs[0].shape.size() != 3)
+      bad("'tokens', 'dim'", "are only for a block module, whose one input is [-1, tokens, "
+                             "dim] = " + shapeToString(blockInput) +
+                             " and one output [-1, T, D]");
+  }
   std::map<std::string, size_t> weightIndex;
   const json::array &weights = needArray(root, "", "weights");
   for (size_t i = 0; i < weights.size(); ++i) {

@@ -132,8 +132,7 @@ void bindWeights(blockc_module &mod, const std::string &weightsPath) {
     for (size_t i = 0; i < m.constants.size(); ++i)
       binding->constants.push_back(base + constantAt[i] * sizeof(float));
     if (!m.prepare.empty())
-      runOnDevice(mod, "prepare", m.prepare, mod.prepareFunctions, *binding, 1, nullptr, nullptr,
-                  0, 0);
+      runOnDevice(mod, "prepare", m.prepare, mod.prepareFunctions, *binding, nullptr);
     binding->file.reset(); // everything the kernels read is on the GPU now
   }
   mod.binding = std::move(binding);

@@ -43,6 +43,37 @@ blockc_status nullModule(const char *function) {
   return BLOCKC_ERROR_INVALID_ARGUMENT;
 }
 
+/// *count = n, for the blockc_module_num_* functions.
+blockc_status countOf(const blockc_module *module, const char *function, size_t n,
+                      int32_t *count) {
+  if (!module)
+    return nullModule(function);
+  if (!count) {
+    tLastError = std::string(function) + ": count is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  tLastError.clear();
+  *count = static_cast<int32_t>(n);
+  return BLOCKC_OK;
+}
+
+/// A profiled run's kernel_seconds must hold one entry per run kernel.
+void checkKernelSeconds(const blockc_module &module, const char *function,
+                        const double *kernelSeconds, int32_t count) {
+  const size_t kernels = module.manifest.run.size();
+  if (!kernelSeconds || count < 0 || static_cast<size_t>(count) != kernels)
+    fail(BLOCKC_ERROR_INVALID_ARGUMENT,
+         std::string(function) + ": kernel_seconds must hold one entry per run kernel (" +
+             std::to_string(kernels) + "), got " +
+             (kernelSeconds ? "count " + std::to_string(count) : std::string("null")));
+}
+
+/// One input and one output, both [B, N, C]: blockc_module_info describes their shapes.
+bool isBlockModule(const Manifest &m) {
+  return m.inputs.size() == 1 && m.outputs.size() == 1 && m.inputs[0].shape.size() == 3 &&
+         m.outputs[0].shape.size() == 3;
+}
+
 } // namespace
 
 extern "C" {
@@ -100,15 +131,34 @@ blockc_status blockc_module_run(blockc_module *module, const float *input, int64
                                 float *output) {
   if (!module)
     return nullModule("blockc_module_run");
-  return guarded(BLOCKC_ERROR_KERNEL, [&] { runModule(*module, input, batch, output); });
+  return guarded(BLOCKC_ERROR_KERNEL, [&] {
+    runModule(*module, checkSingleTensors(*module, "run", input, batch, output, kDLCPU));
+  });
+}
+
+blockc_status blockc_module_run_named(blockc_module *module, const blockc_named_tensor *inputs,
+                                      size_t num_inputs, const blockc_named_tensor *outputs,
+                                      size_t num_outputs) {
+  if (!module)
+    return nullModule("blockc_module_run_named");
+  return guarded(BLOCKC_ERROR_KERNEL, [&] {
+    runModule(*module,
+              checkNamedTensors(*module, "run_named", inputs, num_inputs, outputs, num_outputs));
+  });
 }
 
 blockc_status blockc_module_run_device(blockc_module *module, const void *device_input,
                                        int64_t batch, void *device_output) {
   if (!module)
     return nullModule("blockc_module_run_device");
-  return guarded(BLOCKC_ERROR_KERNEL,
-                 [&] { runModuleOnDevice(*module, device_input, batch, device_output); });
+  return guarded(BLOCKC_ERROR_KERNEL, [&] {
+    if (!module->cuda)
+      fail(BLOCKC_ERROR_INCOMPATIBLE,
+           module->path + ": run_device: this is a CPU module (target '" +
+               module->manifest.target + "'); use blockc_module_run with host memory");
+    runModule(*module, checkSingleTensors(*module, "run_device", device_input, batch,
+                                          device_output, kDLCUDA));
+  });
 }
 
 blockc_status blockc_module_set_num_threads(blockc_module *module, int threads, int *previous) {
@@ -132,25 +182,71 @@ blockc_status blockc_module_run_profiled(blockc_module *module, const float *inp
   if (!module)
     return nullModule("blockc_module_run_profiled");
   return guarded(BLOCKC_ERROR_KERNEL, [&] {
-    const size_t kernels = module->manifest.run.size();
-    if (!kernel_seconds || count < 0 || static_cast<size_t>(count) != kernels)
-      fail(BLOCKC_ERROR_INVALID_ARGUMENT,
-           "blockc_module_run_profiled: kernel_seconds must hold one entry per run kernel (" +
-               std::to_string(kernels) + "), got " +
-               (kernel_seconds ? "count " + std::to_string(count) : std::string("null")));
-    runModule(*module, input, batch, output, kernel_seconds);
+    checkKernelSeconds(*module, "blockc_module_run_profiled", kernel_seconds, count);
+    runModule(*module, checkSingleTensors(*module, "run", input, batch, output, kDLCPU),
+              kernel_seconds);
+  });
+}
+
+blockc_status blockc_module_run_named_profiled(blockc_module *module,
+                                               const blockc_named_tensor *inputs,
+                                               size_t num_inputs,
+                                               const blockc_named_tensor *outputs,
+                                               size_t num_outputs, double *kernel_seconds,
+                                               int32_t count) {
+  if (!module)
+    return nullModule("blockc_module_run_named_profiled");
+  return guarded(BLOCKC_ERROR_KERNEL, [&] {
+    checkKernelSeconds(*module, "blockc_module_run_named_profiled", kernel_seconds, count);
+    runModule(*module,
+              checkNamedTensors(*module, "run_named", inputs, num_inputs, outputs, num_outputs),
+              kernel_seconds);
   });
 }
 
 blockc_status blockc_module_num_kernels(const blockc_module *module, int32_t *count) {
+  return countOf(module, "blockc_module_num_kernels", module ? module->manifest.run.size() : 0,
+                 count);
+}
+
+blockc_status blockc_module_num_inputs(const blockc_module *module, int32_t *count) {
+  return countOf(module, "blockc_module_num_inputs",
+                 module ? module->manifest.inputs.size() : 0, count);
+}
+
+blockc_status blockc_module_num_outputs(const blockc_module *module, int32_t *count) {
+  return countOf(module, "blockc_module_num_outputs",
+                 module ? module->manifest.outputs.size() : 0, count);
+}
+
+blockc_status blockc_module_get_tensor_info(const blockc_module *module, blockc_io_kind kind,
+                                            int32_t index, blockc_tensor_info *info) {
   if (!module)
-    return nullModule("blockc_module_num_kernels");
-  if (!count) {
-    tLastError = "blockc_module_num_kernels: count is null";
+    return nullModule("blockc_module_get_tensor_info");
+  const bool input = kind == BLOCKC_INPUT;
+  if (!input && kind != BLOCKC_OUTPUT) {
+    tLastError = "blockc_module_get_tensor_info: kind " + std::to_string(kind) +
+                 " is neither BLOCKC_INPUT nor BLOCKC_OUTPUT";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  const std::vector<TensorSpec> &tensors =
+      input ? module->manifest.inputs : module->manifest.outputs;
+  if (!info || index < 0 || static_cast<size_t>(index) >= tensors.size()) {
+    tLastError = "blockc_module_get_tensor_info: " +
+                 (info ? std::string(input ? "input" : "output") + " index " +
+                             std::to_string(index) + " is not in [0, " +
+                             std::to_string(tensors.size()) + ")"
+                       : std::string("info is null"));
     return BLOCKC_ERROR_INVALID_ARGUMENT;
   }
   tLastError.clear();
-  *count = static_cast<int32_t>(module->manifest.run.size());
+  const TensorSpec &t = tensors[static_cast<size_t>(index)];
+  info->name = t.name.c_str();
+  info->rank = static_cast<int32_t>(t.shape.size());
+  info->shape = t.shape.data();
+  info->dtype.code = kDLFloat;
+  info->dtype.bits = 32;
+  info->dtype.lanes = 1;
   return BLOCKC_OK;
 }
 
@@ -190,10 +286,13 @@ blockc_status blockc_module_get_info(const blockc_module *module, blockc_module_
   info->arch = m.arch.c_str();
   info->spec_hash = m.specHash.c_str();
   info->manifest_json = module->manifestJson.c_str();
-  info->tokens = m.tokens;
-  info->dim = m.dim;
-  info->output_tokens = m.outputTokens;
-  info->output_dim = m.outputDim;
+  const bool block = isBlockModule(m);
+  info->tokens = block ? m.inputs[0].shape[1] : 0;
+  info->dim = block ? m.inputs[0].shape[2] : 0;
+  info->output_tokens = block ? m.outputs[0].shape[1] : 0;
+  info->output_dim = block ? m.outputs[0].shape[2] : 0;
+  info->num_inputs = static_cast<int32_t>(m.inputs.size());
+  info->num_outputs = static_cast<int32_t>(m.outputs.size());
   info->flops_per_sample = m.flopsPerSample;
   info->num_weights = static_cast<int32_t>(m.weights.size());
   info->weights_bound = module->bound.load() ? 1 : 0;

@@ -1,8 +1,8 @@
 //===- Module.h - a loaded module, its weights and its arenas ---*- C++ -*-===//
 //
 // The state behind the C API's blockc_module (blockc/runtime.h) and the functions the C
-// API calls: loading (Load.cpp, CudaModule.cpp), binding weights (Bind.cpp) and runs
-// (Run.cpp). See docs/module-format.md.
+// API calls: loading (Load.cpp, CudaModule.cpp), binding weights (Bind.cpp), the caller's
+// tensors of a run (RunTensors.cpp) and runs (Run.cpp). See docs/module-format.md.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BLOCKC_RUNTIME_MODULE_H
@@ -49,7 +49,7 @@ inline size_t roundUpDeviceFloats(size_t n) {
 }
 
 /// Per-call scratch memory: host memory for a CPU module; for a CUDA module, device memory
-/// (the slots, then for blockc_module_run the input and output) and the run's stream.
+/// (the slots, then a copy of each host input and output) and the run's stream.
 struct Arena {
   AlignedFloats data;
   cuda::DeviceMemory device;
@@ -122,13 +122,36 @@ void bindWeights(blockc_module &mod, const std::string &weightsPath);
 size_t slotOffsets(const Manifest &m, int64_t batch, std::vector<size_t> &offsets,
                    bool device = false);
 
+/// The caller's tensors of one run, checked against the manifest: where element 0 of each
+/// input and output is, in manifest order.
+struct RunTensors {
+  int64_t batch = 0;
+  std::vector<uintptr_t> inputs, outputs;
+  /// Per tensor: host memory, or (false) a CUDA module's device memory. A CUDA module copies
+  /// host tensors through its arena.
+  std::vector<bool> inputOnHost, outputOnHost;
+};
+
+/// blockc_module_run_named: checks each named tensor against the module's inputs and
+/// outputs (runtime.h lists what). `what` starts each message. Throws
+/// RtError(BLOCKC_ERROR_INVALID_ARGUMENT) naming the tensor.
+RunTensors checkNamedTensors(const blockc_module &mod, const char *what,
+                             const blockc_named_tensor *inputs, size_t numInputs,
+                             const blockc_named_tensor *outputs, size_t numOutputs);
+
+/// blockc_module_run, _run_device and _run_profiled: C-contiguous `input` and `output` of
+/// `device` memory as the module's one input and one output (an error naming its inputs
+/// and outputs if it has more), checked as checkNamedTensors does.
+RunTensors checkSingleTensors(const blockc_module &mod, const char *what, const void *input,
+                              int64_t batch, const void *output, DLDeviceType device);
+
 /// Where each argument source's element 0 is, for one kernel sequence.
 struct Storage {
   /// Null: host pointers. Else the module's CUDA interface, and addresses are device
   /// pointers: each view is a halide_buffer_t with only `device` set, as
   /// halide_device_crop makes for CUDA.
   const halide_device_interface_t *device = nullptr;
-  uintptr_t input = 0, output = 0;
+  std::vector<uintptr_t> inputs, outputs;
   const std::vector<uintptr_t> *weights = nullptr, *constants = nullptr;
   std::vector<uintptr_t> slots;
   /// A CUDA module's run stream: a profiled run waits for it after each kernel.
@@ -142,20 +165,16 @@ void callKernels(const blockc_module &mod, const char *phase,
                  const std::vector<ArgvFunction> &functions, const Storage &storage,
                  int64_t batch, double *kernelSeconds = nullptr);
 
-/// Runs `kernels` of a CUDA module on an arena's device memory and stream: with host
-/// input/output (copied through the arena), or device input/output (used in place), or
-/// neither (prepare). Returns when the stream has finished.
+/// Runs `kernels` of a CUDA module on an arena's device memory and stream, with the
+/// caller's `tensors` (host ones copied through the arena, device ones used in place) or
+/// none (prepare, batch 1). Returns when the stream has finished.
 void runOnDevice(blockc_module &mod, const char *phase, const std::vector<KernelSpec> &kernels,
                  const std::vector<ArgvFunction> &functions, const Binding &binding,
-                 int64_t batch, const float *hostInput, float *hostOutput, uintptr_t deviceInput,
-                 uintptr_t deviceOutput, double *kernelSeconds = nullptr);
+                 const RunTensors *tensors, double *kernelSeconds = nullptr);
 
-/// blockc_module_run; with `kernelSeconds` (one entry per run kernel), also times each kernel.
-void runModule(blockc_module &mod, const float *input, int64_t batch, float *output,
-               double *kernelSeconds = nullptr);
-
-/// blockc_module_run_device.
-void runModuleOnDevice(blockc_module &mod, const void *input, int64_t batch, void *output);
+/// Every run: the run kernels on checked `tensors`; with `kernelSeconds` (one entry per run
+/// kernel), also times each kernel.
+void runModule(blockc_module &mod, const RunTensors &tensors, double *kernelSeconds = nullptr);
 
 } // namespace rt
 } // namespace blockc

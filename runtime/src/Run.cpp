@@ -1,9 +1,9 @@
 //===- Run.cpp - running a module's kernels -------------------------------===//
 //
-// blockc_module_run (host memory), blockc_module_run_device (CUDA device memory) and the
-// prepare kernels of a bind: each kernel called on views (ViewBuffer.h) of the input, the
-// output, the weights, the constants and an arena's slots, with its Halide errors captured
-// (HalideErrors.h); a CUDA module's kernels on an arena's device memory and stream.
+// Every run (on tensors checked by RunTensors.cpp) and the prepare kernels of a bind: each
+// kernel called on views (ViewBuffer.h) of the inputs, the outputs, the weights, the
+// constants and an arena's slots, with its Halide errors captured (HalideErrors.h); a CUDA
+// module's kernels on an arena's device memory and stream.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,25 +28,9 @@ struct ArenaLease {
   Arena arena;
 };
 
-/// Checks run arguments common to blockc_module_run and blockc_module_run_device.
-void checkRunArguments(const blockc_module &mod, const char *what, const void *input,
-                       int64_t batch, const void *output) {
-  const Manifest &m = mod.manifest;
-  if (!input || !output)
-    fail(BLOCKC_ERROR_INVALID_ARGUMENT, std::string(what) + ": input and output must not be null");
-  if (batch < 1)
-    fail(BLOCKC_ERROR_INVALID_ARGUMENT,
-         std::string(what) + ": batch must be >= 1, got " + std::to_string(batch));
-  if (batch > std::numeric_limits<int32_t>::max() / m.maxBatchMultiple)
-    fail(BLOCKC_ERROR_INVALID_ARGUMENT,
-         std::string(what) + ": batch " + std::to_string(batch) +
-             " is too large (a kernel extent of " + std::to_string(m.maxBatchMultiple) +
-             " * B must fit in int32)");
-  const uint64_t inBytes = static_cast<uint64_t>(m.tokens * m.dim) * batch * sizeof(float);
-  const uint64_t outBytes = static_cast<uint64_t>(m.outputTokens * m.outputDim) * batch * sizeof(float);
-  const uintptr_t in = reinterpret_cast<uintptr_t>(input), out = reinterpret_cast<uintptr_t>(output);
-  if (in < out + outBytes && out < in + inBytes)
-    fail(BLOCKC_ERROR_INVALID_ARGUMENT, std::string(what) + ": input and output buffers overlap");
+/// The floats of one of the caller's tensors at batch B (checked to fit in memory).
+size_t floatsOf(const TensorSpec &t, int64_t batch) {
+  return static_cast<size_t>(t.elementsPerSample) * static_cast<size_t>(batch);
 }
 
 } // namespace
@@ -95,10 +79,10 @@ void callKernels(const blockc_module &mod, const char *phase,
       uintptr_t base = 0;
       switch (a.source) {
       case ArgSource::Input:
-        base = storage.input;
+        base = storage.inputs[a.index];
         break;
       case ArgSource::Output:
-        base = storage.output;
+        base = storage.outputs[a.index];
         break;
       case ArgSource::Weight:
         base = (*storage.weights)[a.index];
@@ -146,17 +130,26 @@ void callKernels(const blockc_module &mod, const char *phase,
 
 void runOnDevice(blockc_module &mod, const char *phase, const std::vector<KernelSpec> &kernels,
                  const std::vector<ArgvFunction> &functions, const Binding &binding,
-                 int64_t batch, const float *hostInput, float *hostOutput, uintptr_t deviceInput,
-                 uintptr_t deviceOutput, double *kernelSeconds) {
+                 const RunTensors *tensors, double *kernelSeconds) {
   const Manifest &m = mod.manifest;
-  const bool hostIO = hostInput != nullptr;
-  const size_t inFloats = static_cast<size_t>(m.tokens * m.dim) * static_cast<size_t>(batch);
-  const size_t outFloats =
-      static_cast<size_t>(m.outputTokens * m.outputDim) * static_cast<size_t>(batch);
+  const int64_t batch = tensors ? tensors->batch : 1;
   std::vector<size_t> offsets;
-  const size_t slotFloats = slotOffsets(m, batch, offsets, /*device=*/true);
-  const size_t arenaFloats =
-      slotFloats + (hostIO ? roundUpDeviceFloats(inFloats) + roundUpDeviceFloats(outFloats) : 0);
+  size_t arenaFloats = slotOffsets(m, batch, offsets, /*device=*/true);
+  // Each host tensor gets arena space after the slots (an offset in floats; SIZE_MAX for a
+  // device tensor, used in place).
+  auto place = [&](const std::vector<TensorSpec> &specs, const std::vector<bool> &onHost) {
+    std::vector<size_t> at;
+    for (size_t k = 0; k < specs.size(); ++k) {
+      at.push_back(onHost[k] ? arenaFloats : SIZE_MAX);
+      if (onHost[k])
+        arenaFloats += roundUpDeviceFloats(floatsOf(specs[k], batch));
+    }
+    return at;
+  };
+  const std::vector<size_t> inputAt = tensors ? place(m.inputs, tensors->inputOnHost)
+                                              : std::vector<size_t>();
+  const std::vector<size_t> outputAt = tensors ? place(m.outputs, tensors->outputOnHost)
+                                               : std::vector<size_t>();
   ArenaLease lease(mod, arenaFloats);
   Arena &arena = lease.arena;
 
@@ -172,67 +165,58 @@ void runOnDevice(blockc_module &mod, const char *phase, const std::vector<Kernel
   storage.constants = &binding.constants;
   for (size_t o : offsets)
     storage.slots.push_back(base + o * sizeof(float));
-  if (hostIO) {
-    storage.input = base + slotFloats * sizeof(float);
-    storage.output = storage.input + roundUpDeviceFloats(inFloats) * sizeof(float);
-    cuda::check(api.cuMemcpyHtoDAsync(storage.input, hostInput, inFloats * sizeof(float), stream),
-                mod.path + ": copying the input to the GPU", BLOCKC_ERROR_KERNEL);
-  } else {
-    storage.input = deviceInput;
-    storage.output = deviceOutput;
+  if (tensors) {
+    storage.inputs = tensors->inputs;
+    storage.outputs = tensors->outputs;
   }
+  for (size_t k = 0; k < inputAt.size(); ++k) {
+    if (inputAt[k] == SIZE_MAX)
+      continue;
+    storage.inputs[k] = base + inputAt[k] * sizeof(float);
+    cuda::check(api.cuMemcpyHtoDAsync(storage.inputs[k],
+                                      reinterpret_cast<const void *>(tensors->inputs[k]),
+                                      floatsOf(m.inputs[k], batch) * sizeof(float), stream),
+                mod.path + ": copying input '" + m.inputs[k].name + "' to the GPU",
+                BLOCKC_ERROR_KERNEL);
+  }
+  for (size_t k = 0; k < outputAt.size(); ++k)
+    if (outputAt[k] != SIZE_MAX)
+      storage.outputs[k] = base + outputAt[k] * sizeof(float);
   callKernels(mod, phase, kernels, functions, storage, batch, kernelSeconds);
-  if (hostIO && hostOutput)
-    cuda::check(
-        api.cuMemcpyDtoHAsync(hostOutput, storage.output, outFloats * sizeof(float), stream),
-        mod.path + ": copying the output from the GPU", BLOCKC_ERROR_KERNEL);
+  for (size_t k = 0; k < outputAt.size(); ++k)
+    if (outputAt[k] != SIZE_MAX)
+      cuda::check(api.cuMemcpyDtoHAsync(reinterpret_cast<void *>(tensors->outputs[k]),
+                                        storage.outputs[k],
+                                        floatsOf(m.outputs[k], batch) * sizeof(float), stream),
+                  mod.path + ": copying output '" + m.outputs[k].name + "' from the GPU",
+                  BLOCKC_ERROR_KERNEL);
   // Kernels run asynchronously: their own failures (an illegal address...) surface here.
   cuda::check(api.cuStreamSynchronize(stream),
               mod.path + ": " + phase + " kernels on the GPU failed", BLOCKC_ERROR_KERNEL);
 }
 
-void runModule(blockc_module &mod, const float *input, int64_t batch, float *output,
-               double *kernelSeconds) {
+void runModule(blockc_module &mod, const RunTensors &tensors, double *kernelSeconds) {
   const Manifest &m = mod.manifest;
-  checkRunArguments(mod, "run", input, batch, output);
   std::shared_lock<std::shared_mutex> lock(mod.bindMutex);
   if (!mod.binding)
     fail(BLOCKC_ERROR_NOT_BOUND,
          mod.path + ": run called before weights were bound (blockc_module_bind_weights)");
   if (mod.cuda) {
-    runOnDevice(mod, "run", m.run, mod.runFunctions, *mod.binding, batch, input, output, 0, 0,
-                kernelSeconds);
+    runOnDevice(mod, "run", m.run, mod.runFunctions, *mod.binding, &tensors, kernelSeconds);
     return;
   }
   std::vector<size_t> offsets;
-  const size_t arenaFloats = slotOffsets(m, batch, offsets);
+  const size_t arenaFloats = slotOffsets(m, tensors.batch, offsets);
   ArenaLease lease(mod, arenaFloats);
   Arena &arena = lease.arena;
   Storage storage;
-  storage.input = reinterpret_cast<uintptr_t>(input);
-  storage.output = reinterpret_cast<uintptr_t>(output);
+  storage.inputs = tensors.inputs;
+  storage.outputs = tensors.outputs;
   storage.weights = &mod.binding->weights;
   storage.constants = &mod.binding->constants;
   for (size_t o : offsets)
     storage.slots.push_back(reinterpret_cast<uintptr_t>(arena.data.get() + o));
-  callKernels(mod, "run", m.run, mod.runFunctions, storage, batch, kernelSeconds);
-}
-
-void runModuleOnDevice(blockc_module &mod, const void *input, int64_t batch, void *output) {
-  const Manifest &m = mod.manifest;
-  if (!mod.cuda)
-    fail(BLOCKC_ERROR_INCOMPATIBLE,
-         mod.path + ": run_device: this is a CPU module (target '" + m.target +
-             "'); use blockc_module_run with host memory");
-  checkRunArguments(mod, "run_device", input, batch, output);
-  cuda::checkDevicePointer(input, "run_device: the input");
-  cuda::checkDevicePointer(output, "run_device: the output");
-  std::shared_lock<std::shared_mutex> lock(mod.bindMutex);
-  if (!mod.binding)
-    fail(BLOCKC_ERROR_NOT_BOUND,
-         mod.path + ": run called before weights were bound (blockc_module_bind_weights)");
-  runOnDevice(mod, "run", m.run, mod.runFunctions, *mod.binding, batch, nullptr, nullptr,
-              reinterpret_cast<uintptr_t>(input), reinterpret_cast<uintptr_t>(output));
+  callKernels(mod, "run", m.run, mod.runFunctions, storage, tensors.batch, kernelSeconds);
 }
 
 } // namespace rt

@@ -20,7 +20,8 @@ def main():
     parser.add_argument("--arch", action="append", default=[])
     args = parser.parse_args()
     archs = args.arch or ["sm_80", "sm_90"]
-    specs = sorted(glob.glob(os.path.join(args.examples, "*.block")))
+    specs = sorted(glob.glob(os.path.join(args.examples, "*.block")) +
+                   glob.glob(os.path.join(args.examples, "models", "*.block")))
     passed = failed = 0
     for spec in specs:
         name = os.path.splitext(os.path.basename(spec))[0]

@@ -127,7 +127,7 @@ func.func @bn_with_a_non_linear_user(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32>
   %n = blockc.batch_norm %x, %p, %p, %p, %p {epsilon = 1.0e-5 : f64} : tensor<?x4x8xf32>, tensor<8xf32>
   %wt = blockc.transpose %w : tensor<8x8xf32> -> tensor<8x8xf32>
   %y = blockc.linear %n, %wt : tensor<?x4x8xf32>, tensor<8x8xf32> -> tensor<?x4x8xf32>
-  %r = blockc.add %n, %y : tensor<?x4x8xf32>
+  %r = blockc.add %n, %y : tensor<?x4x8xf32>, tensor<?x4x8xf32>
   return %r : tensor<?x4x8xf32>
 }
 
@@ -147,7 +147,7 @@ func.func @bn_after_multi_use_linear(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32>
   %wt = blockc.transpose %w : tensor<8x8xf32> -> tensor<8x8xf32>
   %h = blockc.linear %x, %wt : tensor<?x4x8xf32>, tensor<8x8xf32> -> tensor<?x4x8xf32>
   %n = blockc.batch_norm %h, %p, %p, %p, %p {epsilon = 1.0e-5 : f64} : tensor<?x4x8xf32>, tensor<8xf32>
-  %r = blockc.add %n, %h : tensor<?x4x8xf32>
+  %r = blockc.add %n, %h : tensor<?x4x8xf32>, tensor<?x4x8xf32>
   return %r : tensor<?x4x8xf32>
 }
 

@@ -86,14 +86,14 @@ func.func @prenorm(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
   %a = blockc.mha %q, %k, %v {heads = 2 : i64} : tensor<?x4x8xf32>
   %pwt = blockc.transpose %pw : tensor<8x8xf32> -> tensor<8x8xf32>
   %p = blockc.linear %a, %pwt, %pb : tensor<?x4x8xf32>, tensor<8x8xf32>, tensor<8xf32> -> tensor<?x4x8xf32>
-  %x1 = blockc.add %x, %p : tensor<?x4x8xf32>
+  %x1 = blockc.add %x, %p : tensor<?x4x8xf32>, tensor<?x4x8xf32>
   %n2 = blockc.layer_norm %x1, %n2g, %n2b {epsilon = 1.0e-6 : f64} : tensor<?x4x8xf32>, tensor<8xf32>
   %f1wt = blockc.transpose %f1w : tensor<16x8xf32> -> tensor<8x16xf32>
   %h = blockc.linear %n2, %f1wt, %f1b : tensor<?x4x8xf32>, tensor<8x16xf32>, tensor<16xf32> -> tensor<?x4x16xf32>
   %g = blockc.gelu %h : tensor<?x4x16xf32>
   %f2wt = blockc.transpose %f2w : tensor<8x16xf32> -> tensor<16x8xf32>
   %o = blockc.linear %g, %f2wt, %f2b : tensor<?x4x16xf32>, tensor<16x8xf32>, tensor<8xf32> -> tensor<?x4x8xf32>
-  %x2 = blockc.add %x1, %o : tensor<?x4x8xf32>
+  %x2 = blockc.add %x1, %o : tensor<?x4x8xf32>, tensor<?x4x8xf32>
   return %x2 : tensor<?x4x8xf32>
 }
 
@@ -136,12 +136,12 @@ func.func @prenorm(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
 func.func @postnorm(%x: tensor<?x4x8xf32>, %w1: tensor<8x8xf32>, %w2: tensor<8x16xf32>,
                     %w3: tensor<16x8xf32>, %g: tensor<8xf32>) -> tensor<?x4x8xf32> {
   %p = blockc.linear %x, %w1 : tensor<?x4x8xf32>, tensor<8x8xf32> -> tensor<?x4x8xf32>
-  %s1 = blockc.add %x, %p : tensor<?x4x8xf32>
+  %s1 = blockc.add %x, %p : tensor<?x4x8xf32>, tensor<?x4x8xf32>
   %x1 = blockc.layer_norm %s1, %g, %g {epsilon = 1.0e-12 : f64} : tensor<?x4x8xf32>, tensor<8xf32>
   %h = blockc.linear %x1, %w2 : tensor<?x4x8xf32>, tensor<8x16xf32> -> tensor<?x4x16xf32>
   %r = blockc.relu %h : tensor<?x4x16xf32>
   %o = blockc.linear %r, %w3 : tensor<?x4x16xf32>, tensor<16x8xf32> -> tensor<?x4x8xf32>
-  %s2 = blockc.add %x1, %o : tensor<?x4x8xf32>
+  %s2 = blockc.add %x1, %o : tensor<?x4x8xf32>, tensor<?x4x8xf32>
   %y = blockc.layer_norm %s2, %g, %g {epsilon = 1.0e-12 : f64} : tensor<?x4x8xf32>, tensor<8xf32>
   return %y : tensor<?x4x8xf32>
 }
@@ -181,7 +181,7 @@ func.func @shared_norm(%x: tensor<?x4x8xf32>, %g: tensor<8xf32>, %wq: tensor<8x8
   %v = blockc.linear %n, %wv : tensor<?x4x8xf32>, tensor<8x8xf32> -> tensor<?x4x8xf32>
   %a = blockc.mha %q, %k, %v {heads = 4 : i64} : tensor<?x4x8xf32>
   %o = blockc.linear %a, %wo : tensor<?x4x8xf32>, tensor<8x8xf32> -> tensor<?x4x8xf32>
-  %y = blockc.add %o, %x : tensor<?x4x8xf32>
+  %y = blockc.add %o, %x : tensor<?x4x8xf32>, tensor<?x4x8xf32>
   return %y : tensor<?x4x8xf32>
 }
 
@@ -268,13 +268,13 @@ func.func @prepare_kernels(%x: tensor<?x4x8xf32>) -> tensor<?x4x16xf32> {
 func.func @sandwich_layerscale_deepnorm(%x: tensor<?x4x8xf32>, %w: tensor<8x8xf32>, %g: tensor<8xf32>) -> tensor<?x4x8xf32> {
   %p = blockc.linear %x, %w : tensor<?x4x8xf32>, tensor<8x8xf32> -> tensor<?x4x8xf32>
   %n = blockc.layer_norm %p, %g, %g {epsilon = 1.0e-5 : f64} : tensor<?x4x8xf32>, tensor<8xf32>
-  %x1 = blockc.add %x, %n : tensor<?x4x8xf32>
+  %x1 = blockc.add %x, %n : tensor<?x4x8xf32>, tensor<?x4x8xf32>
   %q = blockc.linear %x1, %w : tensor<?x4x8xf32>, tensor<8x8xf32> -> tensor<?x4x8xf32>
   %ls = blockc.mul %q, %g : tensor<?x4x8xf32>, tensor<8xf32>
-  %x2 = blockc.add %x1, %ls : tensor<?x4x8xf32>
+  %x2 = blockc.add %x1, %ls : tensor<?x4x8xf32>, tensor<?x4x8xf32>
   %sc = blockc.scale %x2 by 2.0 : tensor<?x4x8xf32>
   %o = blockc.linear %x2, %w : tensor<?x4x8xf32>, tensor<8x8xf32> -> tensor<?x4x8xf32>
-  %s = blockc.add %sc, %o : tensor<?x4x8xf32>
+  %s = blockc.add %sc, %o : tensor<?x4x8xf32>, tensor<?x4x8xf32>
   %y = blockc.layer_norm %s, %g, %g {epsilon = 1.0e-5 : f64} : tensor<?x4x8xf32>, tensor<8xf32>
   return %y : tensor<?x4x8xf32>
 }
@@ -302,6 +302,6 @@ func.func @unfolded_batchnorm(%x: tensor<?x4x8xf32>, %w: tensor<8x8xf32>, %g: te
   %h = blockc.linear %x, %w : tensor<?x4x8xf32>, tensor<8x8xf32> -> tensor<?x4x8xf32>
   %n = blockc.batch_norm %h, %g, %g, %g, %g {epsilon = 1.0e-5 : f64} : tensor<?x4x8xf32>, tensor<8xf32>
   %r = blockc.relu %n : tensor<?x4x8xf32>
-  %y = blockc.add %r, %h : tensor<?x4x8xf32>
+  %y = blockc.add %r, %h : tensor<?x4x8xf32>, tensor<?x4x8xf32>
   return %y : tensor<?x4x8xf32>
 }

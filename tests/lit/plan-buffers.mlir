@@ -71,7 +71,7 @@ func.func @residual(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
   }
   %3 = blockc.kernel "elementwise" "k3_elementwise"(%0, %2) : (tensor<?x4x8xf32>, tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
   ^bb0(%a: tensor<?x4x8xf32>, %b: tensor<?x4x8xf32>):
-    %r = blockc.add %a, %b : tensor<?x4x8xf32>
+    %r = blockc.add %a, %b : tensor<?x4x8xf32>, tensor<?x4x8xf32>
     blockc.yield %r : tensor<?x4x8xf32>
   }
   return %3 : tensor<?x4x8xf32>
@@ -112,7 +112,7 @@ func.func @best_fit(%x: tensor<?x4x8xf32>, %w816: tensor<8x16xf32>, %w168: tenso
   %c = blockc.kernel "matmul" "k2_matmul"(%a, %w168, %b) : (tensor<?x4x16xf32>, tensor<16x8xf32>, tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
   ^bb0(%i: tensor<?x4x16xf32>, %w: tensor<16x8xf32>, %s: tensor<?x4x8xf32>):
     %l = blockc.linear %i, %w : tensor<?x4x16xf32>, tensor<16x8xf32> -> tensor<?x4x8xf32>
-    %r = blockc.add %l, %s : tensor<?x4x8xf32>
+    %r = blockc.add %l, %s : tensor<?x4x8xf32>, tensor<?x4x8xf32>
     blockc.yield %r : tensor<?x4x8xf32>
   }
   %d = blockc.kernel "elementwise" "k3_elementwise"(%c) : (tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {

@@ -20,30 +20,40 @@ func.func @ok(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
 
 // -----
 
-// expected-error @+1 {{a block maps one [B, N, D] tensor to one of the same type}}
-func.func @two_inputs(%x: tensor<?x4x8xf32>, %y: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
-  %0 = blockc.add %x, %y : tensor<?x4x8xf32>
-  return %0 : tensor<?x4x8xf32>
+// A model may have several inputs and outputs, of other shapes than each other.
+func.func @two_inputs_two_outputs(%x: tensor<?x4x8xf32>, %y: tensor<?x4x8xf32>)
+    -> (tensor<?x4x8xf32>, tensor<?x4x16xf32>) {
+  %w = blockc.weight "w" : tensor<8x16xf32>
+  %0 = blockc.add %x, %y : tensor<?x4x8xf32>, tensor<?x4x8xf32>
+  %1 = blockc.linear %0, %w : tensor<?x4x8xf32>, tensor<8x16xf32> -> tensor<?x4x16xf32>
+  return %0, %1 : tensor<?x4x8xf32>, tensor<?x4x16xf32>
 }
 
 // -----
 
-// expected-error @+1 {{a block maps one [B, N, D] tensor to one of the same type}}
-func.func @two_results(%x: tensor<?x4x8xf32>) -> (tensor<?x4x8xf32>, tensor<?x4x8xf32>) {
-  return %x, %x : tensor<?x4x8xf32>, tensor<?x4x8xf32>
+func.func @input_returned(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
+  // expected-error @+1 {{an output must be computed by the block or model, and be no input and no other output}}
+  return %x : tensor<?x4x8xf32>
 }
 
 // -----
 
-// expected-error @+1 {{a block maps one [B, N, D] tensor to one of the same type}}
-func.func @result_differs(%x: tensor<?x4x8xf32>, %w: tensor<8x16xf32>) -> tensor<?x4x16xf32> {
-  %0 = blockc.linear %x, %w : tensor<?x4x8xf32>, tensor<8x16xf32> -> tensor<?x4x16xf32>
-  return %0 : tensor<?x4x16xf32>
+func.func @output_twice(%x: tensor<?x4x8xf32>) -> (tensor<?x4x8xf32>, tensor<?x4x8xf32>) {
+  %0 = blockc.relu %x : tensor<?x4x8xf32>
+  // expected-error @+1 {{an output must be computed by the block or model, and be no input and no other output}}
+  return %0, %0 : tensor<?x4x8xf32>, tensor<?x4x8xf32>
 }
 
 // -----
 
-// expected-error @+1 {{the block's input must be tensor<?xNxDxf32>}}
+// expected-error @+1 {{a block or model maps one or more tensors to one or more tensors}}
+func.func @no_result(%x: tensor<?x4x8xf32>) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{inputs and outputs must be tensor<?x...xf32>, the batch dynamic and every other size static, got 'tensor<2x4x8xf32>'}}
 func.func @static_batch(%x: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
   %0 = blockc.relu %x : tensor<2x4x8xf32>
   return %0 : tensor<2x4x8xf32>
@@ -51,7 +61,7 @@ func.func @static_batch(%x: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
 
 // -----
 
-// expected-error @+1 {{the block's input must be tensor<?xNxDxf32>}}
+// expected-error @+1 {{inputs and outputs must be tensor<?x...xf32>, the batch dynamic and every other size static, got 'tensor<?x?x8xf32>'}}
 func.func @dynamic_tokens(%x: tensor<?x?x8xf32>) -> tensor<?x?x8xf32> {
   %0 = blockc.relu %x : tensor<?x?x8xf32>
   return %0 : tensor<?x?x8xf32>
@@ -59,10 +69,9 @@ func.func @dynamic_tokens(%x: tensor<?x?x8xf32>) -> tensor<?x?x8xf32> {
 
 // -----
 
-// expected-error @+1 {{the block's input must be tensor<?xNxDxf32>}}
-func.func @rank2(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
-  %0 = blockc.relu %x : tensor<?x8xf32>
-  return %0 : tensor<?x8xf32>
+// expected-error @+1 {{inputs and outputs must be tensor<?x...xf32>, the batch dynamic and every other size static, got 'tensor<?xf32>'}}
+func.func @rank1(%x: tensor<?xf32>) -> tensor<?xf32> {
+  return %x : tensor<?xf32>
 }
 
 // -----

@@ -60,7 +60,7 @@ func.func @weight_dynamic_shape() -> tensor<?xf32> {
 // -----
 
 func.func @transpose_not_transposed(%w: tensor<24x8xf32>) -> tensor<24x8xf32> {
-  // expected-error @+1 {{'blockc.transpose' op expects a 2-D input and its transposed shape, got 'tensor<24x8xf32>' -> 'tensor<24x8xf32>'}}
+  // expected-error @+1 {{'blockc.transpose' op expects an [out, in...] input and the [in, out] shape of its flattened transpose, got 'tensor<24x8xf32>' -> 'tensor<24x8xf32>'}}
   %t = blockc.transpose %w : tensor<24x8xf32> -> tensor<24x8xf32>
   return %t : tensor<24x8xf32>
 }
@@ -68,7 +68,7 @@ func.func @transpose_not_transposed(%w: tensor<24x8xf32>) -> tensor<24x8xf32> {
 // -----
 
 func.func @transpose_rank3(%w: tensor<2x3x4xf32>) -> tensor<4x3x2xf32> {
-  // expected-error @+1 {{'blockc.transpose' op expects a 2-D input and its transposed shape}}
+  // expected-error @+1 {{'blockc.transpose' op expects an [out, in...] input and the [in, out] shape of its flattened transpose}}
   %t = blockc.transpose %w : tensor<2x3x4xf32> -> tensor<4x3x2xf32>
   return %t : tensor<4x3x2xf32>
 }
@@ -442,4 +442,103 @@ func.func @kernel_is_isolated(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
 func.func @yield_outside_kernel(%x: tensor<?x4x8xf32>) {
   // expected-error @+1 {{'blockc.yield' op expects parent op 'blockc.kernel'}}
   blockc.yield %x : tensor<?x4x8xf32>
+}
+
+// -----
+
+// A conv2d weight [out, C, K, K] transposes to [C K K, out].
+func.func @transpose_conv_weight(%w: tensor<6x3x2x2xf32>) -> tensor<12x6xf32> {
+  %t = blockc.transpose %w : tensor<6x3x2x2xf32> -> tensor<12x6xf32>
+  return %t : tensor<12x6xf32>
+}
+
+// -----
+
+func.func @patches_ok(%img: tensor<?x3x8x4xf32>) -> tensor<?x8x12xf32> {
+  %p = blockc.patches %img by 2 : tensor<?x3x8x4xf32> -> tensor<?x8x12xf32>
+  return %p : tensor<?x8x12xf32>
+}
+
+// -----
+
+func.func @patches_not_dividing(%img: tensor<?x3x8x5xf32>) -> tensor<?x8x12xf32> {
+  // expected-error @+1 {{'blockc.patches' op patch 2 does not divide the image 'tensor<?x3x8x5xf32>'}}
+  %p = blockc.patches %img by 2 : tensor<?x3x8x5xf32> -> tensor<?x8x12xf32>
+  return %p : tensor<?x8x12xf32>
+}
+
+// -----
+
+func.func @patches_wrong_result(%img: tensor<?x3x8x4xf32>) -> tensor<?x8x6xf32> {
+  // expected-error @+1 {{'blockc.patches' op result type 'tensor<?x8x6xf32>' is not the 2x2 patches of 'tensor<?x3x8x4xf32>'}}
+  %p = blockc.patches %img by 2 : tensor<?x3x8x4xf32> -> tensor<?x8x6xf32>
+  return %p : tensor<?x8x6xf32>
+}
+
+// -----
+
+func.func @concat_tokens_ok(%cls: tensor<1x1x8xf32>, %reg: tensor<1x2x8xf32>, %x: tensor<?x4x8xf32>) -> tensor<?x7x8xf32> {
+  %0 = blockc.concat_tokens %cls, %reg, %x : tensor<1x1x8xf32>, tensor<1x2x8xf32>, tensor<?x4x8xf32> -> tensor<?x7x8xf32>
+  return %0 : tensor<?x7x8xf32>
+}
+
+// -----
+
+func.func @concat_tokens_width(%cls: tensor<1x1x4xf32>, %x: tensor<?x4x8xf32>) -> tensor<?x5x8xf32> {
+  // expected-error @+1 {{'blockc.concat_tokens' op expects learned tokens [1, T, 8], got 'tensor<1x1x4xf32>'}}
+  %0 = blockc.concat_tokens %cls, %x : tensor<1x1x4xf32>, tensor<?x4x8xf32> -> tensor<?x5x8xf32>
+  return %0 : tensor<?x5x8xf32>
+}
+
+// -----
+
+func.func @concat_tokens_count(%cls: tensor<1x1x8xf32>, %x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
+  // expected-error @+1 {{'blockc.concat_tokens' op result type 'tensor<?x4x8xf32>' does not hold the 5 tokens}}
+  %0 = blockc.concat_tokens %cls, %x : tensor<1x1x8xf32>, tensor<?x4x8xf32> -> tensor<?x4x8xf32>
+  return %0 : tensor<?x4x8xf32>
+}
+
+// -----
+
+func.func @take_token_ok(%x: tensor<?x4x8xf32>) -> tensor<?x8xf32> {
+  %0 = blockc.take_token %x [3] : tensor<?x4x8xf32> -> tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @take_token_beyond(%x: tensor<?x4x8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'blockc.take_token' op token 4 is not one of the 4 tokens}}
+  %0 = blockc.take_token %x [4] : tensor<?x4x8xf32> -> tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @mean_tokens_result(%x: tensor<?x4x8xf32>) -> tensor<?x4xf32> {
+  // expected-error @+1 {{'blockc.mean_tokens' op result type 'tensor<?x4xf32>' is not [B, 8]}}
+  %0 = blockc.mean_tokens %x from 1 : tensor<?x4x8xf32> -> tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
+}
+
+// -----
+
+func.func @add_table_ok(%x: tensor<?x4x8xf32>, %pos: tensor<1x4x8xf32>) -> tensor<?x4x8xf32> {
+  %0 = blockc.add %x, %pos : tensor<?x4x8xf32>, tensor<1x4x8xf32>
+  return %0 : tensor<?x4x8xf32>
+}
+
+// -----
+
+func.func @add_table_tokens(%x: tensor<?x4x8xf32>, %pos: tensor<1x5x8xf32>) -> tensor<?x4x8xf32> {
+  // expected-error @+1 {{'blockc.add' op rhs must be the lhs type or a [1, N, C] table, got 'tensor<1x5x8xf32>' for 'tensor<?x4x8xf32>'}}
+  %0 = blockc.add %x, %pos : tensor<?x4x8xf32>, tensor<1x5x8xf32>
+  return %0 : tensor<?x4x8xf32>
+}
+
+// -----
+
+func.func @linear_pooled(%x: tensor<?x8xf32>, %w: tensor<8x16xf32>) -> tensor<?x16xf32> {
+  %0 = blockc.linear %x, %w : tensor<?x8xf32>, tensor<8x16xf32> -> tensor<?x16xf32>
+  return %0 : tensor<?x16xf32>
 }

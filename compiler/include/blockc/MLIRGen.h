@@ -7,7 +7,7 @@
 
 namespace blockc {
 namespace ast {
-struct BlockAST;
+struct SpecAST;
 }
 
 /// Emits a `func.func @<block name>(tensor<?xNxDxf32>) -> tensor<?xNxDxf32>` for a block
@@ -15,7 +15,7 @@ struct BlockAST;
 /// state-dict key; tensors of the state dict that no kernel reads (BatchNorm's
 /// num_batches_tracked) are listed in the function attribute `blockc.ignored_weights`
 /// (declared by the dialect: BlockcDialect::IgnoredWeightsAttrHelper).
-mlir::OwningOpRef<mlir::ModuleOp> mlirGen(mlir::MLIRContext &context, const ast::BlockAST &block);
+mlir::OwningOpRef<mlir::ModuleOp> mlirGen(mlir::MLIRContext &context, const ast::SpecAST &spec);
 
 } // namespace blockc
 

@@ -36,12 +36,12 @@ mlir::OwningOpRef<mlir::ModuleOp> blockc::loadBlock(const std::string &specPath,
                             /*LowerCase=*/true);
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
-  std::unique_ptr<ast::BlockAST> block = parseBlock(sourceMgr);
-  if (!block || !checkBlock(*block, sourceMgr))
+  std::unique_ptr<ast::SpecAST> spec = parseSpec(sourceMgr);
+  if (!spec || !checkSpec(*spec, sourceMgr))
     return nullptr;
   // Errors from verifiers and passes point into the spec with the offending line.
   mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> module = mlirGen(context, *block);
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlirGen(context, *spec);
   if (!module || mlir::failed(mlir::verify(*module)))
     return nullptr;
   mlir::PassManager pm(&context);

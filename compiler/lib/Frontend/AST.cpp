@@ -24,6 +24,12 @@ llvm::StringRef blockc::ast::getBuiltinName(Builtin builtin) {
     return "silu";
   case Builtin::MHA:
     return "mha";
+  case Builtin::Concat:
+    return "concat";
+  case Builtin::Take:
+    return "take";
+  case Builtin::Mean:
+    return "mean";
   }
   llvm_unreachable("unknown builtin");
 }
@@ -35,6 +41,9 @@ std::optional<Builtin> blockc::ast::lookupBuiltin(llvm::StringRef name) {
       .Case("relu", Builtin::Relu)
       .Case("silu", Builtin::Silu)
       .Case("mha", Builtin::MHA)
+      .Case("concat", Builtin::Concat)
+      .Case("take", Builtin::Take)
+      .Case("mean", Builtin::Mean)
       .Default(std::nullopt);
 }
 
@@ -42,7 +51,21 @@ static void printNumber(double value, llvm::raw_ostream &os) {
   os << llvm::format("%g", value);
 }
 
+template <typename T> static void printShape(llvm::ArrayRef<T> shape, llvm::raw_ostream &os) {
+  os << '[';
+  llvm::ListSeparator sep;
+  for (T d : shape) {
+    os << sep;
+    printNumber(d, os);
+  }
+  os << ']';
+}
+
 static void printArgument(const Argument &arg, llvm::raw_ostream &os) {
+  if (arg.kind == Argument::Kind::Shape) {
+    printShape(llvm::ArrayRef<double>(arg.shape), os);
+    return;
+  }
   if (arg.kind == Argument::Kind::Arrow) {
     printNumber(arg.number, os);
     os << " -> ";
@@ -60,6 +83,8 @@ static void printArgument(const Argument &arg, llvm::raw_ostream &os) {
   case Argument::Kind::Name:
     os << arg.name;
     break;
+  case Argument::Kind::Shape:
+    llvm_unreachable("handled above");
   case Argument::Kind::Arrow:
     llvm_unreachable("handled above");
   }
@@ -116,6 +141,17 @@ void blockc::ast::dump(const ExprAST &expr, llvm::raw_ostream &os) {
     printArgs(call.args, sep, os);
     if (call.builtin == Builtin::MHA)
       os << sep << "heads = " << call.heads;
+    else if (call.builtin == Builtin::Take)
+      os << sep << call.index;
+    else if (call.builtin == Builtin::Mean)
+      os << sep << "from = " << call.index;
+    os << ')';
+    break;
+  }
+  case ExprAST::Kind::InstanceCall: {
+    const auto &call = cast<InstanceCallExprAST>(expr);
+    os << call.callee << '(';
+    dump(*call.arg, os);
     os << ')';
     break;
   }
@@ -143,36 +179,69 @@ static void printSettings(const LayerDecl &layer, llvm::raw_ostream &os) {
     case ArgumentType::Size:
       os << argument.key << " = " << layer.*argument.size;
       break;
+    case ArgumentType::Shape:
+      printShape(llvm::ArrayRef<int64_t>(layer.*argument.shape), os);
+      break;
     }
   }
 }
 
 void blockc::ast::dump(const BlockAST &block, llvm::raw_ostream &os) {
-  os << "block " << block.name << " (tokens = " << block.tokens
-     << ", dim = " << block.dim << ")\n";
+  if (block.isModel)
+    os << "model " << block.name << "\n";
+  else
+    os << "block " << block.name << " (tokens = " << block.tokens << ", dim = " << block.dim
+       << ")\n";
+  for (const InputDecl &input : block.inputs) {
+    os << "  input " << input.name << ": [B";
+    for (int64_t d : input.shape)
+      os << ", " << d;
+    os << "]\n";
+  }
   for (const auto &layer : block.layers) {
     os << "  " << layer->name << " = " << getLayerKindName(layer->kind) << '(';
     printSettings(*layer, os);
     os << "):" << layer->features << '\n';
   }
+  for (const InstanceDecl &instance : block.instances) {
+    os << "  " << instance.group;
+    if (instance.ranged)
+      os << ".{" << instance.first << ".." << instance.last << "}";
+    os << " = " << instance.blockName << '\n';
+  }
   for (const Assignment &stmt : block.statements) {
-    os << "  " << stmt.target << " = ";
+    os << "  " << (stmt.output ? "output " : "") << stmt.target << " = ";
     dump(*stmt.value, os);
     os << '\n';
   }
 }
 
-llvm::SmallVector<int64_t, 2> LayerDecl::getShape(const LayerTensor &tensor) const {
-  llvm::SmallVector<int64_t, 2> shape;
+llvm::SmallVector<int64_t, 4> LayerDecl::getShape(const LayerTensor &tensor) const {
+  if (tensor.shape.given)
+    return shape;
+  llvm::SmallVector<int64_t, 4> shape;
   for (unsigned i = 0; i < tensor.shape.rank; ++i)
     shape.push_back(getDimSize(tensor.shape.dims[i], *this, features));
   return shape;
+}
+
+std::string blockc::ast::tensorKey(llvm::StringRef layer, const LayerTensor &tensor) {
+  return tensor.suffix.empty() ? layer.str() : (layer + "." + tensor.suffix).str();
 }
 
 std::vector<std::string> blockc::ast::stateDictKeys(const LayerDecl &layer) {
   std::vector<std::string> keys;
   for (const LayerTensor &tensor : layer.getInfo().tensors)
     if (hasTensor(layer.getInfo(), tensor, layer))
-      keys.push_back(layer.name + "." + tensor.suffix.str());
+      keys.push_back(tensorKey(layer.name, tensor));
   return keys;
+}
+
+std::vector<std::string> InstanceDecl::names() const {
+  if (!ranged)
+    return {group};
+  std::vector<std::string> result;
+  for (int64_t i = first; i <= last; ++i)
+    result.push_back(group + "." + std::to_string(i));
+  return result;
 }

@@ -29,6 +29,13 @@ constexpr LayerArgument kAttentionArguments[] = {
     boolArgument("qkv_bias", &S::qkvBias, true),
     boolArgument("proj_bias", &S::projBias, true)};
 
+constexpr LayerArgument kConv2dArguments[] = {
+    sizesArgument(&S::inFeatures, &S::outFeatures),
+    sizeArgument("kernel", &S::kernel, "K"),
+    sizeArgument("stride", &S::stride, "K"),
+    boolArgument("bias", &S::bias, true)};
+constexpr LayerArgument kParameterArguments[] = {shapeArgument(&S::shape)};
+
 constexpr LayerTensor kLayerNormTensors[] = {{"weight", shape(D::C)}, {"bias", shape(D::C)}};
 constexpr LayerTensor kRMSNormTensors[] = {{"weight", shape(D::C)}};
 constexpr LayerTensor kBatchNormTensors[] = {
@@ -46,6 +53,10 @@ constexpr LayerTensor kAttentionTensors[] = {
     {"proj.weight", shape(D::C, D::C)},
     {"proj.bias", shape(D::C), TensorDType::F32, "proj_bias"}};
 constexpr LayerTensor kLayerScaleTensors[] = {{"gamma", shape(D::C)}};
+constexpr LayerTensor kConv2dTensors[] = {
+    {"weight", shape(D::Out, D::In, D::Kernel, D::Kernel)},
+    {"bias", shape(D::Out), TensorDType::F32, "bias"}};
+constexpr LayerTensor kParameterTensors[] = {{"", givenShape()}};
 
 constexpr LayerKindInfo kLayerKinds[] = {
     {"layernorm", LayerKind::LayerNorm, kLayerNormArguments, kLayerNormTensors,
@@ -61,6 +72,12 @@ constexpr LayerKindInfo kLayerKinds[] = {
      "`proj(mha(qkv(t), heads = H))`, `qkv` and `proj` linears (timm `Attention`)"},
     {"layerscale", LayerKind::LayerScale, {}, kLayerScaleTensors,
      "`t * gamma` per feature (timm `LayerScale`)"},
+    {"conv2d", LayerKind::Conv2d, kConv2dArguments, kConv2dTensors,
+     "patch embedding of an image `[B, IN, H, W]`: a Conv2d with `kernel = stride`, its "
+     "output flattened to tokens `[B, (H/K) (W/K), OUT]` (timm `PatchEmbed`)"},
+    {"parameter", LayerKind::Parameter, kParameterArguments, kParameterTensors,
+     "a learned tensor used as a value, not applied: `concat(cls_token, t)`, "
+     "`t + pos_embed`"},
 };
 
 } // namespace
@@ -102,6 +119,8 @@ int64_t blockc::ast::getDimSize(ShapeDim dim, const LayerSettings &settings,
     return settings.inFeatures;
   case ShapeDim::Out:
     return settings.outFeatures;
+  case ShapeDim::Kernel:
+    return settings.kernel;
   }
   llvm_unreachable("unknown shape dimension");
 }

@@ -68,6 +68,11 @@ Token Lexer::lexToken() {
     text = llvm::StringRef(text.data(), 2);
     return tok_arrow;
   }
+  if (c == '.' && cur + 1 != end && cur[1] == '.') {
+    cur += 2;
+    text = llvm::StringRef(text.data(), 2);
+    return tok_range;
+  }
   switch (c) {
   case '(':
   case ')':
@@ -77,6 +82,10 @@ Token Lexer::lexToken() {
   case '=':
   case '+':
   case '*':
+  case '[':
+  case ']':
+  case ':':
+  case '.':
     text = llvm::StringRef(cur++, 1);
     return Token(c);
   default:
@@ -89,11 +98,11 @@ Token Lexer::lexToken() {
   return fail(cur + 1, "invalid character '" + shown + "'");
 }
 
-// name := IDENT ('.' (IDENT | DIGITS))*
+// name := IDENT ('.' (IDENT | DIGITS))*, ending before a `.{` (an instance range).
 Token Lexer::lexName() {
   while (cur != end && isIdentChar(*cur))
     ++cur;
-  while (cur != end && *cur == '.') {
+  while (cur != end && *cur == '.' && !(cur + 1 != end && cur[1] == '{')) {
     const char *segment = ++cur;
     while (cur != end && isIdentChar(*cur))
       ++cur;
@@ -114,7 +123,7 @@ Token Lexer::lexName() {
   return tok_name;
 }
 
-// number := DIGITS ('.' DIGITS)? ([eE] [+-]? DIGITS)?
+// number := DIGITS ('.' DIGITS)? ([eE] [+-]? DIGITS)?; `0..11` is 0, `..`, 11.
 Token Lexer::lexNumber() {
   auto digits = [&] {
     const char *start = cur;
@@ -123,7 +132,7 @@ Token Lexer::lexNumber() {
     return cur != start;
   };
   digits();
-  if (cur != end && *cur == '.') {
+  if (cur != end && *cur == '.' && !(cur + 1 != end && cur[1] == '.')) {
     ++cur;
     if (!digits())
       return fail(cur, "expected digits after '.' in a number");
@@ -136,7 +145,7 @@ Token Lexer::lexNumber() {
       return fail(cur, "expected digits in the exponent of a number");
   }
   // `768abc` or `1.5.3` is one malformed token, not a number and a name.
-  if (cur != end && (isIdentChar(*cur) || *cur == '.')) {
+  if (cur != end && (isIdentChar(*cur) || (*cur == '.' && !(cur + 1 != end && cur[1] == '.')))) {
     while (cur != end && (isIdentChar(*cur) || *cur == '.'))
       ++cur;
     return fail(cur, "invalid number '" +

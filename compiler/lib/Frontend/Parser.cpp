@@ -3,6 +3,7 @@
 #include "blockc/Frontend/Parser.h"
 #include "blockc/Frontend/Lexer.h"
 
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Casting.h"
 
 using namespace blockc;
@@ -21,10 +22,16 @@ public:
       : sourceMgr(sourceMgr), bufferID(sourceMgr.getMainFileID()),
         lexer(sourceMgr.getMemoryBuffer(bufferID)->getBuffer()) {}
 
-  std::unique_ptr<BlockAST> parseBlock();
+  std::unique_ptr<SpecAST> parseSpec();
 
 private:
+  std::unique_ptr<BlockAST> parseBlock();
+  std::unique_ptr<BlockAST> parseModel();
+  bool parseBody(BlockAST &block, llvm::SMLoc nameLoc);
   bool parseStatement(BlockAST &block);
+  bool parseInput(BlockAST &model);
+  bool parseInstance(BlockAST &model, std::string group, Location loc);
+  bool parseShape(std::vector<Argument> &dims);
   bool parseOption(std::vector<Argument> &options);
   bool parseArrow(std::vector<Argument> &options);
   bool parseArguments(std::vector<std::unique_ptr<ExprAST>> &args,
@@ -42,6 +49,7 @@ private:
   unsigned bufferID;
   Lexer lexer;
   unsigned operands = 0; // in the current statement
+  llvm::StringSet<> blockNames; // the blocks parsed so far, which a model instantiates
 };
 
 } // namespace
@@ -78,8 +86,7 @@ bool Parser::expect(Token tok, const llvm::Twine &what) {
 
 // block := 'block' IDENT '(' size (',' size)* ')' '{' statement* '}'
 std::unique_ptr<BlockAST> Parser::parseBlock() {
-  if (!expect(tok_block, "'block'"))
-    return nullptr;
+  lexer.consume(tok_block);
   auto block = std::make_unique<BlockAST>();
   if (!lexer.isIdentifier())
     return error("expected the block's name");
@@ -104,33 +111,94 @@ std::unique_ptr<BlockAST> Parser::parseBlock() {
       !expect(tok_lbrace, "'{' after the block's sizes"))
     return nullptr;
 
+  if (!parseBody(*block, nameLoc))
+    return nullptr;
+  blockNames.insert(block->name);
+  return block;
+}
+
+// model := 'model' IDENT '{' statement* '}'
+std::unique_ptr<BlockAST> Parser::parseModel() {
+  lexer.consume(tok_name);
+  auto model = std::make_unique<BlockAST>();
+  model->isModel = true;
+  if (!lexer.isIdentifier())
+    return error("expected the model's name");
+  model->name = lexer.getText().str();
+  llvm::SMLoc nameLoc = lexer.getLoc();
+  model->loc = locate(nameLoc);
+  lexer.consume(tok_name);
+  if (!expect(tok_lbrace, "'{' after the model's name") || !parseBody(*model, nameLoc))
+    return nullptr;
+  return model;
+}
+
+// '{' statement* '}', the '{' consumed.
+bool Parser::parseBody(BlockAST &block, llvm::SMLoc nameLoc) {
+  const char *what = block.isModel ? "model" : "block";
   while (lexer.getCurToken() != tok_rbrace) {
     if (lexer.getCurToken() == tok_eof) {
-      error("expected '}' at the end of block '" + block->name + "'");
-      sourceMgr.PrintMessage(nameLoc, llvm::SourceMgr::DK_Note, "the block starts here");
-      return nullptr;
+      error(llvm::Twine("expected '}' at the end of ") + what + " '" + block.name + "'");
+      sourceMgr.PrintMessage(nameLoc, llvm::SourceMgr::DK_Note,
+                             llvm::Twine("the ") + what + " starts here");
+      return false;
     }
-    if (!parseStatement(*block))
-      return nullptr;
+    if (!parseStatement(block))
+      return false;
   }
   lexer.consume(tok_rbrace);
-  if (lexer.getCurToken() != tok_eof)
-    return error("expected end of file after the block (one block per file)");
-  return block;
+  return true;
+}
+
+// file := block* [model]: the blocks a model instantiates come before it.
+std::unique_ptr<SpecAST> Parser::parseSpec() {
+  auto spec = std::make_unique<SpecAST>();
+  do {
+    if (spec->model)
+      return error("expected end of file after the model (a file has one model, last)");
+    if (lexer.getCurToken() == tok_name && lexer.getText() == "model") {
+      spec->model = parseModel();
+      if (!spec->model)
+        return nullptr;
+    } else if (lexer.getCurToken() == tok_block) {
+      std::unique_ptr<BlockAST> block = parseBlock();
+      if (!block)
+        return nullptr;
+      spec->blocks.push_back(std::move(block));
+    } else {
+      return error("expected 'block' or 'model'");
+    }
+  } while (lexer.getCurToken() != tok_eof);
+  return spec;
 }
 
 // statement := NAME '=' expr. A right-hand side that is a call of a layer kind
 // declares a layer; any other is an assignment.
+//
+// In a model also: `input NAME: [B, ...]`, `output NAME = expr`, and instances of a
+// block: `NAME.{FIRST..LAST} = BLOCK` or `NAME = BLOCK`.
 bool Parser::parseStatement(BlockAST &block) {
   if (lexer.getCurToken() != tok_name) {
     error("expected a statement 'NAME = ...' or '}'");
     return false;
   }
+  // `input` and `output` are keywords only where a name follows them.
+  bool keyword = block.isModel && lexer.peekToken() == tok_name;
+  if (keyword && lexer.getText() == "input")
+    return parseInput(block);
+  bool output = keyword && lexer.getText() == "output";
+  if (output)
+    lexer.consume(tok_name);
   std::string target = lexer.getText().str();
   Location loc = locate(lexer.getLoc());
   lexer.consume(tok_name);
+  if (block.isModel && !output && lexer.getCurToken() == tok_dot)
+    return parseInstance(block, std::move(target), std::move(loc));
   if (!expect(tok_equal, "'=' after '" + target + "'"))
     return false;
+  if (block.isModel && !output && lexer.isIdentifier() &&
+      blockNames.contains(lexer.getText()) && lexer.peekToken() != tok_lparen)
+    return parseInstance(block, std::move(target), std::move(loc));
 
   operands = 0;
   llvm::SMLoc valueLoc = lexer.getLoc();
@@ -139,8 +207,8 @@ bool Parser::parseStatement(BlockAST &block) {
     return false;
   auto *call = llvm::dyn_cast<CallExprAST>(value.get());
   std::optional<LayerKind> kind = call ? lookupLayerKind(call->callee) : std::nullopt;
-  if (!kind) {
-    block.statements.push_back({std::move(target), std::move(value), std::move(loc)});
+  if (!kind || output) {
+    block.statements.push_back({std::move(target), std::move(value), std::move(loc), output});
     return true;
   }
   if (!call->args.empty()) {
@@ -156,6 +224,118 @@ bool Parser::parseStatement(BlockAST &block) {
   layer->loc = std::move(loc);
   layer->args = std::move(call->options);
   block.layers.push_back(std::move(layer));
+  return true;
+}
+
+// input := 'input' IDENT ':' shape, with the shape's first entry `B`.
+bool Parser::parseInput(BlockAST &model) {
+  lexer.consume(tok_name);
+  InputDecl input;
+  if (!lexer.isIdentifier()) {
+    error("expected the input's name");
+    return false;
+  }
+  input.name = lexer.getText().str();
+  input.loc = locate(lexer.getLoc());
+  lexer.consume(tok_name);
+  if (!expect(tok_colon, "':' and the input's shape after '" + input.name + "'"))
+    return false;
+  if (lexer.getCurToken() != tok_lbracket) {
+    error("expected the input's shape '[B, ...]'");
+    return false;
+  }
+  lexer.consume(tok_lbracket);
+  if (!lexer.isIdentifier()) {
+    error("expected 'B' (the batch, chosen at run time) first in an input's shape");
+    return false;
+  }
+  input.batch = lexer.getText().str();
+  input.batchLoc = locate(lexer.getLoc());
+  lexer.consume(tok_name);
+  while (lexer.getCurToken() == tok_comma) {
+    lexer.consume(tok_comma);
+    if (lexer.getCurToken() != tok_number) {
+      error("expected a number in the input's shape");
+      return false;
+    }
+    Argument dim;
+    dim.number = lexer.getValue();
+    dim.loc = dim.valueLoc = locate(lexer.getLoc());
+    lexer.consume(tok_number);
+    input.dims.push_back(std::move(dim));
+  }
+  if (!expect(tok_rbracket, "',' or ']' in the input's shape"))
+    return false;
+  model.inputs.push_back(std::move(input));
+  return true;
+}
+
+// instance := NAME ['.' '{' NUMBER '..' NUMBER '}'] '=' IDENT; NAME consumed, and the
+// '=' too when there is no range.
+bool Parser::parseInstance(BlockAST &model, std::string group, Location loc) {
+  InstanceDecl instance;
+  instance.group = std::move(group);
+  instance.loc = std::move(loc);
+  if (lexer.getCurToken() == tok_dot) {
+    lexer.consume(tok_dot);
+    instance.ranged = true;
+    instance.rangeLoc = locate(lexer.getLoc());
+    if (!expect(tok_lbrace, "'{FIRST..LAST}' after '.'"))
+      return false;
+    if (lexer.getCurToken() != tok_number) {
+      error("expected the first index of the range");
+      return false;
+    }
+    double first = lexer.getValue();
+    lexer.consume(tok_number);
+    if (!expect(tok_range, "'..' in the range"))
+      return false;
+    if (lexer.getCurToken() != tok_number) {
+      error("expected the last index of the range");
+      return false;
+    }
+    double last = lexer.getValue();
+    lexer.consume(tok_number);
+    if (!expect(tok_rbrace, "'}' after the range"))
+      return false;
+    // Indices are state-dict name segments: digit strings, checked by Sema.
+    instance.first = first == int64_t(first) && first >= 0 && first < 1e9 ? int64_t(first) : -1;
+    instance.last = last == int64_t(last) && last >= 0 && last < 1e9 ? int64_t(last) : -1;
+    if (!expect(tok_equal, "'=' and a block after the range"))
+      return false;
+  }
+  if (!lexer.isIdentifier()) {
+    error("expected the name of a block");
+    return false;
+  }
+  instance.blockName = lexer.getText().str();
+  instance.blockLoc = locate(lexer.getLoc());
+  lexer.consume(tok_name);
+  model.instances.push_back(std::move(instance));
+  return true;
+}
+
+// shape := '[' NUMBER (',' NUMBER)* ']'
+bool Parser::parseShape(std::vector<Argument> &options) {
+  Argument arg;
+  arg.kind = Argument::Kind::Shape;
+  arg.key = "[SHAPE]";
+  arg.loc = arg.valueLoc = locate(lexer.getLoc());
+  lexer.consume(tok_lbracket);
+  while (true) {
+    if (lexer.getCurToken() != tok_number) {
+      error("expected a number in the shape");
+      return false;
+    }
+    arg.shape.push_back(lexer.getValue());
+    lexer.consume(tok_number);
+    if (lexer.getCurToken() != tok_comma)
+      break;
+    lexer.consume(tok_comma);
+  }
+  if (!expect(tok_rbracket, "',' or ']' in the shape"))
+    return false;
+  options.push_back(std::move(arg));
   return true;
 }
 
@@ -227,6 +407,9 @@ bool Parser::parseArguments(std::vector<std::unique_ptr<ExprAST>> &args,
         return false;
     } else if (lexer.getCurToken() == tok_number && next == tok_arrow) {
       if (!parseArrow(options))
+        return false;
+    } else if (lexer.getCurToken() == tok_lbracket) {
+      if (!parseShape(options))
         return false;
     } else {
       std::unique_ptr<ExprAST> arg = parseExpr();
@@ -327,6 +510,6 @@ std::unique_ptr<ExprAST> Parser::parseNameExpr() {
   return std::make_unique<VarExprAST>(std::move(loc), std::move(name));
 }
 
-std::unique_ptr<BlockAST> blockc::parseBlock(llvm::SourceMgr &sourceMgr) {
-  return Parser(sourceMgr).parseBlock();
+std::unique_ptr<SpecAST> blockc::parseSpec(llvm::SourceMgr &sourceMgr) {
+  return Parser(sourceMgr).parseSpec();
 }

@@ -24,7 +24,8 @@ namespace {
 constexpr int64_t kMaxSize = 2147483647;
 
 constexpr Builtin kBuiltins[] = {Builtin::Gelu, Builtin::GeluTanh, Builtin::Relu,
-                                 Builtin::Silu, Builtin::MHA};
+                                 Builtin::Silu, Builtin::MHA,  Builtin::Concat,
+                                 Builtin::Take, Builtin::Mean};
 
 std::string spellNumber(double value) {
   std::string text;
@@ -42,6 +43,8 @@ std::string spellValue(const Argument &arg) {
     return arg.name;
   case Argument::Kind::Arrow:
     return spellNumber(arg.number) + " -> " + spellNumber(arg.out);
+  case Argument::Kind::Shape:
+    return "a shape";
   }
   llvm_unreachable("unknown argument kind");
 }
@@ -137,39 +140,112 @@ bool Sema::getNumber(const Argument &arg, double &field) {
   return true;
 }
 
+std::string ValueType::describe() const {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  auto list = [&](llvm::ArrayRef<int64_t> dims) {
+    for (int64_t d : dims)
+      os << ", " << d;
+  };
+  switch (kind) {
+  case Kind::Number:
+    return "a number";
+  case Kind::Tokens:
+    os << "[B, " << tokens << ", " << features << "]";
+    break;
+  case Kind::Pooled:
+    os << "[B, " << features << "]";
+    break;
+  case Kind::Image:
+    os << "[B";
+    list(shape);
+    os << "]";
+    break;
+  case Kind::Parameter:
+    os << "[";
+    list(shape);
+    os << "]";
+    text.erase(1, 2);
+    break;
+  }
+  return text;
+}
+
 bool Sema::check() {
-  checkSizes();
+  if (block.isModel) {
+    checkInputs();
+    checkInstances();
+  } else {
+    checkSizes();
+    variables["x"] = block.dim ? Value(ValueType::tokensOf(block.tokens, block.dim)) : std::nullopt;
+  }
   for (auto &layer : block.layers)
     checkLayer(*layer);
   checkStateDictKeys();
-
-  variables["x"] = block.dim ? Value(block.dim) : std::nullopt;
-  const Assignment *result = nullptr;
-  // Variables still holding the block's input, unchanged: an identity block is rejected.
-  llvm::StringSet<> inputAliases = {"x"};
-  for (Assignment &stmt : block.statements) {
+  for (Assignment &stmt : block.statements)
     checkStatement(stmt);
-    if (stmt.target == "x")
+  for (auto &layer : block.layers)
+    if (!usedLayers.count(layer.get()) && !invalidLayers.count(layer.get()))
+      error(layer->loc, "layer '" + layer->name + "' is declared but never used");
+  for (const InstanceDecl &instance : block.instances)
+    if (!usedGroups.contains(instance.group) && instance.block)
+      error(instance.loc, "block instances '" + instance.group + "' are declared but never used");
+  checkResult();
+  return !failed;
+}
+
+/// A block's result is its final `x`; a model's are its `output` statements. Either must
+/// compute something from its inputs.
+void Sema::checkResult() {
+  // Variables still holding an input, unchanged: an identity block or output is rejected.
+  llvm::StringSet<> inputAliases;
+  if (block.isModel)
+    for (const InputDecl &input : block.inputs)
+      inputAliases.insert(input.name);
+  else
+    inputAliases.insert("x");
+  const Assignment *result = nullptr;
+  llvm::StringMap<const Assignment *> outputs;
+  for (const Assignment &stmt : block.statements) {
+    if (block.isModel ? stmt.output : stmt.target == "x")
       result = &stmt;
+    if (stmt.output) {
+      auto [it, inserted] = outputs.try_emplace(stmt.target, &stmt);
+      if (!inserted) {
+        error(stmt.loc, "output '" + stmt.target + "' is given twice");
+        note(it->second->loc, "first given here");
+      }
+    }
     auto *var = llvm::dyn_cast<VarExprAST>(stmt.value.get());
     if (var && inputAliases.contains(var->name))
       inputAliases.insert(stmt.target);
     else
       inputAliases.erase(stmt.target);
+    if (stmt.output && inputAliases.contains(stmt.target))
+      error(stmt.loc, "output '" + stmt.target + "' is an input of the model, unchanged");
+    if (stmt.output)
+      if (Value v = variables.lookup(stmt.target); v && !v->isActivation())
+        error(stmt.loc, "output '" + stmt.target + "' must be a tensor [B, ...] computed by "
+                        "the model, not " + v->describe());
   }
 
-  for (auto &layer : block.layers)
-    if (!usedLayers.count(layer.get()) && !invalidLayers.count(layer.get()))
-      error(layer->loc, "layer '" + layer->name + "' is declared but never used");
-
-  // An identity block is almost surely a mistake, and it has nothing to compile.
-  if (!result) {
+  if (block.isModel) {
+    if (!result)
+      error(block.loc, "model '" + block.name + "' has no output: write 'output NAME = ...'");
+  } else if (!result) {
+    // An identity block is almost surely a mistake, and it has nothing to compile.
     error(block.loc, "block '" + block.name + "' never assigns 'x'");
   } else if (inputAliases.contains("x")) {
     error(result->loc, "block '" + block.name + "' computes nothing: its result 'x' is its input");
-  } else if (Value x = variables["x"]; x && block.dim && *x != block.dim) {
-    error(result->loc, formatv("the block's result 'x' has {0} features, but dim = {1}",
-                               *x, block.dim));
+  } else if (Value x = variables["x"]; x && block.dim &&
+                                       (x->kind != ValueType::Kind::Tokens ||
+                                        x->features != block.dim || x->tokens != block.tokens)) {
+    if (x->kind == ValueType::Kind::Tokens && x->tokens == block.tokens)
+      error(result->loc, formatv("the block's result 'x' has {0} features, but dim = {1}",
+                                 x->features, block.dim));
+    else
+      error(result->loc, "the block's result 'x' is " + x->describe() + ", but the block's " +
+                             "shape is " + ValueType::tokensOf(block.tokens, block.dim).describe());
   }
 
   // A value no statement reads is dead code, most likely a mistake, and the lowering has
@@ -177,9 +253,94 @@ bool Sema::check() {
   // often follows from one (a misspelt use).
   if (!failed)
     for (const Assignment &stmt : block.statements)
-      if (&stmt != result && !read.count(&stmt))
+      if (&stmt != result && !stmt.output && !read.count(&stmt))
         error(stmt.loc, "the value assigned to '" + stmt.target + "' is never used");
-  return !failed;
+}
+
+void Sema::checkInputs() {
+  for (InputDecl &input : block.inputs) {
+    if (variables.count(input.name)) {
+      error(input.loc, "input '" + input.name + "' is declared twice");
+      continue;
+    }
+    bool ok = true;
+    if (input.batch != "B") {
+      error(input.batchLoc, "an input's shape starts with 'B', the batch chosen at run "
+                            "time, not '" + input.batch + "'");
+      ok = false;
+    }
+    for (const Argument &dim : input.dims) {
+      std::optional<int64_t> size = getSize(dim.number, dim.loc, "a dimension of an input");
+      ok &= size.has_value();
+      input.shape.push_back(size.value_or(0));
+    }
+    if (ok && (input.shape.empty() || input.shape.size() > 3)) {
+      error(input.loc, "input '" + input.name + "' must be [B, C] (pooled), [B, N, C] "
+                       "(tokens) or [B, C, H, W] (an image)");
+      ok = false;
+    }
+    if (ok && input.shape.size() == 3 &&
+        !withinIndexing(input.loc, "a sample of input '" + input.name + "'",
+                        input.shape[0] * input.shape[1], input.shape[2]))
+      ok = false;
+    Value value;
+    if (ok) {
+      ValueType type;
+      if (input.shape.size() == 1)
+        type = ValueType::pooled(input.shape[0]);
+      else if (input.shape.size() == 2)
+        type = ValueType::tokensOf(input.shape[0], input.shape[1]);
+      else
+        type = {ValueType::Kind::Image, 0, input.shape[0], {input.shape.begin(), input.shape.end()}};
+      value = type;
+    }
+    variables[input.name] = value;
+  }
+  if (block.inputs.empty())
+    error(block.loc, "model '" + block.name + "' has no input: declare 'input NAME: [B, ...]'");
+}
+
+void Sema::checkInstances() {
+  for (InstanceDecl &instance : block.instances) {
+    const BlockAST *target = blocks.lookup(instance.blockName);
+    if (!target) {
+      llvm::SmallVector<llvm::StringRef> names;
+      for (const auto &entry : blocks)
+        names.push_back(entry.getKey());
+      error(instance.blockLoc, "unknown block '" + instance.blockName + "'" +
+                                   suggest(instance.blockName, names));
+      continue;
+    }
+    if (instance.ranged && (instance.first < 0 || instance.last < 0)) {
+      error(instance.rangeLoc, "the indices of an instance range are integers from 0");
+      continue;
+    }
+    if (instance.ranged && instance.first > instance.last) {
+      error(instance.rangeLoc, formatv("the instance range {0}..{1} is empty", instance.first,
+                                       instance.last));
+      continue;
+    }
+    auto &group = groups[instance.group];
+    bool ok = true;
+    for (auto &[index, other] : group)
+      if (!instance.ranged || index < 0 ||
+          (index >= instance.first && index <= instance.last)) {
+        error(instance.loc, "instances '" + instance.group + "' overlap with an earlier "
+                            "declaration of the same names");
+        note(other->loc, "declared here");
+        ok = false;
+        break;
+      }
+    if (!ok)
+      continue;
+    instance.block = target;
+    if (!instance.ranged)
+      group.push_back({-1, &instance});
+    for (int64_t i = instance.first; instance.ranged && i <= instance.last; ++i)
+      group.push_back({i, &instance});
+  }
+  for (auto &entry : groups)
+    llvm::sort(entry.second, [](const auto &a, const auto &b) { return a.first < b.first; });
 }
 
 void Sema::checkSizes() {
@@ -226,9 +387,11 @@ void Sema::checkStatement(Assignment &stmt) {
   }
   if (layers.count(stmt.target))
     error(stmt.loc, "'" + stmt.target + "' is a layer; it cannot be assigned");
+  if (groups.count(stmt.target))
+    error(stmt.loc, "'" + stmt.target + "' names block instances; it cannot be assigned");
 
   Value value = checkExpr(stmt.value, /*isStatementValue=*/true);
-  if (value == 0) {
+  if (value && value->isNumber()) {
     error(stmt.loc, "'" + stmt.target + "' must hold a tensor, not a number");
     value = std::nullopt;
   }
@@ -240,7 +403,7 @@ Value Sema::checkExpr(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
   Value value;
   switch (expr->getKind()) {
   case ExprAST::Kind::Number:
-    value = 0;
+    value = ValueType::number();
     break;
   case ExprAST::Kind::Var:
     value = checkVar(cast<VarExprAST>(*expr));
@@ -252,11 +415,14 @@ Value Sema::checkExpr(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
     value = checkCall(expr, isStatementValue);
     break;
   case ExprAST::Kind::LayerCall:
+  case ExprAST::Kind::InstanceCall:
   case ExprAST::Kind::BuiltinCall:
     llvm_unreachable("the parser leaves calls unresolved; Sema resolves each once");
   }
-  if (value)
-    expr->features = *value;
+  if (value) {
+    expr->features = value->features;
+    expr->tokens = value->kind == ValueType::Kind::Tokens ? value->tokens : 0;
+  }
   return value;
 }
 
@@ -267,12 +433,20 @@ Value Sema::checkVar(const VarExprAST &var) {
       read.insert(stmt);
     return it->second;
   }
-  if (layers.count(var.name)) {
-    error(var.loc, "'" + var.name + "' is a layer: apply it as '" + var.name + "(...)'");
-    return std::nullopt;
+  if (LayerDecl *layer = layers.lookup(var.name)) {
+    if (layer->kind != LayerKind::Parameter) {
+      error(var.loc, "'" + var.name + "' is a layer: apply it as '" + var.name + "(...)'");
+      return std::nullopt;
+    }
+    usedLayers.insert(layer);
+    if (invalidLayers.count(layer))
+      return std::nullopt;
+    return ValueType{ValueType::Kind::Parameter, 0, layer->shape.back(), layer->shape};
   }
   llvm::SmallVector<llvm::StringRef> names;
   for (const auto &entry : variables)
+    names.push_back(entry.getKey());
+  for (const auto &entry : blocks) // `encoder = vit_blokc`: a misspelt block to instantiate
     names.push_back(entry.getKey());
   error(var.loc, "use of undefined variable '" + var.name + "'" + suggest(var.name, names));
   return std::nullopt;
@@ -283,25 +457,62 @@ Value Sema::checkBinary(BinaryExprAST &binary) {
   Value rhs = checkExpr(binary.rhs, false);
   if (!lhs || !rhs)
     return std::nullopt;
-  if (binary.op == '+' && (*lhs == 0 || *rhs == 0)) {
+  using K = ValueType::Kind;
+  for (const Value &side : {lhs, rhs})
+    if (side->kind == K::Image) {
+      error(binary.loc, "an image " + side->describe() + " takes no '" +
+                            std::string(1, binary.op) + "': apply a conv2d layer to it");
+      return std::nullopt;
+    }
+  if (binary.op == '+' && (lhs->isNumber() || rhs->isNumber())) {
     error(binary.loc, "both sides of '+' must be tensors, not numbers");
     return std::nullopt;
   }
-  if (*lhs == 0 && *rhs == 0) {
+  if (lhs->isNumber() && rhs->isNumber()) {
     error(binary.loc, "'*' of two numbers: write their product as one number");
     return std::nullopt;
   }
-  if (*lhs == 0 || *rhs == 0) // scaling a tensor by a number
-    return std::max(*lhs, *rhs);
-  if (*lhs != *rhs) {
+  if (lhs->isNumber() || rhs->isNumber()) { // scaling a tensor by a number
+    const ValueType &tensor = lhs->isNumber() ? *rhs : *lhs;
+    if (tensor.kind == K::Parameter) {
+      error(binary.loc, "a parameter is added to tokens ('+') or concatenated, not scaled");
+      return std::nullopt;
+    }
+    return tensor;
+  }
+  // A learned table [1, N, C] added to tokens [B, N, C] (a position embedding).
+  if (binary.op == '+' && (lhs->kind == K::Parameter) != (rhs->kind == K::Parameter)) {
+    const ValueType &table = lhs->kind == K::Parameter ? *lhs : *rhs;
+    const ValueType &tensor = lhs->kind == K::Parameter ? *rhs : *lhs;
+    if (tensor.kind != K::Tokens || table.shape.size() != 3 || table.shape[0] != 1 ||
+        table.shape[1] != tensor.tokens || table.shape[2] != tensor.features) {
+      error(binary.loc, "'+' of tokens " + tensor.describe() + " and a parameter " +
+                            table.describe() + ": the parameter must be [1, " +
+                            llvm::Twine(tensor.rows()) + ", " + llvm::Twine(tensor.features) +
+                            "], one row per token");
+      return std::nullopt;
+    }
+    return tensor;
+  }
+  if (lhs->kind == K::Parameter || rhs->kind == K::Parameter) {
+    error(binary.loc, "a parameter is added to tokens ('+') or concatenated, not combined "
+                      "with '" + std::string(1, binary.op) + "' here");
+    return std::nullopt;
+  }
+  if (lhs->features != rhs->features) {
     error(binary.loc, formatv("feature size mismatch at '{0}': {1} vs {2}", std::string(1, binary.op),
-                              *lhs, *rhs));
+                              lhs->features, rhs->features));
+    return std::nullopt;
+  }
+  if (!(*lhs == *rhs)) {
+    error(binary.loc, "shape mismatch at '" + std::string(1, binary.op) + "': " +
+                          lhs->describe() + " vs " + rhs->describe());
     return std::nullopt;
   }
   return lhs;
 }
 
-/// Resolves the call in `expr` to a layer or a builtin, replacing the node.
+/// Resolves the call in `expr` to a layer, block instances or a builtin, replacing the node.
 Value Sema::checkCall(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
   auto &call = cast<CallExprAST>(*expr);
   // The arguments' own errors stand whatever the callee turns out to be.
@@ -311,12 +522,19 @@ Value Sema::checkCall(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
 
   if (std::optional<Builtin> builtin = lookupBuiltin(call.callee))
     return checkBuiltin(expr, *builtin, args);
-  if (LayerDecl *layer = layers.lookup(call.callee)) {
+  LayerDecl *layer = layers.lookup(call.callee);
+  bool isGroup = groups.count(call.callee);
+  if (layer || isGroup) {
     if (call.args.size() != 1 || !call.options.empty()) {
-      error(call.loc, "layer '" + call.callee + "' takes one tensor argument");
-      usedLayers.insert(layer);
+      error(call.loc, (layer ? "layer '" : "block instances '") + call.callee +
+                          (layer ? "' takes" : "' take") + " one tensor argument");
+      if (layer)
+        usedLayers.insert(layer);
+      usedGroups.insert(call.callee);
       return std::nullopt;
     }
+    if (isGroup)
+      return checkInstanceCall(expr, call.callee, args.front());
     return checkLayerCall(expr, *layer, args.front());
   }
   if (lookupLayerKind(call.callee)) {
@@ -324,11 +542,18 @@ Value Sema::checkCall(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
                         call.callee + "(...)' and apply it as 'NAME(...)'");
     return std::nullopt;
   }
+  if (blocks.count(call.callee)) {
+    error(call.loc, "'" + call.callee + "' is a block: declare its instances, 'NAME = " +
+                        call.callee + "', and apply them as 'NAME(...)'");
+    return std::nullopt;
+  }
 
   llvm::SmallVector<llvm::StringRef> names;
   for (Builtin b : kBuiltins)
     names.push_back(getBuiltinName(b));
   for (const auto &entry : layers)
+    names.push_back(entry.getKey());
+  for (const auto &entry : groups)
     names.push_back(entry.getKey());
   // A statement's whole value may have been meant as a layer declaration.
   if (isStatementValue)
@@ -340,41 +565,95 @@ Value Sema::checkCall(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
   return std::nullopt;
 }
 
+/// `blocks(t)`: each instance of the group applied in index order; each block's tokens
+/// and dim must be t's.
+Value Sema::checkInstanceCall(std::unique_ptr<ExprAST> &expr, llvm::StringRef group, Value arg) {
+  auto &call = cast<CallExprAST>(*expr);
+  usedGroups.insert(group);
+  auto instanceCall = std::make_unique<InstanceCallExprAST>(call.loc, call.callee,
+                                                            std::move(call.args.front()));
+  bool ok = arg.has_value();
+  for (auto &[index, instance] : groups[group]) {
+    const BlockAST *target = instance->block;
+    usedBlocks.insert(target);
+    std::string name = index < 0 ? instance->group : instance->group + "." + std::to_string(index);
+    instanceCall->instances.push_back({name, target});
+    ValueType expected = ValueType::tokensOf(target->tokens, target->dim);
+    if (ok && !(*arg == expected)) {
+      error(call.loc, "block '" + target->name + "' (instance '" + name + "') takes " +
+                          expected.describe() + ", but is applied to " + arg->describe());
+      note(instance->loc, "instances declared here");
+      ok = false;
+    }
+  }
+  expr = std::move(instanceCall);
+  return ok ? arg : std::nullopt;
+}
 
 Value Sema::checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
                          llvm::ArrayRef<Value> args) {
   auto &call = cast<CallExprAST>(*expr);
-  bool isMHA = builtin == Builtin::MHA;
+  // The one option a builtin takes, if any: mha's heads, mean's first token.
+  llvm::StringRef optionKey = builtin == Builtin::MHA ? "heads" : builtin == Builtin::Mean ? "from" : "";
   bool ok = true;
 
-  std::optional<int64_t> heads;
-  bool headsGiven = false;
-  for (const Argument &option : call.options) {
-    if (!isMHA || option.kind == Argument::Kind::Arrow || option.key != "heads") {
-      error(option.loc, "unknown argument '" + spellKey(option) + "' to " + call.callee +
-                            (isMHA ? " (it takes heads)" : " (it takes none)"));
+  std::optional<int64_t> option;
+  bool optionGiven = false;
+  for (const Argument &given : call.options) {
+    if (optionKey.empty() || given.kind == Argument::Kind::Arrow ||
+        given.kind == Argument::Kind::Shape || given.key != optionKey) {
+      error(given.loc, "unknown argument '" + spellKey(given) + "' to " + call.callee +
+                           (optionKey.empty() ? " (it takes none)"
+                                              : " (it takes " + optionKey.str() + ")"));
       ok = false;
-    } else if (headsGiven) {
-      error(option.loc, "'heads' is given twice");
+    } else if (optionGiven) {
+      error(given.loc, "'" + optionKey + "' is given twice");
       ok = false;
     } else {
-      headsGiven = true;
-      heads = getSize(option, "'heads'");
-      ok &= heads.has_value();
+      optionGiven = true;
+      // `from = 0` is a valid first token.
+      if (builtin == Builtin::Mean && given.kind == Argument::Kind::Number && given.number == 0)
+        option = 0;
+      else
+        option = getSize(given, "'" + optionKey + "'");
+      ok &= option.has_value();
     }
   }
+  if (builtin == Builtin::Concat) {
+    Value value = ok ? checkConcat(call, args) : std::nullopt;
+    if (value)
+      expr = std::make_unique<BuiltinCallExprAST>(call.loc, builtin, std::move(call.args), 0, 0);
+    return value;
+  }
+  if (builtin == Builtin::Take || builtin == Builtin::Mean) {
+    int64_t index = option.value_or(0);
+    Value value = ok ? checkPooling(call, builtin, args, index) : std::nullopt;
+    if (value) {
+      call.args.resize(1);
+      expr = std::make_unique<BuiltinCallExprAST>(call.loc, builtin, std::move(call.args), 0, index);
+    }
+    return value;
+  }
+  bool isMHA = builtin == Builtin::MHA;
   if (isMHA ? args.size() != 1 && args.size() != 3 : args.size() != 1) {
     error(call.loc, isMHA ? "mha takes one packed qkv tensor or three tensors q, k, v"
                           : "'" + call.callee + "' takes one tensor argument");
     return std::nullopt;
   }
-  if (isMHA && !headsGiven) {
+  if (isMHA && !optionGiven) {
     error(call.loc, "mha needs 'heads = H'");
     ok = false;
   }
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == 0) {
+    if (args[i] && args[i]->isNumber()) {
       error(call.args[i]->loc, "'" + call.callee + "' takes tensors, not numbers");
+      ok = false;
+    } else if (args[i] && !args[i]->isActivation()) {
+      error(call.args[i]->loc, "'" + call.callee + "' takes tensors [B, ...], not " +
+                                   args[i]->describe());
+      ok = false;
+    } else if (args[i] && isMHA && args[i]->kind != ValueType::Kind::Tokens) {
+      error(call.args[i]->loc, "mha takes tokens [B, N, C], not " + args[i]->describe());
       ok = false;
     }
     ok &= args[i].has_value();
@@ -382,7 +661,8 @@ Value Sema::checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
   if (!ok)
     return std::nullopt;
 
-  int64_t width = *args[0];
+  ValueType result = *args[0];
+  int64_t width = result.features;
   if (isMHA) {
     if (args.size() == 1) {
       if (width % 3) {
@@ -392,25 +672,127 @@ Value Sema::checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
         return std::nullopt;
       }
       width /= 3;
-    } else if (*args[1] != width || *args[2] != width) {
+    } else if (args[1]->features != width || args[2]->features != width) {
       error(call.loc, formatv("mha: q, k and v have different features ({0}, {1}, {2})",
-                              width, *args[1], *args[2]));
+                              width, args[1]->features, args[2]->features));
+      return std::nullopt;
+    } else if (args[1]->tokens != result.tokens || args[2]->tokens != result.tokens) {
+      error(call.loc, "mha: q, k and v have different tokens");
       return std::nullopt;
     }
-    if (width % *heads) {
-      error(call.loc, formatv("mha: {0} heads do not divide {1} features", *heads, width));
+    if (width % *option) {
+      error(call.loc, formatv("mha: {0} heads do not divide {1} features", *option, width));
       return std::nullopt;
     }
+    result.features = width;
   }
   expr = std::make_unique<BuiltinCallExprAST>(call.loc, builtin, std::move(call.args),
-                                              heads.value_or(0));
-  return width;
+                                              option.value_or(0), 0);
+  return result;
+}
+
+/// `concat(p1, ..., t)`: learned tokens [1, T, C] (a class token, distillation or register
+/// tokens) put before the tokens of t [B, N, C]: [B, T1 + ... + N, C].
+Value Sema::checkConcat(const CallExprAST &call, llvm::ArrayRef<Value> args) {
+  if (args.size() < 2) {
+    error(call.loc, "concat takes learned tokens (parameters [1, T, C]) and then a tensor of "
+                    "tokens [B, N, C]");
+    return std::nullopt;
+  }
+  for (const Value &arg : args)
+    if (!arg)
+      return std::nullopt;
+  const ValueType &tokens = *args.back();
+  if (tokens.kind != ValueType::Kind::Tokens) {
+    error(call.args.back()->loc, "concat's last argument must be tokens [B, N, C], not " +
+                                     tokens.describe());
+    return std::nullopt;
+  }
+  int64_t total = tokens.tokens;
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    const ValueType &p = *args[i];
+    if (p.kind != ValueType::Kind::Parameter || p.shape.size() != 3 || p.shape[0] != 1 ||
+        p.shape[2] != tokens.features) {
+      error(call.args[i]->loc, "concat puts learned tokens, parameters [1, T, " +
+                                   llvm::Twine(tokens.features) + "], before the tokens; got " +
+                                   p.describe());
+      return std::nullopt;
+    }
+    total += p.shape[1];
+  }
+  if (!withinIndexing(call.loc, "a sample of the result of concat", total, tokens.features))
+    return std::nullopt;
+  return ValueType::tokensOf(total, tokens.features);
+}
+
+/// `take(t, i)`: token i of t, [B, C]; `mean(t, from = k)`: the mean of tokens k.. of t.
+Value Sema::checkPooling(CallExprAST &call, Builtin builtin, llvm::ArrayRef<Value> args,
+                         int64_t &index) {
+  bool isTake = builtin == Builtin::Take;
+  auto *number = args.size() == 2 ? llvm::dyn_cast<NumberExprAST>(call.args[1].get()) : nullptr;
+  if (isTake ? !number : args.size() != 1) {
+    error(call.loc, isTake ? "take takes a tensor of tokens and the index of a token: "
+                             "'take(t, 0)'"
+                           : "mean takes one tensor of tokens (and 'from = K')");
+    return std::nullopt;
+  }
+  if (!args[0])
+    return std::nullopt;
+  if (args[0]->kind != ValueType::Kind::Tokens) {
+    error(call.args[0]->loc, "'" + call.callee + "' takes tokens [B, N, C], not " +
+                                 args[0]->describe());
+    return std::nullopt;
+  }
+  if (isTake) {
+    if (number->value < 0 || number->value != std::floor(number->value) ||
+        number->value >= double(args[0]->tokens)) {
+      error(number->loc, "take: token " + spellNumber(number->value) + " is not one of the " +
+                             llvm::Twine(args[0]->tokens) + " tokens");
+      return std::nullopt;
+    }
+    index = int64_t(number->value);
+  } else if (index >= args[0]->tokens) {
+    error(call.loc, formatv("mean: 'from = {0}' leaves none of the {1} tokens", index,
+                            args[0]->tokens));
+    return std::nullopt;
+  }
+  return ValueType::pooled(args[0]->features);
 }
 
 std::string blockc::sema::spellKey(const Argument &arg) {
   return arg.kind == Argument::Kind::Arrow ? "IN -> OUT" : arg.key;
 }
 
-bool blockc::checkBlock(BlockAST &block, llvm::SourceMgr &sourceMgr) {
-  return Sema(block, sourceMgr).check();
+bool blockc::checkSpec(SpecAST &spec, llvm::SourceMgr &sourceMgr) {
+  llvm::StringMap<const BlockAST *> blocks;
+  bool ok = true;
+  for (auto &block : spec.blocks) {
+    Sema sema(*block, sourceMgr);
+    ok &= sema.check();
+    auto [it, inserted] = blocks.try_emplace(block->name, block.get());
+    if (!inserted) {
+      sema.error(block->loc, "block '" + block->name + "' is declared twice");
+      sema.note(it->second->loc, "first declared here");
+      ok = false;
+    }
+  }
+  if (!spec.model) {
+    if (spec.blocks.size() > 1) {
+      Sema(*spec.blocks[1], sourceMgr)
+          .error(spec.blocks[1]->loc, "a file without a model holds one block: add a model "
+                                      "that uses the blocks, 'model NAME { ... }'");
+      ok = false;
+    }
+    return ok;
+  }
+  Sema sema(*spec.model, sourceMgr, &blocks);
+  ok &= sema.check();
+  if (ok)
+    for (auto &block : spec.blocks)
+      if (!sema.getUsedBlocks().count(block.get())) {
+        sema.error(block->loc, "block '" + block->name + "' is declared but the model never "
+                               "uses it");
+        ok = false;
+      }
+  return ok;
 }

@@ -12,6 +12,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/SourceMgr.h"
 
 namespace blockc::sema {
@@ -19,24 +20,68 @@ namespace blockc::sema {
 using namespace blockc::ast;
 using Builtin = BuiltinCallExprAST::Builtin;
 
-/// What an expression evaluates to: a tensor with that many features (> 0), a number
-/// (0), or std::nullopt when an error was reported inside it, so that one mistake
-/// gives one message.
-using Value = std::optional<int64_t>;
+/// The type of an expression's value.
+struct ValueType {
+  enum class Kind {
+    Number,
+    Tokens,    // [B, tokens, features]
+    Pooled,    // [B, features]: one vector per sample (a pooled class token, logits)
+    Image,     // [B, C, H, W]: shape is [C, H, W]
+    Parameter, // a learned tensor of a fixed shape, without B
+  };
+  Kind kind = Kind::Number;
+  int64_t tokens = 0, features = 0;
+  llvm::SmallVector<int64_t, 4> shape;
+
+  static ValueType number() { return {}; }
+  static ValueType tokensOf(int64_t tokens, int64_t features) {
+    return {Kind::Tokens, tokens, features, {}};
+  }
+  static ValueType pooled(int64_t features) { return {Kind::Pooled, 0, features, {}}; }
+  bool isNumber() const { return kind == Kind::Number; }
+  /// An activation, which layers and builtins apply to: tokens or pooled.
+  bool isActivation() const { return kind == Kind::Tokens || kind == Kind::Pooled; }
+  /// Rows of one sample: its tokens, or 1 when pooled.
+  int64_t rows() const { return kind == Kind::Tokens ? tokens : 1; }
+  /// "[B, 197, 768]", "[1, 197, 768]", "a number".
+  std::string describe() const;
+  bool operator==(const ValueType &other) const {
+    return kind == other.kind && tokens == other.tokens && features == other.features &&
+           shape == other.shape;
+  }
+};
+
+/// What an expression evaluates to, or std::nullopt when an error was reported inside
+/// it, so that one mistake gives one message.
+using Value = std::optional<ValueType>;
 
 /// How messages name an argument: its key, or "IN -> OUT".
 std::string spellKey(const Argument &arg);
 
-/// The checks of one block (see checkBlock in Sema.h), reporting through sourceMgr.
+/// The checks of one block or model (see checkSpec in Sema.h), reporting through
+/// sourceMgr; a model's instances name the file's `blocks`.
 class Sema {
 public:
-  Sema(BlockAST &block, llvm::SourceMgr &sourceMgr)
-      : block(block), sourceMgr(sourceMgr) {}
+  Sema(BlockAST &block, llvm::SourceMgr &sourceMgr,
+       const llvm::StringMap<const BlockAST *> *blocks = nullptr)
+      : block(block), sourceMgr(sourceMgr), blocks(blocks ? *blocks : noBlocks) {}
 
   bool check();
+  /// Blocks the model instantiates (after check).
+  const llvm::DenseSet<const BlockAST *> &getUsedBlocks() const { return usedBlocks; }
+
+  void error(const Location &loc, const llvm::Twine &message);
+  void note(const Location &loc, const llvm::Twine &message);
 
 private:
   void checkSizes();
+  void checkInputs();
+  void checkInstances();
+  void checkResult();
+  Value checkInstanceCall(std::unique_ptr<ExprAST> &expr, llvm::StringRef group, Value arg);
+  Value checkConcat(const CallExprAST &call, llvm::ArrayRef<Value> args);
+  Value checkPooling(CallExprAST &call, Builtin builtin, llvm::ArrayRef<Value> args,
+                     int64_t &index);
   void checkLayer(LayerDecl &layer);
   void checkStateDictKeys();
   bool applyLayerArgument(LayerDecl &layer, const Argument &arg);
@@ -50,7 +95,8 @@ private:
   Value checkLayerCall(std::unique_ptr<ExprAST> &expr, LayerDecl &layer, Value arg);
   Value checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
                      llvm::ArrayRef<Value> args);
-  Value applyLayer(LayerDecl &layer, int64_t width, const Location &loc);
+  Value applyLayer(LayerDecl &layer, const ValueType &input, const Location &loc);
+  Value applyConv2d(LayerDecl &layer, const ValueType &input, const Location &loc);
 
   std::optional<int64_t> getSize(double value, const Location &loc,
                                  const llvm::Twine &what);
@@ -60,12 +106,16 @@ private:
   bool getBool(const Argument &arg, bool &field);
   bool getNumber(const Argument &arg, double &field);
 
-  void error(const Location &loc, const llvm::Twine &message);
-  void note(const Location &loc, const llvm::Twine &message);
-
   BlockAST &block;
   llvm::SourceMgr &sourceMgr;
+  const llvm::StringMap<const BlockAST *> noBlocks;
+  const llvm::StringMap<const BlockAST *> &blocks;
   bool failed = false;
+
+  /// A model's instance groups: each instance's index (-1 if unranged), declaration.
+  llvm::StringMap<std::vector<std::pair<int64_t, const InstanceDecl *>>> groups;
+  llvm::DenseSet<const BlockAST *> usedBlocks;
+  llvm::StringSet<> usedGroups;
 
   llvm::StringMap<LayerDecl *> layers;
   /// Layers whose declaration had an error: their uses are not checked further.

@@ -61,16 +61,29 @@ bool isBefore(const Location &a, const Location &b) {
 
 void Sema::checkStateDictKeys() {
   // Two layers must not claim one tensor (`attn` and `attn.qkv` both own attn.qkv.weight).
-  llvm::StringMap<const LayerDecl *> owners;
+  // In a model, block instances own their blocks' tensors under their names.
+  struct Owner {
+    std::string name;
+    Location loc;
+  };
+  llvm::StringMap<Owner> owners;
+  for (const InstanceDecl &instance : block.instances) {
+    if (!instance.block)
+      continue;
+    for (const std::string &name : instance.names())
+      for (const auto &layer : instance.block->layers)
+        for (const std::string &key : stateDictKeys(*layer))
+          owners.try_emplace(name + "." + key, Owner{"block instance '" + name + "'", instance.loc});
+  }
   for (auto &layer : block.layers) {
     if (invalidLayers.count(layer.get()))
       continue;
     for (const std::string &key : stateDictKeys(*layer)) {
-      auto [it, inserted] = owners.try_emplace(key, layer.get());
+      auto [it, inserted] = owners.try_emplace(key, Owner{"layer '" + layer->name + "'", layer->loc});
       if (!inserted) {
         error(layer->loc, "layer '" + layer->name + "' declares the tensor '" + key +
-                              "', which layer '" + it->second->name + "' also declares");
-        note(it->second->loc, "'" + it->second->name + "' declared here");
+                              "', which " + it->second.name + " also declares");
+        note(it->second.loc, it->second.name + " declared here");
         invalidLayers.insert(layer.get());
         break;
       }
@@ -87,9 +100,11 @@ void Sema::checkLayer(LayerDecl &layer) {
     return;
   }
   // A layer is called by name, so it must not hide a builtin or the input.
-  if (layer.name == "x" || lookupBuiltin(layer.name)) {
+  bool isInput = block.isModel ? variables.count(layer.name) != 0 : layer.name == "x";
+  if (isInput || lookupBuiltin(layer.name)) {
     error(layer.loc, "'" + layer.name + "' cannot name a layer: it is " +
-                         (layer.name == "x" ? "the block's input" : "a built-in function"));
+                         (isInput ? (block.isModel ? "an input of the model" : "the block's input")
+                                  : "a built-in function"));
     invalidLayers.insert(&layer);
   }
 
@@ -117,7 +132,7 @@ void Sema::checkLayer(LayerDecl &layer) {
   }
   if (!ok)
     invalidLayers.insert(&layer);
-  if (layer.kind == LayerKind::Linear)
+  if (layer.kind == LayerKind::Linear || layer.kind == LayerKind::Conv2d)
     layer.features = layer.inFeatures;
 }
 
@@ -141,6 +156,23 @@ bool Sema::applyLayerArgument(LayerDecl &layer, const Argument &arg) {
     layer.*argument->size = size.value_or(0);
     return size.has_value();
   }
+  case ArgumentType::Shape: {
+    if (arg.kind != Argument::Kind::Shape) {
+      error(arg.valueLoc, info.name + " takes a shape '[d0, d1, ...]'");
+      return false;
+    }
+    bool ok = true;
+    int64_t elements = 1;
+    for (double d : arg.shape) {
+      std::optional<int64_t> size = getSize(d, arg.loc, "a dimension of the shape");
+      ok &= size.has_value();
+      (layer.*argument->shape).push_back(size.value_or(1));
+      if (size && ok && !withinIndexing(arg.loc, info.name + " '" + layer.name + "'", elements, *size))
+        return false;
+      elements *= size.value_or(1);
+    }
+    return ok;
+  }
   case ArgumentType::Sizes: {
     std::optional<int64_t> in = getSize(arg.number, arg.loc, "in-features");
     std::optional<int64_t> out = getSize(arg.out, arg.valueLoc, "out-features");
@@ -159,14 +191,18 @@ bool Sema::tensorsWithinIndexing(const LayerDecl &layer, int64_t features,
                                  const Location &loc) {
   const LayerKindInfo &info = layer.getInfo();
   for (const LayerTensor &tensor : info.tensors) {
-    if (tensor.shape.rank != 2 || !hasTensor(info, tensor, layer))
+    if (tensor.shape.rank < 2 || !hasTensor(info, tensor, layer))
       continue;
     std::string name = tensor.suffix.str(); // "qkv.weight" is "the qkv weight of ..."
     std::replace(name.begin(), name.end(), '.', ' ');
-    if (!withinIndexing(loc, "the " + name + " of " + info.name + " layer '" + layer.name + "'",
-                        getDimSize(tensor.shape.dims[0], layer, features),
-                        getDimSize(tensor.shape.dims[1], layer, features)))
-      return false;
+    int64_t rows = getDimSize(tensor.shape.dims[0], layer, features), cols = 1;
+    for (unsigned d = 1; d < tensor.shape.rank && rows; ++d) {
+      int64_t size = getDimSize(tensor.shape.dims[d], layer, features);
+      if (!withinIndexing(loc, "the " + name + " of " + info.name + " layer '" + layer.name + "'",
+                          rows, cols * size))
+        return false;
+      cols *= size;
+    }
   }
   return true;
 }
@@ -181,7 +217,12 @@ Value Sema::checkLayerCall(std::unique_ptr<ExprAST> &expr, LayerDecl &layer,
     note(layer.loc, "declared here");
     return std::nullopt;
   }
-  if (arg == 0) {
+  if (layer.kind == LayerKind::Parameter) {
+    error(loc, "parameter '" + layer.name + "' is a value, not applied: use it as '" +
+                   layer.name + "'");
+    return std::nullopt;
+  }
+  if (arg && arg->isNumber()) {
     error(call.args.front()->loc,
           "layer '" + layer.name + "' is applied to a number, not a tensor");
     return std::nullopt;
@@ -193,10 +234,60 @@ Value Sema::checkLayerCall(std::unique_ptr<ExprAST> &expr, LayerDecl &layer,
   return applyLayer(layer, *arg, loc);
 }
 
-/// The features of `layer` applied to a `width`-wide tensor at `loc`.
-Value Sema::applyLayer(LayerDecl &layer, int64_t width, const Location &loc) {
+/// A conv2d patch embedding of an image [B, C, H, W]: tokens [B, (H/K)(W/K), OUT].
+Value Sema::applyConv2d(LayerDecl &layer, const ValueType &input, const Location &loc) {
+  if (input.kind != ValueType::Kind::Image) {
+    error(loc, "conv2d layer '" + layer.name + "' takes an image [B, C, H, W], not " +
+                   input.describe());
+    return std::nullopt;
+  }
+  if (layer.kernel != layer.stride) {
+    error(layer.loc, formatv("conv2d layer '{0}' has kernel = {1} and stride = {2}: only a "
+                             "patch embedding, kernel = stride, is supported",
+                             layer.name, layer.kernel, layer.stride));
+    return std::nullopt;
+  }
+  int64_t channels = input.shape[0], height = input.shape[1], width = input.shape[2];
+  if (channels != layer.inFeatures) {
+    error(loc, formatv("conv2d layer '{0}' expects {1} input channels, got {2}", layer.name,
+                       layer.inFeatures, channels));
+    return std::nullopt;
+  }
+  for (auto [what, size] : {std::pair<const char *, int64_t>{"height", height}, {"width", width}})
+    if (size % layer.kernel) {
+      error(loc, formatv("the image's {0} {1} is not divisible by the patch size {2} of "
+                         "conv2d layer '{3}'",
+                         what, size, layer.kernel, layer.name));
+      return std::nullopt;
+    }
+  int64_t patches = (height / layer.kernel) * (width / layer.kernel);
+  if (!withinIndexing(loc, "a sample of the output of conv2d layer '" + layer.name + "'",
+                      patches, layer.outFeatures) ||
+      !withinIndexing(loc, "a sample of the patches of conv2d layer '" + layer.name + "'",
+                      patches, layer.inFeatures * layer.kernel * layer.kernel))
+    return std::nullopt;
+  return ValueType::tokensOf(patches, layer.outFeatures);
+}
+
+/// The value of `layer` applied to `input` at `loc`.
+Value Sema::applyLayer(LayerDecl &layer, const ValueType &input, const Location &loc) {
   if (invalidLayers.count(&layer))
     return std::nullopt;
+  if (layer.kind == LayerKind::Conv2d)
+    return applyConv2d(layer, input, loc);
+  if (!input.isActivation()) {
+    error(loc, "layer '" + layer.name + "' is applied to " + input.describe() +
+                   (input.kind == ValueType::Kind::Image ? ", an image: apply a conv2d layer to it"
+                                                         : ", a parameter: layers apply to tensors [B, ...]"));
+    return std::nullopt;
+  }
+  if (layer.kind == LayerKind::Attention && input.kind != ValueType::Kind::Tokens) {
+    error(loc, "attention layer '" + layer.name + "' takes tokens [B, N, C], not " +
+                   input.describe());
+    return std::nullopt;
+  }
+  int64_t width = input.features;
+  ValueType result = input;
   if (layer.kind == LayerKind::Linear) {
     if (width != layer.inFeatures) {
       error(loc, formatv("linear layer '{0}' expects {1} input features, got {2}",
@@ -204,9 +295,10 @@ Value Sema::applyLayer(LayerDecl &layer, int64_t width, const Location &loc) {
       return std::nullopt;
     }
     if (!withinIndexing(loc, "a sample of the output of linear layer '" + layer.name + "'",
-                        block.tokens, layer.outFeatures))
+                        input.rows(), layer.outFeatures))
       return std::nullopt;
-    return layer.outFeatures;
+    result.features = layer.outFeatures;
+    return result;
   }
   // The other kinds take their features from the tensor, but have one set of
   // weights: every use must agree with the first.
@@ -222,7 +314,7 @@ Value Sema::applyLayer(LayerDecl &layer, int64_t width, const Location &loc) {
     // Attention computes q, k and v as one activation of 3 x width features.
     if (layer.kind == LayerKind::Attention &&
         !withinIndexing(loc, "a sample of the qkv of attention layer '" + layer.name + "'",
-                        block.tokens, 3 * width))
+                        input.rows(), 3 * width))
       return std::nullopt;
     layer.features = width;
     firstApplied[&layer] = loc;
@@ -232,5 +324,5 @@ Value Sema::applyLayer(LayerDecl &layer, int64_t width, const Location &loc) {
     note(firstApplied[&layer], "first applied here");
     return std::nullopt;
   }
-  return width;
+  return result;
 }

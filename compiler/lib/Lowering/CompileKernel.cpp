@@ -31,6 +31,7 @@ llvm::Expected<LoweredKernel> blockc::lowerKernel(KernelOp kernel, const TargetI
       return lowerPrepare(kernel, target);
     case KernelKind::Norm:
     case KernelKind::Elementwise:
+    case KernelKind::Tokens:
       return lowerRowwise(kernel, target);
     }
     llvm_unreachable("unknown kernel kind");

@@ -19,7 +19,9 @@ namespace json = llvm::json;
 
 namespace {
 
-constexpr int kAbiVersion = 1;
+constexpr int kAbiVersion = 2;
+/// The argument and result attribute naming a model's input or output (set by MLIRGen).
+constexpr llvm::StringLiteral kNameAttr = "blockc.name";
 
 class ModuleEmitter {
 public:
@@ -39,7 +41,8 @@ public:
     objectDir = join(options.outputDir, "kernels");
     if (auto ec = llvm::sys::fs::create_directories(objectDir))
       return llvm::createStringError(ec, "cannot create directory " + objectDir);
-    collectSources();
+    if (auto err = collectSources())
+      return std::move(err);
     json::Array prepare, run;
     EmitSummary summary;
     summary.target = target.name;
@@ -80,12 +83,27 @@ private:
     return llvm::Error::success();
   }
 
-  /// Where each tensor a kernel touches lives: the caller's input or output, a weight, a
-  /// bind-time constant, or an arena slot.
-  void collectSources() {
+  /// Where each tensor a kernel touches lives: one of the caller's inputs (the function's
+  /// arguments) or outputs (its return operands), a weight, a bind-time constant, or an
+  /// arena slot.
+  llvm::Error collectSources() {
     Block &entry = func.getBody().front();
-    Value output = entry.getTerminator()->getOperand(0);
-    sources[entry.getArgument(0)] = json::Object{{"source", "input"}};
+    for (BlockArgument arg : entry.getArguments())
+      sources[arg] = json::Object{{"source", "input"}, {"index", int64_t(arg.getArgNumber())}};
+    // The caller's output buffers are distinct, and the kernels write each: a value returned
+    // twice or an input returned as it is would need a copy that no kernel makes.
+    llvm::DenseMap<Value, int64_t> outputIndex;
+    for (auto [k, value] : llvm::enumerate(entry.getTerminator()->getOperands())) {
+      if (isa<BlockArgument>(value))
+        return llvm::createStringError("output " + std::to_string(k) + " ('" +
+                                       ioName(k, /*isInput=*/false) +
+                                       "') returns an input unchanged; no kernel writes it");
+      if (!outputIndex.try_emplace(value, k).second)
+        return llvm::createStringError("outputs " + std::to_string(outputIndex[value]) +
+                                       " and " + std::to_string(k) +
+                                       " return the same value; each output needs a value "
+                                       "of its own");
+    }
     for (Operation &op : entry) {
       if (auto weight = dyn_cast<WeightOp>(op)) {
         sources[weight.getResult()] = json::Object{{"source", "weight"}, {"name", weight.getName()}};
@@ -98,8 +116,9 @@ private:
       bool isPrepare = kernel.getKind() == KernelKind::Prepare;
       ArrayRef<int64_t> ids = *(isPrepare ? kernel.getConstants() : kernel.getSlots());
       for (auto [result, id] : llvm::zip(kernel.getResults(), ids)) {
-        if (result == output)
-          sources[result] = json::Object{{"source", "output"}};
+        auto output = outputIndex.find(result);
+        if (output != outputIndex.end())
+          sources[result] = json::Object{{"source", "output"}, {"index", output->second}};
         else if (isPrepare)
           sources[result] = json::Object{{"source", "constant"}, {"id", id}};
         else
@@ -110,6 +129,38 @@ private:
               {"shape", toJsonArray(cast<RankedTensorType>(result.getType()).getShape())}});
       }
     }
+    for (auto [k, value] : llvm::enumerate(entry.getTerminator()->getOperands()))
+      if (!sources.count(value))
+        return llvm::createStringError("output " + std::to_string(k) + " ('" +
+                                       ioName(k, /*isInput=*/false) +
+                                       "') is not computed by a kernel");
+    return llvm::Error::success();
+  }
+
+  /// The name of input or output `index`: its `blockc.name` attribute; else "x" and "y" for
+  /// a function of one input and one output (a block), "input0", "output0"... otherwise.
+  std::string ioName(size_t index, bool isInput) {
+    const unsigned count = isInput ? func.getNumArguments() : func.getNumResults();
+    StringAttr name = isInput ? func.getArgAttrOfType<StringAttr>(index, kNameAttr)
+                              : func.getResultAttrOfType<StringAttr>(index, kNameAttr);
+    if (name)
+      return name.str();
+    if (count == 1)
+      return isInput ? "x" : "y";
+    return (isInput ? "input" : "output") + std::to_string(index);
+  }
+
+  /// The manifest's "inputs" or "outputs": each tensor's name, its shape with -1 for the
+  /// batch, and its dtype.
+  json::Array ioJson(TypeRange types, bool isInput) {
+    json::Array list;
+    for (auto [k, type] : llvm::enumerate(types)) {
+      SmallVector<int64_t> shape(cast<RankedTensorType>(type).getShape());
+      shape[0] = -1; // the batch, dynamic in the IR
+      list.push_back(json::Object{
+          {"name", ioName(k, isInput)}, {"shape", toJsonArray(shape)}, {"dtype", "F32"}});
+    }
+    return list;
   }
 
   json::Object argJson(const ArgView &view) {
@@ -187,8 +238,8 @@ private:
   static double flopsPerSample(Operation *root) {
     double flops = 0;
     root->walk([&](LinearOp linear) {
-      auto in = cast<RankedTensorType>(linear.getInput().getType());
-      flops += 2.0 * in.getDimSize(1) * in.getDimSize(2) * channelsOf(linear.getResult());
+      flops += 2.0 * tokensOf(linear.getInput()) * channelsOf(linear.getInput()) *
+               channelsOf(linear.getResult());
     });
     root->walk([&](MHAOp mha) {
       int64_t n = tokensOf(mha.getResult());
@@ -198,8 +249,7 @@ private:
   }
 
   std::string manifestJson(json::Array prepare, json::Array run) {
-    auto io = cast<RankedTensorType>(func.getFunctionType().getInput(0));
-    int64_t n = io.getDimSize(1), d = io.getDimSize(2);
+    FunctionType type = func.getFunctionType();
     json::Array weights;
     llvm::StringSet<> seen;
     func.walk([&](WeightOp weight) {
@@ -230,11 +280,9 @@ private:
         {"target", target.halide.to_string()},
         {"arch", target.arch},
         {"cpu_features", std::move(features)},
-        {"tokens", n},
-        {"dim", d},
         {"flops_per_sample", flopsPerSample(func)},
-        {"input", json::Object{{"name", "x"}, {"shape", toJsonArray({-1, n, d})}, {"dtype", "F32"}}},
-        {"output", json::Object{{"name", "y"}, {"shape", toJsonArray({-1, n, d})}, {"dtype", "F32"}}},
+        {"inputs", ioJson(type.getInputs(), /*isInput=*/true)},
+        {"outputs", ioJson(type.getResults(), /*isInput=*/false)},
         {"weights", std::move(weights)},
         {"constants", std::move(constants)},
         {"slots", std::move(slots)},
@@ -243,6 +291,14 @@ private:
     };
     if (target.isGpu())
       manifest["device"] = target.device;
+    // A block ([B, N, C] in, the same out) also says its N and C.
+    if (type.getNumInputs() == 1 && type.getNumResults() == 1) {
+      ArrayRef<int64_t> in = cast<RankedTensorType>(type.getInput(0)).getShape();
+      if (in.size() == 3 && in == cast<RankedTensorType>(type.getResult(0)).getShape()) {
+        manifest["tokens"] = in[1];
+        manifest["dim"] = in[2];
+      }
+    }
     std::string text;
     llvm::raw_string_ostream os(text);
     os << llvm::formatv("{0:2}", json::Value(std::move(manifest)));

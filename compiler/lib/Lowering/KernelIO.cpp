@@ -9,9 +9,11 @@ static llvm::ArrayRef<int64_t> shapeOf(mlir::Value value) {
 }
 
 int64_t blockc::channelsOf(mlir::Value activation) { return shapeOf(activation).back(); }
-int64_t blockc::tokensOf(mlir::Value activation) { return shapeOf(activation)[1]; }
+int64_t blockc::tokensOf(mlir::Value activation) {
+  return shapeOf(activation).size() == 3 ? shapeOf(activation)[1] : 1;
+}
 
-/// [B, N, C] seen as rows: shape [B*N, C] (written -N), strides [C, 1].
+/// [B, N, C] seen as rows: shape [B*N, C] (written -N), strides [C, 1]; [B, C] as [B, C].
 static ArgView rowsView(mlir::Value value) {
   int64_t n = tokensOf(value), c = channelsOf(value);
   return ArgView{value, 0, {-n, c}, {c, 1}};
@@ -54,15 +56,38 @@ void blockc::activationOutput(mlir::Value result, Func out, LoweredKernel &kerne
   kernel.outputs.back().buffer = out.output_buffer();
 }
 
+/// An image [B, C, H, W] as a 4-D function (w, h, c, b).
+static ImageParam imageParam(mlir::Value operand, const std::string &name,
+                             LoweredKernel &kernel) {
+  llvm::ArrayRef<int64_t> shape = shapeOf(operand);
+  ImageParam p(Float(32), 4, name);
+  ArgView view{operand, 0, {-1, shape[1], shape[2], shape[3]}, std::vector<int64_t>(4), p};
+  int64_t stride = 1;
+  for (int i = 3; i >= 1; --i) {
+    view.strides[i] = stride;
+    p.dim(3 - i).set_bounds(0, int(shape[i])).set_stride(int(stride));
+    stride *= shape[i];
+  }
+  view.strides[0] = stride;
+  p.dim(3).set_min(0).set_stride(int(stride));
+  kernel.arguments.push_back(p);
+  kernel.inputs.push_back(view);
+  return p;
+}
+
 ValueFuncs blockc::bindInputs(KernelOp kernel, LoweredKernel &lowered) {
   ValueFuncs funcs;
   mlir::Block &body = kernel.getBody().front();
   for (auto [index, arg] : llvm::enumerate(body.getArguments())) {
     mlir::Value operand = kernel.getOperand(index);
     std::string name = "in" + std::to_string(index);
-    bool activation = mlir::cast<mlir::RankedTensorType>(arg.getType()).isDynamicDim(0);
-    funcs[arg] = activation ? Func(activationParam(operand, name, lowered))
-                            : Func(weightParam(operand, name, lowered));
+    auto type = mlir::cast<mlir::RankedTensorType>(arg.getType());
+    if (!type.isDynamicDim(0))
+      funcs[arg] = Func(weightParam(operand, name, lowered));
+    else if (type.getRank() == 4)
+      funcs[arg] = Func(imageParam(operand, name, lowered));
+    else
+      funcs[arg] = Func(activationParam(operand, name, lowered));
   }
   return funcs;
 }

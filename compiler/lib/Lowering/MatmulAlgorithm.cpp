@@ -11,6 +11,21 @@
 using namespace blockc;
 using namespace Halide;
 
+/// The patches of an image as rows: feature c of row r is pixel (ch, py P + i, px P + j)
+/// of sample b, with r = b Np + py (W/P) + px and c = ch P P + i P + j (PatchesOp).
+static Func definePatches(PatchesOp patches, const ValueFuncs &funcs, const RowVars &v) {
+  llvm::ArrayRef<int64_t> image =
+      mlir::cast<mlir::RankedTensorType>(patches.getImage().getType()).getShape();
+  const int p = int(patches.getPatch()), across = int(image[3]) / p;
+  const int perSample = int(tokensOf(patches.getResult()));
+  Var c = v.c, r = v.r;
+  Expr b = r / perSample, t = r % perSample;
+  Func f("patches");
+  f(c, r) = funcs.lookup(patches.getImage())((t % across) * p + c % p, (t / across) * p + (c / p) % p,
+                                             c / (p * p), b);
+  return f;
+}
+
 LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
   LoweredKernel lowered;
   ValueFuncs funcs = bindInputs(kernel, lowered);
@@ -32,6 +47,8 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
       f.acc(c, r) += f.input(f.k, r) * f.weight(c, f.k);
       funcs[linear.getResult()] = f.acc;
       afterLinear = true;
+    } else if (auto patches = mlir::dyn_cast<PatchesOp>(op)) {
+      funcs[patches.getResult()] = definePatches(patches, funcs, f.v);
     } else if (std::optional<NormFuncs> norm = defineRowOp(&op, funcs, f.v)) {
       if (afterLinear)
         epilogueNorms.push_back(*norm); // a per-channel affine BatchNorm, inlined

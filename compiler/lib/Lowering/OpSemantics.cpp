@@ -69,8 +69,10 @@ Func blockc::defineElementwise(Operation *op, const ValueFuncs &funcs, const Row
     f(c, r) = max(in(0)(c, r), 0.f);
   else if (mlir::isa<SiluOp>(op))
     f(c, r) = in(0)(c, r) / (1.f + exp(-in(0)(c, r)));
-  else if (mlir::isa<AddOp>(op))
-    f(c, r) = in(0)(c, r) + in(1)(c, r);
+  else if (auto add = mlir::dyn_cast<AddOp>(op))
+    f(c, r) = add.getRhs().getType() == add.getLhs().getType()
+                  ? in(0)(c, r) + in(1)(c, r)
+                  : in(0)(c, r) + in(1)(c, r % int(tokensOf(add.getLhs())), 0); // a [1, N, C] table
   else if (auto mul = mlir::dyn_cast<MulOp>(op))
     f(c, r) = mul.getRhs().getType() == mul.getLhs().getType() ? in(0)(c, r) * in(1)(c, r)
                                                                : in(0)(c, r) * in(1)(c);
@@ -82,7 +84,41 @@ Func blockc::defineElementwise(Operation *op, const ValueFuncs &funcs, const Row
   return f;
 }
 
+Func blockc::defineTokensOp(Operation *op, const ValueFuncs &funcs, const RowVars &v) {
+  Var c = v.c, r = v.r;
+  auto in = [&](mlir::Value value) { return funcs.lookup(value); };
+  Func f(op->getName().stripDialect().str());
+  if (auto concat = mlir::dyn_cast<ConcatTokensOp>(op)) {
+    // Row r is token t of sample b; the learned tokens come first, then x's.
+    mlir::Value x = concat.getInputs().back();
+    const int total = int(tokensOf(concat.getResult())), n = int(tokensOf(x));
+    Expr b = r / total, t = r % total;
+    int first = total - n; // the first of x's tokens
+    Expr value = in(x)(c, b * n + max(t - first, 0));
+    int end = first;
+    for (mlir::Value prefix : llvm::reverse(concat.getInputs().drop_back())) {
+      int count = int(tokensOf(prefix));
+      end -= count;
+      value = select(t < end + count, in(prefix)(c, clamp(t - end, 0, count - 1), 0), value);
+    }
+    f(c, r) = value;
+  } else if (auto take = mlir::dyn_cast<TakeTokenOp>(op)) {
+    f(c, r) = in(take.getInput())(c, r * int(tokensOf(take.getInput())) + int(take.getIndex()));
+  } else if (auto mean = mlir::dyn_cast<MeanTokensOp>(op)) {
+    const int n = int(tokensOf(mean.getInput())), from = int(mean.getFrom());
+    RDom k(from, n - from, "k");
+    f(c, r) = sum(in(mean.getInput())(c, r * n + k)) / float(n - from);
+  } else {
+    throw CompileError("blockc: no token lowering for " + op->getName().getStringRef().str());
+  }
+  return f;
+}
+
 std::optional<NormFuncs> blockc::defineRowOp(Operation *op, ValueFuncs &funcs, const RowVars &v) {
+  if (mlir::isa<ConcatTokensOp, TakeTokenOp, MeanTokensOp>(op)) {
+    funcs[op->getResult(0)] = defineTokensOp(op, funcs, v);
+    return std::nullopt;
+  }
   if (!isNormOp(op)) {
     funcs[op->getResult(0)] = defineElementwise(op, funcs, v);
     return std::nullopt;

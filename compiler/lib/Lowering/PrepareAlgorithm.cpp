@@ -21,8 +21,20 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
   Var o("o"), i("i");
   std::vector<Func> outputs, perChannel;
   if (auto transpose = mlir::dyn_cast<TransposeOp>(op)) {
+    // t(i, o) is row i of the [in, out] result, dimension 0 first (LoweredKernel.h): here
+    // Halide's (o, i). A [out, d1, ..., dk] input is read as [out, d1 ... dk], its
+    // dimensions (dk, ..., d1, out) indexed by the row-major index i over d1..dk.
+    llvm::ArrayRef<int64_t> shape =
+        mlir::cast<mlir::RankedTensorType>(transpose.getInput().getType()).getShape();
+    std::vector<Expr> at;
+    Expr rest = o;
+    for (int64_t d : llvm::reverse(shape.drop_front())) {
+      at.push_back(shape.size() == 2 ? rest : rest % int(d));
+      rest = rest / int(d);
+    }
+    at.push_back(i);
     Func t(kernel.getSymName().str());
-    t(i, o) = in(transpose.getInput())(o, i);
+    t(i, o) = in(transpose.getInput())(at);
     outputs = {t};
   } else {
     bool inputSide = mlir::isa<FoldBatchNormInputOp>(op);

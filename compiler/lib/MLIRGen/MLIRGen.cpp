@@ -11,6 +11,7 @@
 using namespace mlir;
 using namespace blockc;
 using ast::BlockAST;
+using ast::SpecAST;
 using ast::ExprAST;
 using ast::LayerDecl;
 using ast::LayerKind;
@@ -25,21 +26,50 @@ namespace {
 
 class MLIRGenImpl {
 public:
-  MLIRGenImpl(MLIRContext &context, const BlockAST &block)
-      : builder(&context), block(block) {}
+  MLIRGenImpl(MLIRContext &context, const SpecAST &spec) : builder(&context), spec(spec) {}
 
   OwningOpRef<ModuleOp> generate() {
-    auto module = ModuleOp::create(loc(block.loc));
+    const BlockAST &top = spec.top();
+    auto module = ModuleOp::create(loc(top.loc));
     builder.setInsertionPointToEnd(module.getBody());
-    activation = activationType(block.dim);
-    auto func = builder.create<func::FuncOp>(
-        loc(block.loc), block.name, builder.getFunctionType({activation}, {activation}));
+    // A block is a function of its input x; a model of its declared inputs.
+    SmallVector<Type> inputs;
+    SmallVector<std::string> inputNames;
+    if (top.isModel) {
+      for (const ast::InputDecl &input : top.inputs) {
+        SmallVector<int64_t> shape = {ShapedType::kDynamic};
+        shape.append(input.shape.begin(), input.shape.end());
+        inputs.push_back(RankedTensorType::get(shape, builder.getF32Type()));
+        inputNames.push_back(input.name);
+      }
+    } else {
+      inputs.push_back(RankedTensorType::get({ShapedType::kDynamic, top.tokens, top.dim},
+                                             builder.getF32Type()));
+      inputNames.push_back("x");
+    }
+    auto func = builder.create<func::FuncOp>(loc(top.loc), top.name,
+                                             builder.getFunctionType(inputs, {}));
     Block *entry = func.addEntryBlock();
     builder.setInsertionPointToStart(entry);
-    variables["x"] = entry->getArgument(0);
-    for (const Assignment &assignment : block.statements)
-      variables[assignment.target] = gen(*assignment.value);
-    builder.create<func::ReturnOp>(loc(block.loc), variables["x"]);
+    Scope scope;
+    for (auto [name, arg] : llvm::zip(inputNames, entry->getArguments()))
+      scope[name] = arg;
+    SmallVector<Value> results;
+    SmallVector<std::string> resultNames;
+    genStatements(top, "", scope, &results, &resultNames);
+    if (!top.isModel) {
+      results.push_back(scope["x"]);
+      resultNames.push_back("y");
+    }
+    builder.create<func::ReturnOp>(loc(top.loc), results);
+    func.setFunctionType(builder.getFunctionType(inputs, ValueRange(results).getTypes()));
+    if (top.isModel) {
+      StringAttr key = builder.getStringAttr("blockc.name");
+      for (auto [i, name] : llvm::enumerate(inputNames))
+        func.setArgAttr(i, key, builder.getStringAttr(name));
+      for (auto [i, name] : llvm::enumerate(resultNames))
+        func.setResultAttr(i, key, builder.getStringAttr(name));
+    }
     if (!ignored.empty())
       BlockcDialect::IgnoredWeightsAttrHelper(builder.getContext())
           .setAttr(func, builder.getStrArrayAttr(SmallVector<StringRef>(ignored.begin(), ignored.end())));
@@ -47,13 +77,32 @@ public:
   }
 
 private:
+  using Scope = llvm::StringMap<Value>;
+
   Location loc(const ast::Location &l) {
     return FileLineColLoc::get(builder.getStringAttr(l.file), l.line, l.col);
   }
 
-  RankedTensorType activationType(int64_t channels) {
-    return RankedTensorType::get({ShapedType::kDynamic, block.tokens, channels},
-                                 builder.getF32Type());
+  /// `like` with `channels` features: [B, N, channels] or [B, channels].
+  RankedTensorType withChannels(Value like, int64_t channels) {
+    SmallVector<int64_t> shape(cast<RankedTensorType>(like.getType()).getShape());
+    shape.back() = channels;
+    return RankedTensorType::get(shape, builder.getF32Type());
+  }
+
+  /// The statements of `body`, its layers' tensors named under `prefix`. A model's
+  /// `output` values are appended to `outputs`.
+  void genStatements(const BlockAST &body, const std::string &prefix, Scope &scope,
+                     SmallVector<Value> *outputs = nullptr,
+                     SmallVector<std::string> *outputNames = nullptr) {
+    for (const Assignment &assignment : body.statements) {
+      Value value = gen(*assignment.value, prefix, scope);
+      scope[assignment.target] = value;
+      if (assignment.output) {
+        outputs->push_back(value);
+        outputNames->push_back(assignment.target);
+      }
+    }
   }
 
   /// The weight `name`, created once at the function entry so it dominates every use.
@@ -77,11 +126,12 @@ private:
   /// The weights of `layer`, one per tensor of its kind's row in the row's (state-dict)
   /// order: a null Value for a tensor the layer lacks (no bias) or that inference does
   /// not read, which is recorded as ignored instead.
-  SmallVector<Value> layerWeights(const LayerDecl &layer, Location l) {
+  SmallVector<Value> layerWeights(const LayerDecl &layer, const std::string &prefix,
+                                  Location l) {
     SmallVector<Value> w;
     const ast::LayerKindInfo &info = layer.getInfo();
     for (const ast::LayerTensor &tensor : info.tensors) {
-      std::string name = layer.name + "." + tensor.suffix.str();
+      std::string name = prefix + ast::tensorKey(layer.name, tensor);
       if (!ast::hasTensor(info, tensor, layer)) {
         w.push_back(Value());
       } else if (!tensor.read) {
@@ -96,14 +146,17 @@ private:
     return w;
   }
 
-  /// x W^T + b with PyTorch's [out, in] weight, transposed once at weight-binding time.
+  /// x W^T + b with PyTorch's [out, in] weight (a conv2d's [out, C, K, K] flattened),
+  /// transposed once at weight-binding time.
   Value linear(Value input, Value w, Value b, Location l) {
     auto shape = cast<RankedTensorType>(w.getType()).getShape();
-    int64_t out = shape[0], in = shape[1];
+    int64_t out = shape[0], in = channelsOf(input);
     Value wt = builder.create<TransposeOp>(
         l, RankedTensorType::get({in, out}, builder.getF32Type()), w);
-    return builder.create<LinearOp>(l, activationType(out), input, wt, b);
+    return builder.create<LinearOp>(l, withChannels(input, out), input, wt, b);
   }
+
+  static int64_t channelsOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape().back(); }
 
   Value mha(Value q, Value k, Value v, int64_t heads, Location l) {
     return builder.create<MHAOp>(l, q.getType(), q, k, v, builder.getI64IntegerAttr(heads));
@@ -111,45 +164,78 @@ private:
 
   /// Splits a packed [B, N, 3C] qkv into q, k and v (timm's layout) and attends.
   Value packedMHA(Value qkv, int64_t heads, Location l) {
-    int64_t c = cast<RankedTensorType>(qkv.getType()).getDimSize(2) / 3;
+    int64_t c = channelsOf(qkv) / 3;
     Value parts[3];
     for (int i = 0; i < 3; ++i)
-      parts[i] = builder.create<SliceOp>(l, activationType(c), qkv,
+      parts[i] = builder.create<SliceOp>(l, withChannels(qkv, c), qkv,
                                          builder.getI64IntegerAttr(i * c),
                                          builder.getI64IntegerAttr(c));
     return mha(parts[0], parts[1], parts[2], heads, l);
   }
 
-  Value gen(const ExprAST &expr) {
-    if (auto *var = llvm::dyn_cast<VarExprAST>(&expr))
-      return variables.lookup(var->name);
+  Value gen(const ExprAST &expr, const std::string &prefix, Scope &scope) {
+    if (auto *var = llvm::dyn_cast<VarExprAST>(&expr)) {
+      if (Value value = scope.lookup(var->name))
+        return value;
+      return parameter(var->name, prefix, scope); // Sema resolved it to a parameter
+    }
     if (auto *binary = llvm::dyn_cast<BinaryExprAST>(&expr))
-      return genBinary(*binary);
+      return genBinary(*binary, prefix, scope);
     if (auto *call = llvm::dyn_cast<LayerCallExprAST>(&expr))
-      return genLayer(*call->layer, gen(*call->arg), loc(call->loc));
+      return genLayer(*call->layer, gen(*call->arg, prefix, scope), prefix, loc(call->loc));
+    if (auto *call = llvm::dyn_cast<ast::InstanceCallExprAST>(&expr))
+      return genInstances(*call, gen(*call->arg, prefix, scope), prefix);
     if (auto *call = llvm::dyn_cast<BuiltinCallExprAST>(&expr))
-      return genBuiltin(*call);
+      return genBuiltin(*call, prefix, scope);
     llvm_unreachable("numbers only appear as factors of '*' (checked by Sema)");
   }
 
-  Value genBinary(const BinaryExprAST &binary) {
+  /// The parameter layer `name` of the body being generated, as its weight.
+  Value parameter(const std::string &name, const std::string &prefix, Scope &scope) {
+    const LayerDecl *layer = nullptr;
+    for (const BlockAST *body : bodies)
+      for (const auto &decl : body->layers)
+        if (decl->name == name)
+          layer = decl.get();
+    assert(layer && layer->kind == LayerKind::Parameter && "Sema resolved the name");
+    return layerWeights(*layer, prefix, loc(layer->loc)).front();
+  }
+
+  /// Each instance's block, inlined with its tensors named under the instance.
+  Value genInstances(const ast::InstanceCallExprAST &call, Value input,
+                     const std::string &prefix) {
+    for (const auto &[name, block] : call.instances) {
+      Scope inner;
+      inner["x"] = input;
+      bodies.push_back(block);
+      genStatements(*block, prefix + name + ".", inner);
+      bodies.pop_back();
+      input = inner["x"];
+    }
+    return input;
+  }
+
+  Value genBinary(const BinaryExprAST &binary, const std::string &prefix, Scope &scope) {
     Location l = loc(binary.loc);
     auto *lhsNumber = llvm::dyn_cast<NumberExprAST>(binary.lhs.get());
     auto *rhsNumber = llvm::dyn_cast<NumberExprAST>(binary.rhs.get());
     if (binary.op == '*' && (lhsNumber || rhsNumber)) {
-      Value tensor = gen(lhsNumber ? *binary.rhs : *binary.lhs);
+      Value tensor = gen(lhsNumber ? *binary.rhs : *binary.lhs, prefix, scope);
       double factor = lhsNumber ? lhsNumber->value : rhsNumber->value;
       return builder.create<ScaleOp>(l, tensor, builder.getF64FloatAttr(factor));
     }
-    Value lhs = gen(*binary.lhs), rhs = gen(*binary.rhs);
+    Value lhs = gen(*binary.lhs, prefix, scope), rhs = gen(*binary.rhs, prefix, scope);
     if (binary.op == '*')
       return builder.create<MulOp>(l, lhs, rhs);
+    // A [1, N, C] table (a weight, without the batch) is added to the tokens, as the rhs.
+    if (!cast<RankedTensorType>(lhs.getType()).isDynamicDim(0))
+      std::swap(lhs, rhs);
     return builder.create<AddOp>(l, lhs, rhs);
   }
 
   /// The op of one layer kind, on the weights its row lists.
-  Value genLayer(const LayerDecl &layer, Value input, Location l) {
-    SmallVector<Value> w = layerWeights(layer, l);
+  Value genLayer(const LayerDecl &layer, Value input, const std::string &prefix, Location l) {
+    SmallVector<Value> w = layerWeights(layer, prefix, l);
     switch (layer.kind) {
     case LayerKind::LayerNorm:
       return builder.create<LayerNormOp>(l, input, w[0], w[1], layer.eps);
@@ -166,23 +252,47 @@ private:
     }
     case LayerKind::LayerScale:
       return builder.create<MulOp>(l, input, w[0]);
+    case LayerKind::Conv2d: {
+      auto image = cast<RankedTensorType>(input.getType()).getShape();
+      int64_t p = layer.kernel, c = image[1];
+      auto type = RankedTensorType::get(
+          {ShapedType::kDynamic, (image[2] / p) * (image[3] / p), c * p * p}, builder.getF32Type());
+      Value patches = builder.create<PatchesOp>(l, type, input, builder.getI64IntegerAttr(p));
+      return linear(patches, w[0], w[1], l);
     }
-    llvm_unreachable("unknown layer kind");
+    case LayerKind::Parameter:
+      break;
+    }
+    llvm_unreachable("parameters are values, not applied (checked by Sema)");
   }
 
-  Value genBuiltin(const BuiltinCallExprAST &call) {
+  Value genBuiltin(const BuiltinCallExprAST &call, const std::string &prefix, Scope &scope) {
     Location l = loc(call.loc);
     using B = BuiltinCallExprAST::Builtin;
-    if (call.builtin == B::MHA) {
-      SmallVector<Value> operands;
-      for (const auto &arg : call.args) // in source order
-        operands.push_back(gen(*arg));
+    SmallVector<Value> operands;
+    for (const auto &arg : call.args) // in source order
+      operands.push_back(gen(*arg, prefix, scope));
+    Value input = operands[0];
+    auto pooled = [&] {
+      return RankedTensorType::get({ShapedType::kDynamic, channelsOf(input)}, builder.getF32Type());
+    };
+    switch (call.builtin) {
+    case B::MHA:
       if (operands.size() == 1)
         return packedMHA(operands[0], call.heads, l);
       return mha(operands[0], operands[1], operands[2], call.heads, l);
+    case B::Concat: {
+      int64_t tokens = 0;
+      for (Value operand : operands)
+        tokens += cast<RankedTensorType>(operand.getType()).getDimSize(1);
+      auto type = RankedTensorType::get({ShapedType::kDynamic, tokens, channelsOf(input)},
+                                        builder.getF32Type());
+      return builder.create<ConcatTokensOp>(l, type, operands);
     }
-    Value input = gen(*call.args[0]);
-    switch (call.builtin) {
+    case B::Take:
+      return builder.create<TakeTokenOp>(l, pooled(), input, builder.getI64IntegerAttr(call.index));
+    case B::Mean:
+      return builder.create<MeanTokensOp>(l, pooled(), input, builder.getI64IntegerAttr(call.index));
     case B::Gelu:
       return builder.create<GeluOp>(l, input);
     case B::GeluTanh:
@@ -191,24 +301,22 @@ private:
       return builder.create<ReluOp>(l, input);
     case B::Silu:
       return builder.create<SiluOp>(l, input);
-    case B::MHA:
-      break;
     }
     llvm_unreachable("unknown builtin");
   }
 
   OpBuilder builder;
-  const BlockAST &block;
-  RankedTensorType activation;
+  const SpecAST &spec;
+  /// The block bodies being generated, innermost last: where parameters are looked up.
+  SmallVector<const BlockAST *> bodies = {&spec.top()};
   Operation *lastWeight = nullptr;
-  llvm::StringMap<Value> variables;
   llvm::StringMap<Value> weights;
   std::vector<std::string> ignored;
 };
 
 } // namespace
 
-OwningOpRef<ModuleOp> blockc::mlirGen(MLIRContext &context, const BlockAST &block) {
+OwningOpRef<ModuleOp> blockc::mlirGen(MLIRContext &context, const SpecAST &spec) {
   context.loadDialect<BlockcDialect, func::FuncDialect>();
-  return MLIRGenImpl(context, block).generate();
+  return MLIRGenImpl(context, spec).generate();
 }

@@ -54,6 +54,12 @@ public:
       if (auto mha = dyn_cast<MHAOp>(op); mha && !grouped(op))
         formAttention(mha);
     for (Operation *op : order)
+      if (isa<ConcatTokensOp, TakeTokenOp, MeanTokensOp>(op) && !grouped(op)) {
+        SmallVector<Operation *> ops = {op};
+        extendEpilogue(ops);
+        addGroup(KernelKind::Tokens, ops);
+      }
+    for (Operation *op : order)
       if (isa<LayerNormOp, RMSNormOp>(op) && !grouped(op))
         formNorm(op);
     for (Operation *op : order)
@@ -100,10 +106,13 @@ private:
     }
   }
 
+  /// A linear with its prologue: the norm of its input, or the patches of an image (a
+  /// conv2d patch embedding, whose im2col is folded into the matmul's input).
   void formMatmul(LinearOp linear) {
     SmallVector<Operation *> ops;
     Operation *producer = linear.getInput().getDefiningOp();
-    if (producer && isNorm(producer) && producer->hasOneUse() && !grouped(producer))
+    if (producer && (isNorm(producer) || isa<PatchesOp>(producer)) && producer->hasOneUse() &&
+        !grouped(producer))
       ops.push_back(producer);
     ops.push_back(linear);
     extendEpilogue(ops);

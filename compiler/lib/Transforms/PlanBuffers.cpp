@@ -11,10 +11,12 @@ using namespace blockc;
 
 namespace {
 
-/// float32 elements per batch sample of a [B, N, C] activation.
+/// float32 elements per batch sample of an activation [B, ...].
 int64_t elementsPerSample(Value value) {
-  auto shape = cast<RankedTensorType>(value.getType()).getShape();
-  return shape[1] * shape[2];
+  int64_t elements = 1;
+  for (int64_t d : cast<RankedTensorType>(value.getType()).getShape().drop_front())
+    elements *= d;
+  return elements;
 }
 
 struct PlanBuffersPass : blockc::impl::PlanBuffersBase<PlanBuffersPass> {
@@ -43,14 +45,17 @@ struct PlanBuffersPass : blockc::impl::PlanBuffersBase<PlanBuffersPass> {
       for (Value input : kernel.getInputs())
         lastUse[input] = index;
 
-    Value output = func.getBody().front().getTerminator()->getOperand(0);
+    // Outputs are the caller's buffers.
+    llvm::SmallPtrSet<Value, 4> outputs;
+    for (Value v : func.getBody().front().getTerminator()->getOperands())
+      outputs.insert(v);
     SmallVector<int64_t> slotSizes;
     SmallVector<bool> slotFree;
     llvm::DenseMap<Value, int64_t> slotOf;
     for (auto [index, kernel] : llvm::enumerate(run)) {
       SmallVector<int64_t> slots;
       for (Value result : kernel.getResults()) {
-        if (result == output) {
+        if (outputs.contains(result)) {
           slots.push_back(-1);
           continue;
         }

@@ -16,17 +16,30 @@ struct VerifyBlockPass : blockc::impl::VerifyBlockBase<VerifyBlockPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     FunctionType type = func.getFunctionType();
-    if (type.getNumInputs() != 1 || type.getNumResults() != 1 ||
-        type.getInput(0) != type.getResult(0)) {
-      func.emitError("a block maps one [B, N, D] tensor to one of the same type");
+    if (type.getNumInputs() < 1 || type.getNumResults() < 1) {
+      func.emitError("a block or model maps one or more tensors to one or more tensors");
       return signalPassFailure();
     }
-    auto io = dyn_cast<RankedTensorType>(type.getInput(0));
-    if (!io || io.getRank() != 3 || !ShapedType::isDynamic(io.getDimSize(0)) ||
-        ShapedType::isDynamic(io.getDimSize(1)) || ShapedType::isDynamic(io.getDimSize(2))) {
-      func.emitError("the block's input must be tensor<?xNxDxf32>");
-      return signalPassFailure();
+    // The run-time batch first, every other size known: what the kernels index.
+    for (Type io : llvm::concat<const Type>(type.getInputs(), type.getResults())) {
+      auto tensor = dyn_cast<RankedTensorType>(io);
+      if (!tensor || tensor.getRank() < 2 || !ShapedType::isDynamic(tensor.getDimSize(0)) ||
+          llvm::any_of(tensor.getShape().drop_front(), ShapedType::isDynamic)) {
+        func.emitError() << "inputs and outputs must be tensor<?x...xf32>, the batch "
+                            "dynamic and every other size static, got "
+                         << io;
+        return signalPassFailure();
+      }
     }
+    // Each output is a buffer of the caller's that a kernel writes.
+    Operation *ret = func.getBody().front().getTerminator();
+    llvm::SmallPtrSet<Value, 4> returned;
+    for (Value result : ret->getOperands())
+      if (isa<BlockArgument>(result) || !returned.insert(result).second) {
+        ret->emitError("an output must be computed by the block or model, and be no "
+                       "input and no other output");
+        return signalPassFailure();
+      }
     llvm::StringMap<WeightOp> weights;
     WalkResult result = func.walk([&](WeightOp weight) {
       auto [it, inserted] = weights.try_emplace(weight.getName(), weight);

@@ -1,14 +1,18 @@
 /*===- runtime.h - blockc runtime C API -----------------------------*- C -*-===*
  *
  * Loads a module compiled by `blockc compile` (DIR/module.so, see
- * docs/module-format.md), binds its weights from a .safetensors file and runs it
- * on [B, tokens, dim] float32 inputs.
+ * docs/module-format.md), binds its weights from a .safetensors file and runs it.
+ * A module has named float32 inputs and outputs (a block: x [B, tokens, dim] -> y
+ * [B, tokens, dim]; a ViT: pixel_values [B, 3, 224, 224] -> logits [B, 1000]...), each
+ * of a fixed shape but for the batch B of the call. blockc_module_run_named takes them
+ * by name as DLPack DLTensors (<dlpack/dlpack.h>); blockc_module_run takes a module with
+ * one input and one output as plain pointers.
  *
  * Every function returns a blockc_status; on failure, blockc_last_error() gives
  * a message for the calling thread (like dlerror), valid until that thread's
  * next call into this API.
  *
- * Thread safety: blockc_module_run may be called concurrently on one module from
+ * Thread safety: blockc_module_run (and every other run) may be called concurrently on one module from
  * several threads (weights and constants are read-only after binding; each run
  * gets its own activation arena). blockc_module_bind_weights may be called while
  * other threads run the module: it waits for the runs in flight, which finish on
@@ -24,11 +28,14 @@
  * driver or GPU fails with BLOCKC_ERROR_INCOMPATIBLE and the reason. Weights are
  * uploaded to the GPU when bound; each concurrent run has its own device arena and its
  * own CUDA stream. blockc_module_run copies the input to the GPU and the output back;
- * blockc_module_run_device takes device pointers.
+ * blockc_module_run_device takes device pointers; blockc_module_run_named takes either,
+ * per tensor (kDLCPU: copied; kDLCUDA: used in place).
  *
  *===----------------------------------------------------------------------===*/
 #ifndef BLOCKC_RUNTIME_H
 #define BLOCKC_RUNTIME_H
+
+#include <dlpack/dlpack.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -44,7 +51,7 @@ extern "C" {
 #endif
 
 /** The module ABI version this runtime loads (blockc_abi_version in module.so). */
-#define BLOCKC_RUNTIME_ABI_VERSION 1
+#define BLOCKC_RUNTIME_ABI_VERSION 2
 
 typedef enum blockc_status {
   BLOCKC_OK = 0,
@@ -67,15 +74,38 @@ typedef struct blockc_module_info {
   const char *arch;          /* manifest "arch" */
   const char *spec_hash;     /* manifest "spec_hash" ("" if absent) */
   const char *manifest_json; /* the whole manifest, as embedded in module.so */
-  int64_t tokens;            /* input is [B, tokens, dim] */
+  /* A block module (one input and one output, both of rank 3): its input is
+   * [B, tokens, dim] and its output [B, output_tokens, output_dim]. 0 for other modules
+   * (see blockc_module_get_tensor_info). */
+  int64_t tokens;
   int64_t dim;
-  int64_t output_tokens;     /* output is [B, output_tokens, output_dim] */
+  int64_t output_tokens;
   int64_t output_dim;
+  int32_t num_inputs;        /* the module's inputs and outputs (at least one each) */
+  int32_t num_outputs;
   double flops_per_sample;
   int32_t num_weights;       /* tensors the weight file must hold */
   int32_t weights_bound;     /* 1 after a successful blockc_module_bind_weights */
   const char *device;        /* manifest "device": "cuda", or "" for a CPU module */
 } blockc_module_info;
+
+/** Which of a module's tensors blockc_module_get_tensor_info describes. */
+typedef enum blockc_io_kind { BLOCKC_INPUT = 0, BLOCKC_OUTPUT = 1 } blockc_io_kind;
+
+/** One input or output of a module. The name and shape are owned by the module (valid until
+ *  free). */
+typedef struct blockc_tensor_info {
+  const char *name;      /* unique among the module's inputs and outputs ("pixel_values") */
+  int32_t rank;          /* 2 to 5 */
+  const int64_t *shape;  /* rank entries, row-major; shape[0] is -1: the batch B of a run */
+  DLDataType dtype;      /* float32: {kDLFloat, 32, 1} */
+} blockc_tensor_info;
+
+/** A tensor of a named run: `name` is an input's or output's name (blockc_tensor_info). */
+typedef struct blockc_named_tensor {
+  const char *name;
+  DLTensor tensor;
+} blockc_named_tensor;
 
 /** One kernel of a module's run, in the order blockc_module_run calls them. Strings are
  *  owned by the module (valid until free). */
@@ -109,14 +139,45 @@ BLOCKC_RT_API void blockc_module_free(blockc_module *module);
 BLOCKC_RT_API blockc_status blockc_module_bind_weights(blockc_module *module,
                                                        const char *safetensors_path);
 
-/** Runs the block: input is [batch, tokens, dim] float32, output is
- *  [batch, output_tokens, output_dim] float32, both C-contiguous and not
- *  overlapping. batch >= 1. Safe to call from several threads at once. */
+/** Runs a module with exactly one input and one output (a block: input [batch, tokens, dim],
+ *  output [batch, output_tokens, output_dim]; any shapes, see blockc_module_get_tensor_info):
+ *  both float32, C-contiguous, host memory and not overlapping. batch >= 1. Another module
+ *  fails with BLOCKC_ERROR_INVALID_ARGUMENT naming its inputs and outputs: use
+ *  blockc_module_run_named. Safe to call from several threads at once. */
 BLOCKC_RT_API blockc_status blockc_module_run(blockc_module *module, const float *input,
                                               int64_t batch, float *output);
 
-/** Runs a CUDA module on device memory: device_input is [batch, tokens, dim] and
- *  device_output [batch, output_tokens, output_dim] float32, C-contiguous, not
+/** Runs the module on named tensors: each of its inputs and outputs given exactly once, in
+ *  any order, by name (no other name, none twice). Each tensor: dtype float32 ({kDLFloat,
+ *  32, 1}); ndim and every dimension but the first as the module's (get_tensor_info);
+ *  shape[0] the batch B >= 1, the same for all; strides NULL or those of a compact
+ *  row-major array (any stride for a dimension of extent 1); data non-null, data +
+ *  byte_offset 4-byte aligned; device kDLCPU (device_id 0) for a CPU module; for a CUDA
+ *  module kDLCUDA with the module's device (BLOCKC_CUDA_DEVICE) as device_id, used in
+ *  place as blockc_module_run_device does, or kDLCPU, copied through the GPU as
+ *  blockc_module_run does. An output must not overlap an input or another output.
+ *  Anything else fails with BLOCKC_ERROR_INVALID_ARGUMENT and a message naming the tensor.
+ *  Safe to call from several threads at once. */
+BLOCKC_RT_API blockc_status blockc_module_run_named(blockc_module *module,
+                                                    const blockc_named_tensor *inputs,
+                                                    size_t num_inputs,
+                                                    const blockc_named_tensor *outputs,
+                                                    size_t num_outputs);
+
+/** *count = the number of the module's inputs. */
+BLOCKC_RT_API blockc_status blockc_module_num_inputs(const blockc_module *module, int32_t *count);
+
+/** *count = the number of the module's outputs. */
+BLOCKC_RT_API blockc_status blockc_module_num_outputs(const blockc_module *module, int32_t *count);
+
+/** Fills *info for input (BLOCKC_INPUT) or output (BLOCKC_OUTPUT) `index`, in manifest order
+ *  (0 <= index < blockc_module_num_inputs or _num_outputs). */
+BLOCKC_RT_API blockc_status blockc_module_get_tensor_info(const blockc_module *module,
+                                                          blockc_io_kind kind, int32_t index,
+                                                          blockc_tensor_info *info);
+
+/** Runs a CUDA module with one input and one output on device memory: device_input is
+ *  [batch, ...] and device_output [batch, ...] float32 (as blockc_module_run), C-contiguous, not
  *  overlapping, CUdeviceptr values (cudaMalloc'd memory, torch.Tensor.data_ptr() of a
  *  CUDA tensor...) of the module's device, usable in its primary context. The run's
  *  stream is ordered after work already queued on the legacy default stream (stream 0,
@@ -133,13 +194,20 @@ BLOCKC_RT_API blockc_status blockc_module_run_device(blockc_module *module,
 BLOCKC_RT_API blockc_status blockc_module_set_num_threads(blockc_module *module, int threads,
                                                           int *previous);
 
-/** Runs like blockc_module_run and writes each run kernel's wall time in seconds to
- *  kernel_seconds[i], in run order; count must be blockc_module_num_kernels. On a CUDA
- *  module the run's stream is synchronized after each kernel, so each time is that
- *  kernel's own and the whole run is slower than blockc_module_run. */
+/** Runs like blockc_module_run (one input, one output) and writes each run kernel's wall
+ *  time in seconds to kernel_seconds[i], in run order; count must be
+ *  blockc_module_num_kernels. On a CUDA module the run's stream is synchronized after each
+ *  kernel, so each time is that kernel's own and the whole run is slower than
+ *  blockc_module_run. */
 BLOCKC_RT_API blockc_status blockc_module_run_profiled(blockc_module *module, const float *input,
                                                        int64_t batch, float *output,
                                                        double *kernel_seconds, int32_t count);
+
+/** Runs like blockc_module_run_named and times each kernel as blockc_module_run_profiled. */
+BLOCKC_RT_API blockc_status blockc_module_run_named_profiled(
+    blockc_module *module, const blockc_named_tensor *inputs, size_t num_inputs,
+    const blockc_named_tensor *outputs, size_t num_outputs, double *kernel_seconds,
+    int32_t count);
 
 /** *count = the number of kernels a run calls. */
 BLOCKC_RT_API blockc_status blockc_module_num_kernels(const blockc_module *module, int32_t *count);

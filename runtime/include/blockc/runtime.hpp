@@ -36,6 +36,20 @@ inline void check(blockc_status status) {
   }
 }
 
+/// A DLTensor over C-contiguous float32 host memory of `shape` (which must outlive it), for
+/// Module::runNamed.
+inline DLTensor hostTensor(const float *data, const std::vector<int64_t> &shape) {
+  DLTensor t{};
+  t.data = const_cast<float *>(data);
+  t.device.device_type = kDLCPU;
+  t.ndim = static_cast<int>(shape.size());
+  t.dtype.code = kDLFloat;
+  t.dtype.bits = 32;
+  t.dtype.lanes = 1;
+  t.shape = const_cast<int64_t *>(shape.data());
+  return t;
+}
+
 /// A loaded module (owns the blockc_module).
 class Module {
 public:
@@ -58,31 +72,64 @@ public:
     check(blockc_module_bind_weights(module_, safetensorsPath.c_str()));
   }
 
-  /// input: [batch, tokens, dim]; output: [batch, outputTokens, outputDim]. Thread-safe.
+  /// A module with one input and one output: input [batch, ...], output [batch, ...] (see
+  /// inputs(), outputs()). Thread-safe.
   void run(const float *input, int64_t batch, float *output) const {
     check(blockc_module_run(module_, input, batch, output));
   }
+
+  /// Runs on every input and output by name (see blockc_module_run_named). Thread-safe.
+  void runNamed(const std::vector<blockc_named_tensor> &inputs,
+                const std::vector<blockc_named_tensor> &outputs) const {
+    check(blockc_module_run_named(module_, inputs.data(), inputs.size(), outputs.data(),
+                                  outputs.size()));
+  }
+
+  /// Runs like runNamed() and returns each run kernel's wall time in seconds, in run order.
+  std::vector<double> runNamedProfiled(const std::vector<blockc_named_tensor> &inputs,
+                                       const std::vector<blockc_named_tensor> &outputs) const {
+    std::vector<double> seconds(kernels().size());
+    check(blockc_module_run_named_profiled(module_, inputs.data(), inputs.size(),
+                                           outputs.data(), outputs.size(), seconds.data(),
+                                           static_cast<int32_t>(seconds.size())));
+    return seconds;
+  }
+
+  /// The module's inputs, in manifest order.
+  std::vector<blockc_tensor_info> inputs() const { return tensors(BLOCKC_INPUT); }
+  /// The module's outputs, in manifest order.
+  std::vector<blockc_tensor_info> outputs() const { return tensors(BLOCKC_OUTPUT); }
 
   /// CUDA modules: input and output are device pointers (see blockc_module_run_device).
   void runDevice(const void *deviceInput, int64_t batch, void *deviceOutput) const {
     check(blockc_module_run_device(module_, deviceInput, batch, deviceOutput));
   }
 
-  /// Convenience: runs on a whole [batch, tokens, dim] vector and returns the output.
+  /// Convenience, for a module with one input and one output: runs on a whole number of
+  /// input samples and returns the output.
   std::vector<float> run(const std::vector<float> &input) const {
-    blockc_module_info i = info();
-    const size_t perSample = static_cast<size_t>(i.tokens * i.dim);
-    if (perSample == 0 || input.empty() || input.size() % perSample != 0)
+    const std::vector<blockc_tensor_info> in = inputs(), out = outputs();
+    if (in.size() != 1 || out.size() != 1)
+      throw Error("run(std::vector<float>) takes a module with one input and one output");
+    const size_t perSample = sampleFloats(in[0]);
+    if (input.empty() || input.size() % perSample != 0)
       throw Error("input holds " + std::to_string(input.size()) +
-                  " floats, not a whole number of [" + std::to_string(i.tokens) + ", " +
-                  std::to_string(i.dim) + "] samples");
+                  " floats, not a whole number of samples of " + std::to_string(perSample));
     const int64_t batch = static_cast<int64_t>(input.size() / perSample);
-    std::vector<float> output(static_cast<size_t>(batch * i.output_tokens * i.output_dim));
+    std::vector<float> output(static_cast<size_t>(batch) * sampleFloats(out[0]));
     run(input.data(), batch, output.data());
     return output;
   }
 
-  /// Runs like run() and returns each run kernel's wall time in seconds, in run order
+  /// The floats of one sample of an input or output: the product of shape[1..].
+  static size_t sampleFloats(const blockc_tensor_info &t) {
+    size_t n = 1;
+    for (int32_t d = 1; d < t.rank; ++d)
+      n *= static_cast<size_t>(t.shape[d]);
+    return n;
+  }
+
+  /// Runs like run(const float *...) and returns each run kernel's wall time in seconds, in run order
   /// (see blockc_module_run_profiled).
   std::vector<double> runProfiled(const float *input, int64_t batch, float *output) const {
     std::vector<double> seconds(kernels().size());
@@ -128,6 +175,16 @@ public:
   blockc_module *get() const noexcept { return module_; }
 
 private:
+  std::vector<blockc_tensor_info> tensors(blockc_io_kind kind) const {
+    int32_t count = 0;
+    check(kind == BLOCKC_INPUT ? blockc_module_num_inputs(module_, &count)
+                               : blockc_module_num_outputs(module_, &count));
+    std::vector<blockc_tensor_info> out(static_cast<size_t>(count));
+    for (int32_t i = 0; i < count; ++i)
+      check(blockc_module_get_tensor_info(module_, kind, i, &out[static_cast<size_t>(i)]));
+    return out;
+  }
+
   blockc_module *module_ = nullptr;
 };
 

@@ -47,10 +47,10 @@ inline Generated generate(mlir::MLIRContext &context, llvm::StringRef source) {
         diag.print(nullptr, os, /*ShowColors=*/false);
       },
       &result.diagnostics);
-  std::unique_ptr<ast::BlockAST> block = parseBlock(sourceMgr);
-  if (!block || !checkBlock(*block, sourceMgr))
+  std::unique_ptr<ast::SpecAST> spec = parseSpec(sourceMgr);
+  if (!spec || !checkSpec(*spec, sourceMgr))
     return result;
-  result.module = mlirGen(context, *block);
+  result.module = mlirGen(context, *spec);
   return result;
 }
 

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include <algorithm>
 #include "CompilerTestUtil.h"
 #include "FuzzUtil.h"
 
@@ -222,13 +223,16 @@ private:
   const std::string &description;
 };
 
+/// The example specs, blocks and models, as paths below examples/ without `.block`.
 std::vector<std::string> exampleNames() {
   std::vector<std::string> names;
-  std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(BLOCKC_EXAMPLES_DIR, ec), end; it != end && !ec;
-       it.increment(ec))
-    if (llvm::sys::path::extension(it->path()) == ".block")
-      names.push_back(llvm::sys::path::stem(it->path()).str());
+  for (const char *dir : {"", "models/"}) {
+    std::error_code ec;
+    for (llvm::sys::fs::directory_iterator it(BLOCKC_EXAMPLES_DIR "/" + std::string(dir), ec), end;
+         it != end && !ec; it.increment(ec))
+      if (llvm::sys::path::extension(it->path()) == ".block")
+        names.push_back(dir + llvm::sys::path::stem(it->path()).str());
+  }
   llvm::sort(names);
   return names;
 }
@@ -268,7 +272,9 @@ TEST_P(FrontendFuzz, MutatedExample) {
 
 INSTANTIATE_TEST_SUITE_P(Examples, FrontendFuzz, ::testing::ValuesIn(exampleNames()),
                          [](const ::testing::TestParamInfo<std::string> &info) {
-                           return info.param;
+                           std::string name = info.param; // a test name has no '/'
+                           std::replace(name.begin(), name.end(), '/', '_');
+                           return name;
                          });
 
 } // namespace

@@ -5,7 +5,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "blockc/Dialect/BlockcOps.h"
 #include "blockc/Driver.h"
+#include "blockc/Lowering/EmitModule.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Parser/Parser.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -118,14 +123,22 @@ int ManifestTest::status = -1;
 json::Value *ManifestTest::manifest = nullptr;
 
 TEST_F(ManifestTest, Header) {
-  EXPECT_EQ(root->getInteger("abi_version"), 1);
+  EXPECT_EQ(root->getInteger("abi_version"), 2);
   EXPECT_EQ(root->getString("block"), "tiny");
+  // A block: one input x and one output y, [B, N, C] each, and so tokens and dim.
   EXPECT_EQ(root->getInteger("tokens"), N);
   EXPECT_EQ(root->getInteger("dim"), C);
   EXPECT_EQ(root->getString("arch"), "x86-64");
-  const json::Object *input = root->getObject("input");
-  const json::Object *output = root->getObject("output");
+  const json::Array *inputs = root->getArray("inputs");
+  const json::Array *outputs = root->getArray("outputs");
+  ASSERT_TRUE(inputs && outputs);
+  ASSERT_EQ(inputs->size(), 1u);
+  ASSERT_EQ(outputs->size(), 1u);
+  const json::Object *input = (*inputs)[0].getAsObject();
+  const json::Object *output = (*outputs)[0].getAsObject();
   ASSERT_TRUE(input && output);
+  EXPECT_EQ(input->getString("name"), "x");
+  EXPECT_EQ(output->getString("name"), "y");
   EXPECT_EQ(intArray(input->get("shape")), (std::vector<int64_t>{-1, N, C}));
   EXPECT_EQ(intArray(output->get("shape")), (std::vector<int64_t>{-1, N, C}));
   EXPECT_EQ(input->getString("dtype"), "F32");
@@ -268,6 +281,7 @@ TEST_F(ManifestTest, KernelArgumentsReferToExistingStorage) {
           EXPECT_FALSE(prepare) << name << ": a prepare kernel uses a slot";
         } else if (source == "input" || source == "output") {
           EXPECT_FALSE(prepare) << name << ": a prepare kernel touches " << source;
+          EXPECT_EQ(arg->getInteger("index"), 0) << name; // a block's one input and output
           (source == "input" ? sawInput : sawOutput) = true;
         } else {
           ADD_FAILURE() << name << ": unknown source '" << source << "'";
@@ -328,6 +342,29 @@ TEST(CompileSpecFile, ErrorsReturnNonZeroAndWriteNothing) {
   EXPECT_NE(blockc::compileSpecFile(options), 0);
   errors = testing::internal::GetCapturedStderr();
   EXPECT_NE(errors.find("cannot read"), std::string::npos) << errors;
+  sys::fs::remove_directories(dir);
+}
+
+TEST(EmitModule, AnOutputMustBeWrittenByAKernel) {
+  // A model's input and output named by blockc.name; the input returned as it is.
+  mlir::MLIRContext context;
+  context.loadDialect<mlir::func::FuncDialect, blockc::BlockcDialect>();
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(R"(
+    func.func @m(%arg0: tensor<?x3x8x8xf32> {blockc.name = "pixel_values"})
+        -> (tensor<?x3x8x8xf32> {blockc.name = "image"}) {
+      return %arg0 : tensor<?x3x8x8xf32>
+    })",
+                                                                                   &context);
+  ASSERT_TRUE(module);
+  SmallString<128> dir;
+  ASSERT_FALSE(sys::fs::createUniqueDirectory("blockc-emit-test", dir));
+  blockc::EmitOptions options;
+  options.outputDir = std::string(dir) + "/out";
+  Expected<blockc::EmitSummary> summary = blockc::emitModule(*module, options);
+  ASSERT_FALSE(bool(summary));
+  EXPECT_EQ(toString(summary.takeError()),
+            "output 0 ('image') returns an input unchanged; no kernel writes it");
+  EXPECT_FALSE(sys::fs::exists(options.outputDir + "/module.so"));
   sys::fs::remove_directories(dir);
 }
 

@@ -23,7 +23,8 @@ namespace {
 /// Parses (and unless told otherwise checks) `source` as the file `test.block`,
 /// capturing the diagnostics as the compiler would print them.
 struct Compiled {
-  std::unique_ptr<BlockAST> block;
+  std::unique_ptr<SpecAST> spec;
+  BlockAST *block = nullptr; // the spec's model, or its block
   bool ok = false;
   std::string diagnostics;
 };
@@ -39,8 +40,9 @@ Compiled compile(llvm::StringRef source, bool runSema = true) {
         diag.print(nullptr, os, /*ShowColors=*/false);
       },
       &result.diagnostics);
-  result.block = parseBlock(sourceMgr);
-  result.ok = result.block && (!runSema || checkBlock(*result.block, sourceMgr));
+  result.spec = parseSpec(sourceMgr);
+  result.block = result.spec ? &result.spec->top() : nullptr;
+  result.ok = result.spec && (!runSema || checkSpec(*result.spec, sourceMgr));
   return result;
 }
 
@@ -291,11 +293,11 @@ TEST(ParserErrors, FullDiagnosticShowsLineAndCaret) {
 }
 
 TEST(ParserErrors, EmptyFile) {
-  expectErrors("", {"test.block:1:1: error: expected 'block', found end of file"});
+  expectErrors("", {"test.block:1:1: error: expected 'block' or 'model', found end of file"});
 }
 
 TEST(ParserErrors, Garbage) {
-  expectErrors("hello world", {"test.block:1:1: error: expected 'block', found 'hello'"});
+  expectErrors("hello world", {"test.block:1:1: error: expected 'block' or 'model', found 'hello'"});
 }
 
 TEST(ParserErrors, NonASCII) {
@@ -326,9 +328,10 @@ TEST(ParserErrors, UnterminatedBlock) {
 }
 
 TEST(ParserErrors, TextAfterTheBlock) {
-  expectErrors(inBlock("  x = gelu(x)\n") + "block c",
-               {"test.block:4:1: error: expected end of file after the block (one block "
-                "per file), found 'block'"});
+  expectErrors(inBlock("  x = gelu(x)\n") + "model m {\n  input i: [B, 4, 8]\n  b0 = b\n"
+                                                "  output y = b0(i)\n}\nblock c",
+               {"test.block:9:1: error: expected end of file after the model (a file has one "
+                "model, last), found 'block'"});
 }
 
 TEST(ParserErrors, StatementStart) {
@@ -881,7 +884,7 @@ TEST(SemaErrors, TwoLayersDeclareOneTensor) {
                        "  x = x + attn.qkv(x)\n"),
                {"test.block:3:3: error: layer 'attn.qkv' declares the tensor 'attn.qkv.weight', "
                 "which layer 'attn' also declares",
-                "test.block:2:3: note: 'attn' declared here"});
+                "test.block:2:3: note: layer 'attn' declared here"});
 }
 
 TEST(SemaErrors, ReportsEveryError) {
@@ -891,6 +894,145 @@ TEST(SemaErrors, ReportsEveryError) {
                {"test.block:3:12: error: use of undefined variable 'y'",
                 "test.block:4:11: error: use of undefined variable 'z'",
                 "test.block:2:3: error: layer 'n' is declared but never used"});
+}
+
+//===----------------------------------------------------------------------===//
+// Models
+//===----------------------------------------------------------------------===//
+
+/// A block of 5 tokens and 8 features (lines 1-4), then a model around `body` whose first
+/// line is line 6: an image [B, 3, 8, 8], patches of 4, a class token.
+std::string inModel(llvm::StringRef body) {
+  return "block b (tokens = 5, dim = 8) {\n  n = layernorm()\n  x = x + n(x)\n}\n"
+         "model m {\n" +
+         body.str() + "}\n";
+}
+
+const char *kModelLayers = "  input img: [B, 3, 8, 8]\n"                              // 6
+                           "  pe = conv2d(3 -> 8, kernel = 4, stride = 4)\n"          // 7
+                           "  cls = parameter([1, 1, 8])\n"                           // 8
+                           "  pos = parameter([1, 5, 8])\n"                           // 9
+                           "  blocks.{0..1} = b\n"                                    // 10
+                           "  head = linear(8 -> 3)\n";                               // 11
+
+TEST(Models, ParseCheckAndDump) {
+  Compiled result = compile(inModel(std::string(kModelLayers) +
+                                    "  x = blocks(concat(cls, pe(img)) + pos)\n"
+                                    "  output feats = mean(x, from = 1)\n"
+                                    "  output logits = head(take(x, 0))\n"));
+  ASSERT_TRUE(result.ok) << result.diagnostics;
+  const BlockAST &model = *result.block;
+  EXPECT_TRUE(model.isModel);
+  ASSERT_EQ(model.instances.size(), 1u);
+  EXPECT_EQ(model.instances[0].names(), (std::vector<std::string>{"blocks.0", "blocks.1"}));
+  EXPECT_EQ(model.instances[0].block, result.spec->blocks[0].get());
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  dump(model, os);
+  EXPECT_EQ(text, "model m\n"
+                  "  input img: [B, 3, 8, 8]\n"
+                  "  pe = conv2d(3 -> 8, kernel = 4, stride = 4, bias = true):3\n"
+                  "  cls = parameter([1, 1, 8]):0\n"
+                  "  pos = parameter([1, 5, 8]):0\n"
+                  "  head = linear(8 -> 3, bias = true):8\n"
+                  "  blocks.{0..1} = b\n"
+                  "  x = blocks((concat(cls:8, pe(img:3):8):8 + pos:8):8):8\n"
+                  "  output feats = mean(x:8, from = 1):8\n"
+                  "  output logits = head(take(x:8, 0):8):3\n");
+}
+
+TEST(Models, ImageNotDivisibleByThePatch) {
+  expectErrors(inModel("  input img: [B, 3, 8, 10]\n"
+                       "  pe = conv2d(3 -> 8, kernel = 4, stride = 4)\n"
+                       "  output y = mean(pe(img))\n"),
+               {"test.block:8:19: error: the image's width 10 is not divisible by the patch "
+                "size 4 of conv2d layer 'pe'"});
+}
+
+TEST(Models, PositionTableMustMatchTheTokens) {
+  expectErrors(inModel("  input img: [B, 3, 8, 8]\n"
+                       "  pe = conv2d(3 -> 8, kernel = 4, stride = 4)\n"
+                       "  pos = parameter([1, 5, 8])\n"
+                       "  output y = mean(pe(img) + pos)\n"),
+               {"test.block:9:27: error: '+' of tokens [B, 4, 8] and a parameter [1, 5, 8]: "
+                "the parameter must be [1, 4, 8], one row per token"});
+}
+
+TEST(Models, BlockAppliedToTheWrongShape) {
+  expectErrors(inModel("  input img: [B, 3, 8, 8]\n"
+                       "  pe = conv2d(3 -> 8, kernel = 4, stride = 4)\n"
+                       "  blocks.{0..1} = b\n"
+                       "  output y = mean(blocks(pe(img)))\n"),
+               {"test.block:9:19: error: block 'b' (instance 'blocks.0') takes [B, 5, 8], but "
+                "is applied to [B, 4, 8]",
+                "test.block:8:3: note: instances declared here"});
+}
+
+TEST(Models, EmptyAndOverlappingInstanceRanges) {
+  expectErrors(inModel("  input t: [B, 5, 8]\n"
+                       "  blocks.{3..1} = b\n"
+                       "  more.{0..2} = b\n"
+                       "  more.{2..4} = b\n"
+                       "  output y = more(t)\n"),
+               {"test.block:7:10: error: the instance range 3..1 is empty",
+                "test.block:9:3: error: instances 'more' overlap with an earlier declaration of "
+                "the same names",
+                "test.block:8:3: note: declared here"});
+}
+
+TEST(Models, UnknownBlockAndUnusedInstances) {
+  expectErrors(inModel("  input t: [B, 5, 8]\n"
+                       "  a = bb\n"
+                       "  c.{0..1} = b\n"
+                       "  output y = mean(t)\n"),
+               {"test.block:7:7: error: use of undefined variable 'bb'; did you mean 'b'?",
+                "test.block:8:3: error: block instances 'c' are declared but never used"});
+}
+
+TEST(Models, InputsAndOutputs) {
+  expectErrors(inModel("  input t: [N, 5, 8]\n"
+                       "  input u: [B, 1, 2, 3, 4]\n"
+                       "  output t = t\n"),
+               {"test.block:6:13: error: an input's shape starts with 'B', the batch chosen at "
+                "run time, not 'N'",
+                "test.block:7:9: error: input 'u' must be [B, C] (pooled), [B, N, C] (tokens) or "
+                "[B, C, H, W] (an image)",
+                "test.block:8:10: error: output 't' is an input of the model, unchanged"});
+}
+
+TEST(Models, PoolingAndConcatArguments) {
+  expectErrors(inModel(std::string(kModelLayers) +
+                       "  x = blocks(concat(pe(img), cls) + pos)\n"
+                       "  output a = take(blocks(concat(cls, pe(img)) + pos), 5)\n"
+                       "  output b2 = mean(blocks(concat(cls, pe(img)) + pos), from = 5)\n"
+                       "  output c = head(pos)\n"),
+               {"test.block:12:30: error: concat's last argument must be tokens [B, N, C], not "
+                "[1, 1, 8]",
+                "test.block:13:55: error: take: token 5 is not one of the 5 tokens",
+                "test.block:14:15: error: mean: 'from = 5' leaves none of the 5 tokens",
+                "test.block:15:14: error: layer 'head' is applied to [1, 5, 8], a parameter: "
+                "layers apply to tensors [B, ...]"});
+}
+
+TEST(Models, Conv2dNeedsAnImageAndKernelEqualToStride) {
+  expectErrors(inModel("  input t: [B, 5, 8]\n"
+                       "  pe = conv2d(3 -> 8, kernel = 4, stride = 2)\n"
+                       "  blocks.{0..0} = b\n"
+                       "  output y = blocks(pe(t))\n"),
+               {"test.block:9:21: error: conv2d layer 'pe' takes an image [B, C, H, W], not "
+                "[B, 5, 8]"});
+  expectErrors(inModel("  input img: [B, 3, 8, 8]\n"
+                       "  pe = conv2d(3 -> 8, kernel = 4, stride = 2)\n"
+                       "  output y = mean(pe(img))\n"),
+               {"test.block:7:3: error: conv2d layer 'pe' has kernel = 4 and stride = 2: only a "
+                "patch embedding, kernel = stride, is supported"});
+}
+
+TEST(Models, ASecondBlockNeedsAModel) {
+  expectErrors("block a (tokens = 2, dim = 4) {\n  x = gelu(x)\n}\n"
+               "block c (tokens = 2, dim = 4) {\n  x = relu(x)\n}\n",
+               {"test.block:4:7: error: a file without a model holds one block: add a model "
+                "that uses the blocks, 'model NAME { ... }'"});
 }
 
 } // namespace

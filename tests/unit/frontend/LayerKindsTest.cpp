@@ -26,6 +26,8 @@ std::string spellDim(ShapeDim dim) {
     return "IN";
   case ShapeDim::Out:
     return "OUT";
+  case ShapeDim::Kernel:
+    return "K";
   }
   return "?";
 }
@@ -61,7 +63,10 @@ std::string renderTensors(const LayerKindInfo &info) {
     std::vector<std::string> dims;
     for (unsigned i = 0; i < tensor.shape.rank; ++i)
       dims.push_back(spellDim(tensor.shape.dims[i]));
-    std::string part = "`" + tensor.suffix.str() + ": [" + llvm::join(dims, ", ") + "]`";
+    // A parameter's tensor is the layer's name itself, of the shape it is declared with.
+    std::string part = tensor.shape.given
+                           ? "`NAME: [SHAPE]`"
+                           : "`" + tensor.suffix.str() + ": [" + llvm::join(dims, ", ") + "]`";
     std::vector<std::string> notes;
     if (tensor.dtype == TensorDType::I64)
       notes.push_back("int64");
@@ -142,11 +147,16 @@ TEST(LayerKinds, TensorsHaveUniqueKeysAndShapesFromTheirArguments) {
     for (const LayerTensor &tensor : info.tensors) {
       std::string where = info.name.str() + " " + tensor.suffix.str();
       EXPECT_TRUE(suffixes.insert(tensor.suffix).second) << where << " twice";
-      EXPECT_LE(tensor.shape.rank, 2u) << where;
+      EXPECT_LE(tensor.shape.rank, 4u) << where;
+      EXPECT_EQ(tensor.suffix.empty(), tensor.shape.given) << where << ": a given shape is a parameter's";
+      // A kind with sizes `IN -> OUT` sizes its tensors by them (and a kernel size K), the
+      // others by the C they are applied to.
       for (unsigned i = 0; i < tensor.shape.rank; ++i) {
-        bool fromSizes = tensor.shape.dims[i] == ShapeDim::In ||
-                         tensor.shape.dims[i] == ShapeDim::Out;
-        EXPECT_EQ(fromSizes, hasSizes) << where << ": IN and OUT are a linear's sizes";
+        ShapeDim dim = tensor.shape.dims[i];
+        bool fromSizes = dim == ShapeDim::In || dim == ShapeDim::Out || dim == ShapeDim::Kernel;
+        EXPECT_EQ(fromSizes, hasSizes) << where << ": IN and OUT are a linear's or conv2d's sizes";
+        if (dim == ShapeDim::Kernel)
+          EXPECT_TRUE(info.findArgument("kernel")) << where;
       }
       if (!tensor.presentIf.empty()) {
         const LayerArgument *argument = info.findArgument(tensor.presentIf);
@@ -171,7 +181,7 @@ TEST(LayerKinds, StateDictKeysAndShapesOfALayer) {
   EXPECT_EQ(stateDictKeys(linear),
             (std::vector<std::string>{"mlp.fc1.weight", "mlp.fc1.bias"}));
   EXPECT_EQ(linear.getShape(linear.getInfo().tensors[0]),
-            (llvm::SmallVector<int64_t, 2>{3072, 768}));
+            (llvm::SmallVector<int64_t, 4>{3072, 768}));
 
   LayerDecl attn;
   attn.name = "attn";
@@ -180,7 +190,26 @@ TEST(LayerKinds, StateDictKeysAndShapesOfALayer) {
   attn.qkvBias = true;
   EXPECT_EQ(stateDictKeys(attn),
             (std::vector<std::string>{"attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight"}));
-  EXPECT_EQ(attn.getShape(attn.getInfo().tensors[0]), (llvm::SmallVector<int64_t, 2>{192, 64}));
+  EXPECT_EQ(attn.getShape(attn.getInfo().tensors[0]), (llvm::SmallVector<int64_t, 4>{192, 64}));
+
+  LayerDecl conv;
+  conv.name = "patch_embed.proj";
+  conv.kind = LayerKind::Conv2d;
+  conv.inFeatures = 3;
+  conv.outFeatures = 768;
+  conv.kernel = 16;
+  conv.bias = true;
+  EXPECT_EQ(stateDictKeys(conv),
+            (std::vector<std::string>{"patch_embed.proj.weight", "patch_embed.proj.bias"}));
+  EXPECT_EQ(conv.getShape(conv.getInfo().tensors[0]),
+            (llvm::SmallVector<int64_t, 4>{768, 3, 16, 16}));
+
+  LayerDecl cls;
+  cls.name = "cls_token";
+  cls.kind = LayerKind::Parameter;
+  cls.shape = {1, 1, 768};
+  EXPECT_EQ(stateDictKeys(cls), std::vector<std::string>{"cls_token"});
+  EXPECT_EQ(cls.getShape(cls.getInfo().tensors[0]), (llvm::SmallVector<int64_t, 4>{1, 1, 768}));
 
   LayerDecl bn;
   bn.name = "bn";

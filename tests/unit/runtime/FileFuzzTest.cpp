@@ -20,8 +20,10 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <set>
 
 using namespace blockc_test;
 using blockc::rt::RtError;
@@ -41,8 +43,8 @@ const std::string kNpyAlphabet = "{}()'\",:<>|f4L0123456789 TrueFals";
 /// Keys of the safetensors header and the manifest, to add where they do not belong.
 const std::vector<std::string> kKeys = {
     "dtype", "shape", "data_offsets", "__metadata__", "name", "source", "id", "offset",
-    "strides", "used", "device", "ops", "args", "tokens", "dim", "input", "output", "weights",
-    "slots", "run", "prepare", "scale", "bias", "counter", "elements_per_sample",
+    "strides", "used", "device", "ops", "args", "tokens", "dim", "inputs", "outputs", "index",
+    "weights", "slots", "run", "prepare", "scale", "bias", "counter", "elements_per_sample",
     "flops_per_sample"};
 
 /// A value to put in place of `old`: a number out of range or at a limit, one of
@@ -55,7 +57,8 @@ json::value strangeValue(fuzz::Random &random, const json::value &old) {
   static const std::vector<double> doubles = {0.5, -0.0, 8.0, 1e308, -1.5};
   static const std::vector<std::string> strings = {
       "", "F32", "F16", "BF16", "I64", "U8", "BOOL", "F8_E4M3", "f32", "F32 ", "F128", "input",
-      "output", "weight", "slot", "constant", "scale", "bias", "nbt", "w", "cuda", "\xff\xfe",
+      "output", "weight", "slot", "constant", "scale", "bias", "nbt", "w", "x", "y", "cuda",
+      "\xff\xfe",
       std::string("a\0b", 3), std::string(1 << 12, 'x')};
   switch (random.below(8)) {
   case 0:
@@ -149,6 +152,11 @@ Wide elementsOf(const std::vector<int64_t> &shape) {
   for (int64_t d : shape)
     n = times(n, d);
   return n;
+}
+
+/// One sample of an input or output: its shape without the leading -1 (the batch).
+Wide sampleElements(const std::vector<int64_t> &shape) {
+  return elementsOf(std::vector<int64_t>(shape.begin() + 1, shape.end()));
 }
 
 uint64_t readLe64(const std::string &bytes) {
@@ -426,20 +434,33 @@ TEST(NpyFuzz, CorruptedFiles) {
 //===----------------------------------------------------------------------===//
 
 /// What is wrong with a manifest parseManifest accepted (empty if nothing): every view
-/// must reference an existing F32 weight, constant or slot and stay inside its storage,
-/// for any batch size.
+/// must reference an existing input, output, F32 weight, constant or slot and stay inside
+/// its storage, for any batch size.
 std::string manifestProblem(const blockc::rt::Manifest &m) {
   using blockc::rt::ArgSource;
+  std::set<std::string> names;
+  for (const auto *tensors : {&m.inputs, &m.outputs}) {
+    if (tensors->empty())
+      return "accepted a manifest without inputs or without outputs";
+    for (const blockc::rt::TensorSpec &t : *tensors) {
+      if (!names.insert(t.name).second)
+        return "accepted the input or output name '" + t.name + "' twice";
+      if (t.shape.size() < 2 || t.shape.size() > 5 || t.shape[0] != -1 ||
+          std::any_of(t.shape.begin() + 1, t.shape.end(), [](int64_t d) { return d < 1; }))
+        return "accepted input or output '" + t.name + "' of a shape not [-1, d1, ...]";
+    }
+  }
   for (const auto *kernels : {&m.prepare, &m.run})
     for (const blockc::rt::KernelSpec &kernel : *kernels)
       for (const blockc::rt::ArgView &arg : kernel.args) {
         const std::string where = "accepted kernel '" + kernel.name + "': a view ";
-        const size_t count = arg.source == ArgSource::Weight     ? m.weights.size()
+        const size_t count = arg.source == ArgSource::Input      ? m.inputs.size()
+                             : arg.source == ArgSource::Output   ? m.outputs.size()
+                             : arg.source == ArgSource::Weight   ? m.weights.size()
                              : arg.source == ArgSource::Constant ? m.constants.size()
-                             : arg.source == ArgSource::Slot     ? m.slots.size()
-                                                                 : 1;
+                                                                 : m.slots.size();
         if (arg.index >= count)
-          return where + "references a missing weight, constant or slot";
+          return where + "references a missing input, output, weight, constant or slot";
         if (arg.source == ArgSource::Weight &&
             (m.weights[arg.index].dtype != "F32" || !m.weights[arg.index].used))
           return where + "reads a weight that is not a used F32 tensor";
@@ -450,10 +471,10 @@ std::string manifestProblem(const blockc::rt::Manifest &m) {
           Wide storage = 0;
           switch (arg.source) {
           case ArgSource::Input:
-            storage = times(times(m.tokens, m.dim), batch);
+            storage = times(sampleElements(m.inputs[arg.index].shape), batch);
             break;
           case ArgSource::Output:
-            storage = times(times(m.outputTokens, m.outputDim), batch);
+            storage = times(sampleElements(m.outputs[arg.index].shape), batch);
             break;
           case ArgSource::Weight:
             storage = elementsOf(m.weights[arg.index].shape);

@@ -40,8 +40,16 @@ TEST(ManifestTest, ParsesValid) {
   EXPECT_EQ(m.cpuFeatures, (std::vector<std::string>{"avx2", "fma"}));
   EXPECT_EQ(m.tokens, 4);
   EXPECT_EQ(m.dim, 8);
-  EXPECT_EQ(m.outputTokens, 2);
-  EXPECT_EQ(m.outputDim, 8);
+  ASSERT_EQ(m.inputs.size(), 1u);
+  ASSERT_EQ(m.outputs.size(), 1u);
+  EXPECT_EQ(m.inputs[0].name, "x");
+  EXPECT_EQ(m.inputs[0].shape, (std::vector<int64_t>{-1, 4, 8}));
+  EXPECT_EQ(m.inputs[0].elementsPerSample, 32);
+  EXPECT_EQ(m.outputs[0].name, "y");
+  EXPECT_EQ(m.outputs[0].shape, (std::vector<int64_t>{-1, 2, 8}));
+  EXPECT_EQ(m.outputs[0].elementsPerSample, 16);
+  EXPECT_EQ(m.run[1].args[2].source, ArgSource::Output);
+  EXPECT_EQ(m.run[1].args[2].index, 0u);
   EXPECT_DOUBLE_EQ(m.flopsPerSample, 1500.0);
   ASSERT_EQ(m.weights.size(), 2u);
   EXPECT_FALSE(m.weights[1].used);
@@ -86,14 +94,21 @@ TEST(ManifestTest, NotJson) {
 }
 
 TEST(ManifestTest, EveryRequiredFieldMissing) {
-  for (const char *f : {"abi_version", "block", "target", "arch", "cpu_features", "tokens", "dim",
-                        "flops_per_sample", "input", "output", "weights", "constants", "slots",
+  for (const char *f : {"abi_version", "block", "target", "arch", "cpu_features",
+                        "flops_per_sample", "inputs", "outputs", "weights", "constants", "slots",
                         "prepare", "run"}) {
     std::string e = errorAfter([&](json::object &o) { o.erase(f); });
     EXPECT_HAS(e, std::string("field '") + f + "' is missing");
   }
-  // spec_hash is optional.
+  // spec_hash is optional, and so are tokens and dim, but only together.
   EXPECT_EQ(errorAfter([](json::object &o) { o.erase("spec_hash"); }), "");
+  EXPECT_EQ(errorAfter([](json::object &o) {
+              o.erase("tokens");
+              o.erase("dim");
+            }),
+            "");
+  EXPECT_HAS(errorAfter([](json::object &o) { o.erase("tokens"); }), "field 'tokens' is missing");
+  EXPECT_HAS(errorAfter([](json::object &o) { o.erase("dim"); }), "field 'dim' is missing");
 }
 
 TEST(ManifestTest, WrongTypes) {
@@ -106,8 +121,10 @@ TEST(ManifestTest, WrongTypes) {
              "must be an array of strings");
   EXPECT_HAS(errorAfter([](json::object &o) { o["flops_per_sample"] = "many"; }),
              "must be a number");
-  EXPECT_HAS(errorAfter([](json::object &o) { o["input"] = json::array(); }),
-             "'input': must be an object");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["inputs"] = json::object(); }),
+             "'inputs': must be an array");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["outputs"].as_array()[0] = "y"; }),
+             "manifest: outputs[0]: must be an object");
   EXPECT_HAS(errorAfter([](json::object &o) {
                o["run"].as_array()[0].as_object()["ops"] = json::array{"linear", 2};
              }),
@@ -124,28 +141,107 @@ TEST(ManifestTest, WrongTypes) {
              "run[0] ('k1').args[0].shape: must be an array of integers");
   EXPECT_HAS(errorAfter([](json::object &o) { o["run"].as_array()[0] = 7; }),
              "run[0]: must be an object");
-  EXPECT_HAS(errorAfter([](json::object &o) { o.erase("abi_version"); o["abi_version"] = 2; }),
-             "this runtime reads version 1");
+  EXPECT_HAS(errorAfter([](json::object &o) { o["abi_version"] = 1; }),
+             "manifest: 'abi_version': is 1, this runtime reads version 2");
   EXPECT_HAS(errorAfter([](json::object &o) { o["tokens"] = 0; }), "out of range");
 }
 
-TEST(ManifestTest, InputOutput) {
-  EXPECT_HAS(errorAfter([](json::object &o) {
-               o["input"].as_object()["shape"] = json::array{-1, 5, 8};
-             }),
-             "does not match tokens 4 and dim 8");
-  EXPECT_HAS(errorAfter([](json::object &o) {
-               o["output"].as_object()["shape"] = json::array{2, 2, 8};
-             }),
-             "must be [-1, tokens, dim]");
-  EXPECT_HAS(errorAfter([](json::object &o) { o["output"].as_object()["dtype"] = "F16"; }),
-             "'output'.dtype: must be \"F32\"");
-  // Each entry in range, their product not: 2^64 must not wrap around to 0 and pass.
-  EXPECT_EQ(errorAfter([](json::object &o) {
-              o["output"].as_object()["shape"] =
-                  json::array{-1, int64_t(1) << 40, int64_t(1) << 24};
-            }),
-            "manifest: 'output'.shape: is too large");
+json::object &tensor(json::object &root, const char *list, size_t index) {
+  return root[list].as_array()[index].as_object();
+}
+
+TEST(ManifestTest, InputsAndOutputs) {
+  // Refused, each with a message naming the entry.
+  const std::vector<std::pair<std::function<void(json::object &)>, std::string>> cases = {
+      {[](json::object &o) { o["inputs"] = json::array(); },
+       "manifest: 'inputs': must list at least one tensor"},
+      {[](json::object &o) { o["outputs"] = json::array(); },
+       "manifest: 'outputs': must list at least one tensor"},
+      {[](json::object &o) { tensor(o, "inputs", 0).erase("name"); },
+       "manifest: inputs[0]: field 'name' is missing"},
+      {[](json::object &o) { tensor(o, "inputs", 0)["name"] = "pixel values"; },
+       "manifest: inputs[0].name: 'pixel values' is not an identifier"},
+      {[](json::object &o) { tensor(o, "outputs", 0)["name"] = "2x"; },
+       "manifest: outputs[0].name: '2x' is not an identifier"},
+      {[](json::object &o) { tensor(o, "outputs", 0)["name"] = "x"; },
+       "manifest: outputs[0] ('x'): the name is already used by another input or output"},
+      {[](json::object &o) { tensor(o, "outputs", 0)["dtype"] = "F16"; },
+       "manifest: outputs[0] ('y').dtype: must be \"F32\""},
+      {[](json::object &o) { tensor(o, "inputs", 0)["shape"] = json::array{4, 8}; },
+       "manifest: inputs[0] ('x').shape: must be [-1, d1, ...] (the batch, then 1 to 4 "
+       "dimensions, each in [1, 2^31)), not [4, 8]"},
+      {[](json::object &o) { tensor(o, "inputs", 0)["shape"] = json::array{-1}; },
+       "not [-1]"},
+      {[](json::object &o) { tensor(o, "inputs", 0)["shape"] = json::array{-1, 1, 2, 3, 4, 5}; },
+       "not [-1, 1, 2, 3, 4, 5]"},
+      {[](json::object &o) { tensor(o, "inputs", 0)["shape"] = json::array{-1, -4, 8}; },
+       "not [-1, -4, 8]"},
+      {[](json::object &o) { tensor(o, "inputs", 0)["shape"] = json::array{-1, 0, 8}; },
+       "out of range"},
+      {[](json::object &o) { tensor(o, "inputs", 0)["shape"] = "[-1, 4, 8]"; },
+       "inputs[0] ('x').shape: must be an array of integers"},
+      // Each entry in range, their product not: 2^64 must not wrap around to 0 and pass.
+      {[](json::object &o) {
+         tensor(o, "outputs", 0)["shape"] =
+             json::array{-1, int64_t(1) << 30, int64_t(1) << 30, int64_t(1) << 30};
+       },
+       "manifest: outputs[0] ('y').shape: shape [1073741824, 1073741824, 1073741824] is too "
+       "large"},
+      // tokens and dim describe a block module's one [-1, tokens, dim] input.
+      {[](json::object &o) { tensor(o, "inputs", 0)["shape"] = json::array{-1, 5, 8}; },
+       "manifest: 'tokens', 'dim': are only for a block module, whose one input is [-1, tokens, "
+       "dim] = [-1, 4, 8] and one output [-1, T, D]"},
+      {[](json::object &o) { tensor(o, "outputs", 0)["shape"] = json::array{-1, 16}; },
+       "are only for a block module"},
+      {[](json::object &o) {
+         o["inputs"].as_array().push_back(json::object{
+             {"name", "mask"}, {"shape", json::array{-1, 4}}, {"dtype", "F32"}});
+       },
+       "are only for a block module"},
+      // A kernel argument names its input or output by index.
+      {[](json::object &o) { arg(o, "run", 0, 0).erase("index"); },
+       "manifest: run[0] ('k1').args[0]: field 'index' is missing"},
+      {[](json::object &o) { arg(o, "run", 0, 0)["index"] = 1; },
+       "manifest: run[0] ('k1').args[0].index: input 1 is not in 'inputs' (1 entry)"},
+      {[](json::object &o) { arg(o, "run", 1, 2)["index"] = -1; }, "out of range"},
+  };
+  for (const auto &[edit, message] : cases)
+    EXPECT_HAS(errorAfter(edit), message);
+}
+
+TEST(ManifestTest, ViewsStayInsideTheirOwnInputOrOutput) {
+  // Two inputs and two outputs of different sizes, without tokens and dim.
+  json::value doc = json::parse(kValidManifest);
+  json::object &o = doc.as_object();
+  o.erase("tokens");
+  o.erase("dim");
+  o["inputs"].as_array().push_back(
+      json::object{{"name", "mask"}, {"shape", json::array{-1, 2, 2, 2, 2}}, {"dtype", "F32"}});
+  o["outputs"].as_array().push_back(
+      json::object{{"name", "logits"}, {"shape", json::array{-1, 1000}}, {"dtype", "F32"}});
+  arg(o, "run", 1, 1) = json::object{{"source", "input"}, {"index", 1}, {"shape", json::array{-2, 8}},
+                                     {"strides", json::array{8, 1}}};
+  arg(o, "run", 1, 2) = json::object{{"source", "output"}, {"index", 1},
+                                     {"shape", json::array{-1, 1000}},
+                                     {"strides", json::array{1000, 1}}};
+  const Manifest m = parseManifest(json::serialize(doc));
+  ASSERT_EQ(m.inputs.size(), 2u);
+  EXPECT_EQ(m.tokens, 0);
+  EXPECT_EQ(m.inputs[1].elementsPerSample, 16);
+  EXPECT_EQ(m.outputs[1].elementsPerSample, 1000);
+  EXPECT_EQ(m.run[1].args[1].index, 1u);
+  EXPECT_EQ(storageElements(m, m.run[1].args[1], 3), 3 * 16);
+  EXPECT_EQ(storageElements(m, m.run[1].args[2], 3), 3 * 1000);
+
+  // The first output (16 floats per sample) cannot hold a view sized for the second.
+  arg(o, "run", 1, 2)["index"] = 0;
+  try {
+    parseManifest(json::serialize(doc));
+    ADD_FAILURE() << "a [-1, 1000] view of a [-1, 2, 8] output was accepted";
+  } catch (const RtError &e) {
+    EXPECT_HAS(e.what(), "run[1] ('k2').args[2]: view (offset 0, shape [-1, 1000], strides "
+                         "[1000, 1]) goes past the end of its storage (16 elements per sample)");
+  }
 }
 
 TEST(ManifestTest, References) {
@@ -165,6 +261,8 @@ TEST(ManifestTest, References) {
              "unknown source 'stack'");
   EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "prepare", 0, 0)["source"] = "input"; }),
              "a prepare kernel cannot use the input");
+  EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "prepare", 0, 1)["source"] = "output"; }),
+             "a prepare kernel cannot use the output");
   EXPECT_HAS(errorAfter([](json::object &o) {
                o["weights"].as_array().push_back(o["weights"].as_array()[0]);
              }),

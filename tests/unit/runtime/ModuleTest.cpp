@@ -163,7 +163,7 @@ TEST_F(ModuleTest, SharedLibraryWithoutSymbols) {
 TEST_F(ModuleTest, AbiVersionMismatch) {
   std::string e = loadError(BLOCKC_FIXTURE_ABI_999, BLOCKC_ERROR_INCOMPATIBLE);
   EXPECT_HAS(e, BLOCKC_FIXTURE_ABI_999);
-  EXPECT_HAS(e, "has module ABI version 999, this runtime loads version 1");
+  EXPECT_HAS(e, "has module ABI version 999, this runtime loads version 2");
 }
 
 TEST_F(ModuleTest, BadManifests) {

@@ -135,11 +135,11 @@ inline std::string npyBytes(int major, int minor, const std::string &dict,
 
 /// A valid manifest using every argument source, both kernel lists and the optional fields.
 inline const char *const kValidManifest = R"({
-  "abi_version": 1, "block": "tiny", "spec_hash": "ab12",
+  "abi_version": 2, "block": "tiny", "spec_hash": "ab12",
   "target": "x86-64-linux-avx2", "arch": "x86-64", "cpu_features": ["avx2", "fma"],
   "tokens": 4, "dim": 8, "flops_per_sample": 1.5e3,
-  "input":  {"name": "x", "shape": [-1, 4, 8], "dtype": "F32"},
-  "output": {"name": "y", "shape": [-1, 2, 8], "dtype": "F32"},
+  "inputs":  [{"name": "x", "shape": [-1, 4, 8], "dtype": "F32"}],
+  "outputs": [{"name": "y", "shape": [-1, 2, 8], "dtype": "F32"}],
   "weights": [
     {"name": "w", "shape": [8, 8], "dtype": "F32", "used": true},
     {"name": "nbt", "shape": [], "dtype": "I64", "used": false}
@@ -151,13 +151,13 @@ inline const char *const kValidManifest = R"({
                         {"source": "constant", "id": 0, "offset": 0, "shape": [8, 8], "strides": [8, 1]}]}],
   "run": [{"name": "k1", "function": "blockc_k1", "kind": "linear",
            "ops": ["layer_norm", "linear"], "flops_per_sample": 512,
-           "args": [{"source": "input", "offset": 0, "shape": [-4, 8], "strides": [8, 1]},
+           "args": [{"source": "input", "index": 0, "offset": 0, "shape": [-4, 8], "strides": [8, 1]},
                     {"source": "constant", "id": 0, "offset": 0, "shape": [8, 8], "strides": [8, 1]},
                     {"source": "slot", "id": 0, "offset": 0, "shape": [-1, 4, 8], "strides": [64, 8, 1]}]},
           {"name": "k2", "function": "blockc_k2", "kind": "pool",
            "args": [{"source": "slot", "id": 0, "offset": 32, "shape": [-1, 2, 8], "strides": [64, 8, 1]},
                     {"source": "slot", "id": 5, "offset": 0, "shape": [-2, 8], "strides": [8, 1]},
-                    {"source": "output", "offset": 0, "shape": [-1, 2, 8], "strides": [16, 8, 1]}]}]
+                    {"source": "output", "index": 0, "offset": 0, "shape": [-1, 2, 8], "strides": [16, 8, 1]}]}]
 })";
 
 } // namespace blockc_test

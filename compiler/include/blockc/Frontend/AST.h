@@ -29,16 +29,17 @@ struct Location {
   int line = 0, col = 0;
 };
 
-/// An argument as written: `key = value` or `IN -> OUT`. Sema interprets it for the
+/// An argument as written: `key = value`, `IN -> OUT` or a shape `[1, 1, 768]`. Sema interprets it for the
 /// layer kind or builtin it is given to.
 struct Argument {
-  enum class Kind { Number, Bool, Name, Arrow };
+  enum class Kind { Number, Bool, Name, Arrow, Shape };
   Kind kind = Kind::Number;
   std::string key;      // empty for Arrow
   double number = 0;    // Number; IN of Arrow
   double out = 0;       // OUT of Arrow
   bool boolean = false; // Bool
   std::string name;     // Name
+  std::vector<double> shape; // Shape: `[1, 197, 768]`
   Location loc;         // of the key, or of IN
   Location valueLoc;    // of the value, or of OUT
 };
@@ -54,15 +55,17 @@ struct LayerDecl : LayerSettings {
 
   const LayerKindInfo &getInfo() const { return getLayerKindInfo(kind); }
   /// The shape of one of its kind's tensors, once Sema has resolved the layer.
-  llvm::SmallVector<int64_t, 2> getShape(const LayerTensor &tensor) const;
+  llvm::SmallVector<int64_t, 4> getShape(const LayerTensor &tensor) const;
 };
 
+/// The state-dict key of `tensor` of the layer named `layer`: `layer.suffix`, or `layer`.
+std::string tensorKey(llvm::StringRef layer, const LayerTensor &tensor);
 /// The state-dict keys of a layer's tensors (`NAME.weight`, ...), per its kind's row.
 std::vector<std::string> stateDictKeys(const LayerDecl &layer);
 
 /// Base of all expressions, with LLVM-style RTTI (isa/cast/dyn_cast).
 struct ExprAST {
-  enum class Kind { Number, Var, Binary, Call, LayerCall, BuiltinCall };
+  enum class Kind { Number, Var, Binary, Call, LayerCall, InstanceCall, BuiltinCall };
 
   ExprAST(Kind kind, Location loc) : loc(std::move(loc)), kind(kind) {}
   virtual ~ExprAST() = default;
@@ -71,6 +74,9 @@ struct ExprAST {
   Location loc;
   /// Last-dim size of the tensor value, set by Sema; 0 for a number.
   int64_t features = 0;
+  /// Tokens of a [B, tokens, features] value, set by Sema; 0 for a pooled [B, features]
+  /// value, an image, a parameter or a number.
+  int64_t tokens = 0;
 
 private:
   const Kind kind;
@@ -131,45 +137,107 @@ struct LayerCallExprAST : ExprAST {
   std::unique_ptr<ExprAST> arg;
 };
 
-/// `gelu(t)`, `mha(qkv, heads = H)`, `mha(q, k, v, heads = H)`, ...
+struct BlockAST;
+struct InstanceDecl;
+
+/// `blocks(t)`: applies the instances of a block group, in index order.
+struct InstanceCallExprAST : ExprAST {
+  InstanceCallExprAST(Location loc, std::string callee, std::unique_ptr<ExprAST> arg)
+      : ExprAST(Kind::InstanceCall, std::move(loc)), callee(std::move(callee)),
+        arg(std::move(arg)) {}
+  static bool classof(const ExprAST *e) { return e->getKind() == Kind::InstanceCall; }
+
+  std::string callee;
+  /// Each instance's name (its tensors' prefix) and block, in the order they apply.
+  std::vector<std::pair<std::string, const BlockAST *>> instances;
+  std::unique_ptr<ExprAST> arg;
+};
+
+/// `gelu(t)`, `mha(qkv, heads = H)`, `mha(q, k, v, heads = H)`, `concat(cls_token, t)`,
+/// `take(t, 0)`, `mean(t, from = 1)`, ...
 struct BuiltinCallExprAST : ExprAST {
-  enum class Builtin { Gelu, GeluTanh, Relu, Silu, MHA };
+  enum class Builtin { Gelu, GeluTanh, Relu, Silu, MHA, Concat, Take, Mean };
 
   BuiltinCallExprAST(Location loc, Builtin builtin,
-                     std::vector<std::unique_ptr<ExprAST>> args, int64_t heads)
+                     std::vector<std::unique_ptr<ExprAST>> args, int64_t heads, int64_t index)
       : ExprAST(Kind::BuiltinCall, std::move(loc)), builtin(builtin),
-        args(std::move(args)), heads(heads) {}
+        args(std::move(args)), heads(heads), index(index) {}
   static bool classof(const ExprAST *e) { return e->getKind() == Kind::BuiltinCall; }
 
   Builtin builtin;
-  std::vector<std::unique_ptr<ExprAST>> args;
-  int64_t heads = 0; // mha only
+  std::vector<std::unique_ptr<ExprAST>> args; // take: the tensor only
+  int64_t heads = 0; // mha
+  int64_t index = 0; // take: the token; mean: the first token averaged
 };
 
 /// The spelling of a builtin in the language (`gelu`, ...).
 llvm::StringRef getBuiltinName(BuiltinCallExprAST::Builtin builtin);
 std::optional<BuiltinCallExprAST::Builtin> lookupBuiltin(llvm::StringRef name);
 
-/// `target = value`; loc is the target's.
+/// `target = value`, or `output target = value` in a model; loc is the target's.
 struct Assignment {
   std::string target;
   std::unique_ptr<ExprAST> value;
   Location loc;
+  bool output = false;
 };
 
+/// `input NAME: [B, d1, ..., dk]` of a model: `dims` are d1..dk as written.
+struct InputDecl {
+  std::string name;
+  Location loc;
+  Location batchLoc; // of the first entry, which must be `B`
+  std::string batch; // as written
+  std::vector<Argument> dims; // Number arguments; Sema checks them
+  std::vector<int64_t> shape; // d1..dk, set by Sema
+};
+
+struct BlockAST;
+
+/// `blocks.{0..11} = vit_b16` (twelve instances, `blocks.0` ... `blocks.11`) or
+/// `encoder = vit_b16` (one): instances of a block whose tensors are named under each
+/// instance's name. Calling `blocks(x)` applies every instance of the group in index order.
+struct InstanceDecl {
+  std::string group;
+  bool ranged = false;
+  int64_t first = 0, last = 0; // inclusive, when ranged
+  std::string blockName;
+  Location loc, rangeLoc, blockLoc;
+  const BlockAST *block = nullptr; // resolved by Sema
+
+  /// The instances' names: `blocks.0`, ... or the group's name alone.
+  std::vector<std::string> names() const;
+};
+
+/// A block, or the model of a file (isModel): a model has declared inputs, instances of
+/// blocks and `output` statements instead of a block's sizes and implicit `x`.
 struct BlockAST {
   std::string name;
   Location loc;
-  std::vector<Argument> sizes; // as written; Sema sets tokens and dim from them
+  bool isModel = false;
+  std::vector<Argument> sizes; // blocks, as written; Sema sets tokens and dim from them
   int64_t tokens = 0, dim = 0;
+  std::vector<InputDecl> inputs;       // models
+  std::vector<InstanceDecl> instances; // models
   std::vector<std::unique_ptr<LayerDecl>> layers;
   std::vector<Assignment> statements;
+};
+
+/// A spec file: its blocks and at most one model (docs/language.md).
+struct SpecAST {
+  std::vector<std::unique_ptr<BlockAST>> blocks;
+  std::unique_ptr<BlockAST> model;
+
+  /// What the file compiles to: its model, or else its one block.
+  const BlockAST &top() const { return model ? *model : *blocks.front(); }
+  BlockAST &top() { return model ? *model : *blocks.front(); }
 };
 
 /// Prints an expression in source syntax with every binary operation parenthesized,
 /// each tensor value followed by `:features` once Sema has set it.
 void dump(const ExprAST &expr, llvm::raw_ostream &os);
-/// Prints a checked block: its sizes, its layers with all their settings, its statements.
+/// Prints a checked block or model: its sizes or inputs, its layers with all their
+/// settings, its instances, its statements.
 void dump(const BlockAST &block, llvm::raw_ostream &os);
 
 } // namespace blockc::ast

@@ -12,6 +12,7 @@
 #define BLOCKC_FRONTEND_LAYERKINDS_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
@@ -19,7 +20,16 @@
 
 namespace blockc::ast {
 
-enum class LayerKind { LayerNorm, RMSNorm, BatchNorm, Linear, Attention, LayerScale };
+enum class LayerKind {
+  LayerNorm,
+  RMSNorm,
+  BatchNorm,
+  Linear,
+  Attention,
+  LayerScale,
+  Conv2d,
+  Parameter
+};
 
 /// A declared layer's settings, which Sema fills in from its arguments and their
 /// defaults; a kind uses the fields its arguments name.
@@ -29,6 +39,8 @@ struct LayerSettings {
   bool bias = false;
   int64_t heads = 0;
   bool qkvBias = false, projBias = false;
+  int64_t kernel = 0, stride = 0;
+  llvm::SmallVector<int64_t, 4> shape; // a parameter's
 };
 
 /// What a layer argument's value must be.
@@ -37,6 +49,7 @@ enum class ArgumentType {
   Bool,   // `key = true | false`
   Size,   // `key = NUMBER`, a positive integer
   Sizes,  // `IN -> OUT`, two positive integers
+  Shape,  // `[d0, d1, ...]`, positive integers
 };
 
 /// One argument of a layer kind, and the settings field that Sema stores it in.
@@ -51,6 +64,7 @@ struct LayerArgument {
   int64_t LayerSettings::*out = nullptr;  // OUT of Sizes
   /// What stands for the value in "needs 'heads = H'".
   llvm::StringRef placeholder = "";
+  llvm::SmallVector<int64_t, 4> LayerSettings::*shape = nullptr; // a Shape
 };
 
 constexpr LayerArgument numberArgument(llvm::StringRef key, double LayerSettings::*field,
@@ -68,25 +82,35 @@ constexpr LayerArgument sizeArgument(llvm::StringRef key, int64_t LayerSettings:
 constexpr LayerArgument sizesArgument(int64_t LayerSettings::*in, int64_t LayerSettings::*out) {
   return {"IN -> OUT", ArgumentType::Sizes, true, 0, nullptr, nullptr, in, out};
 }
+constexpr LayerArgument shapeArgument(llvm::SmallVector<int64_t, 4> LayerSettings::*shape) {
+  return {"[SHAPE]", ArgumentType::Shape, true, 0, nullptr, nullptr, nullptr, nullptr, "", shape};
+}
 
 /// A size a tensor's shape is made of: C is the features of the tensor the layer is
-/// applied to (IN for a linear), IN and OUT a linear's sizes.
-enum class ShapeDim { C, ThreeC, In, Out };
+/// applied to (IN for a linear), IN and OUT a linear's or conv2d's sizes, K a conv2d's
+/// kernel size.
+enum class ShapeDim { C, ThreeC, In, Out, Kernel };
 
+/// A tensor's shape rule: `rank` sizes, or (given) the shape the declaration states.
 struct TensorShape {
   unsigned rank;
-  ShapeDim dims[2];
+  ShapeDim dims[4];
+  bool given = false;
 };
 
 constexpr TensorShape scalarShape() { return {0, {}}; }
 constexpr TensorShape shape(ShapeDim d0) { return {1, {d0}}; }
 constexpr TensorShape shape(ShapeDim d0, ShapeDim d1) { return {2, {d0, d1}}; }
+constexpr TensorShape shape(ShapeDim d0, ShapeDim d1, ShapeDim d2, ShapeDim d3) {
+  return {4, {d0, d1, d2, d3}};
+}
+constexpr TensorShape givenShape() { return {0, {}, true}; }
 
 enum class TensorDType { F32, I64 };
 
-/// A state-dict tensor of a layer, `NAME.suffix`.
+/// A state-dict tensor of a layer, `NAME.suffix` (`NAME` for an empty suffix).
 struct LayerTensor {
-  llvm::StringRef suffix; // "weight", "qkv.bias", ...
+  llvm::StringRef suffix; // "weight", "qkv.bias", ..., "" for a parameter
   TensorShape shape;
   TensorDType dtype = TensorDType::F32;
   /// The key of a Bool argument without which the layer has no such tensor ("bias");

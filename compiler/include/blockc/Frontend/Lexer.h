@@ -25,6 +25,10 @@ enum Token : int {
   tok_equal = '=',
   tok_plus = '+',
   tok_star = '*',
+  tok_lbracket = '[',
+  tok_rbracket = ']',
+  tok_colon = ':',
+  tok_dot = '.', // only before '{': `blocks.{0..11}`
 
   tok_eof = -1,
   tok_error = -2,  // malformed input; getError() says why
@@ -34,6 +38,7 @@ enum Token : int {
   tok_block = -6,
   tok_true = -7,
   tok_false = -8,
+  tok_range = -9, // `..` in `{0..11}`
 };
 
 class Lexer {

@@ -18,7 +18,7 @@ namespace blockc {
 /// Parses the main buffer of `sourceMgr`. A syntax error is reported through
 /// sourceMgr.PrintMessage as `file:line:col: error: ...` with the source line and a
 /// caret; parsing stops at the first one and returns nullptr.
-std::unique_ptr<ast::BlockAST> parseBlock(llvm::SourceMgr &sourceMgr);
+std::unique_ptr<ast::SpecAST> parseSpec(llvm::SourceMgr &sourceMgr);
 
 } // namespace blockc
 

@@ -18,7 +18,7 @@ namespace blockc {
 /// LayerCallExprAST with its layer set, or a BuiltinCallExprAST), every layer's
 /// settings and features are filled in, and every expression has its features.
 /// Returns false if there was an error.
-bool checkBlock(ast::BlockAST &block, llvm::SourceMgr &sourceMgr);
+bool checkSpec(ast::SpecAST &spec, llvm::SourceMgr &sourceMgr);
 
 } // namespace blockc
 

@@ -23,7 +23,7 @@ def Blockc_WeightOp : Blockc_Op<"weight", [Pure]> {
 }
 
 def Blockc_TransposeOp : Blockc_Op<"transpose", [Pure]> {
-  let summary = "2-D transpose (PyTorch [out, in] weight to [in, out])";
+  let summary = "PyTorch [out, in] weight to [in, out]; a [out, C, K, K] conv weight flattened to [C K K, out]";
   let arguments = (ins Blockc_F32Tensor:$input);
   let results = (outs Blockc_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
@@ -134,6 +134,50 @@ def Blockc_MHAOp : Blockc_Op<"mha", [Pure, SameOperandsAndResultType]> {
 }
 
 //===----------------------------------------------------------------------===//
+// Ops that move tokens: patches of an image, learned tokens, pooling
+//===----------------------------------------------------------------------===//
+
+def Blockc_PatchesOp : Blockc_Op<"patches", [Pure]> {
+  let summary = "the non-overlapping P x P patches of an image, as tokens (im2col)";
+  let description = [{
+    image [B, C, H, W] to [B, (H/P) (W/P), C P P]: token py (W/P) + px holds the patch at
+    (py P, px P), feature c P P + i P + j its pixel (c, py P + i, px P + j), the order of a
+    PyTorch Conv2d weight [D, C, P, P] flattened. A linear on it is the conv2d with
+    kernel = stride = P; the lowering folds it into that matmul's input, never
+    materializing it.
+  }];
+  let arguments = (ins Blockc_F32Tensor:$image, I64Attr:$patch);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$image `by` $patch attr-dict `:` type($image) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Blockc_ConcatTokensOp : Blockc_Op<"concat_tokens", [Pure]> {
+  let summary = "learned tokens [1, T, C] (class, distillation, register tokens) put before "
+                "the tokens [B, N, C] of every sample";
+  let arguments = (ins Variadic<Blockc_F32Tensor>:$inputs);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Blockc_TakeTokenOp : Blockc_Op<"take_token", [Pure]> {
+  let summary = "one token of every sample: [B, N, C] to [B, C] (class-token pooling)";
+  let arguments = (ins Blockc_F32Tensor:$input, I64Attr:$index);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$input `[` $index `]` attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Blockc_MeanTokensOp : Blockc_Op<"mean_tokens", [Pure]> {
+  let summary = "the mean of the tokens from `from` on: [B, N, C] to [B, C] (average pooling)";
+  let arguments = (ins Blockc_F32Tensor:$input, I64Attr:$from);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$input `from` $from attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Elementwise
 //===----------------------------------------------------------------------===//
 
@@ -151,11 +195,13 @@ def Blockc_GeluTanhOp : Blockc_ActivationOp<"gelu_tanh",
 def Blockc_ReluOp : Blockc_ActivationOp<"relu", "max(x, 0)">;
 def Blockc_SiluOp : Blockc_ActivationOp<"silu", "x sigmoid(x)">;
 
-def Blockc_AddOp : Blockc_Op<"add", [Pure, SameOperandsAndResultType, Commutative]> {
-  let summary = "elementwise sum (residual connection)";
+def Blockc_AddOp : Blockc_Op<"add", [Pure, AllTypesMatch<["lhs", "result"]>]> {
+  let summary = "elementwise sum (residual connection); rhs is the same shape or a [1, N, C] "
+                "table added to every sample (a learned position embedding)";
   let arguments = (ins Blockc_F32Tensor:$lhs, Blockc_F32Tensor:$rhs);
   let results = (outs Blockc_F32Tensor:$result);
-  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+  let hasVerifier = 1;
 }
 
 def Blockc_MulOp : Blockc_Op<"mul", [Pure, AllTypesMatch<["lhs", "result"]>]> {
@@ -185,7 +231,8 @@ def Blockc_KernelKind : I32EnumAttr<"KernelKind", "the algorithm and schedule fa
     I32EnumAttrCase<"Attention", 1, "attention">,
     I32EnumAttrCase<"Norm", 2, "norm">,
     I32EnumAttrCase<"Elementwise", 3, "elementwise">,
-    I32EnumAttrCase<"Prepare", 4, "prepare">]> {
+    I32EnumAttrCase<"Prepare", 4, "prepare">,
+    I32EnumAttrCase<"Tokens", 5, "tokens">]> {
   let cppNamespace = "::blockc";
 }
 
@@ -195,9 +242,10 @@ def Blockc_KernelOp : Blockc_Op<"kernel", [IsolatedFromAbove,
   let description = [{
     The region's block arguments are the kernel's inputs (in operand order), `blockc.yield`
     gives its outputs. `kind` selects the algorithm and schedule family: `matmul` (a linear
-    with its prologue norm and epilogue elementwise ops), `attention`, `norm` (a LayerNorm
-    or RMSNorm with its residual add and epilogue), `elementwise`, or `prepare` (weight
-    transformations run once at weight-binding time).
+    with its prologue norm or image patches and epilogue elementwise ops), `attention`,
+    `norm` (a LayerNorm or RMSNorm with its residual add and epilogue), `elementwise`,
+    `tokens` (concat_tokens, take_token or mean_tokens with an elementwise epilogue), or
+    `prepare` (weight transformations run once at weight-binding time).
 
     Where each result lives, as blockc-plan-buffers decides it for the lowering:
     - `slots` (run kernels): the activation arena slot of each result, -1 for the block's

@@ -20,7 +20,8 @@ enum class ArgSource { Input, Output, Weight, Constant, Slot };
 
 struct ArgView {
   ArgSource source = ArgSource::Input;
-  /// Index into Manifest::weights / constants / slots (by position, not id).
+  /// Index into Manifest::inputs / outputs / weights / constants / slots (by position,
+  /// not id).
   size_t index = 0;
   int64_t offset = 0;
   /// Row-major; a negative entry -k means k * B.
@@ -35,6 +36,14 @@ struct KernelSpec {
   std::vector<std::string> ops; ///< the dialect ops it computes, in order (run kernels)
   double flopsPerSample = 0;    ///< 0 when the manifest does not say
   std::vector<ArgView> args;
+};
+
+/// One of the caller's inputs or outputs.
+struct TensorSpec {
+  std::string name;
+  /// Row-major; shape[0] is -1 (the run's batch B), the others positive. Rank 2..5.
+  std::vector<int64_t> shape;
+  int64_t elementsPerSample = 1; ///< the product of shape[1..]
 };
 
 struct WeightSpec {
@@ -62,8 +71,9 @@ struct Manifest {
   /// Where the kernels run: "" (the CPU) or "cuda" (an NVIDIA GPU; "target" has -cuda-).
   std::string device;
   std::vector<std::string> cpuFeatures;
+  /// A block module's input [B, tokens, dim]; 0 when the manifest has no "tokens"/"dim".
   int64_t tokens = 0, dim = 0;
-  int64_t outputTokens = 0, outputDim = 0;
+  std::vector<TensorSpec> inputs, outputs; ///< at least one each; names unique
   double flopsPerSample = 0;
   std::vector<WeightSpec> weights;
   std::vector<ConstantSpec> constants;
@@ -81,7 +91,7 @@ Manifest parseManifest(const std::string &json);
 /// Parses a standalone kernel's description (blockc-tune's kernel.json, written by
 /// compileStandaloneKernel): {"kernel": NAME, "function": F, "args": [{"offset", "shape",
 /// "strides", "output": BOOL}, ...]}, each argument checked as a manifest kernel's and
-/// with storage of its own (source Input, or Output where "output" is true). Throws
+/// with storage of its own (source Input, or Output where "output" is true; index 0). Throws
 /// RtError(BLOCKC_ERROR_LOAD) as parseManifest does.
 KernelSpec parseStandaloneKernel(const std::string &json);
 
