@@ -148,6 +148,7 @@ class ModuleInfo(ctypes.Structure):
     """blockc_module_info (runtime/include/blockc/runtime.h), field for field."""
     _fields_ = [(n, ctypes.c_char_p) for n in ("path", "block", "target", "arch", "spec_hash", "manifest_json")] + \
                [(n, ctypes.c_int64) for n in ("tokens", "dim", "output_tokens", "output_dim")] + \
+               [(n, ctypes.c_int32) for n in ("num_inputs", "num_outputs")] + \
                [("flops_per_sample", ctypes.c_double), ("num_weights", ctypes.c_int32), ("weights_bound", ctypes.c_int32),
                 ("device", ctypes.c_char_p)]
 

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Writes random weights for a compiled module (every tensor its manifest lists, with the
-PyTorch state-dict names and shapes) as safetensors, and optionally a random input .npy.
+PyTorch state-dict names and shapes) as safetensors, and optionally random inputs .npy.
 
-  random_weights.py MODULE_DIR -o weights.safetensors [--input x.npy --batch B] [--seed S]
+  random_weights.py MODULE_DIR -o weights.safetensors [--input x.npy ... --batch B] [--seed S]
+
+--input FILE writes the module's first input (of a module with several, that one only);
+--input NAME=FILE writes the input NAME; repeat it for each input. Inputs are float32 of
+the manifest's shape with B first.
 """
 import argparse
 import json
@@ -28,7 +32,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("module", help="directory written by blockc compile")
     parser.add_argument("-o", "--output", required=True, help="safetensors file to write")
-    parser.add_argument("--input", help="also write a random [B, tokens, dim] input here")
+    parser.add_argument("--input", action="append", default=[], metavar="[NAME=]FILE",
+                        help="also write a random input here (NAME=FILE for input NAME, a bare "
+                             "FILE for the first input); repeatable")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -38,9 +44,16 @@ def main():
     tensors = {w["name"]: random_tensor(rng, w["name"], w["shape"], w["dtype"])
                for w in manifest["weights"]}
     save_file(tensors, args.output)
-    if args.input:
-        shape = (args.batch, manifest["tokens"], manifest["dim"])
-        np.save(args.input, rng.standard_normal(shape).astype(np.float32))
+    inputs = {t["name"]: t["shape"] for t in manifest["inputs"]}
+    for given in args.input:
+        name, eq, path = given.partition("=")
+        if not eq or not name.isidentifier():  # a bare FILE (a path may hold '=')
+            name, path = manifest["inputs"][0]["name"], given
+        if name not in inputs:
+            parser.error(f"--input {given}: the module has no input '{name}' "
+                         f"(its inputs: {', '.join(inputs)})")
+        shape = (args.batch, *inputs[name][1:])
+        np.save(path, rng.standard_normal(shape).astype(np.float32))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 //===- main.cpp - the blockc command-line tool ----------------------------===//
 //
 //   blockc compile SPEC -o DIR [--target T] [--tuning FILE] [--emit-stmt] [--print-ir]
-//   blockc run MODULE --weights W.safetensors --input X.npy --output Y.npy [--threads T]
+//   blockc run MODULE --weights W.safetensors --input NAME=X.npy ... [--output NAME=Y.npy ...]
+//              [--threads T]          (a bare X.npy / Y.npy for a module's only input / output)
 //   blockc bench MODULE --weights W.safetensors --batch B [--threads T]
 //                [--warmup N] [--repeat N] [--profile] [--json]
 //
@@ -25,12 +26,15 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -59,8 +63,8 @@ const char *kMainUsage =
     "\n"
     "Commands:\n"
     "  compile SPEC -o DIR    " BLOCKC_COMPILE_USAGE "\n"
-    "  run MODULE ...         run a compiled module on an .npy input, write an .npy output\n"
-    "  bench MODULE ...       time a compiled module on random input\n"
+    "  run MODULE ...         run a compiled module on .npy inputs, write .npy outputs\n"
+    "  bench MODULE ...       time a compiled module on random inputs\n"
     "\n"
     "Options:\n"
     "  -h, --help             print this help\n"
@@ -76,14 +80,16 @@ std::string commandUsage(const std::string &command) {
           "[--print-ir]\n\nCompiles the block spec SPEC into DIR/module.so and "
           "DIR/manifest.json.\n\n";
   else if (command == "run")
-    ss << "usage: blockc run MODULE --weights W.safetensors --input X.npy --output Y.npy "
-          "[--threads T]\n\nRuns MODULE (a module directory or a module .so) on X.npy, a "
-          "[B, tokens, dim] float32\narray, writes Y.npy and prints a summary of the output "
-          "and the latency.\n\n";
+    ss << "usage: blockc run MODULE --weights W.safetensors --input NAME=X.npy ... "
+          "[--output NAME=Y.npy ...]\n                  [--threads T]\n\nRuns MODULE (a module "
+          "directory or a module .so) on one float32 .npy file per\ninput, each of the input's "
+          "shape with the batch B first (the same B for all),\nwrites each output named by "
+          "--output and prints a summary of every output and\nthe latency. A module with one "
+          "input (or output) also takes a bare X.npy (Y.npy).\n\n";
   else
     ss << "usage: blockc bench MODULE --weights W.safetensors --batch B [--threads T] "
           "[--warmup N]\n                    [--repeat N] [--profile] [--json]\n\nRuns MODULE "
-          "on a random [B, tokens, dim] input: N warm-up runs, then N timed runs.\nPrints the "
+          "on random inputs of batch B: N warm-up runs, then N timed runs.\nPrints the "
           "median, min and max latency, GFLOP/s (flops_per_sample * B / median) and\nthe "
           "load average of the machine at the start. --profile then times each kernel\nin N "
           "more runs and prints its median, its share of the run and its GFLOP/s.\n\n";
@@ -131,6 +137,60 @@ std::string shapeString(const std::vector<int64_t> &shape) {
     s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
 }
+
+/// A module input's or output's shape at batch B.
+std::vector<int64_t> atBatch(const blockc_tensor_info &t, int64_t batch) {
+  std::vector<int64_t> shape(t.shape, t.shape + t.rank);
+  shape[0] = batch;
+  return shape;
+}
+
+/// "[B, 3, 224, 224]".
+std::string withBatch(const blockc_tensor_info &t) {
+  std::string s = shapeString(atBatch(t, 0));
+  return "[B" + s.substr(2);
+}
+
+std::string namesOf(const std::vector<blockc_tensor_info> &tensors) {
+  std::string s;
+  for (const blockc_tensor_info &t : tensors)
+    s += (s.empty() ? "" : ", ") + std::string(t.name);
+  return s;
+}
+
+/// Host memory for every input or output of a run, and the named DLTensors over it.
+struct HostTensors {
+  std::vector<std::string> names;
+  std::vector<std::vector<int64_t>> shapes;
+  std::vector<std::vector<float>> data;
+
+  void add(const std::string &name, std::vector<int64_t> shape, std::vector<float> values) {
+    names.push_back(name);
+    shapes.push_back(std::move(shape));
+    data.push_back(std::move(values));
+  }
+
+  /// Valid while this object is not changed.
+  std::vector<blockc_named_tensor> named() {
+    std::vector<blockc_named_tensor> out;
+    for (size_t i = 0; i < names.size(); ++i)
+      out.push_back({names[i].c_str(), blockc::hostTensor(data[i].data(), shapes[i])});
+    return out;
+  }
+
+  /// `tensors` at batch B, each filled by `fill`.
+  static HostTensors of(const std::vector<blockc_tensor_info> &tensors, int64_t batch,
+                        const std::function<float()> &fill) {
+    HostTensors h;
+    for (const blockc_tensor_info &t : tensors) {
+      std::vector<int64_t> shape = atBatch(t, batch);
+      std::vector<float> values(static_cast<size_t>(batch) * blockc::Module::sampleFloats(t));
+      std::generate(values.begin(), values.end(), fill);
+      h.add(t.name, std::move(shape), std::move(values));
+    }
+    return h;
+  }
+};
 
 //===----------------------------------------------------------------------===//
 // compile
@@ -213,44 +273,51 @@ struct ModuleOptions {
 // run
 //===----------------------------------------------------------------------===//
 
-int cmdRun(const std::vector<std::string> &args) {
-  ModuleOptions m;
-  std::string inputPath, outputPath;
-  po::options_description desc("Options");
-  desc.add_options()("help,h", "print this help");
-  m.add(desc);
-  desc.add_options()
-      ("input,i", po::value<std::string>(&inputPath)->value_name("X.npy"),
-       "input, [B, tokens, dim] float32")
-      ("output,o", po::value<std::string>(&outputPath)->value_name("Y.npy"), "output to write");
-  po::variables_map vm;
-  if (!parseArguments(args, desc, kModule, commandUsage("run"), vm))
-    return kExitOk;
-  requireArguments(vm, kModule, {"weights", "input", "output"});
-  m.check(vm);
-  requireFile("input", inputPath);
-  blockc::Module module = m.open();
-  blockc::npy::ArrayF32 input = blockc::npy::readF32(inputPath);
-  const blockc_module_info info = module.info();
-  if (input.shape.size() != 3 || input.shape[0] < 1 || input.shape[1] != info.tokens ||
-      input.shape[2] != info.dim)
-    throw Failure{inputPath + ": shape " + shapeString(input.shape) + " does not match the "
-                  "module's input [B, " + std::to_string(info.tokens) + ", " +
-                  std::to_string(info.dim) + "] (B >= 1)"};
-  const int64_t batch = input.shape[0];
-  std::vector<int64_t> outShape = {batch, info.output_tokens, info.output_dim};
-  std::vector<float> output(static_cast<size_t>(batch * info.output_tokens * info.output_dim));
+/// A --input or --output value: NAME=FILE, or a bare FILE (`name` empty).
+struct NamedFile {
+  std::string arg, name, file;
+};
 
-  auto start = std::chrono::steady_clock::now();
-  module.run(input.data.data(), batch, output.data());
-  auto end = std::chrono::steady_clock::now();
-  const double ms = std::chrono::duration<double, std::milli>(end - start).count();
+NamedFile splitNamed(const std::string &arg) {
+  const size_t eq = arg.find('=');
+  const std::string name = eq == std::string::npos ? "" : arg.substr(0, eq);
+  const bool identifier = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                          std::all_of(name.begin(), name.end(), [](char c) {
+                            return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                          });
+  // A path with '=' in it is a bare FILE: names are identifiers.
+  return identifier ? NamedFile{arg, name, arg.substr(eq + 1)} : NamedFile{arg, "", arg};
+}
 
-  blockc::npy::writeF32(outputPath, outShape, output.data());
+/// The files given for the module's `tensors` ("input" or "output" `kind`), by name.
+std::map<std::string, std::string> filesByName(const std::vector<NamedFile> &given,
+                                               const std::vector<blockc_tensor_info> &tensors,
+                                               const std::string &kind) {
+  std::map<std::string, std::string> files;
+  for (const NamedFile &g : given) {
+    std::string name = g.name;
+    if (name.empty()) {
+      if (tensors.size() != 1)
+        throw Failure{"--" + kind + " " + g.arg + ": the module has " +
+                      std::to_string(tensors.size()) + " " + kind + "s (" + namesOf(tensors) +
+                      "): give each as --" + kind + " NAME=FILE.npy"};
+      name = tensors[0].name;
+    }
+    if (std::none_of(tensors.begin(), tensors.end(),
+                     [&](const blockc_tensor_info &t) { return name == t.name; }))
+      throw Failure{"--" + kind + " " + g.arg + ": the module has no " + kind + " '" + name +
+                    "' (its " + kind + "s: " + namesOf(tensors) + ")"};
+    if (!files.emplace(name, g.file).second)
+      throw Failure{"--" + kind + " for " + kind + " '" + name + "' is given twice"};
+  }
+  return files;
+}
 
+/// Mean, std, min, max of an output's finite values, and how many are not finite.
+std::string summaryOf(const std::vector<float> &values) {
   double sum = 0, sumSq = 0, lo = INFINITY, hi = -INFINITY;
   size_t finite = 0;
-  for (float v : output) {
+  for (float v : values) {
     if (!std::isfinite(v))
       continue;
     ++finite;
@@ -261,12 +328,85 @@ int cmdRun(const std::vector<std::string> &args) {
   }
   const double mean = finite ? sum / finite : NAN;
   const double var = finite ? std::max(0.0, sumSq / finite - mean * mean) : NAN;
-  std::printf("output %s: mean %.6g std %.6g min %.6g max %.6g", shapeString(outShape).c_str(),
-              mean, std::sqrt(var), finite ? lo : NAN, finite ? hi : NAN);
-  if (finite != output.size())
-    std::printf(" non-finite %zu", output.size() - finite);
-  std::printf(" | latency %.3f ms (batch %lld, %s) -> %s\n", ms, static_cast<long long>(batch),
-              executorString(info, m.threads).c_str(), outputPath.c_str());
+  char text[160];
+  std::snprintf(text, sizeof text, "mean %.6g std %.6g min %.6g max %.6g", mean, std::sqrt(var),
+                finite ? lo : NAN, finite ? hi : NAN);
+  return text + (finite != values.size()
+                     ? " non-finite " + std::to_string(values.size() - finite)
+                     : std::string());
+}
+
+int cmdRun(const std::vector<std::string> &args) {
+  ModuleOptions m;
+  std::vector<std::string> inputArgs, outputArgs;
+  po::options_description desc("Options");
+  desc.add_options()("help,h", "print this help");
+  m.add(desc);
+  desc.add_options()
+      ("input,i", po::value(&inputArgs)->value_name("NAME=X.npy"),
+       "an input, [B, ...] float32: NAME=FILE for each of the module's inputs (a bare FILE "
+       "for a module with one input)")
+      ("output,o", po::value(&outputArgs)->value_name("NAME=Y.npy"),
+       "where to write an output (a bare FILE for a module with one output); outputs not "
+       "named are only summarized");
+  po::variables_map vm;
+  if (!parseArguments(args, desc, kModule, commandUsage("run"), vm))
+    return kExitOk;
+  requireArguments(vm, kModule, {"weights", "input"});
+  m.check(vm);
+  std::vector<NamedFile> inputFiles, outputFiles;
+  for (const std::string &a : inputArgs) {
+    inputFiles.push_back(splitNamed(a));
+    requireFile("input", inputFiles.back().file);
+  }
+  for (const std::string &a : outputArgs)
+    outputFiles.push_back(splitNamed(a));
+  blockc::Module module = m.open();
+  const std::vector<blockc_tensor_info> inputs = module.inputs(), outputs = module.outputs();
+  const std::map<std::string, std::string> inputFile = filesByName(inputFiles, inputs, "input");
+  const std::map<std::string, std::string> outputFile = filesByName(outputFiles, outputs, "output");
+
+  HostTensors in;
+  int64_t batch = 0;
+  std::string batchFile;
+  for (const blockc_tensor_info &t : inputs) {
+    auto file = inputFile.find(t.name);
+    if (file == inputFile.end())
+      throw Failure{"no --input for the module's input '" + std::string(t.name) + "' " +
+                    withBatch(t) + " (its inputs: " + namesOf(inputs) +
+                    "; give each as --input NAME=FILE.npy)"};
+    blockc::npy::ArrayF32 array = blockc::npy::readF32(file->second);
+    const std::vector<int64_t> &shape = array.shape;
+    if (shape.size() != static_cast<size_t>(t.rank) || shape[0] < 1 ||
+        !std::equal(shape.begin() + 1, shape.end(), t.shape + 1))
+      throw Failure{file->second + ": shape " + shapeString(shape) + " does not match the "
+                    "module's input '" + t.name + "' " + withBatch(t) + " (B >= 1)"};
+    if (batchFile.empty()) {
+      batch = shape[0];
+      batchFile = file->second;
+    } else if (shape[0] != batch) {
+      throw Failure{file->second + ": batch " + std::to_string(shape[0]) + " differs from " +
+                    "batch " + std::to_string(batch) + " of " + batchFile};
+    }
+    in.add(t.name, shape, std::move(array.data));
+  }
+  HostTensors out = HostTensors::of(outputs, batch, [] { return 0.0f; });
+
+  auto start = std::chrono::steady_clock::now();
+  module.runNamed(in.named(), out.named());
+  auto end = std::chrono::steady_clock::now();
+  const double ms = std::chrono::duration<double, std::milli>(end - start).count();
+
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    auto file = outputFile.find(outputs[k].name);
+    if (file != outputFile.end())
+      blockc::npy::writeF32(file->second, out.shapes[k], out.data[k].data());
+    std::printf("output %s %s: %s%s\n", outputs[k].name, shapeString(out.shapes[k]).c_str(),
+                summaryOf(out.data[k]).c_str(),
+                file != outputFile.end() ? (" -> " + file->second).c_str() : " (not written)");
+  }
+  std::printf("latency %.3f ms (batch %lld, %s)\n", ms, static_cast<long long>(batch),
+              executorString(module.info(), m.threads).c_str());
   return kExitOk;
 }
 
@@ -298,14 +438,16 @@ struct KernelProfile {
 };
 
 /// Times each run kernel in `repeat` profiled runs.
-std::vector<KernelProfile> profileKernels(const blockc::Module &module, const float *input,
-                                          int64_t batch, float *output, int repeat) {
+std::vector<KernelProfile> profileKernels(const blockc::Module &module,
+                                          const std::vector<blockc_named_tensor> &inputs,
+                                          const std::vector<blockc_named_tensor> &outputs,
+                                          int repeat) {
   std::vector<KernelProfile> profiles;
   for (const blockc_kernel_info &k : module.kernels())
     profiles.push_back({k, {}});
   std::vector<std::vector<double>> times(profiles.size());
   for (int i = 0; i < repeat; ++i) {
-    const std::vector<double> seconds = module.runProfiled(input, batch, output);
+    const std::vector<double> seconds = module.runNamedProfiled(inputs, outputs);
     for (size_t k = 0; k < seconds.size(); ++k)
       times[k].push_back(seconds[k] * 1e3);
   }
@@ -348,19 +490,18 @@ int cmdBench(const std::vector<std::string> &args) {
   blockc::Module module = m.open();
   const blockc_module_info info = module.info();
 
-  std::vector<float> input(static_cast<size_t>(batch * info.tokens * info.dim));
   std::mt19937 rng(0);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (float &v : input)
-    v = normal(rng);
-  std::vector<float> output(static_cast<size_t>(batch * info.output_tokens * info.output_dim));
+  HostTensors in = HostTensors::of(module.inputs(), batch, [&] { return normal(rng); });
+  HostTensors out = HostTensors::of(module.outputs(), batch, [] { return 0.0f; });
+  const std::vector<blockc_named_tensor> inputs = in.named(), outputs = out.named();
 
   for (int i = 0; i < warmup; ++i)
-    module.run(input.data(), batch, output.data());
+    module.runNamed(inputs, outputs);
   std::vector<double> times;
   for (int i = 0; i < repeat; ++i) {
     auto start = std::chrono::steady_clock::now();
-    module.run(input.data(), batch, output.data());
+    module.runNamed(inputs, outputs);
     auto end = std::chrono::steady_clock::now();
     times.push_back(std::chrono::duration<double, std::milli>(end - start).count());
   }
@@ -369,7 +510,7 @@ int cmdBench(const std::vector<std::string> &args) {
   const bool onGpu = info.device && *info.device;
   std::vector<KernelProfile> kernels;
   if (profile)
-    kernels = profileKernels(module, input.data(), batch, output.data(), repeat);
+    kernels = profileKernels(module, inputs, outputs, repeat);
   double kernelSum = 0; // of the kernels' medians
   for (const KernelProfile &k : kernels)
     kernelSum += k.ms.median;

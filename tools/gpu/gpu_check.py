@@ -90,7 +90,7 @@ class Module:
                  f"load {path}")
         self.manifest = json.loads((Path(path) / "manifest.json").read_text())
         self.tokens, self.dim = self.manifest["tokens"], self.manifest["dim"]
-        _, self.out_tokens, self.out_dim = self.manifest["output"]["shape"]
+        _, self.out_tokens, self.out_dim = self.manifest["outputs"][0]["shape"]
 
     def bind(self, weights_path):
         self.rt.check(self.rt.lib.blockc_module_bind_weights(self.handle,

@@ -135,10 +135,11 @@ TEST_F(CliTest, RunWritesOutputAndSummary) {
                     " --input " + shellQuote(xPath) + " --output " + shellQuote(yPath) +
                     " --threads 2");
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_HAS(r.output, "output [3, 4, 8]: mean ");
+  EXPECT_HAS(r.output, "output y [3, 4, 8]: mean ");
   EXPECT_HAS(r.output, " std ");
   EXPECT_HAS(r.output, " min ");
   EXPECT_HAS(r.output, " max ");
+  EXPECT_HAS(r.output, " -> " + yPath + "\n");
   EXPECT_HAS(r.output, "latency ");
   blockc::npy::ArrayF32 y = blockc::npy::readF32(yPath);
   EXPECT_EQ(y.shape, (std::vector<int64_t>{3, 4, 8}));
@@ -152,7 +153,108 @@ TEST_F(CliTest, RunRejectsWrongInputShape) {
   Result r = runCli("run " + shellQuote(BLOCKC_FIXTURE_OK) + " --weights " + shellQuote(weights_) +
                     " --input " + shellQuote(xPath) + " --output " + shellQuote(path("y.npy")));
   EXPECT_EQ(r.code, 1);
-  EXPECT_HAS(r.output, "shape [1, 5, 8] does not match the module's input [B, 4, 8]");
+  EXPECT_HAS(r.output, xPath + ": shape [1, 5, 8] does not match the module's input 'x' "
+                       "[B, 4, 8] (B >= 1)");
+}
+
+/// The MULTI_IO fixture: inputs pixel_values [B, 2, 3, 4] and mask [B, 5], outputs logits
+/// [B, 5] and features [B, 2, 3].
+class CliModelTest : public CliTest {
+protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    pixels_ = iota(2 * 24, -1.0f);
+    mask_ = iota(2 * 5, 0.5f);
+    blockc::npy::writeF32(path("pixels.npy"), {2, 2, 3, 4}, pixels_.data());
+    blockc::npy::writeF32(path("mask.npy"), {2, 5}, mask_.data());
+  }
+  Result run(const std::string &options) {
+    return runCli("run " + shellQuote(BLOCKC_FIXTURE_MULTI_IO) + " --weights " +
+                  shellQuote(weights_) + " " + options);
+  }
+  std::string named(const std::string &name, const std::string &file) {
+    return shellQuote(name + "=" + path(file));
+  }
+  std::vector<float> pixels_, mask_;
+};
+
+TEST_F(CliModelTest, RunsNamedInputsAndOutputs) {
+  Result r = run("--input " + named("mask", "mask.npy") + " --input " +
+                 named("pixel_values", "pixels.npy") + " --output " +
+                 named("logits", "logits.npy") + " -o " + named("features", "features.npy"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_HAS(r.output, "output logits [2, 5]: mean ");
+  EXPECT_HAS(r.output, "output features [2, 2, 3]: mean ");
+  EXPECT_HAS(r.output, "latency ");
+  EXPECT_HAS(r.output, "(batch 2, ");
+  const blockc::npy::ArrayF32 logits = blockc::npy::readF32(path("logits.npy"));
+  const blockc::npy::ArrayF32 features = blockc::npy::readF32(path("features.npy"));
+  EXPECT_EQ(logits.shape, (std::vector<int64_t>{2, 5}));
+  EXPECT_EQ(features.shape, (std::vector<int64_t>{2, 2, 3}));
+  // Spot checks of the fixture's formulas (NamedRunTest checks every value).
+  EXPECT_EQ(logits.data[6], mask_[6] * fixtureScale()[1] + pixels_[24 + 1]);
+  EXPECT_EQ(features.data[7], pixels_[28] + pixels_[29] + pixels_[30] + pixels_[31] +
+                                  fixtureBias()[1]);
+
+  // Outputs not named are summarized, not written.
+  r = run("--input " + named("mask", "mask.npy") + " --input " +
+          named("pixel_values", "pixels.npy"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_HAS(r.output, "output features [2, 2, 3]: mean ");
+  EXPECT_HAS(r.output, "(not written)");
+}
+
+TEST_F(CliModelTest, RunErrorsNameTheTensorAndTheFile) {
+  const std::string both =
+      "--input " + named("mask", "mask.npy") + " --input " + named("pixel_values", "pixels.npy");
+  Result r = run("--input " + named("pixels", "pixels.npy") + " --input " +
+                 named("mask", "mask.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, "--input pixels=" + path("pixels.npy") + ": the module has no input "
+                       "'pixels' (its inputs: pixel_values, mask)");
+  r = run("--input " + named("mask", "mask.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, "no --input for the module's input 'pixel_values' [B, 2, 3, 4] (its "
+                       "inputs: pixel_values, mask; give each as --input NAME=FILE.npy)");
+  r = run("--input " + shellQuote(path("pixels.npy")));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, "the module has 2 inputs (pixel_values, mask): give each as --input "
+                       "NAME=FILE.npy");
+  r = run(both + " --input " + named("mask", "pixels.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, "--input for input 'mask' is given twice");
+  r = run("--input " + named("mask", "pixels.npy") + " --input " +
+          named("pixel_values", "pixels.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, path("pixels.npy") + ": shape [2, 2, 3, 4] does not match the module's "
+                       "input 'mask' [B, 5] (B >= 1)");
+  std::vector<float> three(15);
+  blockc::npy::writeF32(path("mask3.npy"), {3, 5}, three.data());
+  r = run("--input " + named("mask", "mask3.npy") + " --input " +
+          named("pixel_values", "pixels.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, path("mask3.npy") + ": batch 3 differs from batch 2 of " +
+                           path("pixels.npy"));
+  r = run(both + " --output " + named("probs", "p.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, "the module has no output 'probs' (its outputs: logits, features)");
+  r = run(both + " --output " + shellQuote(path("y.npy")));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, "the module has 2 outputs (logits, features)");
+  r = run("--input " + named("mask", "nope.npy") + " --input " +
+          named("pixel_values", "pixels.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_HAS(r.output, "nope.npy");
+}
+
+TEST_F(CliModelTest, BenchMakesRandomInputsOfEveryShape) {
+  Result r = runCli("bench " + shellQuote(BLOCKC_FIXTURE_MULTI_IO) + " --weights " +
+                    shellQuote(weights_) + " --batch 3 --warmup 1 --repeat 2 --profile");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_HAS(r.output, "latency: median ");
+  EXPECT_HAS(r.output, "per kernel, 2 profiled runs");
+  EXPECT_HAS(r.output, "  rowsum ");
+  EXPECT_HAS(r.output, "  mix ");
 }
 
 TEST_F(CliTest, RunReportsBadWeights) {
