@@ -147,10 +147,21 @@ class Blockc:
 
 
 def blockc_version():
-    git = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
-                         text=True).stdout.strip()
-    blockc = subprocess.run([str(BLOCKC), "--version"], capture_output=True, text=True).stdout.strip()
-    return f"{blockc} (repo {git or '?'})"
+    """blockc's --version and the commit of the repository whose build runs (BLOCKC_BUILD's
+    source tree when that is set)."""
+    src = ROOT
+    try:
+        cache = (BUILD / "CMakeCache.txt").read_text()
+        src = Path(next(l.split("=", 1)[1] for l in cache.splitlines() if l.startswith("CMAKE_HOME_DIRECTORY")))
+    except (OSError, StopIteration):
+        pass
+    try:
+        git = subprocess.run(["git", "-C", str(src), "describe", "--always", "--dirty"], capture_output=True,
+                             text=True).stdout.strip()
+        blockc = subprocess.run([str(BLOCKC), "--version"], capture_output=True, text=True).stdout.strip()
+    except OSError as e:
+        return f"blockc ? ({e})"
+    return f"{blockc or 'blockc ?'} (built from {src} at {git or '?'})"
 
 
 # ---------------------------------------------------------------------------------------
