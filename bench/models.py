@@ -473,6 +473,43 @@ def report(rows, args, info):
     return "\n".join(lines) + "\n"
 
 
+def readme_table(rows, args, info):
+    """The short table of README's Performance section (between the models-table markers)."""
+    day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    env = ", ".join(f"`{k}={os.environ[k]}`" for k in ("OMP_WAIT_POLICY",) if k in os.environ) or \
+        "PyTorch's default OpenMP wait policy (`OMP_WAIT_POLICY` not set)"
+    peak = f"{info['peak']:.0f} GFLOP/s FP32 peak measured in the run" if info["peak"] else "peak not measured"
+    lines = [f"Result on {day}, {cpu_model()} ({peak}), {args.threads} threads each, {env}, torch "
+             f"{torch.__version__.split('+')[0]}, timm {timm.__version__}, onnxruntime {ort.__version__}; "
+             f"ms = median [p10–p90] of {args.repeat} calls (`bench/results-models.md`):", "",
+             "| model | B | blockc ms | PyTorch ms | ORT ms | blockc GFLOP/s | % of peak | vs PyTorch | vs ORT |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        s, b = r["stats"], r["stats"]["blockc"][0]
+        which = "opt." if r["ort_best"] == "ort_opt" else "plain"
+        pct = f"{100 * r['gflops'] / info['peak']:.0f}%" if info["peak"] else "n/a"
+        lines.append(f"| {LABELS[r['model']]} | {r['batch']} | {fmt(s['blockc'])} | {fmt(s['torch'])} | "
+                     f"{fmt(s[r['ort_best']])} ({which}) | {r['gflops']:.0f} | {pct} | {s['torch'][0] / b:.2f}x | "
+                     f"{s[r['ort_best']][0] / b:.2f}x |")
+    if args.bf16:
+        lines += ["", "PyTorch under bf16 autocast (not held to the tolerance): " + "; ".join(
+            f"{LABELS[r['model']]} B={r['batch']} {r['stats']['torch_bf16'][0]:.2f} ms "
+            f"({r['stats']['torch_bf16'][0] / r['stats']['blockc'][0]:.2f}x)" for r in rows) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(table):
+    path = ROOT / "README.md"
+    text = path.read_text()
+    begin, end = "<!-- models-table:begin -->\n", "<!-- models-table:end -->"
+    i, j = text.find(begin), text.find(end)
+    if i < 0 or j < i:
+        print(f"models.py: {path} has no models-table markers; README not updated", file=sys.stderr)
+        return
+    path.write_text(text[:i + len(begin)] + table + text[j:])
+    print(f"models.py: updated the table in {path}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=list(MODELS),
@@ -491,6 +528,8 @@ def main():
     p.add_argument("--peak-seconds", type=float, default=0.5, help="length of one FP32 peak measurement")
     p.add_argument("--workdir", help="keep modules, weights and ONNX files here (default: a temporary dir)")
     p.add_argument("--output", default=str(ROOT / "bench/results-models.md"), help="Markdown results file")
+    p.add_argument("--update-readme", action="store_true",
+                   help="also write the short table into README.md's Performance section (models-table markers)")
     args = p.parse_args()
     keys = [model_key(n) for n in args.models]
 
@@ -522,6 +561,8 @@ def main():
     text = report(rows, args, info)
     print("\n" + text)
     Path(args.output).write_text(text)
+    if args.update_readme:
+        update_readme(readme_table(rows, args, info))
     (Path(args.output).with_suffix(".json")).write_text(json.dumps(
         {"rows": rows, "info": info, "args": vars(args)}, indent=1, default=str))
     return 0
