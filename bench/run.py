@@ -36,14 +36,12 @@ ENV = {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": early_threads(),
 for k, v in ENV.items():
     os.environ.setdefault(k, v)
 
-import ctypes  # noqa: E402
 import datetime  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -58,13 +56,10 @@ from safetensors.torch import load_file  # noqa: E402
 # The norms and the MLP are the e2e check's PyTorch modules (timm names and layouts).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "e2e"))
 from check_reference_against_torch import Mlp, make_norm  # noqa: E402
+from common import (BLOCKC, QUIET, ROOT, TOLERANCE, Blockc, blockc_version, cpu_model, cpu_sample,  # noqa: E402
+                    machine_load, max_rel_err, other_cpu_percent, time_interleaved, wait_for_quiet)
 
-ROOT = Path(__file__).resolve().parent.parent
-BLOCKC = ROOT / "build/tools/blockc/blockc"
-RUNTIME = ROOT / "build/runtime/libblockc_runtime.so"
 VARIANTS = ["vit_b16", "vit_b16_postnorm", "vit_b16_bnffn", "vit_b16_bn", "vit_b16_rmsnorm"]
-TOLERANCE = 1e-4
-QUIET = 10.0  # % of all cores used by other processes under which a machine counts as quiet
 
 
 # ---------------------------------------------------------------------------------------
@@ -142,114 +137,6 @@ def load_torch_block(spec, weights):
 
 
 # ---------------------------------------------------------------------------------------
-# blockc through its C API
-# ---------------------------------------------------------------------------------------
-class ModuleInfo(ctypes.Structure):
-    """blockc_module_info (runtime/include/blockc/runtime.h), field for field."""
-    _fields_ = [(n, ctypes.c_char_p) for n in ("path", "block", "target", "arch", "spec_hash", "manifest_json")] + \
-               [(n, ctypes.c_int64) for n in ("tokens", "dim", "output_tokens", "output_dim")] + \
-               [(n, ctypes.c_int32) for n in ("num_inputs", "num_outputs")] + \
-               [("flops_per_sample", ctypes.c_double), ("num_weights", ctypes.c_int32), ("weights_bound", ctypes.c_int32),
-                ("device", ctypes.c_char_p)]
-
-
-class Blockc:
-    lib = None
-
-    def __init__(self, module_dir, weights, threads):
-        if Blockc.lib is None:
-            lib = ctypes.CDLL(str(RUNTIME))
-            lib.blockc_last_error.restype = ctypes.c_char_p
-            lib.blockc_module_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
-            Blockc.lib = lib
-        self.handle = ctypes.c_void_p()
-        self._check(self.lib.blockc_module_load(str(module_dir).encode(), ctypes.byref(self.handle)))
-        self._check(self.lib.blockc_module_bind_weights(self.handle, str(weights).encode()))
-        self._check(self.lib.blockc_module_set_num_threads(self.handle, threads, None))
-        self.info = ModuleInfo()
-        self._check(self.lib.blockc_module_get_info(self.handle, ctypes.byref(self.info)))
-
-    def _check(self, status):
-        if status != 0:
-            raise RuntimeError(f"blockc: {self.lib.blockc_last_error().decode()}")
-
-    def runner(self, x):
-        """A no-argument callable that runs the module on x into a preallocated output."""
-        y = np.empty((x.shape[0], self.info.output_tokens, self.info.output_dim), np.float32)
-        run, args = self.lib.blockc_module_run, (self.handle, x.ctypes.data, x.shape[0], y.ctypes.data)
-
-        def call():
-            status = run(*args)
-            if status != 0:
-                self._check(status)
-            return y
-        return call
-
-    def close(self):
-        self.lib.blockc_module_free(self.handle)
-
-
-# ---------------------------------------------------------------------------------------
-# Measurement
-# ---------------------------------------------------------------------------------------
-def cpu_sample():
-    """(busy CPU seconds of the machine, CPU seconds of this process, wall seconds)."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:9]]
-    t = os.times()
-    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK"), t.user + t.system, time.monotonic()
-
-
-def other_cpu_percent(a, b):
-    """Share of all cores that other processes used between two cpu_sample()s."""
-    wall = b[2] - a[2]
-    return max(0.0, 100.0 * ((b[0] - a[0]) - (b[1] - a[1])) / (wall * os.cpu_count())) if wall > 0 else 0.0
-
-
-def wait_for_quiet(limit_s):
-    """Waits up to limit_s until other processes use under QUIET % of the cores for 2 s."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        a = cpu_sample()
-        time.sleep(2)
-        if other_cpu_percent(a, cpu_sample()) < QUIET:
-            return
-
-
-def machine_load():
-    with open("/proc/loadavg") as f:
-        load = f.read().split()
-    with open("/proc/stat") as f:
-        running = next(int(l.split()[1]) for l in f if l.startswith("procs_running"))
-    return f"loadavg {' '.join(load[:3])}, {running} running (this one included)"
-
-
-def time_interleaved(runners, warmup, repeat, rounds):
-    """Times each runner `repeat` times in `rounds` rounds; in each round every runner gets an
-    untimed call and then its share of timed calls, the order rotating between rounds.
-    Returns {name: [seconds, ...]}."""
-    names = list(runners)
-    for f in runners.values():
-        for _ in range(warmup):
-            f()
-    times = {n: [] for n in names}
-    per_round = -(-repeat // rounds)
-    for r in range(rounds):
-        for n in names[r % len(names):] + names[:r % len(names)]:
-            f = runners[n]
-            f()
-            for _ in range(per_round):
-                t0 = time.perf_counter()
-                f()
-                times[n].append(time.perf_counter() - t0)
-    return times
-
-
-def max_rel_err(y, ref):
-    return float(np.max(np.abs(y - ref)) / np.max(np.abs(ref)))
-
-
-# ---------------------------------------------------------------------------------------
 def bench_variant(variant, args, work):
     spec_path = ROOT / "examples" / f"{variant}.block"
     spec = parse_block(spec_path)
@@ -323,19 +210,8 @@ def bench_variant(variant, args, work):
 
 
 def versions():
-    git = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
-    blockc = subprocess.run([str(BLOCKC), "--version"], capture_output=True, text=True).stdout.strip()
-    return (f"{blockc} (repo {git or '?'}), Python {platform.python_version()}, torch {torch.__version__}, "
+    return (f"{blockc_version()}, Python {platform.python_version()}, torch {torch.__version__}, "
             f"onnxruntime {ort.__version__}, onnx {onnx.__version__}, numpy {np.__version__}")
-
-
-def cpu_model():
-    info = {}
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        k, _, v = line.partition(":")
-        info.setdefault(k.strip(), v.strip())
-    g = lambda k: info.get(k, "?")  # noqa: E731
-    return f"{g('model name')} (family {g('cpu family')}, model {g('model')}), {os.cpu_count()} cores"
 
 
 def report(rows, args, load_start, load_end):

@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # The one command: sets up bench/.venv if needed, then compares blockc with PyTorch and
-# ONNX Runtime. Arguments go to bench/run.py (e.g. --batch 1 8 --threads 2 --variants vit_b16).
+# ONNX Runtime.
+#   bench/run.sh [ARGS]           blocks: bench/run.py (e.g. --batch 1 8 --threads 2 --variants vit_b16)
+#   bench/run.sh --models [ARGS]  whole models: bench/models.py (e.g. --models vit_tiny vit_base --batch 1 8)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-if [ ! -x "$root/build/tools/blockc/blockc" ] || [ ! -e "$root/build/runtime/libblockc_runtime.so" ]; then
+script=run.py
+if [ "${1:-}" = "--models" ]; then
+  script=models.py
+  shift
+fi
+# BLOCKC_BUILD=DIR: blockc and its runtime from DIR (bench/common.py), never built here.
+if [ -n "${BLOCKC_BUILD:-}" ]; then
+  if [ ! -x "$BLOCKC_BUILD/tools/blockc/blockc" ] || [ ! -e "$BLOCKC_BUILD/runtime/libblockc_runtime.so" ]; then
+    echo "bench/run.sh: BLOCKC_BUILD=$BLOCKC_BUILD holds no built blockc" >&2
+    exit 1
+  fi
+elif [ ! -x "$root/build/tools/blockc/blockc" ] || [ ! -e "$root/build/runtime/libblockc_runtime.so" ]; then
   "$root/tools/build.sh"
 fi
 "$here/setup.sh"
-exec "$here/.venv/bin/python" "$here/run.py" "$@"
+exec "$here/.venv/bin/python" "$here/$script" "$@"

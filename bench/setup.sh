@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates bench/.venv with the pinned PyTorch, ONNX Runtime, ONNX, NumPy and safetensors of
+# Creates bench/.venv with the pinned PyTorch, timm, ONNX Runtime, ONNX, NumPy and safetensors of
 # bench/requirements.txt (PyPI only), idempotently: a venv already holding exactly those pins
 # is left alone.
 set -euo pipefail
@@ -13,6 +13,6 @@ fi
 echo "bench/setup.sh: installing bench/requirements.txt into $venv (about 4 GB, mostly CUDA libraries torch links against)"
 start=$SECONDS
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r "$here/requirements.txt"
-"$venv/bin/python" -c "import torch, onnx, onnxruntime, numpy, safetensors"
+"$venv/bin/python" -c "import torch, onnx, onnxruntime, numpy, safetensors, timm, onnxruntime.transformers.optimizer"
 cp "$here/requirements.txt" "$stamp"
 echo "bench/setup.sh: done in $((SECONDS - start)) s, $(du -sh "$venv" | cut -f1)"

@@ -19,6 +19,7 @@ LoweredKernel lowerMatmul(KernelOp kernel, const TargetInfo &target);
 struct MatmulFuncs {
   Halide::Func input;                // A(k, r): the (normalized) input rows
   std::optional<NormFuncs> prologue; // the norm computed into `input`, if fused
+  bool patches = false;              // `input` gathers an image's patches (conv2d)
   Halide::Func weight;               // W(o, k)
   Halide::Func acc;                  // acc(o, r) = bias + sum_k A(k, r) W(o, k)
   Halide::RDom k;

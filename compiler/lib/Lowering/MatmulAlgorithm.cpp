@@ -49,6 +49,7 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
       afterLinear = true;
     } else if (auto patches = mlir::dyn_cast<PatchesOp>(op)) {
       funcs[patches.getResult()] = definePatches(patches, funcs, f.v);
+      f.patches = true;
     } else if (std::optional<NormFuncs> norm = defineRowOp(&op, funcs, f.v)) {
       if (afterLinear)
         epilogueNorms.push_back(*norm); // a per-channel affine BatchNorm, inlined

@@ -84,7 +84,8 @@ MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
 /// The CPU knobs: the register tile (`tile_cols` floats of W columns x `tile_rows` rows of
 /// A), how many blocks a sample's rows are split into (`row_blocks`), whether the column
 /// panels (0) or the row tiles (1) are the outer, parallel loop of a block (`loop_order`),
-/// where a fused norm is computed (`prologue_at`: 0 per row block, 1 once for all rows),
+/// where a fused norm or an image's patches are computed (`prologue_at`: 0 per row block,
+/// 1 once for all rows),
 /// the unrolling of the reduction over K (`k_unroll`) and its blocking (`k_block`: at most
 /// that many of K per block, 0 for all of K at once).
 ScheduleSpace blockc::matmulCpuSpace(const MatmulFuncs &f, const TargetInfo &target) {
@@ -109,7 +110,7 @@ ScheduleSpace blockc::matmulCpuSpace(const MatmulFuncs &f, const TargetInfo &tar
       makeKnob("tile_rows", {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16}, f.tokens, t.tileRows),
       makeKnob("row_blocks", {1, 2, 3, 4, 6, 8}, f.tokens, t.rowBlocks),
       makeKnob("loop_order", {0, 1}, 1, 0),
-      makeKnob("prologue_at", {0, 1}, f.prologue ? 1 : 0, 0),
+      makeKnob("prologue_at", {0, 1}, f.prologue || f.patches ? 1 : 0, 0),
       makeKnob("k_unroll", unroll, 4, 1),
       makeKnob("k_block", kBlocks, f.inFeatures - 1, t.kBlock),
   };
@@ -154,12 +155,15 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
   update.unroll(ku).vectorize(c, vectorWidth).unroll(c).unroll(r);
   for (Func &p : f.perChannel)
     p.compute_root();
-  if (f.prologue) {
+  // A norm prologue, or an image's patches (gathered once into rows the register tiles
+  // read contiguously, instead of index arithmetic per multiply-add).
+  if (f.prologue || f.patches) {
     const bool perBlock = knobs.at("prologue_at") == 0;
     LoopLevel at = perBlock ? LoopLevel(f.out, rb) : LoopLevel::root();
     f.input.compute_at(at)
         .vectorize(c, target.vectorWithin(f.inFeatures))
         .parallel(r, tileRows);
-    scheduleNormStats(*f.prologue, at, f.v, target);
+    if (f.prologue)
+      scheduleNormStats(*f.prologue, at, f.v, target);
   }
 }
