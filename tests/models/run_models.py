@@ -14,7 +14,8 @@ ViT-B and ViT-Ti sizes, and timm VisionTransformers of sizes no example uses):
   3. `blockc run DIR/module --weights weights.safetensors --input pixel_values=X.npy
      --output logits=L.npy --output features=F.npy` at B = 1 and B = 3, each output
      compared with timm's: max|out - ref| / max|ref| <= 1e-4; BatchNorm models once more
-     with the checkpoint's num_batches_tracked dropped (weights_no_counters.safetensors).
+     at B = 3 with the checkpoint's num_batches_tracked dropped
+     (weights_no_counters.safetensors; test <case>_no_counters).
 Then the negative checks, which show the comparison can fail: the vit_tiny module run with
 the weights of another seed, and the ViTBN-Ti module with its BatchNorms' running
 statistics reset to mean 0 / variance 1, must each lie further than 1e-2 from timm's
@@ -205,22 +206,29 @@ def check_reference(run, case):
     return run.reference(case)[2]
 
 
-def check_case(run, case):
+def check_case(run, case, variant="weights"):
+    """The case's module on the reference's weights (variant "weights", B = 1 and 3) or on
+    the checkpoint without BatchNorm's num_batches_tracked ("no_counters", B = 3)."""
     need_spec(case)
     d, info, ref_msg = run.reference(case)
-    variants = [("weights", d / "weights.safetensors", reference.BATCHES)]
-    if info["counters"]:  # the same checkpoint with num_batches_tracked dropped
-        variants.append(("no_counters", d / "weights_no_counters.safetensors", (3,)))
+    if variant == "weights":
+        weights, batches = d / "weights.safetensors", reference.BATCHES
+    else:
+        weights, batches = d / "weights_no_counters.safetensors", (3,)
     errs = []
-    for tag, weights, batches in variants:
-        for B in batches:
-            got = run.run(case, weights, B, tag)
-            for n in info["outputs"]:
-                ref = np.load(d / f"{n}_b{B}.npy")
-                e = compare(got[n], ref, f"{tag} {n} B={B}")
-                errs.append(f"{n}@B{B}{'' if tag == 'weights' else '/' + tag}={e:.1e}")
+    for B in batches:
+        got = run.run(case, weights, B, variant)
+        for n in info["outputs"]:
+            ref = np.load(d / f"{n}_b{B}.npy")
+            try:
+                e = compare(got[n], ref, f"{variant} {n} B={B}")
+            except Failure as f:
+                raise Failure(f"{f} (before: {' '.join(errs) or 'nothing'})")
+            errs.append(f"{n}@B{B}={e:.1e}")
+    if variant == "no_counters":
+        return f"{' '.join(errs)} ({len(info['counters'])} num_batches_tracked dropped)"
     run.passed_dirs.append(d)
-    return (f"{' '.join(errs)} (compile {run.modules[case.name][1]:.0f} s, {ref_msg})")
+    return f"{' '.join(errs)} (compile {run.modules[case.name][1]:.0f} s, {ref_msg})"
 
 
 def check_far(run, case, weights, label):
@@ -275,7 +283,12 @@ def check_neutral_bn_stats(run):
 def tests(reference_only):
     if reference_only:
         return [(f"ref_{c.name}", lambda r, c=c: check_reference(r, c)) for c in reference.CASES]
-    out = [(c.name, lambda r, c=c: check_case(r, c)) for c in reference.CASES]
+    out = []
+    for c in reference.CASES:
+        out.append((c.name, lambda r, c=c: check_case(r, c)))
+        if c.batchnorm:  # the same checkpoint with num_batches_tracked dropped
+            out.append((f"{c.name}_no_counters",
+                        lambda r, c=c: check_case(r, c, "no_counters")))
     out += [("neg_vit_tiny_other_seed_weights", check_other_seed),
             ("neg_vitbn_tiny_neutral_bn_stats", check_neutral_bn_stats)]
     return out
