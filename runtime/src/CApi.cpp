@@ -271,6 +271,40 @@ blockc_status blockc_module_get_kernel_info(const blockc_module *module, int32_t
   return BLOCKC_OK;
 }
 
+blockc_status blockc_module_num_weights(const blockc_module *module, int32_t *count) {
+  if (!module)
+    return nullModule("blockc_module_num_weights");
+  if (!count) {
+    tLastError = "blockc_module_num_weights: count is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  tLastError.clear();
+  *count = static_cast<int32_t>(module->manifest.weights.size());
+  return BLOCKC_OK;
+}
+
+blockc_status blockc_module_get_weight_info(const blockc_module *module, int32_t index,
+                                            blockc_weight_info *info) {
+  if (!module)
+    return nullModule("blockc_module_get_weight_info");
+  const std::vector<WeightSpec> &weights = module->manifest.weights;
+  if (!info || index < 0 || static_cast<size_t>(index) >= weights.size()) {
+    tLastError = "blockc_module_get_weight_info: " +
+                 (info ? "index " + std::to_string(index) + " is not in [0, " +
+                             std::to_string(weights.size()) + ")"
+                       : std::string("info is null"));
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  tLastError.clear();
+  const WeightSpec &w = weights[static_cast<size_t>(index)];
+  info->name = w.name.c_str();
+  info->dtype = w.dtype.c_str();
+  info->used = w.used ? 1 : 0;
+  std::shared_lock<std::shared_mutex> lock(module->bindMutex);
+  info->present = module->binding ? (module->binding->present[static_cast<size_t>(index)] ? 1 : 0) : -1;
+  return BLOCKC_OK;
+}
+
 blockc_status blockc_module_get_info(const blockc_module *module, blockc_module_info *info) {
   if (!module)
     return nullModule("blockc_module_get_info");
