@@ -288,6 +288,7 @@ void Sema::checkInputs() {
 
 void Sema::checkInstances() {
   for (InstanceDecl &instance : block.instances) {
+    groups[instance.group]; // known even if invalid: its calls are not reported again
     const BlockAST *target = blocks.lookup(instance.blockName);
     if (!target) {
       llvm::SmallVector<llvm::StringRef> names;
