@@ -10,11 +10,25 @@ import ctypes
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+
+THREADS_DEFAULT = 2
+
+
+def early_threads():
+    """--threads, read before torch is imported (OpenMP reads its environment at load)."""
+    for i, a in enumerate(sys.argv):
+        if a == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return str(THREADS_DEFAULT)
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("BLOCKC_BUILD", ROOT / "build"))

@@ -34,17 +34,8 @@ import argparse
 import os
 import sys
 
-THREADS_DEFAULT = 2
-
-
-def early_threads():
-    """--threads, read before torch is imported (OpenMP reads its environment at load)."""
-    for i, a in enumerate(sys.argv):
-        if a == "--threads" and i + 1 < len(sys.argv):
-            return sys.argv[i + 1]
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-    return str(THREADS_DEFAULT)
+# The threads, read before torch is imported (OpenMP reads its environment at load).
+from common import THREADS_DEFAULT, early_threads  # noqa: E402
 
 
 ENV = {"OMP_NUM_THREADS": early_threads(), "MKL_NUM_THREADS": early_threads()}

@@ -15,17 +15,8 @@ import argparse
 import os
 import sys
 
-THREADS_DEFAULT = 2
-
-
-def early_threads():
-    """--threads, read before torch is imported (OpenMP reads its environment at load)."""
-    for i, a in enumerate(sys.argv):
-        if a == "--threads" and i + 1 < len(sys.argv):
-            return sys.argv[i + 1]
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-    return str(THREADS_DEFAULT)
+# The threads, read before torch is imported (OpenMP reads its environment at load).
+from common import THREADS_DEFAULT, early_threads  # noqa: E402
 
 
 # PyTorch's OpenMP threads must sleep, not spin, when idle: otherwise they take the cores

@@ -166,28 +166,34 @@ LogicalResult MHAOp::verify() {
   return success();
 }
 
-LogicalResult MulOp::verify() {
-  if (failed(verifyActivation(*this, getLhs())))
+/// A binary elementwise op on an activation lhs, of the lhs type: rhs is the lhs type, or
+/// else what `verifyBroadcast` accepts.
+static LogicalResult verifyBinary(Operation *op, Value lhs, Value rhs, Value result,
+                                  llvm::function_ref<LogicalResult()> verifyBroadcast) {
+  if (failed(verifyActivation(op, lhs)))
     return failure();
-  if (getResult().getType() != getLhs().getType())
-    return emitOpError("result must have the lhs type");
-  if (getRhs().getType() == getLhs().getType())
+  if (result.getType() != lhs.getType())
+    return op->emitOpError("result must have the lhs type");
+  if (rhs.getType() == lhs.getType())
     return success();
-  return verifyPerChannel(*this, channels(getLhs()), getRhs());
+  return verifyBroadcast();
+}
+
+LogicalResult MulOp::verify() {
+  return verifyBinary(*this, getLhs(), getRhs(), getResult(), [&] {
+    return verifyPerChannel(*this, channels(getLhs()), getRhs());
+  });
 }
 
 LogicalResult AddOp::verify() {
-  if (failed(verifyActivation(*this, getLhs())))
-    return failure();
-  if (getResult().getType() != getLhs().getType())
-    return emitOpError("result must have the lhs type");
-  if (getRhs().getType() == getLhs().getType())
+  return verifyBinary(*this, getLhs(), getRhs(), getResult(), [&]() -> LogicalResult {
+    auto lhs = tensorType(getLhs()), rhs = tensorType(getRhs());
+    if (lhs.getRank() != 3 ||
+        rhs.getShape() != ArrayRef<int64_t>{1, lhs.getDimSize(1), lhs.getDimSize(2)})
+      return emitOpError() << "rhs must be the lhs type or a [1, N, C] table, got " << rhs
+                           << " for " << lhs;
     return success();
-  auto lhs = tensorType(getLhs()), rhs = tensorType(getRhs());
-  if (lhs.getRank() != 3 || rhs.getShape() != ArrayRef<int64_t>{1, lhs.getDimSize(1), lhs.getDimSize(2)})
-    return emitOpError() << "rhs must be the lhs type or a [1, N, C] table, got " << rhs
-                         << " for " << lhs;
-  return success();
+  });
 }
 
 LogicalResult PatchesOp::verify() {

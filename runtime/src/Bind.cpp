@@ -27,9 +27,14 @@ void bindWeights(blockc_module &mod, const std::string &weightsPath) {
 
   std::vector<std::string> problems;
   binding->weights.assign(m.weights.size(), 0);
+  binding->present.assign(m.weights.size(), false);
   for (size_t i = 0; i < m.weights.size(); ++i) {
     const WeightSpec &w = m.weights[i];
     auto it = tensors.find(w.name);
+    binding->present[i] = it != tensors.end();
+    // A checkpoint saved without the counters inference never reads still loads.
+    if (it == tensors.end() && !w.used)
+      continue;
     if (it == tensors.end()) {
       problems.push_back("missing tensor '" + w.name + "' (" + w.dtype + " " +
                          shapeToString(w.shape) + ")");

@@ -219,6 +219,21 @@ blockc_status blockc_module_num_outputs(const blockc_module *module, int32_t *co
                  module ? module->manifest.outputs.size() : 0, count);
 }
 
+/// Whether `info` is non-null and `index` names one of `size` entries; if not, says so as
+/// `function`'s error. Clears the error when it is.
+static bool validIndex(const char *function, const void *info, int32_t index, size_t size,
+                       const std::string &what = "") {
+  if (info && index >= 0 && static_cast<size_t>(index) < size) {
+    tLastError.clear();
+    return true;
+  }
+  tLastError = std::string(function) + ": " +
+               (info ? what + "index " + std::to_string(index) + " is not in [0, " +
+                           std::to_string(size) + ")"
+                     : std::string("info is null"));
+  return false;
+}
+
 blockc_status blockc_module_get_tensor_info(const blockc_module *module, blockc_io_kind kind,
                                             int32_t index, blockc_tensor_info *info) {
   if (!module)
@@ -231,15 +246,9 @@ blockc_status blockc_module_get_tensor_info(const blockc_module *module, blockc_
   }
   const std::vector<TensorSpec> &tensors =
       input ? module->manifest.inputs : module->manifest.outputs;
-  if (!info || index < 0 || static_cast<size_t>(index) >= tensors.size()) {
-    tLastError = "blockc_module_get_tensor_info: " +
-                 (info ? std::string(input ? "input" : "output") + " index " +
-                             std::to_string(index) + " is not in [0, " +
-                             std::to_string(tensors.size()) + ")"
-                       : std::string("info is null"));
+  if (!validIndex("blockc_module_get_tensor_info", info, index, tensors.size(),
+                  input ? "input " : "output "))
     return BLOCKC_ERROR_INVALID_ARGUMENT;
-  }
-  tLastError.clear();
   const TensorSpec &t = tensors[static_cast<size_t>(index)];
   info->name = t.name.c_str();
   info->rank = static_cast<int32_t>(t.shape.size());
@@ -255,19 +264,41 @@ blockc_status blockc_module_get_kernel_info(const blockc_module *module, int32_t
   if (!module)
     return nullModule("blockc_module_get_kernel_info");
   const std::vector<KernelSpec> &run = module->manifest.run;
-  if (!info || index < 0 || static_cast<size_t>(index) >= run.size()) {
-    tLastError = "blockc_module_get_kernel_info: " +
-                 (info ? "index " + std::to_string(index) + " is not in [0, " +
-                             std::to_string(run.size()) + ")"
-                       : std::string("info is null"));
+  if (!validIndex("blockc_module_get_kernel_info", info, index, run.size()))
     return BLOCKC_ERROR_INVALID_ARGUMENT;
-  }
-  tLastError.clear();
   const KernelSpec &k = run[static_cast<size_t>(index)];
   info->name = k.name.c_str();
   info->kind = k.kind.c_str();
   info->ops = module->runKernelOps[static_cast<size_t>(index)].c_str();
   info->flops_per_sample = k.flopsPerSample;
+  return BLOCKC_OK;
+}
+
+blockc_status blockc_module_num_weights(const blockc_module *module, int32_t *count) {
+  if (!module)
+    return nullModule("blockc_module_num_weights");
+  if (!count) {
+    tLastError = "blockc_module_num_weights: count is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  tLastError.clear();
+  *count = static_cast<int32_t>(module->manifest.weights.size());
+  return BLOCKC_OK;
+}
+
+blockc_status blockc_module_get_weight_info(const blockc_module *module, int32_t index,
+                                            blockc_weight_info *info) {
+  if (!module)
+    return nullModule("blockc_module_get_weight_info");
+  const std::vector<WeightSpec> &weights = module->manifest.weights;
+  if (!validIndex("blockc_module_get_weight_info", info, index, weights.size()))
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  const WeightSpec &w = weights[static_cast<size_t>(index)];
+  info->name = w.name.c_str();
+  info->dtype = w.dtype.c_str();
+  info->used = w.used ? 1 : 0;
+  std::shared_lock<std::shared_mutex> lock(module->bindMutex);
+  info->present = module->binding ? (module->binding->present[static_cast<size_t>(index)] ? 1 : 0) : -1;
   return BLOCKC_OK;
 }
 

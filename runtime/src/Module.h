@@ -62,6 +62,8 @@ struct Arena {
 struct Binding {
   std::unique_ptr<SafetensorsFile> file;
   std::vector<uintptr_t> weights;     // by manifest weight index; 0 if unused
+  std::vector<bool> present;          // by manifest weight index: in the file (an unused
+                                      // one, BatchNorm's num_batches_tracked, may be absent)
   std::vector<uintptr_t> constants;   // by manifest constant index
   std::vector<AlignedFloats> copies;  // CPU: misaligned weights, copied
   std::vector<AlignedFloats> constantData; // CPU

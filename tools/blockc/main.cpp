@@ -241,6 +241,7 @@ const Positional kModule{"module", "MODULE"};
 struct ModuleOptions {
   std::string modulePath, weightsPath;
   int threads = 0;
+  bool verbose = false;
 
   void add(po::options_description &desc) {
     desc.add_options()
@@ -248,7 +249,9 @@ struct ModuleOptions {
         ("weights,w", po::value<std::string>(&weightsPath)->value_name("W.safetensors"),
          "weights")
         ("threads,t", po::value<int>(&threads)->value_name("T"),
-         "Halide threads (default: HL_NUM_THREADS or the number of cores)");
+         "Halide threads (default: HL_NUM_THREADS or the number of cores)")
+        ("verbose,v", po::bool_switch(&verbose),
+         "also note the weight file's tensors that inference never reads");
   }
 
   /// Checks the thread count and that the module and weight files exist.
@@ -265,6 +268,12 @@ struct ModuleOptions {
     if (threads > 0)
       module.setNumThreads(threads);
     module.bindWeights(weightsPath);
+    if (verbose)
+      for (const blockc_weight_info &w : module.weights())
+        if (!w.used)
+          std::printf("note: %s: tensor '%s' is not read by inference: %s\n",
+                      weightsPath.c_str(), w.name,
+                      w.present ? "present, checked and ignored" : "absent, not needed");
     return module;
   }
 };

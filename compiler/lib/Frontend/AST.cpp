@@ -84,7 +84,6 @@ static void printArgument(const Argument &arg, llvm::raw_ostream &os) {
     os << arg.name;
     break;
   case Argument::Kind::Shape:
-    llvm_unreachable("handled above");
   case Argument::Kind::Arrow:
     llvm_unreachable("handled above");
   }

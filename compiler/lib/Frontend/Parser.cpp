@@ -282,25 +282,21 @@ bool Parser::parseInstance(BlockAST &model, std::string group, Location loc) {
     instance.rangeLoc = locate(lexer.getLoc());
     if (!expect(tok_lbrace, "'{FIRST..LAST}' after '.'"))
       return false;
-    if (lexer.getCurToken() != tok_number) {
-      error("expected the first index of the range");
+    // Indices are state-dict name segments, digit strings: anything else becomes -1, which
+    // Sema reports.
+    auto index = [&](const char *which, int64_t &out) {
+      if (lexer.getCurToken() != tok_number) {
+        error(llvm::Twine("expected the ") + which + " index of the range");
+        return false;
+      }
+      double value = lexer.getValue();
+      out = value == int64_t(value) && value >= 0 && value < 1e9 ? int64_t(value) : -1;
+      lexer.consume(tok_number);
+      return true;
+    };
+    if (!index("first", instance.first) || !expect(tok_range, "'..' in the range") ||
+        !index("last", instance.last) || !expect(tok_rbrace, "'}' after the range"))
       return false;
-    }
-    double first = lexer.getValue();
-    lexer.consume(tok_number);
-    if (!expect(tok_range, "'..' in the range"))
-      return false;
-    if (lexer.getCurToken() != tok_number) {
-      error("expected the last index of the range");
-      return false;
-    }
-    double last = lexer.getValue();
-    lexer.consume(tok_number);
-    if (!expect(tok_rbrace, "'}' after the range"))
-      return false;
-    // Indices are state-dict name segments: digit strings, checked by Sema.
-    instance.first = first == int64_t(first) && first >= 0 && first < 1e9 ? int64_t(first) : -1;
-    instance.last = last == int64_t(last) && last >= 0 && last < 1e9 ? int64_t(last) : -1;
     if (!expect(tok_equal, "'=' and a block after the range"))
       return false;
   }

@@ -4,6 +4,7 @@
 
 #include "SemaImpl.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Casting.h"
 #include "llvm/Support/ErrorHandling.h"
@@ -141,34 +142,19 @@ bool Sema::getNumber(const Argument &arg, double &field) {
 }
 
 std::string ValueType::describe() const {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  auto list = [&](llvm::ArrayRef<int64_t> dims) {
-    for (int64_t d : dims)
-      os << ", " << d;
-  };
-  switch (kind) {
-  case Kind::Number:
+  if (kind == Kind::Number)
     return "a number";
-  case Kind::Tokens:
-    os << "[B, " << tokens << ", " << features << "]";
-    break;
-  case Kind::Pooled:
-    os << "[B, " << features << "]";
-    break;
-  case Kind::Image:
-    os << "[B";
-    list(shape);
-    os << "]";
-    break;
-  case Kind::Parameter:
-    os << "[";
-    list(shape);
-    os << "]";
-    text.erase(1, 2);
-    break;
-  }
-  return text;
+  // The batch B first, but for a parameter, which has none.
+  llvm::SmallVector<std::string, 4> dims;
+  if (kind != Kind::Parameter)
+    dims.push_back("B");
+  if (kind == Kind::Tokens)
+    dims.push_back(std::to_string(tokens));
+  if (kind == Kind::Tokens || kind == Kind::Pooled)
+    dims.push_back(std::to_string(features));
+  for (int64_t d : shape)
+    dims.push_back(std::to_string(d));
+  return "[" + llvm::join(dims, ", ") + "]";
 }
 
 bool Sema::check() {
@@ -302,6 +288,7 @@ void Sema::checkInputs() {
 
 void Sema::checkInstances() {
   for (InstanceDecl &instance : block.instances) {
+    groups[instance.group]; // known even if invalid: its calls are not reported again
     const BlockAST *target = blocks.lookup(instance.blockName);
     if (!target) {
       llvm::SmallVector<llvm::StringRef> names;

@@ -7,7 +7,6 @@
 //===----------------------------------------------------------------------===//
 #include "blockc/Transforms/Passes.h"
 
-#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace blockc {
@@ -35,37 +34,10 @@ LinearOp foldInto(OpBuilder &builder, LinearOp linear, BatchNormOp norm, Value i
                                   fold.getFoldedWeight(), fold.getFoldedBias());
 }
 
-/// A BatchNorm read only by poolings (take_token, mean_tokens) moves after them: a
-/// per-channel affine map commutes with taking or averaging tokens. Then a head's linear
-/// on the pooled tensor absorbs it (ViTBN's final norm), and it maps one token, not all.
-void sinkBelowPooling(BatchNormOp norm, OpBuilder &builder) {
-  if (norm->use_empty() || !llvm::all_of(norm->getUsers(), [](Operation *user) {
-        return isa<TakeTokenOp, MeanTokensOp>(user);
-      }))
-    return;
-  for (Operation *pool : llvm::make_early_inc_range(norm->getUsers())) {
-    builder.setInsertionPoint(pool);
-    IRMapping mapping;
-    mapping.map(norm.getResult(), norm.getInput());
-    Operation *pooled = builder.clone(*pool, mapping);
-    auto moved = builder.create<BatchNormOp>(norm.getLoc(), pooled->getResult(0), norm.getGamma(),
-                                             norm.getBeta(), norm.getRunningMean(),
-                                             norm.getRunningVar(),
-                                             norm.getEpsilon().convertToDouble());
-    pool->replaceAllUsesWith(moved);
-    pool->erase();
-  }
-  norm.erase();
-}
-
 struct FoldBatchNormPass : blockc::impl::FoldBatchNormBase<FoldBatchNormPass> {
   void runOnOperation() override {
     OpBuilder builder(&getContext());
     SmallVector<BatchNormOp> norms;
-    getOperation().walk([&](BatchNormOp norm) { norms.push_back(norm); });
-    for (BatchNormOp norm : norms)
-      sinkBelowPooling(norm, builder);
-    norms.clear();
     getOperation().walk([&](BatchNormOp norm) { norms.push_back(norm); });
     for (BatchNormOp norm : norms) {
       // BatchNorm feeding linears only: y = (x s + t) W + b = x (s W) + (t W + b).

@@ -6,6 +6,7 @@
 void blockc::buildBlockPipeline(mlir::OpPassManager &pm) {
   mlir::OpPassManager &fn = pm.nest<mlir::func::FuncOp>();
   fn.addPass(createVerifyBlock());
+  fn.addPass(createSinkNorms());
   fn.addPass(createFoldBatchNorm());
   fn.addPass(mlir::createCSEPass());
   fn.addPass(createFuseKernels());

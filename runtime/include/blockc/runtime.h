@@ -216,6 +216,22 @@ BLOCKC_RT_API blockc_status blockc_module_num_kernels(const blockc_module *modul
 BLOCKC_RT_API blockc_status blockc_module_get_kernel_info(const blockc_module *module,
                                                           int32_t index, blockc_kernel_info *info);
 
+/** A tensor of the weight file that the module declares (manifest "weights"). */
+typedef struct blockc_weight_info {
+  const char *name;  /* its state-dict key */
+  const char *dtype; /* "F32", or "I64" for BatchNorm's num_batches_tracked */
+  int32_t used;      /* 0: inference never reads it; it is checked if present, may be absent */
+  int32_t present;   /* whether the bound weight file holds it; -1 before a bind */
+} blockc_weight_info;
+
+/** The number of tensors the module declares (blockc_module_get_weight_info). */
+BLOCKC_RT_API blockc_status blockc_module_num_weights(const blockc_module *module, int32_t *count);
+
+/** Fills *info for declared tensor `index` (0 <= index < blockc_module_num_weights).
+ *  Strings live as long as the module. */
+BLOCKC_RT_API blockc_status blockc_module_get_weight_info(const blockc_module *module,
+                                                          int32_t index, blockc_weight_info *info);
+
 /** Fills *info (see blockc_module_info). */
 BLOCKC_RT_API blockc_status blockc_module_get_info(const blockc_module *module,
                                                    blockc_module_info *info);

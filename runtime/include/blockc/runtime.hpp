@@ -72,6 +72,16 @@ public:
     check(blockc_module_bind_weights(module_, safetensorsPath.c_str()));
   }
 
+  /// The tensors of the weight file the module declares, in manifest order.
+  std::vector<blockc_weight_info> weights() const {
+    int32_t count = 0;
+    check(blockc_module_num_weights(module_, &count));
+    std::vector<blockc_weight_info> result(static_cast<size_t>(count));
+    for (int32_t i = 0; i < count; ++i)
+      check(blockc_module_get_weight_info(module_, i, &result[static_cast<size_t>(i)]));
+    return result;
+  }
+
   /// A module with one input and one output: input [batch, ...], output [batch, ...] (see
   /// inputs(), outputs()). Thread-safe.
   void run(const float *input, int64_t batch, float *output) const {

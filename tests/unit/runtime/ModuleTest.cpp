@@ -286,6 +286,33 @@ TEST_F(ModuleTest, WeightFileChangedAfterBindKeepsBoundValues) {
   }
 }
 
+// A tensor inference never reads (BatchNorm's num_batches_tracked) is checked when the
+// file has it and may be absent: a state_dict saved without the counters binds too, and
+// the module says which it was.
+TEST_F(ModuleTest, UnreadTensorMayBeAbsent) {
+  const std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, -1, -2, -3, -4, -5, -6, -7, -8,
+                                0, 1, 0, 1, 0, 1, 0, 1, 2, 2, 2, 2, 3, 3, 3, 3};
+  blockc::Module m(BLOCKC_FIXTURE_OK);
+  auto counter = [&] {
+    for (const blockc_weight_info &w : m.weights())
+      if (std::string(w.name) == "counter") {
+        EXPECT_EQ(w.used, 0);
+        EXPECT_EQ(std::string(w.dtype), "I64");
+        return w.present;
+      }
+    ADD_FAILURE() << "the fixture declares 'counter'";
+    return -2;
+  };
+  EXPECT_EQ(counter(), -1); // not bound yet
+  m.bindWeights(fixtureWeightsFile());
+  EXPECT_EQ(counter(), 1);
+  const std::vector<StTensor> withoutCounter = {{"scale", "F32", {8}, floatBytes(fixtureScale())},
+                                                {"bias", "F32", {8}, floatBytes(fixtureBias())}};
+  m.bindWeights(writeFile("no_counter.safetensors", safetensorsFile(withoutCounter)));
+  EXPECT_EQ(counter(), 0);
+  EXPECT_EQ(m.run(x), fixtureExpected(x));
+}
+
 TEST_F(ModuleTest, BindReportsEveryProblemByName) {
   blockc::Module m(BLOCKC_FIXTURE_OK);
   std::vector<StTensor> w = {

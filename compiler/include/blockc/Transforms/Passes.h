@@ -15,9 +15,9 @@ namespace blockc {
 #define GEN_PASS_REGISTRATION
 #include "blockc/Transforms/Passes.h.inc"
 
-/// The compiler's pipeline, on each function: verify the block, fold BatchNorms, merge
-/// identical ops (CSE: the transposes of a weight that several linears read), fuse kernels,
-/// plan buffers. What it leaves for the lowering (kernel kinds, slots, constants, slot
+/// The compiler's pipeline, on each function: verify the block, sink norms below poolings,
+/// fold BatchNorms, merge identical ops (CSE: the transposes of a weight that several
+/// linears read), fuse kernels, plan buffers. What it leaves for the lowering (kernel kinds, slots, constants, slot
 /// sizes) is declared by the dialect (BlockcOps.td, BlockcDialect.td).
 void buildBlockPipeline(mlir::OpPassManager &pm);
 

@@ -7,8 +7,19 @@ include "mlir/Pass/PassBase.td"
 def VerifyBlock : Pass<"blockc-verify", "mlir::func::FuncOp"> {
   let summary = "Check block-level invariants the op verifiers cannot see";
   let description = [{
-    One [B, N, D] input and one result of the same type; every weight name bound to one
-    shape; no weight left unused.
+    Inputs and outputs [B, ...] with only the batch dynamic, at least one of each; every
+    output computed (no input, no value twice); every weight name bound to one shape; no
+    weight left unused.
+  }];
+}
+
+def SinkNorms : Pass<"blockc-sink-norms", "mlir::func::FuncOp"> {
+  let summary = "Move norms read only by poolings below them";
+  let description = [{
+    A norm whose every user is a pooling is applied after it instead: a per-token norm
+    (LayerNorm, RMSNorm) commutes with taking one token, a BatchNorm (per-channel affine)
+    also with averaging tokens. The norm then maps one row per sample, not all tokens, and
+    fuses into the head's matmul (a prologue) or, a BatchNorm, folds into the head.
   }];
 }
 
@@ -17,7 +28,8 @@ def FoldBatchNorm : Pass<"blockc-fold-batchnorm", "mlir::func::FuncOp"> {
   let description = [{
     A BatchNorm whose every user is a linear (norm before the FFN or the qkv projection) is
     folded into those linears' weights and biases; one that is the only user of a linear's
-    result (BatchNorm between the FFN linears) is folded into that linear. The folding runs
+    result (BatchNorm between the FFN linears) is folded into that linear (after
+    blockc-sink-norms, ViTBN's final norm feeds the head). The folding runs
     at weight-binding time as `prepare` kernels. Other BatchNorms stay (they are per-channel
     affine maps the fusion pass puts into a neighbouring kernel's epilogue).
   }];
