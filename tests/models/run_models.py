@@ -21,8 +21,12 @@ the weights of another seed, and the ViTBN-Ti module with its BatchNorms' runnin
 statistics reset to mean 0 / variance 1, must each lie further than 1e-2 from timm's
 outputs.
 
-    run_models.py --blockc PATH --workdir DIR [--filter SUBSTR] [--keep]
+    run_models.py --blockc PATH --workdir DIR [--filter SUBSTR ...] [--keep]
+                  [--target arm64 --blockc-run ARM_BLOCKC --runner "qemu-aarch64 -L ..."]
     run_models.py --reference-only --workdir DIR [--filter SUBSTR]
+
+With --target, modules are compiled for that target and run by --blockc-run (the AArch64
+run-only blockc of tools/build-arm64.sh) through --runner (qemu-user), as e2e_arm64 does.
 
 --reference-only runs step 1 alone (no blockc). Prints `PASS name ...` / `FAIL name ...` per
 test, the error of every case/output/batch, and ends with `N passed, M failed`; exit code 0
@@ -142,8 +146,10 @@ def need_spec(case):
 class Run:
     """One test run: the workdir, blockc, and what earlier tests prepared."""
 
-    def __init__(self, blockc, workdir, keep):
+    def __init__(self, blockc, workdir, keep, target=None, run_cmd=None):
         self.blockc, self.workdir, self.keep = blockc, workdir, keep
+        self.target = target
+        self.run_cmd = run_cmd or [blockc]  # how `blockc run` is invoked
         self.refs, self.modules = {}, {}
         self.passed_dirs = []
 
@@ -171,7 +177,9 @@ class Run:
             out = self.workdir / case.name / "module"
             shutil.rmtree(out, ignore_errors=True)
             start = time.time()
-            p = execute([self.blockc, "compile", case.spec, "-o", out], COMPILE_TIMEOUT_S)
+            target = ["--target", self.target] if self.target else []
+            p = execute([self.blockc, "compile", case.spec, "-o", out, *target],
+                        COMPILE_TIMEOUT_S)
             if p.returncode != 0:
                 raise Failure(f"compile {case.spec.name}: {exited(p)}: {last_lines(p)}")
             if not (out / "module.so").is_file():
@@ -187,7 +195,7 @@ class Run:
         outdir = self.workdir / case.name / f"out_{tag}_b{B}"
         shutil.rmtree(outdir, ignore_errors=True)
         outdir.mkdir(parents=True)
-        args = [self.blockc, "run", module, "--weights", weights,
+        args = [*self.run_cmd, "run", module, "--weights", weights,
                 "--input", f"pixel_values={d / f'pixel_values_b{B}.npy'}"]
         for n in info["outputs"]:
             args += ["--output", f"{n}={outdir / f'{n}.npy'}"]
@@ -298,10 +306,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blockc", help="path of the blockc executable")
     ap.add_argument("--workdir", required=True, help="scratch folder (references, modules)")
-    ap.add_argument("--filter", default="", help="run only tests whose name contains this")
+    ap.add_argument("--filter", action="append", default=[],
+                    help="run only tests whose name contains this (repeatable: any of them)")
     ap.add_argument("--reference-only", action="store_true",
                     help="only generate and check the references (no blockc)")
     ap.add_argument("--keep", action="store_true", help="keep every weight file")
+    ap.add_argument("--target", help="compile for this target (e.g. arm64)")
+    ap.add_argument("--blockc-run", help="the blockc that runs the modules (default --blockc)")
+    ap.add_argument("--runner", default="", help="command prefix for --blockc-run (qemu)")
     args = ap.parse_args()
     if not args.reference_only and not args.blockc:
         ap.error("--blockc is required (or --reference-only)")
@@ -313,10 +325,11 @@ def main():
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     reference.set_threads()
-    run = Run(blockc, workdir, args.keep)
+    run_cmd = [*args.runner.split(), args.blockc_run] if args.blockc_run else None
+    run = Run(blockc, workdir, args.keep, args.target, run_cmd)
     passed = failed = 0
     for name, fn in tests(args.reference_only):
-        if args.filter not in name:
+        if args.filter and not any(f in name for f in args.filter):
             continue
         start = time.time()
         try:
