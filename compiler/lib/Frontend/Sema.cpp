@@ -28,11 +28,15 @@ constexpr Builtin kBuiltins[] = {Builtin::Gelu, Builtin::GeluTanh, Builtin::Relu
                                  Builtin::Silu, Builtin::MHA,  Builtin::Concat,
                                  Builtin::Take, Builtin::Mean};
 
-std::string spellNumber(double value) {
+} // namespace
+
+std::string blockc::sema::spellNumber(double value) {
   std::string text;
   llvm::raw_string_ostream(text) << llvm::format("%g", value);
   return text;
 }
+
+namespace {
 
 std::string spellValue(const Argument &arg) {
   switch (arg.kind) {
@@ -54,9 +58,10 @@ std::string spellValue(const Argument &arg) {
 /// the lengths, and a huge name must not stall the compiler (typos are in short names).
 constexpr size_t kMaxSuggestedLength = 256;
 
-/// "; did you mean 'X'?" for the candidate closest to `name`, if one is close: a
-/// third of its letters may differ (so none of a one-letter name).
-std::string suggest(llvm::StringRef name, llvm::ArrayRef<llvm::StringRef> candidates) {
+} // namespace
+
+std::string blockc::sema::suggest(llvm::StringRef name,
+                                  llvm::ArrayRef<llvm::StringRef> candidates) {
   // Candidates far longer than `name` are skipped by edit_distance's length check.
   if (name.size() > kMaxSuggestedLength)
     return "";
@@ -72,7 +77,6 @@ std::string suggest(llvm::StringRef name, llvm::ArrayRef<llvm::StringRef> candid
   return closest.empty() ? "" : "; did you mean '" + closest.str() + "'?";
 }
 
-} // namespace
 
 
 void Sema::error(const Location &loc, const llvm::Twine &message) {
@@ -241,93 +245,6 @@ void Sema::checkResult() {
     for (const Assignment &stmt : block.statements)
       if (&stmt != result && !stmt.output && !read.count(&stmt))
         error(stmt.loc, "the value assigned to '" + stmt.target + "' is never used");
-}
-
-void Sema::checkInputs() {
-  for (InputDecl &input : block.inputs) {
-    if (variables.count(input.name)) {
-      error(input.loc, "input '" + input.name + "' is declared twice");
-      continue;
-    }
-    bool ok = true;
-    if (input.batch != "B") {
-      error(input.batchLoc, "an input's shape starts with 'B', the batch chosen at run "
-                            "time, not '" + input.batch + "'");
-      ok = false;
-    }
-    for (const Argument &dim : input.dims) {
-      std::optional<int64_t> size = getSize(dim.number, dim.loc, "a dimension of an input");
-      ok &= size.has_value();
-      input.shape.push_back(size.value_or(0));
-    }
-    if (ok && (input.shape.empty() || input.shape.size() > 3)) {
-      error(input.loc, "input '" + input.name + "' must be [B, C] (pooled), [B, N, C] "
-                       "(tokens) or [B, C, H, W] (an image)");
-      ok = false;
-    }
-    if (ok && input.shape.size() == 3 &&
-        !withinIndexing(input.loc, "a sample of input '" + input.name + "'",
-                        input.shape[0] * input.shape[1], input.shape[2]))
-      ok = false;
-    Value value;
-    if (ok) {
-      ValueType type;
-      if (input.shape.size() == 1)
-        type = ValueType::pooled(input.shape[0]);
-      else if (input.shape.size() == 2)
-        type = ValueType::tokensOf(input.shape[0], input.shape[1]);
-      else
-        type = {ValueType::Kind::Image, 0, input.shape[0], {input.shape.begin(), input.shape.end()}};
-      value = type;
-    }
-    variables[input.name] = value;
-  }
-  if (block.inputs.empty())
-    error(block.loc, "model '" + block.name + "' has no input: declare 'input NAME: [B, ...]'");
-}
-
-void Sema::checkInstances() {
-  for (InstanceDecl &instance : block.instances) {
-    groups[instance.group]; // known even if invalid: its calls are not reported again
-    const BlockAST *target = blocks.lookup(instance.blockName);
-    if (!target) {
-      llvm::SmallVector<llvm::StringRef> names;
-      for (const auto &entry : blocks)
-        names.push_back(entry.getKey());
-      error(instance.blockLoc, "unknown block '" + instance.blockName + "'" +
-                                   suggest(instance.blockName, names));
-      continue;
-    }
-    if (instance.ranged && (instance.first < 0 || instance.last < 0)) {
-      error(instance.rangeLoc, "the indices of an instance range are integers from 0");
-      continue;
-    }
-    if (instance.ranged && instance.first > instance.last) {
-      error(instance.rangeLoc, formatv("the instance range {0}..{1} is empty", instance.first,
-                                       instance.last));
-      continue;
-    }
-    auto &group = groups[instance.group];
-    bool ok = true;
-    for (auto &[index, other] : group)
-      if (!instance.ranged || index < 0 ||
-          (index >= instance.first && index <= instance.last)) {
-        error(instance.loc, "instances '" + instance.group + "' overlap with an earlier "
-                            "declaration of the same names");
-        note(other->loc, "declared here");
-        ok = false;
-        break;
-      }
-    if (!ok)
-      continue;
-    instance.block = target;
-    if (!instance.ranged)
-      group.push_back({-1, &instance});
-    for (int64_t i = instance.first; instance.ranged && i <= instance.last; ++i)
-      group.push_back({i, &instance});
-  }
-  for (auto &entry : groups)
-    llvm::sort(entry.second, [](const auto &a, const auto &b) { return a.first < b.first; });
 }
 
 void Sema::checkSizes() {
@@ -552,234 +469,7 @@ Value Sema::checkCall(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
   return std::nullopt;
 }
 
-/// `blocks(t)`: each instance of the group applied in index order; each block's tokens
-/// and dim must be t's.
-Value Sema::checkInstanceCall(std::unique_ptr<ExprAST> &expr, llvm::StringRef group, Value arg) {
-  auto &call = cast<CallExprAST>(*expr);
-  usedGroups.insert(group);
-  auto instanceCall = std::make_unique<InstanceCallExprAST>(call.loc, call.callee,
-                                                            std::move(call.args.front()));
-  bool ok = arg.has_value();
-  for (auto &[index, instance] : groups[group]) {
-    const BlockAST *target = instance->block;
-    usedBlocks.insert(target);
-    std::string name = index < 0 ? instance->group : instance->group + "." + std::to_string(index);
-    instanceCall->instances.push_back({name, target});
-    ValueType expected = ValueType::tokensOf(target->tokens, target->dim);
-    if (ok && !(*arg == expected)) {
-      error(call.loc, "block '" + target->name + "' (instance '" + name + "') takes " +
-                          expected.describe() + ", but is applied to " + arg->describe());
-      note(instance->loc, "instances declared here");
-      ok = false;
-    }
-  }
-  expr = std::move(instanceCall);
-  return ok ? arg : std::nullopt;
-}
-
-Value Sema::checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
-                         llvm::ArrayRef<Value> args) {
-  auto &call = cast<CallExprAST>(*expr);
-  // The one option a builtin takes, if any: mha's heads, mean's first token.
-  llvm::StringRef optionKey = builtin == Builtin::MHA ? "heads" : builtin == Builtin::Mean ? "from" : "";
-  bool ok = true;
-
-  std::optional<int64_t> option;
-  bool optionGiven = false;
-  for (const Argument &given : call.options) {
-    if (optionKey.empty() || given.kind == Argument::Kind::Arrow ||
-        given.kind == Argument::Kind::Shape || given.key != optionKey) {
-      error(given.loc, "unknown argument '" + spellKey(given) + "' to " + call.callee +
-                           (optionKey.empty() ? " (it takes none)"
-                                              : " (it takes " + optionKey.str() + ")"));
-      ok = false;
-    } else if (optionGiven) {
-      error(given.loc, "'" + optionKey + "' is given twice");
-      ok = false;
-    } else {
-      optionGiven = true;
-      // `from = 0` is a valid first token.
-      if (builtin == Builtin::Mean && given.kind == Argument::Kind::Number && given.number == 0)
-        option = 0;
-      else
-        option = getSize(given, "'" + optionKey + "'");
-      ok &= option.has_value();
-    }
-  }
-  if (builtin == Builtin::Concat) {
-    Value value = ok ? checkConcat(call, args) : std::nullopt;
-    if (value)
-      expr = std::make_unique<BuiltinCallExprAST>(call.loc, builtin, std::move(call.args), 0, 0);
-    return value;
-  }
-  if (builtin == Builtin::Take || builtin == Builtin::Mean) {
-    int64_t index = option.value_or(0);
-    Value value = ok ? checkPooling(call, builtin, args, index) : std::nullopt;
-    if (value) {
-      call.args.resize(1);
-      expr = std::make_unique<BuiltinCallExprAST>(call.loc, builtin, std::move(call.args), 0, index);
-    }
-    return value;
-  }
-  bool isMHA = builtin == Builtin::MHA;
-  if (isMHA ? args.size() != 1 && args.size() != 3 : args.size() != 1) {
-    error(call.loc, isMHA ? "mha takes one packed qkv tensor or three tensors q, k, v"
-                          : "'" + call.callee + "' takes one tensor argument");
-    return std::nullopt;
-  }
-  if (isMHA && !optionGiven) {
-    error(call.loc, "mha needs 'heads = H'");
-    ok = false;
-  }
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] && args[i]->isNumber()) {
-      error(call.args[i]->loc, "'" + call.callee + "' takes tensors, not numbers");
-      ok = false;
-    } else if (args[i] && !args[i]->isActivation()) {
-      error(call.args[i]->loc, "'" + call.callee + "' takes tensors [B, ...], not " +
-                                   args[i]->describe());
-      ok = false;
-    } else if (args[i] && isMHA && args[i]->kind != ValueType::Kind::Tokens) {
-      error(call.args[i]->loc, "mha takes tokens [B, N, C], not " + args[i]->describe());
-      ok = false;
-    }
-    ok &= args[i].has_value();
-  }
-  if (!ok)
-    return std::nullopt;
-
-  ValueType result = *args[0];
-  int64_t width = result.features;
-  if (isMHA) {
-    if (args.size() == 1) {
-      if (width % 3) {
-        error(call.loc, formatv("mha: the packed qkv tensor has {0} features, which is "
-                                "not a multiple of 3",
-                                width));
-        return std::nullopt;
-      }
-      width /= 3;
-    } else if (args[1]->features != width || args[2]->features != width) {
-      error(call.loc, formatv("mha: q, k and v have different features ({0}, {1}, {2})",
-                              width, args[1]->features, args[2]->features));
-      return std::nullopt;
-    } else if (args[1]->tokens != result.tokens || args[2]->tokens != result.tokens) {
-      error(call.loc, "mha: q, k and v have different tokens");
-      return std::nullopt;
-    }
-    if (width % *option) {
-      error(call.loc, formatv("mha: {0} heads do not divide {1} features", *option, width));
-      return std::nullopt;
-    }
-    result.features = width;
-  }
-  expr = std::make_unique<BuiltinCallExprAST>(call.loc, builtin, std::move(call.args),
-                                              option.value_or(0), 0);
-  return result;
-}
-
-/// `concat(p1, ..., t)`: learned tokens [1, T, C] (a class token, distillation or register
-/// tokens) put before the tokens of t [B, N, C]: [B, T1 + ... + N, C].
-Value Sema::checkConcat(const CallExprAST &call, llvm::ArrayRef<Value> args) {
-  if (args.size() < 2) {
-    error(call.loc, "concat takes learned tokens (parameters [1, T, C]) and then a tensor of "
-                    "tokens [B, N, C]");
-    return std::nullopt;
-  }
-  for (const Value &arg : args)
-    if (!arg)
-      return std::nullopt;
-  const ValueType &tokens = *args.back();
-  if (tokens.kind != ValueType::Kind::Tokens) {
-    error(call.args.back()->loc, "concat's last argument must be tokens [B, N, C], not " +
-                                     tokens.describe());
-    return std::nullopt;
-  }
-  int64_t total = tokens.tokens;
-  for (size_t i = 0; i + 1 < args.size(); ++i) {
-    const ValueType &p = *args[i];
-    if (p.kind != ValueType::Kind::Parameter || p.shape.size() != 3 || p.shape[0] != 1 ||
-        p.shape[2] != tokens.features) {
-      error(call.args[i]->loc, "concat puts learned tokens, parameters [1, T, " +
-                                   llvm::Twine(tokens.features) + "], before the tokens; got " +
-                                   p.describe());
-      return std::nullopt;
-    }
-    total += p.shape[1];
-  }
-  if (!withinIndexing(call.loc, "a sample of the result of concat", total, tokens.features))
-    return std::nullopt;
-  return ValueType::tokensOf(total, tokens.features);
-}
-
-/// `take(t, i)`: token i of t, [B, C]; `mean(t, from = k)`: the mean of tokens k.. of t.
-Value Sema::checkPooling(CallExprAST &call, Builtin builtin, llvm::ArrayRef<Value> args,
-                         int64_t &index) {
-  bool isTake = builtin == Builtin::Take;
-  auto *number = args.size() == 2 ? llvm::dyn_cast<NumberExprAST>(call.args[1].get()) : nullptr;
-  if (isTake ? !number : args.size() != 1) {
-    error(call.loc, isTake ? "take takes a tensor of tokens and the index of a token: "
-                             "'take(t, 0)'"
-                           : "mean takes one tensor of tokens (and 'from = K')");
-    return std::nullopt;
-  }
-  if (!args[0])
-    return std::nullopt;
-  if (args[0]->kind != ValueType::Kind::Tokens) {
-    error(call.args[0]->loc, "'" + call.callee + "' takes tokens [B, N, C], not " +
-                                 args[0]->describe());
-    return std::nullopt;
-  }
-  if (isTake) {
-    if (number->value < 0 || number->value != std::floor(number->value) ||
-        number->value >= double(args[0]->tokens)) {
-      error(number->loc, "take: token " + spellNumber(number->value) + " is not one of the " +
-                             llvm::Twine(args[0]->tokens) + " tokens");
-      return std::nullopt;
-    }
-    index = int64_t(number->value);
-  } else if (index >= args[0]->tokens) {
-    error(call.loc, formatv("mean: 'from = {0}' leaves none of the {1} tokens", index,
-                            args[0]->tokens));
-    return std::nullopt;
-  }
-  return ValueType::pooled(args[0]->features);
-}
-
 std::string blockc::sema::spellKey(const Argument &arg) {
   return arg.kind == Argument::Kind::Arrow ? "IN -> OUT" : arg.key;
 }
 
-bool blockc::checkSpec(SpecAST &spec, llvm::SourceMgr &sourceMgr) {
-  llvm::StringMap<const BlockAST *> blocks;
-  bool ok = true;
-  for (auto &block : spec.blocks) {
-    Sema sema(*block, sourceMgr);
-    ok &= sema.check();
-    auto [it, inserted] = blocks.try_emplace(block->name, block.get());
-    if (!inserted) {
-      sema.error(block->loc, "block '" + block->name + "' is declared twice");
-      sema.note(it->second->loc, "first declared here");
-      ok = false;
-    }
-  }
-  if (!spec.model) {
-    if (spec.blocks.size() > 1) {
-      Sema(*spec.blocks[1], sourceMgr)
-          .error(spec.blocks[1]->loc, "a file without a model holds one block: add a model "
-                                      "that uses the blocks, 'model NAME { ... }'");
-      ok = false;
-    }
-    return ok;
-  }
-  Sema sema(*spec.model, sourceMgr, &blocks);
-  ok &= sema.check();
-  if (ok)
-    for (auto &block : spec.blocks)
-      if (!sema.getUsedBlocks().count(block.get())) {
-        sema.error(block->loc, "block '" + block->name + "' is declared but the model never "
-                               "uses it");
-        ok = false;
-      }
-  return ok;
-}

@@ -1,7 +1,9 @@
 //===- SemaImpl.h - The semantic checker, shared by its source files -*- C++ -*-===//
 //
-// Sema.cpp checks sizes, statements, expressions and builtins; SemaLayers.cpp checks
-// layer declarations and uses against the table of layer kinds (LayerKinds.h).
+// Sema.cpp checks sizes, statements, expressions and results; SemaBuiltins.cpp the built-in
+// functions; SemaModel.cpp a model's inputs and block instances, and the whole file;
+// SemaLayers.cpp layer declarations and uses against the table of layer kinds
+// (LayerKinds.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef BLOCKC_FRONTEND_SEMAIMPL_H
@@ -57,6 +59,11 @@ using Value = std::optional<ValueType>;
 
 /// How messages name an argument: its key, or "IN -> OUT".
 std::string spellKey(const Argument &arg);
+/// A number as messages write it: `768`, `1e-06`.
+std::string spellNumber(double value);
+/// "; did you mean 'X'?" for the candidate closest to `name`, if one is close: a third of
+/// its letters may differ (so none of a one-letter name).
+std::string suggest(llvm::StringRef name, llvm::ArrayRef<llvm::StringRef> candidates);
 
 /// The checks of one block or model (see checkSpec in Sema.h), reporting through
 /// sourceMgr; a model's instances name the file's `blocks`.
