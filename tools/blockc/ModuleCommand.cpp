@@ -1,0 +1,78 @@
+//===- ModuleCommand.cpp - what `blockc run` and `bench` share ------------===//
+#include "ModuleCommand.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+#include <thread>
+
+using namespace blockc::cli;
+
+/// A command's --help text, before its options.
+std::string blockc::cli::commandUsage(const std::string &command) {
+  std::ostringstream ss;
+  if (command == "compile")
+    ss << "usage: blockc compile SPEC -o DIR [--target T] [--tuning FILE] [--emit-stmt] "
+          "[--print-ir]\n\nCompiles the block spec SPEC into DIR/module.so and "
+          "DIR/manifest.json.\n\n";
+  else if (command == "run")
+    ss << "usage: blockc run MODULE --weights W.safetensors --input NAME=X.npy ... "
+          "[--output NAME=Y.npy ...]\n                  [--threads T]\n\nRuns MODULE (a module "
+          "directory or a module .so) on one float32 .npy file per\ninput, each of the input's "
+          "shape with the batch B first (the same B for all),\nwrites each output named by "
+          "--output and prints a summary of every output and\nthe latency. A module with one "
+          "input (or output) also takes a bare X.npy (Y.npy).\n\n";
+  else
+    ss << "usage: blockc bench MODULE --weights W.safetensors --batch B [--threads T] "
+          "[--warmup N]\n                    [--repeat N] [--profile] [--json]\n\nRuns MODULE "
+          "on random inputs of batch B: N warm-up runs, then N timed runs.\nPrints the "
+          "median, min and max latency, GFLOP/s (flops_per_sample * B / median) and\nthe "
+          "load average of the machine at the start. --profile then times each kernel\nin N "
+          "more runs and prints its median, its share of the run and its GFLOP/s.\n\n";
+  return ss.str();
+}
+
+/// Halide's default thread count, for reporting: HL_NUM_THREADS or the core count.
+int blockc::cli::effectiveThreads(int requested) {
+  if (requested > 0)
+    return requested;
+  if (const char *env = std::getenv("HL_NUM_THREADS"))
+    if (std::atoi(env) > 0)
+      return std::atoi(env);
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+/// Where a module's kernels run, for reporting: "GPU (cuda)" or "N threads".
+std::string blockc::cli::executorString(const blockc_module_info &info, int requestedThreads) {
+  if (info.device && *info.device)
+    return std::string("GPU (") + info.device + ")";
+  return std::to_string(effectiveThreads(requestedThreads)) + " threads";
+}
+
+std::string blockc::cli::shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+/// A module input's or output's shape at batch B.
+std::vector<int64_t> blockc::cli::atBatch(const blockc_tensor_info &t, int64_t batch) {
+  std::vector<int64_t> shape(t.shape, t.shape + t.rank);
+  shape[0] = batch;
+  return shape;
+}
+
+/// "[B, 3, 224, 224]".
+std::string blockc::cli::withBatch(const blockc_tensor_info &t) {
+  std::string s = shapeString(atBatch(t, 0));
+  return "[B" + s.substr(2);
+}
+
+std::string blockc::cli::namesOf(const std::vector<blockc_tensor_info> &tensors) {
+  std::string s;
+  for (const blockc_tensor_info &t : tensors)
+    s += (s.empty() ? "" : ", ") + std::string(t.name);
+  return s;
+}
+

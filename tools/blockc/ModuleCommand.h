@@ -1,0 +1,127 @@
+//===- ModuleCommand.h - what `blockc run` and `bench` share ------*- C++ -*-===//
+//
+// The commands that load a module and bind its weights (run: Run.cpp, bench: Bench.cpp):
+// their shared options, the host tensors of a run, and the shapes and names they print.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BLOCKC_TOOLS_MODULECOMMAND_H
+#define BLOCKC_TOOLS_MODULECOMMAND_H
+
+#include "blockc/runtime.hpp"
+
+#include "Cli.h"
+
+#include <boost/program_options.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace blockc::cli {
+
+namespace po = boost::program_options;
+
+/// A command's --help text, before its options.
+std::string commandUsage(const std::string &command);
+
+int cmdRun(const std::vector<std::string> &args);
+int cmdBench(const std::vector<std::string> &args);
+
+/// Halide's default thread count, for reporting: HL_NUM_THREADS or the core count.
+int effectiveThreads(int requested);
+/// Where a module's kernels run, for reporting: "GPU (cuda)" or "N threads".
+std::string executorString(const blockc_module_info &info, int requestedThreads);
+std::string shapeString(const std::vector<int64_t> &shape);
+/// A module input's or output's shape at batch B.
+std::vector<int64_t> atBatch(const blockc_tensor_info &t, int64_t batch);
+/// "[B, 3, 224, 224]".
+std::string withBatch(const blockc_tensor_info &t);
+std::string namesOf(const std::vector<blockc_tensor_info> &tensors);
+
+/// Host memory for every input or output of a run, and the named DLTensors over it.
+struct HostTensors {
+  std::vector<std::string> names;
+  std::vector<std::vector<int64_t>> shapes;
+  std::vector<std::vector<float>> data;
+
+  void add(const std::string &name, std::vector<int64_t> shape, std::vector<float> values) {
+    names.push_back(name);
+    shapes.push_back(std::move(shape));
+    data.push_back(std::move(values));
+  }
+
+  /// Valid while this object is not changed.
+  std::vector<blockc_named_tensor> named() {
+    std::vector<blockc_named_tensor> out;
+    for (size_t i = 0; i < names.size(); ++i)
+      out.push_back({names[i].c_str(), blockc::hostTensor(data[i].data(), shapes[i])});
+    return out;
+  }
+
+  /// `tensors` at batch B, each filled by `fill`.
+  static HostTensors of(const std::vector<blockc_tensor_info> &tensors, int64_t batch,
+                        const std::function<float()> &fill) {
+    HostTensors h;
+    for (const blockc_tensor_info &t : tensors) {
+      std::vector<int64_t> shape = atBatch(t, batch);
+      std::vector<float> values(static_cast<size_t>(batch) * blockc::Module::sampleFloats(t));
+      std::generate(values.begin(), values.end(), fill);
+      h.add(t.name, std::move(shape), std::move(values));
+    }
+    return h;
+  }
+};
+
+
+//===----------------------------------------------------------------------===//
+// run and bench: a module with its weights
+//===----------------------------------------------------------------------===//
+
+/// The positional argument of `run` and `bench`.
+inline const Positional kModule{"module", "MODULE"};
+
+/// The options `run` and `bench` share: the module, its weights and the thread count.
+struct ModuleOptions {
+  std::string modulePath, weightsPath;
+  int threads = 0;
+  bool verbose = false;
+
+  void add(po::options_description &desc) {
+    desc.add_options()
+        ("module", po::value<std::string>(&modulePath), "module directory or .so (positional)")
+        ("weights,w", po::value<std::string>(&weightsPath)->value_name("W.safetensors"),
+         "weights")
+        ("threads,t", po::value<int>(&threads)->value_name("T"),
+         "Halide threads (default: HL_NUM_THREADS or the number of cores)")
+        ("verbose,v", po::bool_switch(&verbose),
+         "also note the weight file's tensors that inference never reads");
+  }
+
+  /// Checks the thread count and that the module and weight files exist.
+  void check(const po::variables_map &vm) const {
+    if (vm.count("threads") && threads < 1)
+      throw UsageError{"--threads must be >= 1"};
+    requireFile("module", modulePath, true);
+    requireFile("weights", weightsPath);
+  }
+
+  /// Loads the module, sets its threads (if given) and binds its weights.
+  blockc::Module open() const {
+    blockc::Module module(modulePath);
+    if (threads > 0)
+      module.setNumThreads(threads);
+    module.bindWeights(weightsPath);
+    if (verbose)
+      for (const blockc_weight_info &w : module.weights())
+        if (!w.used)
+          std::printf("note: %s: tensor '%s' is not read by inference: %s\n",
+                      weightsPath.c_str(), w.name,
+                      w.present ? "present, checked and ignored" : "absent, not needed");
+    return module;
+  }
+};
+
+
+} // namespace blockc::cli
+
+#endif // BLOCKC_TOOLS_MODULECOMMAND_H
