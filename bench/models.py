@@ -65,6 +65,9 @@ import onnxruntime as ort  # noqa: E402
 import timm  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "models"))
+from vit_variants import replace_norms  # noqa: E402
+
 from common import (BLOCKC, QUIET, ROOT, TOLERANCE, Blockc, Peak, blockc_version, cpu_model,  # noqa: E402
                     cpu_sample, machine_load, max_rel_err, other_cpu_percent, summarize, time_interleaved,
                     wait_for_quiet)
@@ -75,17 +78,6 @@ EXAMPLES = ROOT / "examples" / "models"
 # ---------------------------------------------------------------------------------------
 # The models
 # ---------------------------------------------------------------------------------------
-class TokenBatchNorm(nn.BatchNorm1d):
-    """BatchNorm1d(C) over the features of [B, N, C] tokens (or [B, C]); the same state dict
-    as BatchNorm1d (weight, bias, running_mean, running_var, num_batches_tracked), so the
-    keys stay timm's (blocks.0.norm1.weight ...)."""
-
-    def forward(self, x):
-        if x.dim() == 3:
-            return super().forward(x.transpose(1, 2)).transpose(1, 2)
-        return super().forward(x)
-
-
 # short name -> (blockc spec in examples/models, timm model, where BatchNorm replaces LayerNorm)
 MODELS = {
     "vit_tiny": ("vit_tiny_patch16_224", "vit_tiny_patch16_224", None),
@@ -119,15 +111,7 @@ def build_model(key, seed):
     torch.manual_seed(seed)
     m = timm.create_model(timm_name, pretrained=False)
     if where:
-        for blk in m.blocks:
-            if where == "all":
-                assert isinstance(blk.norm1, nn.LayerNorm)
-                blk.norm1 = TokenBatchNorm(m.embed_dim)
-            assert isinstance(blk.norm2, nn.LayerNorm)
-            blk.norm2 = TokenBatchNorm(m.embed_dim)
-        if where == "all":
-            assert isinstance(m.norm, nn.LayerNorm) and isinstance(m.fc_norm, nn.Identity)
-            m.norm = TokenBatchNorm(m.embed_dim)
+        replace_norms(m, where)
     with torch.no_grad():
         for mod in m.modules():
             if isinstance(mod, (nn.Linear, nn.Conv2d)):

@@ -2,7 +2,7 @@
 
 Each case is a timm VisionTransformer: timm's own vit_tiny/small/base_patch16_224
 (`timm.create_model(name, pretrained=False)`), ViTBN and ViTBNFFN built from them with
-their LayerNorms replaced by BatchNorm over the token features (TokenBatchNorm below), and
+their LayerNorms replaced by BatchNorm over the token features (vit_variants.py), and
 timm VisionTransformers of sizes no example uses. For a case, `generate` builds the model
 seeded (torch.manual_seed), makes every parameter and buffer that a mistake could hide
 behind non-trivial (below), puts it in eval mode and writes into a folder:
@@ -53,6 +53,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import timm  # noqa: E402
+
+from vit_variants import TokenBatchNorm, replace_norms  # noqa: E402,F401
 from timm.models.vision_transformer import VisionTransformer  # noqa: E402
 from safetensors.torch import load_file, save_file  # noqa: E402
 
@@ -64,16 +66,6 @@ SEED = 0
 CALIBRATION_BATCH = 4
 
 
-class TokenBatchNorm(nn.BatchNorm1d):
-    """BatchNorm1d(C) over the features of [B, N, C] tokens (or [B, C]): the same state
-    dict as BatchNorm1d (weight, bias, running_mean, running_var, num_batches_tracked)."""
-
-    def forward(self, x):
-        if x.dim() == 3:
-            return super().forward(x.transpose(1, 2)).transpose(1, 2)
-        return super().forward(x)
-
-
 def timm_vit(name):
     return lambda: timm.create_model(name, pretrained=False)
 
@@ -83,24 +75,8 @@ def custom_vit(**kwargs):
 
 
 def with_batchnorm(make, where):
-    """ViTBN (where="all": every LayerNorm of the model, blocks' norm1 and norm2 and the
-    final norm, becomes a BatchNorm over the token features) or ViTBNFFN (where="ffn": only
-    each block's norm2, the norm before the MLP). eps is BatchNorm's default, 1e-5."""
-    assert where in ("all", "ffn")
-
-    def build():
-        m = make()
-        for blk in m.blocks:
-            if where == "all":
-                assert isinstance(blk.norm1, nn.LayerNorm)
-                blk.norm1 = TokenBatchNorm(m.embed_dim)
-            assert isinstance(blk.norm2, nn.LayerNorm)
-            blk.norm2 = TokenBatchNorm(m.embed_dim)
-        if where == "all":
-            assert isinstance(m.norm, nn.LayerNorm) and isinstance(m.fc_norm, nn.Identity)
-            m.norm = TokenBatchNorm(m.embed_dim)
-        return m
-    return build
+    """ViTBN or ViTBNFFN (vit_variants.replace_norms) of the model `make` builds."""
+    return lambda: replace_norms(make(), where)
 
 
 @dataclass
