@@ -24,19 +24,22 @@ AttentionTiles defaultTiles(const AttentionFuncs &f, const TargetInfo &target) {
   AttentionTiles t;
   const int dWidth = target.vectorDividing(f.headDim);
   const int vectorsPerHead = int(f.headDim / dWidth);
-  if (target.isArm()) {
-    // NEON's 4-float vectors make a head (64 dims) 16 vectors: too many to keep a whole
-    // row per query. Both register tiles are 24 of the 32 q registers as 4 vectors x 6
-    // queries: scores over 16 keys, the weighted sum over 16 head dims (the head in passes
-    // over the keys, whose weights stay in L1). 10 loads per 24 FMAs.
-    t.queries = int(std::min<int64_t>(6, f.tokens));
-    t.keyTile = 4 * vec;
-    int dVectors = std::min(4, vectorsPerHead);
+  if (target.isArm() || target.registers < 32) {
+    // NEON's 4-float vectors make a head (64 dims) 16 vectors, AVX2's 16 registers hold 8:
+    // too many to keep a whole row per query. The head in passes over the keys, whose
+    // weights stay in L1. NEON: both register tiles are 24 of the 32 q registers as 4
+    // vectors x 6 queries (scores over 16 keys, the weighted sum over 16 head dims; 10
+    // loads per 24 FMAs). AVX2: 2 vectors x 4 queries, blockc-tune's pick on a Zen 3 (twice
+    // as fast as a whole head row for one query).
+    const bool neon = target.isArm();
+    t.queries = int(std::min<int64_t>(neon ? 6 : 4, f.tokens));
+    t.keyTile = (neon ? 4 : 2) * vec;
+    int dVectors = std::min(neon ? 4 : 2, vectorsPerHead);
     while (vectorsPerHead % dVectors)
       --dVectors;
     t.dTile = dVectors * dWidth;
   } else {
-    // A whole head row per query in registers (AVX-512: 4 vectors x 7 queries).
+    // AVX-512: a whole head row per query in registers (4 vectors x 7 queries).
     t.queries = int(std::clamp<int64_t>((target.registers - 4) / vectorsPerHead, 1,
                                         std::min<int64_t>(8, f.tokens)));
     t.keyTile = 2 * vec;
