@@ -66,7 +66,7 @@ import timm  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "models"))
-from vit_variants import replace_norms  # noqa: E402
+from vit_variants import randomize, replace_norms  # noqa: E402
 
 from common import (BLOCKC, QUIET, ROOT, TOLERANCE, Blockc, Peak, blockc_version, cpu_model,  # noqa: E402
                     cpu_sample, machine_load, max_rel_err, other_cpu_percent, summarize, time_interleaved,
@@ -112,30 +112,7 @@ def build_model(key, seed):
     m = timm.create_model(timm_name, pretrained=False)
     if where:
         replace_norms(m, where)
-    with torch.no_grad():
-        for mod in m.modules():
-            if isinstance(mod, (nn.Linear, nn.Conv2d)):
-                mod.weight.normal_(0.0, mod.weight[0].numel() ** -0.5)
-                if mod.bias is not None:
-                    mod.bias.normal_(0.0, 0.2)
-            elif isinstance(mod, (nn.LayerNorm, nn.BatchNorm1d)):
-                mod.weight.uniform_(0.5, 1.5)
-                mod.bias.normal_(0.0, 0.2)
-        m.cls_token.normal_(0.0, 0.5)
-        m.pos_embed.normal_(0.0, 0.5)
-        bns = [mod for mod in m.modules() if isinstance(mod, nn.BatchNorm1d)]
-        if bns:
-            for bn in bns:
-                bn.reset_running_stats()
-                bn.momentum = None  # cumulative average over the calibration batch
-            m.train()
-            x = np.random.default_rng((seed, 99)).standard_normal((4, 3, 224, 224), dtype=np.float32)
-            m(torch.from_numpy(x))
-            for bn in bns:
-                std = bn.running_var.sqrt()
-                bn.running_mean.add_(torch.randn_like(std) * 0.3 * std)
-                bn.running_var.mul_(torch.empty_like(std).uniform_(-0.7, 0.7).exp())
-                bn.momentum = 0.1
+    randomize(m, seed)
     return m.float().eval()
 
 

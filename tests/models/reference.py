@@ -54,7 +54,7 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import timm  # noqa: E402
 
-from vit_variants import TokenBatchNorm, replace_norms  # noqa: E402,F401
+from vit_variants import TokenBatchNorm, randomize, replace_norms  # noqa: E402,F401
 from timm.models.vision_transformer import VisionTransformer  # noqa: E402
 from safetensors.torch import load_file, save_file  # noqa: E402
 
@@ -63,7 +63,6 @@ EXAMPLES = ROOT / "examples" / "models"
 SPECS = Path(__file__).resolve().parent / "specs"
 BATCHES = (1, 3)
 SEED = 0
-CALIBRATION_BATCH = 4
 
 
 def timm_vit(name):
@@ -136,40 +135,6 @@ def _norms(model):
     return [m for m in model.modules() if isinstance(m, (nn.LayerNorm, nn.BatchNorm1d))]
 
 
-@torch.no_grad()
-def randomize(model, case, seed):
-    """Makes every parameter and buffer non-trivial (module docstring), in place."""
-    for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            m.weight.normal_(0.0, m.weight[0].numel() ** -0.5)
-            if m.bias is not None:
-                m.bias.normal_(0.0, 0.2)
-        elif isinstance(m, (nn.LayerNorm, nn.BatchNorm1d)):
-            m.weight.uniform_(0.5, 1.5)
-            m.bias.normal_(0.0, 0.2)
-    if model.cls_token is not None:
-        model.cls_token.normal_(0.0, 0.5)
-    model.pos_embed.normal_(0.0, 0.5)
-    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
-    if bns:
-        # Running statistics of a calibration batch, as training would leave them, then
-        # shifted and scaled per feature so neither is ever the identity.
-        for m in bns:
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average
-        model.train()
-        H, W = model.patch_embed.img_size
-        x = np.random.default_rng((seed, 99)).standard_normal(
-            (CALIBRATION_BATCH, 3, H, W), dtype=np.float32)
-        model(torch.from_numpy(x))
-        for m in bns:
-            std = m.running_var.sqrt()
-            m.running_mean.add_(torch.randn_like(std) * 0.3 * std)
-            m.running_var.mul_(torch.empty_like(std).uniform_(-0.7, 0.7).exp())
-            m.momentum = 0.1
-    model.eval()
-
-
 def set_threads():
     """All cores, at most 4 (torch's default may be 1 here)."""
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
@@ -178,7 +143,7 @@ def set_threads():
 def build(case, seed=SEED):
     torch.manual_seed(seed)
     model = case.build()
-    randomize(model, case, seed)
+    randomize(model, seed)
     return model.float().eval()
 
 
