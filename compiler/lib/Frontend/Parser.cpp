@@ -57,7 +57,7 @@ private:
 Location Parser::locate(llvm::SMLoc loc) const {
   auto [line, col] = sourceMgr.getLineAndColumn(loc, bufferID);
   return {sourceMgr.getMemoryBuffer(bufferID)->getBufferIdentifier().str(),
-          static_cast<int>(line), static_cast<int>(col)};
+          static_cast<int>(line), static_cast<int>(col), loc};
 }
 
 /// Reports "`message`, found <current token>" at the current token. A malformed token

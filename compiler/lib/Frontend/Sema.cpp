@@ -77,21 +77,20 @@ std::string blockc::sema::suggest(llvm::StringRef name,
   return closest.empty() ? "" : "; did you mean '" + closest.str() + "'?";
 }
 
-
+/// Where a diagnostic at `loc` points: the parsed position, else line and column.
+static llvm::SMLoc pointerFor(llvm::SourceMgr &sourceMgr, const Location &loc) {
+  return loc.at.isValid()
+             ? loc.at
+             : sourceMgr.FindLocForLineAndColumn(sourceMgr.getMainFileID(), loc.line, loc.col);
+}
 
 void Sema::error(const Location &loc, const llvm::Twine &message) {
-  // The AST keeps line and column; the buffer turns them back into a pointer so the
-  // message shows the source line and a caret.
-  sourceMgr.PrintMessage(
-      sourceMgr.FindLocForLineAndColumn(sourceMgr.getMainFileID(), loc.line, loc.col),
-      llvm::SourceMgr::DK_Error, message);
+  sourceMgr.PrintMessage(pointerFor(sourceMgr, loc), llvm::SourceMgr::DK_Error, message);
   failed = true;
 }
 
 void Sema::note(const Location &loc, const llvm::Twine &message) {
-  sourceMgr.PrintMessage(
-      sourceMgr.FindLocForLineAndColumn(sourceMgr.getMainFileID(), loc.line, loc.col),
-      llvm::SourceMgr::DK_Note, message);
+  sourceMgr.PrintMessage(pointerFor(sourceMgr, loc), llvm::SourceMgr::DK_Note, message);
 }
 
 std::optional<int64_t> Sema::getSize(double value, const Location &loc,

@@ -292,6 +292,22 @@ TEST(ParserErrors, FullDiagnosticShowsLineAndCaret) {
                                 "^\n");
 }
 
+// A lone carriage return starts a column but not a line for llvm::SourceMgr; a semantic
+// error after one still points at its token (it was printed as "<unknown>:0", found by
+// fuzzing).
+TEST(SemaErrors, LocatedAfterALoneCarriageReturn) {
+  Compiled result = compile("block b (tokens = 4, dim = 8) {\n"
+                            "\r\r norm1 = layernorm(ups = 1e-6)\n"
+                            "  x = x + norm1(x)\n"
+                            "}\n");
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.diagnostics.rfind("test.block:2:", 0), 0u) << result.diagnostics;
+  EXPECT_NE(result.diagnostics.find("error: unknown argument 'ups' to layernorm"),
+            std::string::npos)
+      << result.diagnostics;
+  EXPECT_NE(result.diagnostics.find("^"), std::string::npos) << result.diagnostics;
+}
+
 TEST(ParserErrors, EmptyFile) {
   expectErrors("", {"test.block:1:1: error: expected 'block' or 'model', found end of file"});
 }

@@ -13,6 +13,7 @@
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/SMLoc.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
@@ -23,10 +24,14 @@
 
 namespace blockc::ast {
 
-/// A position in the source; line and column are 1-based (columns count bytes).
+/// A position in the source; line and column are 1-based (columns count bytes). `at`
+/// points into the parsed buffer, for diagnostics: llvm::SourceMgr cannot always turn
+/// line and column back into a pointer (it counts a lone '\r' as a line break in columns,
+/// not in lines).
 struct Location {
   std::string file;
   int line = 0, col = 0;
+  llvm::SMLoc at;
 };
 
 /// An argument as written: `key = value`, `IN -> OUT` or a shape `[1, 1, 768]`. Sema interprets it for the
