@@ -10,7 +10,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
           libboost-program-options1.81-dev libboost-json1.81-dev
-          libgtest-dev libdlpack-dev g++ gcc python3 python3-venv
+          libgtest-dev libdlpack-dev libxxhash-dev g++ gcc python3 python3-venv
+          clang-19 libclang-rt-19-dev
           libplplot-dev plplot-driver-cairo pkg-config
           g++-aarch64-linux-gnu qemu-user
           pocl-opencl-icd ocl-icd-libopencl1

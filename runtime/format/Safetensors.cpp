@@ -1,4 +1,4 @@
-//===- Safetensors.cpp - memory-mapped .safetensors reader ----------------===//
+//===- Safetensors.cpp - .safetensors reader ------------------------------===//
 
 #include "blockc/ModuleFormat/Safetensors.h"
 #include "blockc/ModuleFormat/Error.h"
@@ -63,11 +63,6 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path) 
     fail(path, "not a regular file");
   }
   file->size_ = static_cast<size_t>(st.st_size);
-  if (file->size_ < 8) {
-    ::close(fd);
-    fail(path, "truncated header: the file has " + std::to_string(file->size_) +
-                   " bytes, fewer than the 8-byte header length");
-  }
   // Read, not mapped: what a module binds must not change or vanish with the file (a
   // checkpoint rewritten in place truncates it, and a mapped page past the new end kills
   // the reader with SIGBUS).
@@ -91,7 +86,21 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path) 
   return file;
 }
 
+std::unique_ptr<SafetensorsFile> SafetensorsFile::fromBytes(const void *bytes, size_t size,
+                                                            const std::string &name) {
+  std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
+  file->path_ = name;
+  file->size_ = size;
+  file->bytes_.reset(new unsigned char[size]);
+  std::memcpy(file->bytes_.get(), bytes, size);
+  file->parse();
+  return file;
+}
+
 void SafetensorsFile::parse() {
+  if (size_ < 8)
+    fail(path_, "truncated header: the file has " + std::to_string(size_) +
+                    " bytes, fewer than the 8-byte header length");
   const unsigned char *bytes = bytes_.get();
   uint64_t headerLength = 0;
   for (int i = 0; i < 8; ++i)

@@ -1,7 +1,8 @@
 //===- Bind.cpp - binding a module's weights ------------------------------===//
 //
 // blockc_module_bind_weights: the safetensors file checked against the manifest's weights,
-// the constants allocated (zeroed) and the prepare kernels run once. The file is read into
+// the constants allocated (zeroed) and the prepare kernels run once, into a new binding
+// that replaces the module's when it is whole (runs in flight keep the one they took). The file is read into
 // memory the binding owns, so runs never depend on the file; a CPU module uses the weights
 // in place there (misaligned ones copied); a CUDA module's weights and constants go to one
 // device allocation.
@@ -19,7 +20,7 @@ namespace blockc {
 namespace rt {
 
 void bindWeights(blockc_module &mod, const std::string &weightsPath) {
-  std::unique_lock<std::shared_mutex> lock(mod.bindMutex);
+  std::lock_guard<std::mutex> lock(mod.bindMutex);
   const Manifest &m = mod.manifest;
   auto binding = std::make_unique<Binding>();
   binding->file = SafetensorsFile::open(weightsPath);
@@ -140,8 +141,7 @@ void bindWeights(blockc_module &mod, const std::string &weightsPath) {
       runOnDevice(mod, "prepare", m.prepare, mod.prepareFunctions, *binding, nullptr);
     binding->file.reset(); // everything the kernels read is on the GPU now
   }
-  mod.binding = std::move(binding);
-  mod.bound = true;
+  mod.publishBinding(std::move(binding));
 }
 
 } // namespace rt

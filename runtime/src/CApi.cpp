@@ -297,8 +297,8 @@ blockc_status blockc_module_get_weight_info(const blockc_module *module, int32_t
   info->name = w.name.c_str();
   info->dtype = w.dtype.c_str();
   info->used = w.used ? 1 : 0;
-  std::shared_lock<std::shared_mutex> lock(module->bindMutex);
-  info->present = module->binding ? (module->binding->present[static_cast<size_t>(index)] ? 1 : 0) : -1;
+  const auto binding = module->currentBinding();
+  info->present = binding ? (binding->present[static_cast<size_t>(index)] ? 1 : 0) : -1;
   return BLOCKC_OK;
 }
 
@@ -326,7 +326,7 @@ blockc_status blockc_module_get_info(const blockc_module *module, blockc_module_
   info->num_outputs = static_cast<int32_t>(m.outputs.size());
   info->flops_per_sample = m.flopsPerSample;
   info->num_weights = static_cast<int32_t>(m.weights.size());
-  info->weights_bound = module->bound.load() ? 1 : 0;
+  info->weights_bound = module->currentBinding() ? 1 : 0;
   info->device = m.device.c_str();
   return BLOCKC_OK;
 }

@@ -1,7 +1,8 @@
 //===- Load.cpp - loading a module ----------------------------------------===//
 //
 // blockc_module_load: the file (a directory means DIR/module.so), its ELF architecture,
-// its loadable segments within the file (ElfSegments.h), dlopen, the module ABI version,
+// its loadable segments within the file (ElfSegments.h), its length and digest against
+// the record blockc compile appended (ModuleDigest.h), dlopen, the module ABI version,
 // the embedded manifest, the module's target against this machine (TargetChecks.h), and its
 // kernels' entry points. See docs/module-format.md.
 //
@@ -12,6 +13,7 @@
 #include "blockc/KernelCall/KernelLibrary.h"
 #include "blockc/ModuleFormat/ElfSegments.h"
 #include "blockc/ModuleFormat/Error.h"
+#include "blockc/ModuleFormat/ModuleDigest.h"
 #include "blockc/ModuleFormat/TargetChecks.h"
 
 #include <cerrno>
@@ -52,6 +54,7 @@ std::unique_ptr<blockc_module> loadModule(const std::string &given) {
     checkElfArch(path, header, static_cast<size_t>(n));
   }
   checkLoadableSegments(path);
+  checkModuleDigest(path);
 
   // dlopen searches the library path for names without '/': give it a real path.
   char *resolved = ::realpath(path.c_str(), nullptr);

@@ -18,7 +18,7 @@ AlignedFloats blockc::rt::allocateFloats(size_t count) {
 }
 
 blockc_module::~blockc_module() {
-  binding.reset();
+  publishBinding(nullptr);
   pool.clear();
   tearDownCuda(*this);
   if (handle)

@@ -21,7 +21,6 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -88,14 +87,29 @@ struct blockc_module {
   void (*deviceRelease)(void *, const halide_device_interface_t *) = nullptr;
   bool countedCudaHandle = false; // in the CUDA handle users (CudaModule.cpp)
 
-  mutable std::shared_mutex bindMutex; // runs: shared; bind: exclusive
-  std::unique_ptr<blockc::rt::Binding> binding;
-  std::atomic<bool> bound{false};
+  // A run takes the current binding and keeps it alive until it returns; a bind builds a
+  // new one beside it and then publishes it, so a bind never waits for runs nor runs for a
+  // bind (except the instant of the swap), and no stream of runs can starve a bind.
+  std::mutex bindMutex; // one bind at a time
+  std::shared_ptr<const blockc::rt::Binding> currentBinding() const {
+    std::lock_guard<std::mutex> lock(bindingMutex);
+    return binding;
+  }
+  void publishBinding(std::shared_ptr<const blockc::rt::Binding> b) {
+    std::lock_guard<std::mutex> lock(bindingMutex);
+    binding = std::move(b);
+  }
 
   std::mutex poolMutex;
   std::vector<blockc::rt::Arena> pool;
 
   ~blockc_module();
+
+private:
+  mutable std::mutex bindingMutex;
+  std::shared_ptr<const blockc::rt::Binding> binding;
+
+public:
 
   /// An arena of at least `floats` floats: the smallest pooled one that is big enough,
   /// else the largest pooled one (its stream kept) or a new one, (re)allocated.

@@ -197,12 +197,12 @@ void runOnDevice(blockc_module &mod, const char *phase, const std::vector<Kernel
 
 void runModule(blockc_module &mod, const RunTensors &tensors, double *kernelSeconds) {
   const Manifest &m = mod.manifest;
-  std::shared_lock<std::shared_mutex> lock(mod.bindMutex);
-  if (!mod.binding)
+  const std::shared_ptr<const Binding> binding = mod.currentBinding();
+  if (!binding)
     fail(BLOCKC_ERROR_NOT_BOUND,
          mod.path + ": run called before weights were bound (blockc_module_bind_weights)");
   if (mod.cuda) {
-    runOnDevice(mod, "run", m.run, mod.runFunctions, *mod.binding, &tensors, kernelSeconds);
+    runOnDevice(mod, "run", m.run, mod.runFunctions, *binding, &tensors, kernelSeconds);
     return;
   }
   std::vector<size_t> offsets;
@@ -212,8 +212,8 @@ void runModule(blockc_module &mod, const RunTensors &tensors, double *kernelSeco
   Storage storage;
   storage.inputs = tensors.inputs;
   storage.outputs = tensors.outputs;
-  storage.weights = &mod.binding->weights;
-  storage.constants = &mod.binding->constants;
+  storage.weights = &binding->weights;
+  storage.constants = &binding->constants;
   for (size_t o : offsets)
     storage.slots.push_back(reinterpret_cast<uintptr_t>(arena.data.get() + o));
   callKernels(mod, "run", m.run, mod.runFunctions, storage, tensors.batch, kernelSeconds);

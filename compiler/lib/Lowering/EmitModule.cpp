@@ -3,6 +3,8 @@
 #include "blockc/Lowering/KernelTasks.h"
 
 #include "KernelIO.h"
+#include "blockc/ModuleFormat/Error.h"
+#include "blockc/ModuleFormat/ModuleDigest.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "llvm/ADT/StringSet.h"
@@ -305,7 +307,8 @@ private:
     return text;
   }
 
-  /// Links the kernel objects, the Halide runtime and the manifest into module.so.
+  /// Links the kernel objects, the Halide runtime and the manifest into module.so, and
+  /// appends its size-and-digest record (ModuleDigest.h).
   llvm::Error link(const std::string &manifest) {
     std::string source;
     llvm::raw_string_ostream os(source);
@@ -321,8 +324,15 @@ private:
       return err;
     std::vector<std::string> inputs = {manifestSource};
     inputs.insert(inputs.end(), objects.begin(), objects.end());
-    return linkSharedObject(target.linker, inputs, join(options.outputDir, "module.so"),
-                            join(objectDir, "link.log"));
+    const std::string modulePath = join(options.outputDir, "module.so");
+    if (auto err = linkSharedObject(target.linker, inputs, modulePath, join(objectDir, "link.log")))
+      return err;
+    try {
+      rt::appendModuleDigest(modulePath);
+    } catch (const rt::RtError &e) {
+      return llvm::createStringError(e.what());
+    }
+    return llvm::Error::success();
   }
 
   func::FuncOp func;

@@ -15,9 +15,10 @@
  * Thread safety: blockc_module_run (and every other run) may be called concurrently on one module from
  * several threads (weights and constants are read-only after binding; each run
  * gets its own activation arena). blockc_module_bind_weights may be called while
- * other threads run the module: it waits for the runs in flight, which finish on
- * the old weights; runs that start after it returns use the new ones (a failed bind
- * keeps the old). Bind reads the weight file into memory the module owns: the file
+ * other threads run the module: it prepares the new weights beside the old and then
+ * swaps them in, without waiting for the runs in flight, which finish on the old
+ * weights (freed when the last of them returns); runs that start after it returns use
+ * the new ones (a failed bind keeps the old). Binds on one module take turns. Bind reads the weight file into memory the module owns: the file
  * may be rewritten, truncated or deleted after bind returns. blockc_module_free must
  * not race with other calls on the same module (it must come last).
  *

@@ -12,18 +12,15 @@
 #include <algorithm>
 #include "CompilerTestUtil.h"
 #include "FuzzUtil.h"
+#include "SpecCheck.h"
 
 #include "blockc/Frontend/Lexer.h"
-#include "blockc/Transforms/Passes.h"
 
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/PrettyStackTrace.h"
-#include "llvm/Support/Regex.h"
 
 #include <gtest/gtest.h>
 
@@ -162,56 +159,6 @@ void mutate(fuzz::Random &random, std::string &text) {
   }
 }
 
-/// What the compiler did with a spec, and what was wrong with that (empty if nothing).
-struct Outcome {
-  bool accepted = false;
-  std::string problem;
-};
-
-/// Compiles `source` as far as the pass pipeline.
-Outcome compile(mlir::MLIRContext &context, const std::string &source) {
-  // Errors of the verifiers and passes (the front end's go to gen.diagnostics).
-  std::string mlirDiagnostics;
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
-    llvm::raw_string_ostream(mlirDiagnostics) << diag.getLocation() << ": " << diag << "\n";
-    return mlir::success();
-  });
-  Outcome outcome;
-  Generated gen = generate(context, source);
-  if (!gen.module) {
-    // A diagnostic printed by llvm::SourceMgr: `test.block:LINE:COL: error: ...`.
-    if (!llvm::Regex("^test\\.block:[1-9][0-9]*:[1-9][0-9]*: error: [^\n]").match(
-            gen.diagnostics))
-      outcome.problem = "rejected without a located error first:\n" + gen.diagnostics;
-    return outcome;
-  }
-  outcome.accepted = true;
-  if (!gen.diagnostics.empty()) {
-    outcome.problem = "accepted with diagnostics:\n" + gen.diagnostics;
-    return outcome;
-  }
-  if (mlir::failed(mlir::verify(*gen.module))) {
-    outcome.problem = "accepted, but the generated module does not verify:\n" + mlirDiagnostics;
-    return outcome;
-  }
-  mlir::PassManager pm(&context); // verifies the module after every pass
-  buildBlockPipeline(pm);
-  if (mlir::failed(pm.run(*gen.module))) {
-    outcome.problem = "accepted, but the pass pipeline failed:\n" + mlirDiagnostics;
-    return outcome;
-  }
-  // The lowering makes one Halide pipeline of a kernel's results: it cannot take a kernel
-  // with none (ops whose values nothing reads).
-  for (KernelOp kernel : collect<KernelOp>(*gen.module))
-    if (kernel.getNumResults() == 0) {
-      llvm::raw_string_ostream(outcome.problem)
-          << "accepted, but kernel " << kernel.getSymName() << " at " << kernel.getLoc()
-          << " has no results";
-      break;
-    }
-  return outcome;
-}
-
 /// Printed with LLVM's stack dump if a case crashes the compiler, so that it can be
 /// reproduced: the gtest failure messages never come.
 class CaseTrace : public llvm::PrettyStackTraceEntry {
@@ -246,7 +193,7 @@ TEST_P(FrontendFuzz, MutatedExample) {
   const std::string example = (*file)->getBuffer().str();
   llvm::EnablePrettyStackTrace();
   mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
-  ASSERT_EQ(compile(context, example).problem, "");
+  ASSERT_EQ(compileThroughPasses(context, example).problem, "");
 
   uint32_t accepted = 0;
   int reported = 0;
@@ -259,7 +206,7 @@ TEST_P(FrontendFuzz, MutatedExample) {
     const std::string description =
         path + " mutated with seed " + std::to_string(seed) + ":\n" + source;
     CaseTrace trace(description);
-    Outcome outcome = compile(context, source);
+    Outcome outcome = compileThroughPasses(context, source);
     accepted += outcome.accepted;
     if (!outcome.problem.empty()) {
       ADD_FAILURE() << outcome.problem << "\nfor " << description;

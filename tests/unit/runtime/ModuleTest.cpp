@@ -8,6 +8,7 @@
 #include "TestUtil.h"
 
 #include "blockc/ModuleFormat/ElfSegments.h"
+#include "blockc/ModuleFormat/ModuleDigest.h"
 #include "blockc/runtime.h"
 #include "blockc/runtime.hpp"
 
@@ -26,7 +27,7 @@ extern "C" int blockc_test_c_api_smoke(const char *module_path, const char *weig
 
 namespace {
 
-class ModuleTest : public TempDirTest {
+class ModuleTest : public FixtureModuleTest {
 protected:
   /// Loads `path`, expecting failure; returns blockc_last_error().
   std::string loadError(const std::string &path, blockc_status expected) {
@@ -39,17 +40,6 @@ protected:
     return blockc_last_error();
   }
 
-  std::string fixtureWeightsFile(int alignMod8 = 0) {
-    return writeFile("w" + std::to_string(alignMod8) + ".safetensors",
-                     safetensorsFile(fixtureWeights(), alignMod8));
-  }
-
-  /// A module loaded from the good fixture with weights bound.
-  blockc::Module boundFixture() {
-    blockc::Module m(BLOCKC_FIXTURE_OK);
-    m.bindWeights(fixtureWeightsFile());
-    return m;
-  }
 };
 
 //===----------------------------------------------------------------------===//
@@ -135,21 +125,49 @@ TEST_F(ModuleTest, TruncatedModuleIsAnErrorNotACrash) {
     bool segmentsWhole = length >= 64;
     for (const blockc::rt::FileRange &segment : layout.loadable)
       segmentsWhole &= segment.offset + segment.size <= length;
-    blockc_module *m = nullptr;
-    if (blockc_module_load(cut.c_str(), &m) == BLOCKC_OK) {
-      // Only a cut that leaves every loadable segment whole may load, and it must work.
-      EXPECT_TRUE(segmentsWhole);
-      blockc_module_free(m);
-      continue;
-    }
-    const std::string error = blockc_last_error();
+    const std::string error = loadError(cut, BLOCKC_ERROR_LOAD);
     EXPECT_HAS(error, "'" + cut + "'");
-    if (length < 4) { // not even the ELF magic
+    if (length < 4) // not even the ELF magic
       EXPECT_HAS(error, "is not a shared library (no ELF header)");
-    } else if (!segmentsWhole) {
+    else if (!segmentsWhole)
       EXPECT_HAS(error, "is truncated or corrupt");
-    }
+    else // segments whole, the digest record gone
+      EXPECT_HAS(error, "does not end with blockc's size-and-digest record");
   }
+}
+
+// Any changed byte is refused before dlopen, not run: the length and digest that blockc
+// compile appended (ModuleDigest.h) are checked.
+TEST_F(ModuleTest, ChangedModuleBytesAreRefused) {
+  std::ifstream in(BLOCKC_FIXTURE_OK, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t record = blockc::rt::kModuleDigestRecordSize;
+  ASSERT_GT(bytes.size(), 2 * record);
+  const std::string original = writeFile("original.so", bytes);
+  blockc_module *m = nullptr;
+  ASSERT_EQ(blockc_module_load(original.c_str(), &m), BLOCKC_OK) << blockc_last_error();
+  blockc_module_free(m);
+
+  // A byte of the code or data, and a byte of the recorded digest itself.
+  for (size_t at : {bytes.size() / 2, bytes.size() - 1}) {
+    std::string changed = bytes;
+    changed[at] ^= 0x10;
+    const std::string file = writeFile("changed" + std::to_string(at) + ".so", changed);
+    std::string e = loadError(file, BLOCKC_ERROR_LOAD);
+    EXPECT_HAS(e, "'" + file + "' is corrupt: its bytes' digest is ");
+  }
+  // A byte removed before the record: the recorded length no longer matches.
+  std::string shorter = bytes;
+  shorter.erase(bytes.size() / 2, 1);
+  std::string e = loadError(writeFile("shorter.so", shorter), BLOCKC_ERROR_LOAD);
+  EXPECT_HAS(e, "bytes before its digest record, which says " +
+                    std::to_string(bytes.size() - record));
+  // Bytes appended after the record, and a library linked without one.
+  e = loadError(writeFile("extended.so", bytes + "more"), BLOCKC_ERROR_LOAD);
+  EXPECT_HAS(e, "does not end with blockc's size-and-digest record");
+  e = loadError(writeFile("unsealed.so", bytes.substr(0, bytes.size() - record)),
+                BLOCKC_ERROR_LOAD);
+  EXPECT_HAS(e, "not written by `blockc compile`");
 }
 
 TEST_F(ModuleTest, SharedLibraryWithoutSymbols) {
@@ -474,77 +492,6 @@ TEST_F(ModuleTest, KernelErrorFromAnotherThread) {
     EXPECT_EQ(e.status(), BLOCKC_ERROR_KERNEL);
     EXPECT_HAS(e.what(), "fixture: poisoned input (reported by a worker thread)");
   }
-}
-
-TEST_F(ModuleTest, ConcurrentRuns) {
-  blockc::Module m = boundFixture();
-  constexpr int kThreads = 8, kRuns = 200;
-  std::atomic<int> failures{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t)
-    threads.emplace_back([&, t] {
-      for (int r = 0; r < kRuns; ++r) {
-        const int64_t batch = 1 + (t + r) % 5;
-        std::vector<float> x = iota(static_cast<size_t>(batch * 32), float(t * 1000 + r), 0.5f);
-        std::vector<float> y(x.size());
-        if (blockc_module_run(m.get(), x.data(), batch, y.data()) != BLOCKC_OK ||
-            y != fixtureExpected(x))
-          ++failures;
-        if (r % 50 == 0) { // errors on some threads while others run
-          std::vector<float> bad = x;
-          bad[0] = -999.0f;
-          if (blockc_module_run(m.get(), bad.data(), batch, y.data()) != BLOCKC_ERROR_KERNEL ||
-              std::string(blockc_last_error()).find("poisoned input") == std::string::npos)
-            ++failures;
-        }
-      }
-    });
-  for (auto &th : threads)
-    th.join();
-  EXPECT_EQ(failures.load(), 0);
-}
-
-// Rebinding while other threads run is safe: bind waits for the runs in progress, each run
-// uses one binding whole (the old weights or the new, never a mix), and every run that
-// starts after bind returns uses the new weights.
-TEST_F(ModuleTest, RebindWhileRunning) {
-  blockc::Module m = boundFixture();
-  const std::vector<float> newScale = {3, 3, 3, 3, -3, -3, -3, -3};
-  const std::string newWeights =
-      writeFile("new.safetensors", safetensorsFile({{"scale", "F32", {8}, floatBytes(newScale)},
-                                                    {"bias", "F32", {8}, floatBytes(fixtureBias())},
-                                                    {"counter", "I64", {}, std::string(8, '\0')}}));
-  std::atomic<bool> rebound{false};
-  std::atomic<int> failures{0}, oldRuns{0}, newRuns{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&, t] {
-      // Until 50 runs of this thread started after the rebind (bounded in count).
-      for (int r = 0, after = 0; after < 50 && r < 1000000; ++r) {
-        const bool afterRebind = rebound.load();
-        after += afterRebind;
-        std::vector<float> x = iota(64, float(t * 1000 + r), 0.5f), y(x.size());
-        if (blockc_module_run(m.get(), x.data(), 2, y.data()) != BLOCKC_OK) {
-          ++failures;
-        } else if (y == fixtureExpected(x, newScale)) {
-          ++newRuns;
-        } else if (y == fixtureExpected(x) && !afterRebind) {
-          ++oldRuns;
-        } else {
-          ++failures;
-        }
-      }
-    });
-  std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  m.bindWeights(newWeights);
-  rebound = true;
-  for (auto &th : threads)
-    th.join();
-  EXPECT_EQ(failures.load(), 0);
-  EXPECT_GT(newRuns.load(), 0);
-  std::vector<float> x = iota(32), y(32);
-  ASSERT_EQ(blockc_module_run(m.get(), x.data(), 1, y.data()), BLOCKC_OK);
-  EXPECT_EQ(y, fixtureExpected(x, newScale));
 }
 
 TEST_F(ModuleTest, SetNumThreadsReachesTheModulesRuntime) {

@@ -2,6 +2,8 @@
 #ifndef BLOCKC_TESTS_RUNTIME_TESTUTIL_H
 #define BLOCKC_TESTS_RUNTIME_TESTUTIL_H
 
+#include "blockc/runtime.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -116,6 +118,22 @@ inline std::vector<float> iota(size_t n, float start = 0.0f, float step = 0.25f)
     v[i] = start + step * static_cast<float>(i);
   return v;
 }
+
+/// Tests of the good fixture module (BLOCKC_FIXTURE_OK, fixtures/fixture_module.c).
+class FixtureModuleTest : public TempDirTest {
+protected:
+  std::string fixtureWeightsFile(int alignMod8 = 0) {
+    return writeFile("w" + std::to_string(alignMod8) + ".safetensors",
+                     safetensorsFile(fixtureWeights(), alignMod8));
+  }
+
+  /// A module loaded from the good fixture with weights bound.
+  blockc::Module boundFixture() {
+    blockc::Module m(BLOCKC_FIXTURE_OK);
+    m.bindWeights(fixtureWeightsFile());
+    return m;
+  }
+};
 
 /// A .npy file with an arbitrary version and header dict, padded like numpy.
 inline std::string npyBytes(int major, int minor, const std::string &dict,

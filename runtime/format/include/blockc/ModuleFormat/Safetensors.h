@@ -37,6 +37,10 @@ struct TensorEntry {
 class SafetensorsFile {
 public:
   static std::unique_ptr<SafetensorsFile> open(const std::string &path);
+  /// The same checks on `size` bytes in memory (copied); `name` stands for the file in
+  /// messages.
+  static std::unique_ptr<SafetensorsFile> fromBytes(const void *bytes, size_t size,
+                                                    const std::string &name);
   SafetensorsFile(const SafetensorsFile &) = delete;
   SafetensorsFile &operator=(const SafetensorsFile &) = delete;
 
