@@ -23,10 +23,10 @@ configure() {
     -DHalide_DIR="$halide/lib64/cmake/Halide" "$@"
 }
 
-# A sanitizer report fails the test that triggered it, with its stack.
+# A sanitizer report fails the test that triggered it, with its stack (TSAN_OPTIONS: the
+# concurrency tests' CTest environment, with their suppressions).
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
-export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
 configure build-asan -DBLOCKC_SANITIZE="address;undefined" -DBLOCKC_FUZZ=ON
 "$venv/bin/cmake" --build "$root/build-asan" -j "$jobs" --target \

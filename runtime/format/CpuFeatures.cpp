@@ -36,8 +36,9 @@ const char *hostArch() {
 namespace {
 
 #if defined(__x86_64__) || defined(__i386__)
-/// CPUID leaf 7 bits, for the names old compilers' __builtin_cpu_supports lacks.
-[[maybe_unused]] bool cpuidBit(unsigned leaf, unsigned subleaf, int reg, unsigned bit) {
+/// A CPUID bit, for the names a compiler's __builtin_cpu_supports lacks (newer features on
+/// older compilers, Xeon Phi's on newer ones).
+bool cpuidBit(unsigned leaf, unsigned subleaf, int reg, unsigned bit) {
   unsigned r[4] = {0, 0, 0, 0};
   if (static_cast<unsigned>(__get_cpuid_max(0, nullptr)) < leaf)
     return false;
@@ -77,8 +78,9 @@ const Feature kFeatures[] = {
     {{"avx512dq"}, F(__builtin_cpu_supports("avx512dq") != 0)},
     {{"avx512vl"}, F(__builtin_cpu_supports("avx512vl") != 0)},
     {{"avx512cd"}, F(__builtin_cpu_supports("avx512cd") != 0)},
-    {{"avx512er"}, F(__builtin_cpu_supports("avx512er") != 0)}, // Xeon Phi (Halide avx512_knl)
-    {{"avx512pf"}, F(__builtin_cpu_supports("avx512pf") != 0)},
+    // Xeon Phi's (Halide avx512_knl), read from CPUID: clang 19 no longer knows the names.
+    {{"avx512er"}, F(cpuidBit(7, 0, EBX, 27))},
+    {{"avx512pf"}, F(cpuidBit(7, 0, EBX, 26))},
     {{"avx512vnni", "avx512_vnni"}, F(__builtin_cpu_supports("avx512vnni") != 0)},
     {{"avx512bf16", "avx512_bf16"}, F(__builtin_cpu_supports("avx512bf16") != 0)},
     {{"avx512fp16", "avx512_fp16"}, F(BLOCKC_SUPPORTS_NEW("avx512fp16", 7, 0, EDX, 23))},

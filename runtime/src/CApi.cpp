@@ -9,6 +9,7 @@
 
 #include "blockc/ModuleFormat/Error.h"
 
+#include <cstring>
 #include <new>
 #include <string>
 
@@ -234,10 +235,15 @@ static bool validIndex(const char *function, const void *info, int32_t index, si
   return false;
 }
 
-blockc_status blockc_module_get_tensor_info(const blockc_module *module, blockc_io_kind kind,
+blockc_status blockc_module_get_tensor_info(const blockc_module *module, blockc_io_kind kindEnum,
                                             int32_t index, blockc_tensor_info *info) {
   if (!module)
     return nullModule("blockc_module_get_tensor_info");
+  // A C caller may pass any int; in C++ an enum object holding one outside the enumerators'
+  // range must not be read as the enum.
+  int kind;
+  static_assert(sizeof kind == sizeof kindEnum, "blockc_io_kind is an int");
+  std::memcpy(&kind, &kindEnum, sizeof kind);
   const bool input = kind == BLOCKC_INPUT;
   if (!input && kind != BLOCKC_OUTPUT) {
     tLastError = "blockc_module_get_tensor_info: kind " + std::to_string(kind) +

@@ -6,6 +6,8 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Casting.h"
 
+#include <cmath>
+
 using namespace blockc;
 using namespace blockc::ast;
 
@@ -290,7 +292,7 @@ bool Parser::parseInstance(BlockAST &model, std::string group, Location loc) {
         return false;
       }
       double value = lexer.getValue();
-      out = value == int64_t(value) && value >= 0 && value < 1e9 ? int64_t(value) : -1;
+      out = value >= 0 && value < 1e9 && value == std::floor(value) ? int64_t(value) : -1;
       lexer.consume(tok_number);
       return true;
     };

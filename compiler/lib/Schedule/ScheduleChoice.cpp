@@ -81,7 +81,7 @@ blockc::resolveKnobs(const ScheduleSpace &space, const ScheduleChoice &choice) {
   for (const Knob &knob : space)
     values[knob.name] = knob.defaultValue;
   for (const auto &[name, value] : choice.knobs) {
-    auto knob = llvm::find_if(space, [&](const Knob &k) { return k.name == name; });
+    auto knob = llvm::find_if(space, [&name = name](const Knob &k) { return k.name == name; });
     if (knob == space.end())
       return llvm::createStringError("the schedule has no knob '" + name + "'");
     if (!llvm::is_contained(knob->choices, value)) {

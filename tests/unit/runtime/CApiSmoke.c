@@ -30,3 +30,10 @@ int blockc_test_c_api_smoke(const char *module_path, const char *weights_path) {
   blockc_module_free(m);
   return 0;
 }
+
+/* blockc_module_get_tensor_info with a kind that is no blockc_io_kind, as C may pass (C++
+   cannot form such an enum value without undefined behavior). */
+blockc_status blockc_test_tensor_info_of_kind(const blockc_module *module, int kind,
+                                              blockc_tensor_info *info) {
+  return blockc_module_get_tensor_info(module, (blockc_io_kind)kind, 0, info);
+}

@@ -12,8 +12,7 @@
 #include "blockc/runtime.h"
 #include "blockc/runtime.hpp"
 
-#include <atomic>
-#include <chrono>
+#include <cpuid.h>
 #include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
@@ -260,8 +259,8 @@ TEST_F(ModuleTest, ElfOfAnotherArchitecture) {
 TEST_F(ModuleTest, CpuFeatures) {
   std::string e = loadError(BLOCKC_FIXTURE_UNKNOWN_FEATURE, BLOCKC_ERROR_INCOMPATIBLE);
   EXPECT_HAS(e, "unknown CPU feature(s) in the manifest: quantum_entanglement");
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512er"))
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ebx >> 27 & 1u)) // avx512er
     GTEST_SKIP() << "this CPU has avx512er";
   e = loadError(BLOCKC_FIXTURE_MISSING_FEATURE, BLOCKC_ERROR_INCOMPATIBLE);
   EXPECT_HAS(e, "needs CPU features this machine lacks: avx512er");
