@@ -996,6 +996,15 @@ TEST(Models, EmptyAndOverlappingInstanceRanges) {
                 "test.block:8:3: note: declared here"});
 }
 
+// Indices too large for an integer are an error, not a conversion out of range (undefined
+// behavior that UBSan found in the sanitized build).
+TEST(Models, HugeInstanceRangeIndices) {
+  expectErrors(inModel("  input t: [B, 5, 8]\n"
+                       "  blocks.{0..1e20} = b\n"
+                       "  output y = blocks(t)\n"),
+               {"test.block:7:10: error: the indices of an instance range are integers from 0"});
+}
+
 TEST(Models, UnknownBlockAndUnusedInstances) {
   expectErrors(inModel("  input t: [B, 5, 8]\n"
                        "  a = bb\n"
