@@ -61,7 +61,12 @@ void Sema::checkInputs() {
     error(block.loc, "model '" + block.name + "' has no input: declare 'input NAME: [B, ...]'");
 }
 
+/// Block instances a model may declare: ten times the deepest transformers trained (DeepNet's
+/// 1000 layers), and a bound on the compiler's work and memory for any file.
+constexpr int64_t kMaxInstances = 10000;
+
 void Sema::checkInstances() {
+  int64_t declared = 0;
   for (InstanceDecl &instance : block.instances) {
     groups[instance.group]; // known even if invalid: its calls are not reported again
     const BlockAST *target = blocks.lookup(instance.blockName);
@@ -81,6 +86,13 @@ void Sema::checkInstances() {
       error(instance.rangeLoc, formatv("the instance range {0}..{1} is empty", instance.first,
                                        instance.last));
       continue;
+    }
+    declared += instance.ranged ? instance.last - instance.first + 1 : 1;
+    if (declared > kMaxInstances) {
+      error(instance.ranged ? instance.rangeLoc : instance.loc,
+            formatv("a model has at most {0} block instances; this declaration makes {1}",
+                    kMaxInstances, declared));
+      return;
     }
     auto &group = groups[instance.group];
     bool ok = true;

@@ -1005,6 +1005,17 @@ TEST(Models, HugeInstanceRangeIndices) {
                {"test.block:7:10: error: the indices of an instance range are integers from 0"});
 }
 
+// A range of a hundred million instances is refused before anything is made of it (it ran
+// the compiler out of memory).
+TEST(Models, TooManyInstances) {
+  expectErrors(inModel("  input t: [B, 5, 8]\n"
+                       "  blocks.{0..9} = b\n"
+                       "  more.{0..99999999} = b\n"
+                       "  output y = more(blocks(t))\n"),
+               {"test.block:8:8: error: a model has at most 10000 block instances; this "
+                "declaration makes 100000010"});
+}
+
 TEST(Models, UnknownBlockAndUnusedInstances) {
   expectErrors(inModel("  input t: [B, 5, 8]\n"
                        "  a = bb\n"
