@@ -2,10 +2,10 @@
 //
 // blockc_module_bind_weights: the safetensors file checked against the manifest's weights,
 // the constants allocated (zeroed) and the prepare kernels run once, into a new binding
-// that replaces the module's when it is whole (runs in flight keep the one they took). The file is read into
-// memory the binding owns, so runs never depend on the file; a CPU module uses the weights
-// in place there (misaligned ones copied); a CUDA module's weights and constants go to one
-// device allocation.
+// that replaces the module's when it is whole (runs in flight keep the one they took). The
+// file is read into memory the binding owns, so runs never depend on the file; a CPU module
+// uses the weights in place there (misaligned ones copied); a CUDA module's weights and
+// constants go to one device allocation.
 //
 //===----------------------------------------------------------------------===//
 

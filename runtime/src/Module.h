@@ -16,7 +16,6 @@
 #include "blockc/ModuleFormat/Manifest.h"
 #include "blockc/ModuleFormat/Safetensors.h"
 
-#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -96,8 +95,12 @@ struct blockc_module {
     return binding;
   }
   void publishBinding(std::shared_ptr<const blockc::rt::Binding> b) {
-    std::lock_guard<std::mutex> lock(bindingMutex);
-    binding = std::move(b);
+    {
+      std::lock_guard<std::mutex> lock(bindingMutex);
+      binding.swap(b);
+    }
+    // `b` now holds the old binding: freed here, outside the lock, unless a run still holds
+    // it, so runs taking the new one never wait for the old one's memory to be released.
   }
 
   std::mutex poolMutex;
