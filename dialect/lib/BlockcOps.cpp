@@ -47,6 +47,16 @@ static LogicalResult verifyActivation(Operation *op, Value input) {
   return verifyTokens(op, input);
 }
 
+/// A mask or ids [B, N] for the tokens [B, N, C] of `tokens`.
+static LogicalResult verifyTokenMask(Operation *op, Value mask, Value tokens) {
+  auto type = tensorType(mask);
+  int64_t n = tensorType(tokens).getDimSize(1);
+  if (type.getRank() != 2 || !ShapedType::isDynamic(type.getDimSize(0)) || type.getDimSize(1) != n)
+    return op->emitOpError() << "expects a mask [B, " << n << "] for the " << n
+                             << " tokens, got " << type;
+  return success();
+}
+
 LogicalResult WeightOp::verify() {
   if (getName().empty())
     return emitOpError("needs a non-empty state-dict name");
@@ -163,6 +173,8 @@ LogicalResult MHAOp::verify() {
   if (heads <= 0 || channels(getQuery()) % heads != 0)
     return emitOpError() << heads << " heads do not divide " << channels(getQuery())
                          << " channels";
+  if (getMask())
+    return verifyTokenMask(*this, getMask(), getKey());
   return success();
 }
 
@@ -254,8 +266,32 @@ LogicalResult TakeTokenOp::verify() {
 }
 
 LogicalResult MeanTokensOp::verify() {
-  return verifyPooling(*this, getInput(), getResult(), getFrom());
+  if (failed(verifyPooling(*this, getInput(), getResult(), getFrom())))
+    return failure();
+  if (getMask())
+    return verifyTokenMask(*this, getMask(), getInput());
+  return success();
 }
+
+LogicalResult EmbeddingOp::verify() {
+  auto table = tensorType(getTable()), ids = tensorType(getIds()), out = tensorType(getResult());
+  if (table.getRank() != 2 || !table.hasStaticShape())
+    return emitOpError() << "expects a table [V, C], got " << table;
+  if (ids.getRank() != 2 || !ShapedType::isDynamic(ids.getDimSize(0)) ||
+      ShapedType::isDynamic(ids.getDimSize(1)))
+    return emitOpError() << "expects ids [B, N] with static N, got " << ids;
+  if (out != RankedTensorType::get({ShapedType::kDynamic, ids.getDimSize(1), table.getDimSize(1)},
+                                   table.getElementType()))
+    return emitOpError() << "result type " << out << " is not the rows of " << table
+                         << " for ids " << ids;
+  // Positions index the table directly: every position needs a row.
+  if (getIds().getDefiningOp<PositionsOp>() && ids.getDimSize(1) > table.getDimSize(0))
+    return emitOpError() << "has " << table.getDimSize(0) << " rows for " << ids.getDimSize(1)
+                         << " positions";
+  return success();
+}
+
+LogicalResult L2NormalizeOp::verify() { return verifyActivation(*this, getInput()); }
 
 void KernelOp::build(OpBuilder &builder, OperationState &state, TypeRange resultTypes,
                      ValueRange inputs, KernelKind kind, StringRef name) {

@@ -133,7 +133,8 @@ bool isIdentifier(const std::string &s) {
   return true;
 }
 
-/// "inputs" or "outputs": at least one {"name", "shape": [-1, d1, ...], "dtype": "F32"}.
+/// "inputs" or "outputs": at least one {"name", "shape": [-1, d1, ...], "dtype": "F32"}; an
+/// input may be "I64" or "I32" [-1, N] with a "bound" on its values.
 /// `names` collects the names of both lists, which must be unique.
 std::vector<TensorSpec> parseTensors(const json::object &root, const char *listName,
                                      std::set<std::string> &names) {
@@ -154,9 +155,25 @@ std::vector<TensorSpec> parseTensors(const json::object &root, const char *listN
     where += " ('" + t.name + "')";
     if (!names.insert(t.name).second)
       bad(where, "the name is already used by another input or output");
-    if (needString(o, where, "dtype") != "F32")
+    const std::string dtype = needString(o, where, "dtype");
+    const bool isInput = std::string(listName) == "inputs";
+    if (dtype == "I64" || dtype == "I32")
+      t.dtype = dtype == "I64" ? ElementType::I64 : ElementType::I32;
+    else if (dtype != "F32")
+      bad(field(where, "dtype"), isInput ? "must be \"F32\", \"I64\" or \"I32\"" : "must be \"F32\"");
+    if (!isInput && t.dtype != ElementType::F32)
       bad(field(where, "dtype"), "must be \"F32\"");
     t.shape = intArray(need(o, where, "shape"), field(where, "shape"), 1, true);
+    if (t.dtype != ElementType::F32 && t.shape.size() != 2)
+      bad(field(where, "shape"), "of an integer input must be [-1, N], not " + shapeToString(t.shape));
+    if (o.contains("bound")) {
+      if (t.dtype == ElementType::F32)
+        bad(field(where, "bound"), "is given only for an integer input");
+      const json::value &bound = o.at("bound");
+      if (!bound.is_int64() || bound.as_int64() < 1)
+        bad(field(where, "bound"), "must be a positive integer");
+      t.bound = bound.as_int64();
+    }
     const std::vector<int64_t> sample(t.shape.begin() + (t.shape.empty() ? 0 : 1), t.shape.end());
     if (t.shape.size() < kMinIORank || t.shape.size() > kMaxIORank || t.shape[0] != -1 ||
         std::any_of(sample.begin(), sample.end(), [](int64_t d) { return d < 1 || d > kInt32Max; }))
@@ -412,6 +429,16 @@ Manifest parseManifest(const std::string &text) {
     if (!weightIndex.emplace(w.name, m.weights.size()).second)
       bad(where, "weight '" + w.name + "' is listed twice");
     m.weights.push_back(std::move(w));
+  }
+
+  if (root.contains("ignored")) {
+    const json::array &ignored = needArray(root, "", "ignored");
+    for (size_t i = 0; i < ignored.size(); ++i) {
+      const std::string where = "ignored[" + std::to_string(i) + "]";
+      if (!ignored[i].is_string() || ignored[i].as_string().empty())
+        bad(where, "must be a non-empty string (a state-dict name or prefix)");
+      m.ignoredPrefixes.emplace_back(ignored[i].as_string());
+    }
   }
 
   std::map<int64_t, size_t> constantIndex;

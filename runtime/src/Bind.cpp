@@ -70,7 +70,7 @@ void bindWeights(blockc_module &mod, const std::string &weightsPath) {
   for (const auto &kv : tensors) {
     bool listed = std::any_of(m.weights.begin(), m.weights.end(),
                               [&](const WeightSpec &w) { return w.name == kv.first; });
-    if (!listed)
+    if (!listed && !m.ignores(kv.first))
       problems.push_back("unexpected tensor '" + kv.first + "' (not a weight of block '" +
                          m.block + "')");
   }

@@ -259,9 +259,10 @@ blockc_status blockc_module_get_tensor_info(const blockc_module *module, blockc_
   info->name = t.name.c_str();
   info->rank = static_cast<int32_t>(t.shape.size());
   info->shape = t.shape.data();
-  info->dtype.code = kDLFloat;
-  info->dtype.bits = 32;
+  info->dtype.code = t.dtype == ElementType::F32 ? kDLFloat : kDLInt;
+  info->dtype.bits = static_cast<uint8_t>(t.elementBytes() * 8);
   info->dtype.lanes = 1;
+  info->bound = t.bound;
   return BLOCKC_OK;
 }
 

@@ -2,10 +2,12 @@
 
 #include "blockc/Npy.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <limits>
 #include <sstream>
 
@@ -166,7 +168,20 @@ std::string shapeString(const std::vector<int64_t> &shape) {
 
 } // namespace
 
-ArrayF32 parseF32(const std::string &bytes, const std::string &name) {
+namespace {
+
+/// A parsed .npy file: its shape, dtype and where its data starts in the bytes.
+struct Parsed {
+  std::vector<int64_t> shape;
+  std::string descr;
+  size_t dataOffset = 0;
+  uint64_t count = 0;
+};
+
+/// Parses the header of `bytes` and checks the data holds `count` elements of its dtype,
+/// which must be one of `descrs` (`wanted` says which in messages).
+Parsed parseArray(const std::string &bytes, const std::string &name,
+                  std::initializer_list<const char *> descrs, const std::string &wanted) {
   if (!hostIsLittleEndian())
     fail(name, "only little-endian hosts are supported");
   if (bytes.size() < kMagicSize + 2 || bytes.compare(0, kMagicSize, kMagic, kMagicSize) != 0)
@@ -190,16 +205,15 @@ ArrayF32 parseF32(const std::string &bytes, const std::string &name) {
                    " goes past the end of the " + std::to_string(bytes.size()) + "-byte file)");
   const std::string header = bytes.substr(prefix, headerLength);
 
-  std::string descr;
   bool haveDescr = false, haveFortran = false, haveShape = false, fortran = false;
-  ArrayF32 array;
+  Parsed array;
   for (auto &entry : HeaderParser(header, name).parseDict()) {
     const std::string &key = entry.first;
     const Value &v = entry.second;
     if (key == "descr") {
       if (v.kind != Value::String)
         fail(name, "malformed .npy header: 'descr' is not a string");
-      descr = v.str;
+      array.descr = v.str;
       haveDescr = true;
     } else if (key == "fortran_order") {
       if (v.kind != Value::Bool)
@@ -217,32 +231,32 @@ ArrayF32 parseF32(const std::string &bytes, const std::string &name) {
   }
   if (!haveDescr || !haveFortran || !haveShape)
     fail(name, "malformed .npy header: it needs 'descr', 'fortran_order' and 'shape'");
-  if (descr != "<f4")
-    fail(name, "dtype '" + descr + "' is not supported (only little-endian float32 '<f4')");
+  if (std::none_of(descrs.begin(), descrs.end(), [&](const char *d) { return array.descr == d; }))
+    fail(name, "dtype '" + array.descr + "' is not supported (only " + wanted + ")");
   if (fortran)
     fail(name, "fortran_order arrays are not supported (save a C-contiguous array)");
 
+  const uint64_t size = array.descr == "<i8" ? 8 : 4;
   uint64_t count = 1;
   for (int64_t d : array.shape) {
-    if (d != 0 && count > std::numeric_limits<uint64_t>::max() / 4 / static_cast<uint64_t>(d))
+    if (d != 0 && count > std::numeric_limits<uint64_t>::max() / size / static_cast<uint64_t>(d))
       fail(name, "shape " + shapeString(array.shape) + " is too large");
     count *= static_cast<uint64_t>(d);
   }
   const size_t dataBytes = bytes.size() - prefix - headerLength;
-  if (dataBytes < count * 4)
+  if (dataBytes < count * size)
     fail(name, "truncated data: shape " + shapeString(array.shape) + " needs " +
-                   std::to_string(count * 4) + " bytes, the file holds " +
+                   std::to_string(count * size) + " bytes, the file holds " +
                    std::to_string(dataBytes));
-  if (dataBytes > count * 4)
-    fail(name, std::to_string(dataBytes - count * 4) + " unexpected bytes after the data of shape " +
-                   shapeString(array.shape));
-  array.data.resize(count);
-  if (count)
-    std::memcpy(array.data.data(), bytes.data() + prefix + headerLength, count * 4);
+  if (dataBytes > count * size)
+    fail(name, std::to_string(dataBytes - count * size) +
+                   " unexpected bytes after the data of shape " + shapeString(array.shape));
+  array.dataOffset = prefix + headerLength;
+  array.count = count;
   return array;
 }
 
-ArrayF32 readF32(const std::string &path) {
+std::string readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     fail(path, std::string("cannot open: ") + std::strerror(errno));
@@ -250,8 +264,43 @@ ArrayF32 readF32(const std::string &path) {
   ss << in.rdbuf();
   if (in.bad())
     fail(path, "read error");
-  return parseF32(ss.str(), path);
+  return ss.str();
 }
+
+} // namespace
+
+ArrayF32 parseF32(const std::string &bytes, const std::string &name) {
+  Parsed parsed = parseArray(bytes, name, {"<f4"}, "little-endian float32 '<f4'");
+  ArrayF32 array;
+  array.shape = std::move(parsed.shape);
+  array.data.resize(parsed.count);
+  if (parsed.count)
+    std::memcpy(array.data.data(), bytes.data() + parsed.dataOffset, parsed.count * 4);
+  return array;
+}
+
+ArrayI64 parseInts(const std::string &bytes, const std::string &name) {
+  Parsed parsed = parseArray(bytes, name, {"<i8", "<i4"},
+                             "little-endian int64 '<i8' or int32 '<i4': token ids and masks "
+                             "are integers");
+  ArrayI64 array;
+  array.shape = std::move(parsed.shape);
+  array.data.resize(parsed.count);
+  const char *data = bytes.data() + parsed.dataOffset;
+  for (uint64_t i = 0; i < parsed.count; ++i)
+    if (parsed.descr == "<i8") {
+      std::memcpy(&array.data[i], data + 8 * i, 8);
+    } else {
+      int32_t v;
+      std::memcpy(&v, data + 4 * i, 4);
+      array.data[i] = v;
+    }
+  return array;
+}
+
+ArrayI64 readInts(const std::string &path) { return parseInts(readFile(path), path); }
+
+ArrayF32 readF32(const std::string &path) { return parseF32(readFile(path), path); }
 
 std::string serializeF32(const std::vector<int64_t> &shape, const float *data) {
   if (!hostIsLittleEndian())

@@ -29,8 +29,9 @@ struct ArenaLease {
 };
 
 /// The floats of one of the caller's tensors at batch B (checked to fit in memory).
-size_t floatsOf(const TensorSpec &t, int64_t batch) {
-  return static_cast<size_t>(t.elementsPerSample) * static_cast<size_t>(batch);
+/// The bytes of a caller's tensor of batch `batch`.
+size_t bytesOf(const TensorSpec &t, int64_t batch) {
+  return static_cast<size_t>(t.elementsPerSample) * static_cast<size_t>(batch) * t.elementBytes();
 }
 
 } // namespace
@@ -94,9 +95,14 @@ void callKernels(const blockc_module &mod, const char *phase,
         base = storage.slots[a.index];
         break;
       }
-      const uintptr_t address = base + static_cast<uintptr_t>(a.offset) * sizeof(float);
+      // Integer inputs (token ids, masks) are seen as their own type, all else as float32.
+      const TensorSpec *input = a.source == ArgSource::Input ? &mod.manifest.inputs[a.index] : nullptr;
+      const size_t elementBytes = input ? input->elementBytes() : sizeof(float);
+      const uintptr_t address = base + static_cast<uintptr_t>(a.offset) * elementBytes;
       halide_buffer_t &b = buffers[i];
       b = viewBuffer(a.shape, a.strides, batch, dims.data() + dimAt);
+      if (input && input->dtype != ElementType::F32)
+        b.type = halide_type_t(halide_type_int, static_cast<uint8_t>(elementBytes * 8), 1);
       if (storage.device) { // a crop of device memory: no host side, not dirty
         b.device = address;
         b.device_interface = storage.device;
@@ -142,7 +148,7 @@ void runOnDevice(blockc_module &mod, const char *phase, const std::vector<Kernel
     for (size_t k = 0; k < specs.size(); ++k) {
       at.push_back(onHost[k] ? arenaFloats : SIZE_MAX);
       if (onHost[k])
-        arenaFloats += roundUpDeviceFloats(floatsOf(specs[k], batch));
+        arenaFloats += roundUpDeviceFloats((bytesOf(specs[k], batch) + sizeof(float) - 1) / sizeof(float));
     }
     return at;
   };
@@ -175,7 +181,7 @@ void runOnDevice(blockc_module &mod, const char *phase, const std::vector<Kernel
     storage.inputs[k] = base + inputAt[k] * sizeof(float);
     cuda::check(api.cuMemcpyHtoDAsync(storage.inputs[k],
                                       reinterpret_cast<const void *>(tensors->inputs[k]),
-                                      floatsOf(m.inputs[k], batch) * sizeof(float), stream),
+                                      bytesOf(m.inputs[k], batch), stream),
                 mod.path + ": copying input '" + m.inputs[k].name + "' to the GPU",
                 BLOCKC_ERROR_KERNEL);
   }
@@ -187,7 +193,7 @@ void runOnDevice(blockc_module &mod, const char *phase, const std::vector<Kernel
     if (outputAt[k] != SIZE_MAX)
       cuda::check(api.cuMemcpyDtoHAsync(reinterpret_cast<void *>(tensors->outputs[k]),
                                         storage.outputs[k],
-                                        floatsOf(m.outputs[k], batch) * sizeof(float), stream),
+                                        bytesOf(m.outputs[k], batch), stream),
                   mod.path + ": copying output '" + m.outputs[k].name + "' from the GPU",
                   BLOCKC_ERROR_KERNEL);
   // Kernels run asynchronously: their own failures (an illegal address...) surface here.

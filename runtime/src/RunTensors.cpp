@@ -12,6 +12,7 @@
 #include "blockc/ModuleFormat/Error.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 namespace blockc {
@@ -91,10 +92,13 @@ public:
     Extent e;
     e.who = std::string(kind) + " '" + spec.name + "'";
     auto fault = [&](const std::string &message) { error(e.who + ": " + message); };
-    if (t.dtype.code != kDLFloat || t.dtype.bits != 32 || t.dtype.lanes != 1)
-      fault("dtype must be float32 (kDLFloat, 32 bits, 1 lane), not code " +
-            std::to_string(t.dtype.code) + ", " + std::to_string(t.dtype.bits) + " bits, " +
-            std::to_string(t.dtype.lanes) + " lanes");
+    const uint8_t code = spec.dtype == ElementType::F32 ? kDLFloat : kDLInt;
+    const size_t elementBytes = spec.elementBytes();
+    if (t.dtype.code != code || t.dtype.bits != elementBytes * 8 || t.dtype.lanes != 1)
+      fault(std::string("dtype must be ") + spec.dtypeName() + " (" +
+            (code == kDLFloat ? "kDLFloat" : "kDLInt") + ", " + std::to_string(elementBytes * 8) +
+            " bits, 1 lane), not code " + std::to_string(t.dtype.code) + ", " +
+            std::to_string(t.dtype.bits) + " bits, " + std::to_string(t.dtype.lanes) + " lanes");
     checkDevice(t.device, e, fault);
     if (t.ndim < 0 || static_cast<size_t>(t.ndim) != spec.shape.size())
       fault("ndim is " + std::to_string(t.ndim) + "; the module's " + kind + " is " +
@@ -126,16 +130,41 @@ public:
       fault("data is null");
     uint64_t bytes;
     if (__builtin_mul_overflow(static_cast<uint64_t>(spec.elementsPerSample),
-                               static_cast<uint64_t>(batch) * sizeof(float), &bytes) ||
+                               static_cast<uint64_t>(batch) * elementBytes, &bytes) ||
         __builtin_add_overflow(reinterpret_cast<uintptr_t>(t.data), t.byte_offset, &e.begin) ||
         __builtin_add_overflow(e.begin, bytes, &e.end))
       fault("data + byte_offset + its " + std::to_string(spec.elementsPerSample) + " * " +
-            std::to_string(batch) + " floats go past the end of the address space");
-    if (e.begin % alignof(float))
-      fault("data + byte_offset is not 4-byte aligned");
+            std::to_string(batch) + " elements go past the end of the address space");
+    if (e.begin % elementBytes)
+      fault("data + byte_offset is not " + std::to_string(elementBytes) + "-byte aligned");
     if (!e.onHost)
       cuda::checkDevicePointer(reinterpret_cast<const void *>(e.begin), what + ": " + e.who);
+    else if (spec.bound)
+      checkValues(e, spec);
     return e;
+  }
+
+  /// An integer input on the host: every value in [0, bound), or an error naming the
+  /// first that is not by its sample and position. (On the GPU the kernels clamp ids to
+  /// the table instead.)
+  void checkValues(const Extent &e, const TensorSpec &spec) const {
+    const int64_t n = spec.shape[1], count = spec.elementsPerSample * batch;
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t value;
+      if (spec.dtype == ElementType::I64)
+        std::memcpy(&value, reinterpret_cast<const void *>(e.begin + 8 * i), 8);
+      else {
+        int32_t v32;
+        std::memcpy(&v32, reinterpret_cast<const void *>(e.begin + 4 * i), 4);
+        value = v32;
+      }
+      if (value < 0 || value >= spec.bound)
+        error(e.who + ": " + std::to_string(value) + " at sample " + std::to_string(i / n) +
+              ", position " + std::to_string(i % n) + " is outside [0, " +
+              std::to_string(spec.bound) + ")" +
+              (spec.bound == 2 ? " (a mask is 1 for a token, 0 for padding)"
+                               : " (the rows of the embedding table it indexes)"));
+    }
   }
 
 private:

@@ -542,3 +542,44 @@ func.func @linear_pooled(%x: tensor<?x8xf32>, %w: tensor<8x16xf32>) -> tensor<?x
   %0 = blockc.linear %x, %w : tensor<?x8xf32>, tensor<8x16xf32> -> tensor<?x16xf32>
   return %0 : tensor<?x16xf32>
 }
+
+// -----
+
+func.func @embedding_ok(%t: tensor<10x8xf32>, %ids: tensor<?x4xi64>) -> tensor<?x4x8xf32> {
+  %p = blockc.positions %ids : tensor<?x4xi64>
+  %0 = blockc.embedding %t[%p] : tensor<10x8xf32>, tensor<?x4xi64> -> tensor<?x4x8xf32>
+  return %0 : tensor<?x4x8xf32>
+}
+
+// -----
+
+func.func @embedding_result(%t: tensor<10x8xf32>, %ids: tensor<?x4xi32>) -> tensor<?x4x9xf32> {
+  // expected-error @+1 {{'blockc.embedding' op result type 'tensor<?x4x9xf32>' is not the rows of 'tensor<10x8xf32>' for ids 'tensor<?x4xi32>'}}
+  %0 = blockc.embedding %t[%ids] : tensor<10x8xf32>, tensor<?x4xi32> -> tensor<?x4x9xf32>
+  return %0 : tensor<?x4x9xf32>
+}
+
+// -----
+
+func.func @embedding_positions(%t: tensor<3x8xf32>, %ids: tensor<?x4xi64>) -> tensor<?x4x8xf32> {
+  %p = blockc.positions %ids : tensor<?x4xi64>
+  // expected-error @+1 {{'blockc.embedding' op has 3 rows for 4 positions}}
+  %0 = blockc.embedding %t[%p] : tensor<3x8xf32>, tensor<?x4xi64> -> tensor<?x4x8xf32>
+  return %0 : tensor<?x4x8xf32>
+}
+
+// -----
+
+func.func @mha_mask(%q: tensor<?x4x8xf32>, %m: tensor<?x5xi64>) -> tensor<?x4x8xf32> {
+  // expected-error @+1 {{'blockc.mha' op expects a mask [B, 4] for the 4 tokens, got 'tensor<?x5xi64>'}}
+  %0 = blockc.mha %q, %q, %q mask %m : tensor<?x5xi64> {heads = 2 : i64} : tensor<?x4x8xf32>
+  return %0 : tensor<?x4x8xf32>
+}
+
+// -----
+
+func.func @mean_mask(%x: tensor<?x4x8xf32>, %m: tensor<?x4xi32>) -> tensor<?x8xf32> {
+  %0 = blockc.mean_tokens %x from 0 mask %m : tensor<?x4xi32> : tensor<?x4x8xf32> -> tensor<?x8xf32>
+  %1 = blockc.l2_normalize %0 : tensor<?x8xf32>
+  return %1 : tensor<?x8xf32>
+}

@@ -118,7 +118,12 @@ int blockc::cli::cmdBench(const std::vector<std::string> &args) {
 
   std::mt19937 rng(0);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  HostTensors in = HostTensors::of(module.inputs(), batch, [&] { return normal(rng); });
+  // Token ids drawn from the whole table; masks keep every token (sentences of full length).
+  HostTensors in = HostTensors::of(
+      module.inputs(), batch, [&] { return normal(rng); },
+      [&](const blockc_tensor_info &t) -> int64_t {
+        return t.bound == 2 ? 1 : std::uniform_int_distribution<int64_t>(0, t.bound - 1)(rng);
+      });
   HostTensors out = HostTensors::of(module.outputs(), batch, [] { return 0.0f; });
   const std::vector<blockc_named_tensor> inputs = in.named(), outputs = out.named();
 

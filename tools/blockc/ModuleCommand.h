@@ -38,40 +38,77 @@ std::vector<int64_t> atBatch(const blockc_tensor_info &t, int64_t batch);
 std::string withBatch(const blockc_tensor_info &t);
 std::string namesOf(const std::vector<blockc_tensor_info> &tensors);
 
-/// Host memory for every input or output of a run, and the named DLTensors over it.
+/// Host memory for every input or output of a run, and the named DLTensors over it: float32
+/// tensors in `data`, integer inputs (token ids, masks) in `ints` (int64) or `ints32`.
 struct HostTensors {
   std::vector<std::string> names;
   std::vector<std::vector<int64_t>> shapes;
+  std::vector<DLDataType> dtypes;
   std::vector<std::vector<float>> data;
+  std::vector<std::vector<int64_t>> ints;
+  std::vector<std::vector<int32_t>> ints32;
 
   void add(const std::string &name, std::vector<int64_t> shape, std::vector<float> values) {
-    names.push_back(name);
-    shapes.push_back(std::move(shape));
-    data.push_back(std::move(values));
+    push(name, std::move(shape), DLDataType{kDLFloat, 32, 1});
+    data.back() = std::move(values);
+  }
+
+  /// An integer tensor of `dtype` (int64 or int32; int32 values are narrowed, which the
+  /// caller has checked).
+  void addInts(const std::string &name, std::vector<int64_t> shape, DLDataType dtype,
+               const std::vector<int64_t> &values) {
+    push(name, std::move(shape), dtype);
+    if (dtype.bits == 64)
+      ints.back() = values;
+    else
+      ints32.back().assign(values.begin(), values.end());
   }
 
   /// Valid while this object is not changed.
   std::vector<blockc_named_tensor> named() {
     std::vector<blockc_named_tensor> out;
-    for (size_t i = 0; i < names.size(); ++i)
-      out.push_back({names[i].c_str(), blockc::hostTensor(data[i].data(), shapes[i])});
+    for (size_t i = 0; i < names.size(); ++i) {
+      DLTensor t = blockc::hostTensor(data[i].data(), shapes[i]);
+      t.dtype = dtypes[i];
+      if (dtypes[i].code == kDLInt)
+        t.data = dtypes[i].bits == 64 ? static_cast<void *>(ints[i].data()) : ints32[i].data();
+      out.push_back({names[i].c_str(), t});
+    }
     return out;
   }
 
-  /// `tensors` at batch B, each filled by `fill`.
+  /// `tensors` at batch B, float32 ones filled by `fill`, integer ones by `fillInts`
+  /// (given the tensor, for its bound).
   static HostTensors of(const std::vector<blockc_tensor_info> &tensors, int64_t batch,
-                        const std::function<float()> &fill) {
+                        const std::function<float()> &fill,
+                        const std::function<int64_t(const blockc_tensor_info &)> &fillInts = {}) {
     HostTensors h;
     for (const blockc_tensor_info &t : tensors) {
       std::vector<int64_t> shape = atBatch(t, batch);
-      std::vector<float> values(static_cast<size_t>(batch) * blockc::Module::sampleFloats(t));
-      std::generate(values.begin(), values.end(), fill);
-      h.add(t.name, std::move(shape), std::move(values));
+      const size_t count = static_cast<size_t>(batch) * blockc::Module::sampleFloats(t);
+      if (t.dtype.code == kDLInt) {
+        std::vector<int64_t> values(count);
+        std::generate(values.begin(), values.end(), [&] { return fillInts(t); });
+        h.addInts(t.name, std::move(shape), t.dtype, values);
+      } else {
+        std::vector<float> values(count);
+        std::generate(values.begin(), values.end(), fill);
+        h.add(t.name, std::move(shape), std::move(values));
+      }
     }
     return h;
   }
-};
 
+private:
+  void push(const std::string &name, std::vector<int64_t> shape, DLDataType dtype) {
+    names.push_back(name);
+    shapes.push_back(std::move(shape));
+    dtypes.push_back(dtype);
+    data.emplace_back();
+    ints.emplace_back();
+    ints32.emplace_back();
+  }
+};
 
 //===----------------------------------------------------------------------===//
 // run and bench: a module with its weights

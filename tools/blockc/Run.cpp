@@ -90,8 +90,8 @@ int blockc::cli::cmdRun(const std::vector<std::string> &args) {
   m.add(desc);
   desc.add_options()
       ("input,i", po::value(&inputArgs)->value_name("NAME=X.npy"),
-       "an input, [B, ...] float32: NAME=FILE for each of the module's inputs (a bare FILE "
-       "for a module with one input)")
+       "an input, [B, ...] float32, or int64/int32 [B, N] for token ids and masks: "
+       "NAME=FILE for each of the module's inputs (a bare FILE for a module with one input)")
       ("output,o", po::value(&outputArgs)->value_name("NAME=Y.npy"),
        "where to write an output (a bare FILE for a module with one output); outputs not "
        "named are only summarized");
@@ -121,8 +121,14 @@ int blockc::cli::cmdRun(const std::vector<std::string> &args) {
       throw Failure{"no --input for the module's input '" + std::string(t.name) + "' " +
                     withBatch(t) + " (its inputs: " + namesOf(inputs) +
                     "; give each as --input NAME=FILE.npy)"};
-    blockc::npy::ArrayF32 array = blockc::npy::readF32(file->second);
-    const std::vector<int64_t> &shape = array.shape;
+    const bool integers = t.dtype.code == kDLInt;
+    blockc::npy::ArrayF32 floats;
+    blockc::npy::ArrayI64 ids;
+    if (integers)
+      ids = blockc::npy::readInts(file->second);
+    else
+      floats = blockc::npy::readF32(file->second);
+    const std::vector<int64_t> &shape = integers ? ids.shape : floats.shape;
     if (shape.size() != static_cast<size_t>(t.rank) || shape[0] < 1 ||
         !std::equal(shape.begin() + 1, shape.end(), t.shape + 1))
       throw Failure{file->second + ": shape " + shapeString(shape) + " does not match the "
@@ -134,7 +140,17 @@ int blockc::cli::cmdRun(const std::vector<std::string> &args) {
       throw Failure{file->second + ": batch " + std::to_string(shape[0]) + " differs from " +
                     "batch " + std::to_string(batch) + " of " + batchFile};
     }
-    in.add(t.name, shape, std::move(array.data));
+    if (!integers) {
+      in.add(t.name, shape, std::move(floats.data));
+      continue;
+    }
+    if (t.dtype.bits == 32)
+      for (size_t i = 0; i < ids.data.size(); ++i)
+        if (ids.data[i] != static_cast<int32_t>(ids.data[i]))
+          throw Failure{file->second + ": " + std::to_string(ids.data[i]) + " at element " +
+                        std::to_string(i) + " does not fit the module's int32 input '" +
+                        t.name + "'"};
+    in.addInts(t.name, shape, t.dtype, ids.data);
   }
   HostTensors out = HostTensors::of(outputs, batch, [] { return 0.0f; });
 

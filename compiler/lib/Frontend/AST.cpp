@@ -30,6 +30,10 @@ llvm::StringRef blockc::ast::getBuiltinName(Builtin builtin) {
     return "take";
   case Builtin::Mean:
     return "mean";
+  case Builtin::Positions:
+    return "positions";
+  case Builtin::L2Normalize:
+    return "l2normalize";
   }
   llvm_unreachable("unknown builtin");
 }
@@ -44,6 +48,8 @@ std::optional<Builtin> blockc::ast::lookupBuiltin(llvm::StringRef name) {
       .Case("concat", Builtin::Concat)
       .Case("take", Builtin::Take)
       .Case("mean", Builtin::Mean)
+      .Case("positions", Builtin::Positions)
+      .Case("l2normalize", Builtin::L2Normalize)
       .Default(std::nullopt);
 }
 
@@ -144,6 +150,8 @@ void blockc::ast::dump(const ExprAST &expr, llvm::raw_ostream &os) {
       os << sep << call.index;
     else if (call.builtin == Builtin::Mean)
       os << sep << "from = " << call.index;
+    if (!call.mask.empty())
+      os << sep << "mask = " << call.mask;
     os << ')';
     break;
   }
@@ -151,6 +159,8 @@ void blockc::ast::dump(const ExprAST &expr, llvm::raw_ostream &os) {
     const auto &call = cast<InstanceCallExprAST>(expr);
     os << call.callee << '(';
     dump(*call.arg, os);
+    if (!call.mask.empty())
+      os << ", mask = " << call.mask;
     os << ')';
     break;
   }
@@ -192,7 +202,8 @@ void blockc::ast::dump(const BlockAST &block, llvm::raw_ostream &os) {
     os << "block " << block.name << " (tokens = " << block.tokens << ", dim = " << block.dim
        << ")\n";
   for (const InputDecl &input : block.inputs) {
-    os << "  input " << input.name << ": [B";
+    os << "  input " << input.name << ": " << (input.dtype == "float32" ? "" : input.dtype)
+       << "[B";
     for (int64_t d : input.shape)
       os << ", " << d;
     os << "]\n";

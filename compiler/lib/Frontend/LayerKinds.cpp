@@ -34,6 +34,7 @@ constexpr LayerArgument kConv2dArguments[] = {
     sizeArgument("kernel", &S::kernel, "K"),
     sizeArgument("stride", &S::stride, "K"),
     boolArgument("bias", &S::bias, true)};
+constexpr LayerArgument kEmbeddingArguments[] = {sizesArgument(&S::inFeatures, &S::outFeatures)};
 constexpr LayerArgument kParameterArguments[] = {shapeArgument(&S::shape)};
 
 constexpr LayerTensor kLayerNormTensors[] = {{"weight", shape(D::C)}, {"bias", shape(D::C)}};
@@ -56,6 +57,7 @@ constexpr LayerTensor kLayerScaleTensors[] = {{"gamma", shape(D::C)}};
 constexpr LayerTensor kConv2dTensors[] = {
     {"weight", shape(D::Out, D::In, D::Kernel, D::Kernel)},
     {"bias", shape(D::Out), TensorDType::F32, "bias"}};
+constexpr LayerTensor kEmbeddingTensors[] = {{"weight", shape(D::In, D::Out)}};
 constexpr LayerTensor kParameterTensors[] = {{"", givenShape()}};
 
 constexpr LayerKindInfo kLayerKinds[] = {
@@ -75,6 +77,10 @@ constexpr LayerKindInfo kLayerKinds[] = {
     {"conv2d", LayerKind::Conv2d, kConv2dArguments, kConv2dTensors,
      "patch embedding of an image `[B, IN, H, W]`: a Conv2d with `kernel = stride`, its "
      "output flattened to tokens `[B, (H/K) (W/K), OUT]` (timm `PatchEmbed`)"},
+    {"embedding", LayerKind::Embedding, kEmbeddingArguments, kEmbeddingTensors,
+     "row `id` of `weight` for each token id of integers `[B, N]`, to `[B, N, OUT]` (PyTorch "
+     "`Embedding(IN, OUT)`); applied to `positions(ids)`, row `n` for token `n` (learned "
+     "absolute positions, BERT)"},
     {"parameter", LayerKind::Parameter, kParameterArguments, kParameterTensors,
      "a learned tensor used as a value, not applied: `concat(cls_token, t)`, "
      "`t + pos_embed`"},

@@ -32,6 +32,7 @@ private:
   bool parseBody(BlockAST &block, llvm::SMLoc nameLoc);
   bool parseStatement(BlockAST &block);
   bool parseInput(BlockAST &model);
+  bool parseIgnore(BlockAST &model);
   bool parseInstance(BlockAST &model, std::string group, Location loc);
   bool parseShape(std::vector<Argument> &dims);
   bool parseOption(std::vector<Argument> &options);
@@ -177,7 +178,8 @@ std::unique_ptr<SpecAST> Parser::parseSpec() {
 // statement := NAME '=' expr. A right-hand side that is a call of a layer kind
 // declares a layer; any other is an assignment.
 //
-// In a model also: `input NAME: [B, ...]`, `output NAME = expr`, and instances of a
+// In a model also: `input NAME: [B, ...]`, `output NAME = expr`, `ignore NAME, ...`, and
+// instances of a
 // block: `NAME.{FIRST..LAST} = BLOCK` or `NAME = BLOCK`.
 bool Parser::parseStatement(BlockAST &block) {
   if (lexer.getCurToken() != tok_name) {
@@ -188,6 +190,8 @@ bool Parser::parseStatement(BlockAST &block) {
   bool keyword = block.isModel && lexer.peekToken() == tok_name;
   if (keyword && lexer.getText() == "input")
     return parseInput(block);
+  if (keyword && lexer.getText() == "ignore")
+    return parseIgnore(block);
   bool output = keyword && lexer.getText() == "output";
   if (output)
     lexer.consume(tok_name);
@@ -229,7 +233,25 @@ bool Parser::parseStatement(BlockAST &block) {
   return true;
 }
 
-// input := 'input' IDENT ':' shape, with the shape's first entry `B`.
+// ignore := 'ignore' NAME (',' NAME)*: state-dict tensors named NAME or under `NAME.` that
+// the weight file may hold and inference never reads (Hugging Face's pooler, buffers).
+bool Parser::parseIgnore(BlockAST &model) {
+  lexer.consume(tok_name);
+  while (true) {
+    if (lexer.getCurToken() != tok_name) {
+      error("expected the name of the tensors to ignore");
+      return false;
+    }
+    model.ignored.push_back({lexer.getText().str(), locate(lexer.getLoc())});
+    lexer.consume(tok_name);
+    if (lexer.getCurToken() != tok_comma)
+      return true;
+    lexer.consume(tok_comma);
+  }
+}
+
+// input := 'input' IDENT ':' [IDENT] shape, with the shape's first entry `B`; the IDENT is
+// the element type (int64, int32; float32 when absent).
 bool Parser::parseInput(BlockAST &model) {
   lexer.consume(tok_name);
   InputDecl input;
@@ -242,6 +264,11 @@ bool Parser::parseInput(BlockAST &model) {
   lexer.consume(tok_name);
   if (!expect(tok_colon, "':' and the input's shape after '" + input.name + "'"))
     return false;
+  if (lexer.isIdentifier()) {
+    input.dtype = lexer.getText().str();
+    input.dtypeLoc = locate(lexer.getLoc());
+    lexer.consume(tok_name);
+  }
   if (lexer.getCurToken() != tok_lbracket) {
     error("expected the input's shape '[B, ...]'");
     return false;

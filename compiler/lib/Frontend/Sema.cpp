@@ -24,9 +24,10 @@ namespace {
 /// buffer sizes) cannot overflow downstream.
 constexpr int64_t kMaxSize = 2147483647;
 
-constexpr Builtin kBuiltins[] = {Builtin::Gelu, Builtin::GeluTanh, Builtin::Relu,
-                                 Builtin::Silu, Builtin::MHA,  Builtin::Concat,
-                                 Builtin::Take, Builtin::Mean};
+constexpr Builtin kBuiltins[] = {Builtin::Gelu, Builtin::GeluTanh,  Builtin::Relu,
+                                 Builtin::Silu, Builtin::MHA,       Builtin::Concat,
+                                 Builtin::Take, Builtin::Mean,      Builtin::Positions,
+                                 Builtin::L2Normalize};
 
 } // namespace
 
@@ -147,6 +148,10 @@ bool Sema::getNumber(const Argument &arg, double &field) {
 std::string ValueType::describe() const {
   if (kind == Kind::Number)
     return "a number";
+  if (kind == Kind::Ids)
+    return "integers [B, " + std::to_string(tokens) + "]";
+  if (kind == Kind::Positions)
+    return "positions [B, " + std::to_string(tokens) + "]";
   // The batch B first, but for a parameter, which has none.
   llvm::SmallVector<std::string, 4> dims;
   if (kind != Kind::Parameter)
@@ -167,6 +172,8 @@ bool Sema::check() {
   } else {
     checkSizes();
     variables["x"] = block.dim ? Value(ValueType::tokensOf(block.tokens, block.dim)) : std::nullopt;
+    // The key mask of the model's call, for blocks that read it (BERT's attention mask).
+    variables["mask"] = block.tokens ? Value(ValueType::ids(block.tokens)) : std::nullopt;
   }
   for (auto &layer : block.layers)
     checkLayer(*layer);
@@ -334,6 +341,8 @@ Value Sema::checkVar(const VarExprAST &var) {
   if (it != variables.end()) {
     if (const Assignment *stmt = assignedBy.lookup(var.name))
       read.insert(stmt);
+    else if (!block.isModel && var.name == "mask")
+      block.readsMask = true;
     return it->second;
   }
   if (LayerDecl *layer = layers.lookup(var.name)) {
@@ -362,9 +371,12 @@ Value Sema::checkBinary(BinaryExprAST &binary) {
     return std::nullopt;
   using K = ValueType::Kind;
   for (const Value &side : {lhs, rhs})
-    if (side->kind == K::Image) {
-      error(binary.loc, "an image " + side->describe() + " takes no '" +
-                            std::string(1, binary.op) + "': apply a conv2d layer to it");
+    if (side->kind == K::Image || side->kind == K::Ids || side->kind == K::Positions) {
+      const bool image = side->kind == K::Image;
+      error(binary.loc, (image ? "an image " : "") + side->describe() +
+                            (image ? " takes no '" : " take no '") + std::string(1, binary.op) +
+                            (image ? "': apply a conv2d layer to it"
+                                   : "': apply an embedding layer to them"));
       return std::nullopt;
     }
   if (binary.op == '+' && (lhs->isNumber() || rhs->isNumber())) {
@@ -428,16 +440,21 @@ Value Sema::checkCall(std::unique_ptr<ExprAST> &expr, bool isStatementValue) {
   LayerDecl *layer = layers.lookup(call.callee);
   bool isGroup = groups.count(call.callee);
   if (layer || isGroup) {
-    if (call.args.size() != 1 || !call.options.empty()) {
+    // Block instances take the mask their blocks read: `blocks(x, mask = attention_mask)`.
+    const Argument *mask = isGroup && call.options.size() == 1 && call.options[0].key == "mask"
+                               ? &call.options[0]
+                               : nullptr;
+    if (call.args.size() != 1 || call.options.size() != (mask ? 1 : 0)) {
       error(call.loc, (layer ? "layer '" : "block instances '") + call.callee +
-                          (layer ? "' takes" : "' take") + " one tensor argument");
+                          (layer ? "' takes one tensor argument"
+                                 : "' take one tensor argument (and 'mask = NAME')"));
       if (layer)
         usedLayers.insert(layer);
       usedGroups.insert(call.callee);
       return std::nullopt;
     }
     if (isGroup)
-      return checkInstanceCall(expr, call.callee, args.front());
+      return checkInstanceCall(expr, call.callee, args.front(), mask);
     return checkLayerCall(expr, *layer, args.front());
   }
   if (lookupLayerKind(call.callee)) {

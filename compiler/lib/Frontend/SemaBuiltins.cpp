@@ -1,7 +1,7 @@
 //===- SemaBuiltins.cpp - Semantic checks of the built-in functions -------===//
 //
-// gelu and the other activations, mha, and the token builtins of models: concat, take,
-// mean (docs/language.md, "Built-in functions").
+// gelu and the other activations, mha, l2normalize, and the token builtins of models:
+// concat, take, mean, positions (docs/language.md, "Built-in functions").
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,25 +18,51 @@ using llvm::formatv;
 
 #include <cmath>
 
+/// `mask = NAME` of mha, mean or block instances applied to `tokens` tokens: NAME is a
+/// variable holding integers [B, tokens] (a model's mask input, a block's `mask`).
+bool Sema::checkMask(const Argument &mask, int64_t tokens, llvm::StringRef callee) {
+  if (mask.kind != Argument::Kind::Name) {
+    error(mask.valueLoc, "'mask' of " + callee + " names a mask variable, e.g. "
+                         "'mask = attention_mask'");
+    return false;
+  }
+  Value value = checkVar(VarExprAST(mask.valueLoc, mask.name));
+  if (!value)
+    return false;
+  if (value->kind != ValueType::Kind::Ids || value->tokens != tokens) {
+    error(mask.valueLoc, formatv("the mask of {0} must be integers [B, {1}] (1 = token, "
+                                 "0 = padding), not {2}",
+                                 callee, tokens, value->describe()));
+    return false;
+  }
+  return true;
+}
+
 Value Sema::checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
                          llvm::ArrayRef<Value> args) {
   auto &call = cast<CallExprAST>(*expr);
-  // The one option a builtin takes, if any: mha's heads, mean's first token.
+  // The option a builtin takes besides a mask, if any: mha's heads, mean's first token.
   llvm::StringRef optionKey = builtin == Builtin::MHA ? "heads" : builtin == Builtin::Mean ? "from" : "";
+  const bool takesMask = builtin == Builtin::MHA || builtin == Builtin::Mean;
   bool ok = true;
 
   std::optional<int64_t> option;
   bool optionGiven = false;
+  const Argument *mask = nullptr;
   for (const Argument &given : call.options) {
-    if (optionKey.empty() || given.kind == Argument::Kind::Arrow ||
-        given.kind == Argument::Kind::Shape || given.key != optionKey) {
+    bool known = given.kind != Argument::Kind::Arrow && given.kind != Argument::Kind::Shape &&
+                 ((!optionKey.empty() && given.key == optionKey) ||
+                  (takesMask && given.key == "mask"));
+    if (!known) {
       error(given.loc, "unknown argument '" + spellKey(given) + "' to " + call.callee +
                            (optionKey.empty() ? " (it takes none)"
-                                              : " (it takes " + optionKey.str() + ")"));
+                                              : " (it takes " + optionKey.str() + " and mask)"));
       ok = false;
-    } else if (optionGiven) {
-      error(given.loc, "'" + optionKey + "' is given twice");
+    } else if (given.key == "mask" ? mask != nullptr : optionGiven) {
+      error(given.loc, "'" + given.key + "' is given twice");
       ok = false;
+    } else if (given.key == "mask") {
+      mask = &given;
     } else {
       optionGiven = true;
       // `from = 0` is a valid first token.
@@ -46,6 +72,34 @@ Value Sema::checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
         option = getSize(given, "'" + optionKey + "'");
       ok &= option.has_value();
     }
+  }
+  // The mask covers the keys of mha (its second tensor, or its one packed qkv), the
+  // tokens of mean.
+  if (mask) {
+    const Value &keys = args.size() >= 2 ? args[1] : args.empty() ? Value() : args[0];
+    if (keys && keys->kind == ValueType::Kind::Tokens)
+      ok &= checkMask(*mask, keys->tokens, call.callee);
+  }
+  auto withMask = [&](std::unique_ptr<BuiltinCallExprAST> node) {
+    if (mask)
+      node->mask = mask->name;
+    return node;
+  };
+  if (builtin == Builtin::Positions) {
+    if (args.size() != 1) {
+      error(call.loc, "positions takes one tensor of token ids [B, N]");
+      return std::nullopt;
+    }
+    if (args[0] && args[0]->kind != ValueType::Kind::Ids) {
+      error(call.args[0]->loc, "positions takes token ids [B, N] (an integer input), not " +
+                                   args[0]->describe());
+      return std::nullopt;
+    }
+    if (!ok || !args[0])
+      return std::nullopt;
+    int64_t tokens = args[0]->tokens;
+    expr = std::make_unique<BuiltinCallExprAST>(call.loc, builtin, std::move(call.args), 0, 0);
+    return ValueType{ValueType::Kind::Positions, tokens, 0, {}};
   }
   if (builtin == Builtin::Concat) {
     Value value = ok ? checkConcat(call, args) : std::nullopt;
@@ -58,7 +112,8 @@ Value Sema::checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
     Value value = ok ? checkPooling(call, builtin, args, index) : std::nullopt;
     if (value) {
       call.args.resize(1);
-      expr = std::make_unique<BuiltinCallExprAST>(call.loc, builtin, std::move(call.args), 0, index);
+      expr = withMask(std::make_unique<BuiltinCallExprAST>(call.loc, builtin,
+                                                           std::move(call.args), 0, index));
     }
     return value;
   }
@@ -114,8 +169,8 @@ Value Sema::checkBuiltin(std::unique_ptr<ExprAST> &expr, Builtin builtin,
     }
     result.features = width;
   }
-  expr = std::make_unique<BuiltinCallExprAST>(call.loc, builtin, std::move(call.args),
-                                              option.value_or(0), 0);
+  expr = withMask(std::make_unique<BuiltinCallExprAST>(call.loc, builtin, std::move(call.args),
+                                                       option.value_or(0), 0));
   return result;
 }
 
@@ -161,7 +216,7 @@ Value Sema::checkPooling(CallExprAST &call, Builtin builtin, llvm::ArrayRef<Valu
   if (isTake ? !number : args.size() != 1) {
     error(call.loc, isTake ? "take takes a tensor of tokens and the index of a token: "
                              "'take(t, 0)'"
-                           : "mean takes one tensor of tokens (and 'from = K')");
+                           : "mean takes one tensor of tokens (and 'from = K', 'mask = NAME')");
     return std::nullopt;
   }
   if (!args[0])

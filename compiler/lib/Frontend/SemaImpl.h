@@ -30,6 +30,8 @@ struct ValueType {
     Pooled,    // [B, features]: one vector per sample (a pooled class token, logits)
     Image,     // [B, C, H, W]: shape is [C, H, W]
     Parameter, // a learned tensor of a fixed shape, without B
+    Ids,       // [B, tokens] integers: token ids or a mask (an integer input)
+    Positions, // [B, tokens] ids, token n holding n: positions(ids)
   };
   Kind kind = Kind::Number;
   int64_t tokens = 0, features = 0;
@@ -40,6 +42,7 @@ struct ValueType {
     return {Kind::Tokens, tokens, features, {}};
   }
   static ValueType pooled(int64_t features) { return {Kind::Pooled, 0, features, {}}; }
+  static ValueType ids(int64_t tokens) { return {Kind::Ids, tokens, 0, {}}; }
   bool isNumber() const { return kind == Kind::Number; }
   /// An activation, which layers and builtins apply to: tokens or pooled.
   bool isActivation() const { return kind == Kind::Tokens || kind == Kind::Pooled; }
@@ -85,7 +88,9 @@ private:
   void checkInputs();
   void checkInstances();
   void checkResult();
-  Value checkInstanceCall(std::unique_ptr<ExprAST> &expr, llvm::StringRef group, Value arg);
+  Value checkInstanceCall(std::unique_ptr<ExprAST> &expr, llvm::StringRef group, Value arg,
+                          const Argument *mask);
+  bool checkMask(const Argument &mask, int64_t tokens, llvm::StringRef callee);
   Value checkConcat(const CallExprAST &call, llvm::ArrayRef<Value> args);
   Value checkPooling(CallExprAST &call, Builtin builtin, llvm::ArrayRef<Value> args,
                      int64_t &index);
@@ -104,6 +109,7 @@ private:
                      llvm::ArrayRef<Value> args);
   Value applyLayer(LayerDecl &layer, const ValueType &input, const Location &loc);
   Value applyConv2d(LayerDecl &layer, const ValueType &input, const Location &loc);
+  Value applyEmbedding(LayerDecl &layer, const ValueType &input, const Location &loc);
 
   std::optional<int64_t> getSize(double value, const Location &loc,
                                  const llvm::Twine &what);

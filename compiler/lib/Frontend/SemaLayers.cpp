@@ -89,6 +89,22 @@ void Sema::checkStateDictKeys() {
       }
     }
   }
+  // `ignore NAME` must not cover a tensor that inference reads.
+  llvm::StringSet<> ignoredNames;
+  for (const auto &[name, loc] : block.ignored) {
+    if (!ignoredNames.insert(name).second) {
+      error(loc, "'" + name + "' is ignored twice");
+      continue;
+    }
+    for (const auto &owner : owners) {
+      llvm::StringRef key = owner.getKey();
+      if (key == name || key.starts_with(name + ".")) {
+        error(loc, "'ignore " + name + "' covers the tensor '" + key + "', which " +
+                       owner.second.name + " reads");
+        break;
+      }
+    }
+  }
 }
 
 void Sema::checkLayer(LayerDecl &layer) {
@@ -269,16 +285,40 @@ Value Sema::applyConv2d(LayerDecl &layer, const ValueType &input, const Location
   return ValueType::tokensOf(patches, layer.outFeatures);
 }
 
+/// An embedding of token ids (or of positions(ids)) [B, N]: tokens [B, N, OUT].
+Value Sema::applyEmbedding(LayerDecl &layer, const ValueType &input, const Location &loc) {
+  if (input.kind != ValueType::Kind::Ids && input.kind != ValueType::Kind::Positions) {
+    error(loc, "embedding layer '" + layer.name + "' takes token ids, integers [B, N], or "
+                   "positions(ids), not " + input.describe());
+    return std::nullopt;
+  }
+  if (input.kind == ValueType::Kind::Positions && input.tokens > layer.inFeatures) {
+    error(loc, formatv("embedding layer '{0}' has {1} rows, fewer than the {2} positions it "
+                       "is applied to",
+                       layer.name, layer.inFeatures, input.tokens));
+    return std::nullopt;
+  }
+  if (!withinIndexing(loc, "a sample of the output of embedding layer '" + layer.name + "'",
+                      input.tokens, layer.outFeatures))
+    return std::nullopt;
+  return ValueType::tokensOf(input.tokens, layer.outFeatures);
+}
+
 /// The value of `layer` applied to `input` at `loc`.
 Value Sema::applyLayer(LayerDecl &layer, const ValueType &input, const Location &loc) {
   if (invalidLayers.count(&layer))
     return std::nullopt;
   if (layer.kind == LayerKind::Conv2d)
     return applyConv2d(layer, input, loc);
+  if (layer.kind == LayerKind::Embedding)
+    return applyEmbedding(layer, input, loc);
   if (!input.isActivation()) {
+    using K = ValueType::Kind;
     error(loc, "layer '" + layer.name + "' is applied to " + input.describe() +
-                   (input.kind == ValueType::Kind::Image ? ", an image: apply a conv2d layer to it"
-                                                         : ", a parameter: layers apply to tensors [B, ...]"));
+                   (input.kind == K::Image ? ", an image: apply a conv2d layer to it"
+                    : input.kind == K::Parameter
+                        ? ", a parameter: layers apply to tensors [B, ...]"
+                        : ": apply an embedding layer to token ids"));
     return std::nullopt;
   }
   if (layer.kind == LayerKind::Attention && input.kind != ValueType::Kind::Tokens) {

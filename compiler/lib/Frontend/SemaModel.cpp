@@ -25,6 +25,12 @@ void Sema::checkInputs() {
       continue;
     }
     bool ok = true;
+    const bool integers = input.dtype == "int64" || input.dtype == "int32";
+    if (!integers && input.dtype != "float32") {
+      error(input.dtypeLoc, "unknown element type '" + input.dtype + "': an input is float32 "
+                            "(the default), or int64 or int32 (token ids, a mask)");
+      ok = false;
+    }
     if (input.batch != "B") {
       error(input.batchLoc, "an input's shape starts with 'B', the batch chosen at run "
                             "time, not '" + input.batch + "'");
@@ -34,6 +40,10 @@ void Sema::checkInputs() {
       std::optional<int64_t> size = getSize(dim.number, dim.loc, "a dimension of an input");
       ok &= size.has_value();
       input.shape.push_back(size.value_or(0));
+    }
+    if (ok && integers && input.shape.size() != 1) {
+      error(input.loc, "integer input '" + input.name + "' must be [B, N]: token ids or a mask");
+      ok = false;
     }
     if (ok && (input.shape.empty() || input.shape.size() > 3)) {
       error(input.loc, "input '" + input.name + "' must be [B, C] (pooled), [B, N, C] "
@@ -47,7 +57,9 @@ void Sema::checkInputs() {
     Value value;
     if (ok) {
       ValueType type;
-      if (input.shape.size() == 1)
+      if (integers)
+        type = ValueType::ids(input.shape[0]);
+      else if (input.shape.size() == 1)
         type = ValueType::pooled(input.shape[0]);
       else if (input.shape.size() == 2)
         type = ValueType::tokensOf(input.shape[0], input.shape[1]);
@@ -117,14 +129,20 @@ void Sema::checkInstances() {
     llvm::sort(entry.second, [](const auto &a, const auto &b) { return a.first < b.first; });
 }
 
-/// `blocks(t)`: each instance of the group applied in index order; each block's tokens
-/// and dim must be t's.
-Value Sema::checkInstanceCall(std::unique_ptr<ExprAST> &expr, llvm::StringRef group, Value arg) {
+/// `blocks(t)` or `blocks(t, mask = m)`: each instance of the group applied in index order;
+/// each block's tokens and dim must be t's, and a block that reads `mask` gets m.
+Value Sema::checkInstanceCall(std::unique_ptr<ExprAST> &expr, llvm::StringRef group, Value arg,
+                              const Argument *mask) {
   auto &call = cast<CallExprAST>(*expr);
   usedGroups.insert(group);
   auto instanceCall = std::make_unique<InstanceCallExprAST>(call.loc, call.callee,
                                                             std::move(call.args.front()));
   bool ok = arg.has_value();
+  if (mask && arg && !checkMask(*mask, arg->tokens, call.callee))
+    ok = false;
+  if (mask)
+    instanceCall->mask = mask->name;
+  bool maskRead = false;
   for (auto &[index, instance] : groups[group]) {
     const BlockAST *target = instance->block;
     usedBlocks.insert(target);
@@ -137,6 +155,16 @@ Value Sema::checkInstanceCall(std::unique_ptr<ExprAST> &expr, llvm::StringRef gr
       note(instance->loc, "instances declared here");
       ok = false;
     }
+    maskRead |= target->readsMask;
+    if (ok && target->readsMask && !mask) {
+      error(call.loc, "block '" + target->name + "' (instance '" + name + "') reads 'mask': "
+                      "give it as '" + call.callee + "(x, mask = NAME)'");
+      ok = false;
+    }
+  }
+  if (ok && mask && !maskRead) {
+    error(mask->loc, "no block of '" + call.callee + "' reads 'mask'");
+    ok = false;
   }
   expr = std::move(instanceCall);
   return ok ? arg : std::nullopt;

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Attention.h"
+#include "OpSemantics.h"
 
 using namespace blockc;
 using namespace Halide;
@@ -59,8 +60,15 @@ LoweredKernel blockc::lowerAttention(KernelOp kernel, const TargetInfo &target) 
   f.scoresAcc = Func("scores_acc");
   f.scoresAcc(j, i, h, b) = 0.f;
   f.scoresAcc(j, i, h, b) += q(f.rd, h, i, b) * f.keysT(j, f.rd, h, b);
+  Expr score = f.scoresAcc(j, i, h, b) * scale;
+  if (mlir::Value mask = mha.getMask()) {
+    // A padded key's score is the lowest float, as Hugging Face's BERT adds it.
+    mlir::Value operand = kernel.getOperand(mlir::cast<mlir::BlockArgument>(mask).getArgNumber());
+    ImageParam keep = idsParam(operand, "mask", lowered);
+    score = select(keeps(keep(b * int(n) + min(j, int(n) - 1))), score, Float(32).min());
+  }
   f.scores = Func("scores");
-  f.scores(j, i, h, b) = f.scoresAcc(j, i, h, b) * scale;
+  f.scores(j, i, h, b) = score;
   f.rowMax = Func("row_max");
   f.rowMax(i, h, b) = Float(32).min();
   f.rowMax(i, h, b) = max(f.rowMax(i, h, b), f.scores(f.rj, i, h, b));

@@ -22,8 +22,6 @@ namespace json = llvm::json;
 namespace {
 
 constexpr int kAbiVersion = 2;
-/// The argument and result attribute naming a model's input or output (set by MLIRGen).
-constexpr llvm::StringLiteral kNameAttr = "blockc.name";
 
 class ModuleEmitter {
 public:
@@ -143,8 +141,8 @@ private:
   /// a function of one input and one output (a block), "input0", "output0"... otherwise.
   std::string ioName(size_t index, bool isInput) {
     const unsigned count = isInput ? func.getNumArguments() : func.getNumResults();
-    StringAttr name = isInput ? func.getArgAttrOfType<StringAttr>(index, kNameAttr)
-                              : func.getResultAttrOfType<StringAttr>(index, kNameAttr);
+    StringAttr name = isInput ? func.getArgAttrOfType<StringAttr>(index, BlockcDialect::kNameAttrName)
+                              : func.getResultAttrOfType<StringAttr>(index, BlockcDialect::kNameAttrName);
     if (name)
       return name.str();
     if (count == 1)
@@ -157,10 +155,17 @@ private:
   json::Array ioJson(TypeRange types, bool isInput) {
     json::Array list;
     for (auto [k, type] : llvm::enumerate(types)) {
-      SmallVector<int64_t> shape(cast<RankedTensorType>(type).getShape());
+      auto tensor = cast<RankedTensorType>(type);
+      SmallVector<int64_t> shape(tensor.getShape());
       shape[0] = -1; // the batch, dynamic in the IR
-      list.push_back(json::Object{
-          {"name", ioName(k, isInput)}, {"shape", toJsonArray(shape)}, {"dtype", "F32"}});
+      Type element = tensor.getElementType();
+      json::Object io{{"name", ioName(k, isInput)},
+                      {"shape", toJsonArray(shape)},
+                      {"dtype", element.isF32() ? "F32" : element.isInteger(64) ? "I64" : "I32"}};
+      if (isInput)
+        if (auto bound = func.getArgAttrOfType<IntegerAttr>(k, BlockcDialect::kBoundAttrName))
+          io["bound"] = bound.getInt();
+      list.push_back(std::move(io));
     }
     return list;
   }
@@ -293,6 +298,12 @@ private:
     };
     if (target.isGpu())
       manifest["device"] = target.device;
+    if (auto prefixes = BlockcDialect::IgnoredPrefixesAttrHelper(func.getContext()).getAttr(func)) {
+      json::Array ignored;
+      for (StringAttr prefix : prefixes.getAsRange<StringAttr>())
+        ignored.push_back(prefix.getValue());
+      manifest["ignored"] = std::move(ignored);
+    }
     // A block ([B, N, C] in, the same out) also says its N and C.
     if (type.getNumInputs() == 1 && type.getNumResults() == 1) {
       ArrayRef<int64_t> in = cast<RankedTensorType>(type.getInput(0)).getShape();

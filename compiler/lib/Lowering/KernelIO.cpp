@@ -75,6 +75,16 @@ static ImageParam imageParam(mlir::Value operand, const std::string &name,
   return p;
 }
 
+ImageParam blockc::idsParam(mlir::Value operand, const std::string &name, LoweredKernel &kernel) {
+  auto type = mlir::cast<mlir::RankedTensorType>(operand.getType());
+  ImageParam p(Int(int(type.getElementTypeBitWidth())), 1, name);
+  p.dim(0).set_min(0).set_stride(1);
+  kernel.arguments.push_back(p);
+  int64_t n = type.getDimSize(1);
+  kernel.inputs.push_back(ArgView{operand, 0, {-n}, {1}, p});
+  return p;
+}
+
 ValueFuncs blockc::bindInputs(KernelOp kernel, LoweredKernel &lowered) {
   ValueFuncs funcs;
   mlir::Block &body = kernel.getBody().front();
@@ -82,7 +92,9 @@ ValueFuncs blockc::bindInputs(KernelOp kernel, LoweredKernel &lowered) {
     mlir::Value operand = kernel.getOperand(index);
     std::string name = "in" + std::to_string(index);
     auto type = mlir::cast<mlir::RankedTensorType>(arg.getType());
-    if (!type.isDynamicDim(0))
+    if (type.getElementType().isSignlessInteger())
+      funcs[arg] = Func(idsParam(operand, name, lowered));
+    else if (!type.isDynamicDim(0))
       funcs[arg] = Func(weightParam(operand, name, lowered));
     else if (type.getRank() == 4)
       funcs[arg] = Func(imageParam(operand, name, lowered));

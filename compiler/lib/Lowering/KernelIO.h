@@ -25,9 +25,12 @@ Halide::ImageParam activationParam(mlir::Value operand, const std::string &name,
 /// A static weight or constant, all dimensions fixed.
 Halide::ImageParam weightParam(mlir::Value operand, const std::string &name,
                                LoweredKernel &kernel);
+/// Integers [B, N] (token ids, a mask) as a 1-D function of the row r = b * N + n.
+Halide::ImageParam idsParam(mlir::Value operand, const std::string &name, LoweredKernel &kernel);
 /// Binds `result` ([B, N, C]) as a 2-D output (c, r) of `out`.
 void activationOutput(mlir::Value result, Halide::Func out, LoweredKernel &kernel);
-/// Maps every block argument of `kernel` to a parameter: activations 2-D, weights static.
+/// Maps every block argument of `kernel` to a parameter: activations 2-D, ids 1-D, weights
+/// static.
 ValueFuncs bindInputs(KernelOp kernel, LoweredKernel &lowered);
 
 /// A JSON array of integers (shapes and strides in manifests and kernel descriptions).

@@ -5,7 +5,12 @@ using namespace blockc;
 using namespace Halide;
 using mlir::Operation;
 
-bool blockc::isNormOp(Operation *op) { return mlir::isa<LayerNormOp, RMSNormOp, BatchNormOp>(op); }
+bool blockc::isNormOp(Operation *op) {
+  return mlir::isa<LayerNormOp, RMSNormOp, BatchNormOp, L2NormalizeOp>(op);
+}
+
+/// Whether a mask's entry (1 = token, 0 = padding) keeps its token.
+Expr blockc::keeps(Expr maskValue) { return maskValue != cast(maskValue.type(), 0); }
 
 NormFuncs blockc::defineNorm(Operation *op, Func x, const ValueFuncs &funcs, const RowVars &v) {
   NormFuncs norm;
@@ -20,6 +25,16 @@ NormFuncs blockc::defineNorm(Operation *op, Func x, const ValueFuncs &funcs, con
     auto [scale, shift] = batchNormScaleShift(bn, funcs, c);
     norm.perChannel = {scale, shift};
     norm.out(c, r) = x(c, r) * scale(c) + shift(c);
+    return norm;
+  }
+  if (mlir::isa<L2NormalizeOp>(op)) {
+    Func sumSq("sum_sq"), inv("inv_norm");
+    sumSq(r) = 0.f;
+    sumSq(r) += x(norm.k, r) * x(norm.k, r);
+    inv(r) = 1.f / max(sqrt(sumSq(r)), 1e-12f); // PyTorch F.normalize's eps
+    norm.reductions = {sumSq};
+    norm.perRow = {inv};
+    norm.out(c, r) = x(c, r) * inv(r);
     return norm;
   }
   if (auto rms = mlir::dyn_cast<RMSNormOp>(op)) {
@@ -99,7 +114,15 @@ Func blockc::defineElementwise(Operation *op, const ValueFuncs &funcs, const Row
                                                                : in(0)(c, r) * in(1)(c);
   else if (auto scale = mlir::dyn_cast<ScaleOp>(op))
     f(c, r) = in(0)(c, r) * float(scale.getFactor().convertToDouble());
-  else
+  else if (auto embedding = mlir::dyn_cast<EmbeddingOp>(op)) {
+    // Clamped: the runtime refuses ids outside the table, and no id reads past it.
+    const int rows = int(embedding.getTable().getType().getDimSize(0));
+    Expr id = in(1)(r);
+    f(c, r) = in(0)(c, cast<int>(clamp(id, cast(id.type(), 0), cast(id.type(), rows - 1))));
+  } else if (auto positions = mlir::dyn_cast<PositionsOp>(op)) {
+    auto type = mlir::cast<mlir::RankedTensorType>(positions.getType());
+    f(r) = cast(Int(int(type.getElementTypeBitWidth())), r % int(type.getDimSize(1))); // row b N + n: n
+  } else
     throw CompileError("blockc: no elementwise lowering for " +
                        op->getName().getStringRef().str());
   return f;
@@ -128,7 +151,16 @@ Func blockc::defineTokensOp(Operation *op, const ValueFuncs &funcs, const RowVar
   } else if (auto mean = mlir::dyn_cast<MeanTokensOp>(op)) {
     const int n = int(tokensOf(mean.getInput())), from = int(mean.getFrom());
     RDom k(from, n - from, "k");
-    f(c, r) = sum(in(mean.getInput())(c, r * n + k)) / float(n - from);
+    if (mlir::Value mask = mean.getMask()) {
+      // sentence-transformers' mean pooling: the kept tokens' sum over their count (at
+      // least 1e-9: a sample without tokens gives zeros).
+      Func count("token_count");
+      count(r) = sum(select(keeps(in(mask)(r * n + k)), 1.f, 0.f));
+      f(c, r) = sum(select(keeps(in(mask)(r * n + k)), in(mean.getInput())(c, r * n + k), 0.f)) /
+                max(count(r), 1e-9f);
+    } else {
+      f(c, r) = sum(in(mean.getInput())(c, r * n + k)) / float(n - from);
+    }
   } else {
     throw CompileError("blockc: no token lowering for " + op->getName().getStringRef().str());
   }

@@ -46,6 +46,8 @@ std::pair<Halide::Func, Halide::Func> batchNormScaleShift(BatchNormLikeOp op,
 }
 
 bool isNormOp(mlir::Operation *op);
+/// Whether a mask's entry (1 = token, 0 = padding) keeps its token.
+Halide::Expr keeps(Halide::Expr maskValue);
 NormFuncs defineNorm(mlir::Operation *norm, Halide::Func input, const ValueFuncs &funcs,
                      const RowVars &v);
 Halide::Func defineElementwise(mlir::Operation *op, const ValueFuncs &funcs, const RowVars &v);

@@ -39,13 +39,21 @@ public:
       for (const ast::InputDecl &input : top.inputs) {
         SmallVector<int64_t> shape = {ShapedType::kDynamic};
         shape.append(input.shape.begin(), input.shape.end());
-        inputs.push_back(RankedTensorType::get(shape, builder.getF32Type()));
+        Type element = input.dtype == "int64"   ? Type(builder.getI64Type())
+                       : input.dtype == "int32" ? Type(builder.getI32Type())
+                                                : Type(builder.getF32Type());
+        inputs.push_back(RankedTensorType::get(shape, element));
         inputNames.push_back(input.name);
       }
     } else {
       inputs.push_back(RankedTensorType::get({ShapedType::kDynamic, top.tokens, top.dim},
                                              builder.getF32Type()));
       inputNames.push_back("x");
+      if (top.readsMask) { // a block alone takes its mask as a second input
+        inputs.push_back(RankedTensorType::get({ShapedType::kDynamic, top.tokens},
+                                               builder.getI64Type()));
+        inputNames.push_back("mask");
+      }
     }
     auto func = builder.create<func::FuncOp>(loc(top.loc), top.name,
                                              builder.getFunctionType(inputs, {}));
@@ -63,12 +71,20 @@ public:
     }
     builder.create<func::ReturnOp>(loc(top.loc), results);
     func.setFunctionType(builder.getFunctionType(inputs, ValueRange(results).getTypes()));
-    if (top.isModel) {
-      StringAttr key = builder.getStringAttr("blockc.name");
+    if (top.isModel || top.readsMask) {
+      StringAttr key = builder.getStringAttr(BlockcDialect::kNameAttrName);
       for (auto [i, name] : llvm::enumerate(inputNames))
         func.setArgAttr(i, key, builder.getStringAttr(name));
       for (auto [i, name] : llvm::enumerate(resultNames))
         func.setResultAttr(i, key, builder.getStringAttr(name));
+    }
+    setIdBounds(func);
+    if (!top.ignored.empty()) {
+      SmallVector<StringRef> prefixes;
+      for (const auto &entry : top.ignored)
+        prefixes.push_back(entry.first);
+      BlockcDialect::IgnoredPrefixesAttrHelper(builder.getContext())
+          .setAttr(func, builder.getStrArrayAttr(prefixes));
     }
     if (!ignored.empty())
       BlockcDialect::IgnoredWeightsAttrHelper(builder.getContext())
@@ -78,6 +94,29 @@ public:
 
 private:
   using Scope = llvm::StringMap<Value>;
+
+  /// Each integer input's `blockc.bound`: the values the runtime lets through are [0, bound),
+  /// the rows of the smallest table it indexes, or 2 for a mask (1 = token, 0 = padding).
+  void setIdBounds(func::FuncOp func) {
+    llvm::DenseMap<Value, int64_t> bounds;
+    auto bound = [&](Value ids, int64_t limit) {
+      if (!isa<BlockArgument>(ids))
+        return;
+      auto [it, inserted] = bounds.try_emplace(ids, limit);
+      it->second = std::min(it->second, limit);
+    };
+    func.walk([&](Operation *op) {
+      if (auto embedding = dyn_cast<EmbeddingOp>(op))
+        bound(embedding.getIds(), embedding.getTable().getType().getDimSize(0));
+      else if (auto mha = dyn_cast<MHAOp>(op); mha && mha.getMask())
+        bound(mha.getMask(), 2);
+      else if (auto mean = dyn_cast<MeanTokensOp>(op); mean && mean.getMask())
+        bound(mean.getMask(), 2);
+    });
+    for (auto [ids, limit] : bounds)
+      func.setArgAttr(cast<BlockArgument>(ids).getArgNumber(), BlockcDialect::kBoundAttrName,
+                      builder.getI64IntegerAttr(limit));
+  }
 
   Location loc(const ast::Location &l) {
     return FileLineColLoc::get(builder.getStringAttr(l.file), l.line, l.col);
@@ -158,19 +197,19 @@ private:
 
   static int64_t channelsOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape().back(); }
 
-  Value mha(Value q, Value k, Value v, int64_t heads, Location l) {
-    return builder.create<MHAOp>(l, q.getType(), q, k, v, builder.getI64IntegerAttr(heads));
+  Value mha(Value q, Value k, Value v, Value mask, int64_t heads, Location l) {
+    return builder.create<MHAOp>(l, q.getType(), q, k, v, mask, builder.getI64IntegerAttr(heads));
   }
 
   /// Splits a packed [B, N, 3C] qkv into q, k and v (timm's layout) and attends.
-  Value packedMHA(Value qkv, int64_t heads, Location l) {
+  Value packedMHA(Value qkv, Value mask, int64_t heads, Location l) {
     int64_t c = channelsOf(qkv) / 3;
     Value parts[3];
     for (int i = 0; i < 3; ++i)
       parts[i] = builder.create<SliceOp>(l, withChannels(qkv, c), qkv,
                                          builder.getI64IntegerAttr(i * c),
                                          builder.getI64IntegerAttr(c));
-    return mha(parts[0], parts[1], parts[2], heads, l);
+    return mha(parts[0], parts[1], parts[2], mask, heads, l);
   }
 
   Value gen(const ExprAST &expr, const std::string &prefix, Scope &scope) {
@@ -184,7 +223,8 @@ private:
     if (auto *call = llvm::dyn_cast<LayerCallExprAST>(&expr))
       return genLayer(*call->layer, gen(*call->arg, prefix, scope), prefix, loc(call->loc));
     if (auto *call = llvm::dyn_cast<ast::InstanceCallExprAST>(&expr))
-      return genInstances(*call, gen(*call->arg, prefix, scope), prefix);
+      return genInstances(*call, gen(*call->arg, prefix, scope),
+                          call->mask.empty() ? Value() : scope.lookup(call->mask), prefix);
     if (auto *call = llvm::dyn_cast<BuiltinCallExprAST>(&expr))
       return genBuiltin(*call, prefix, scope);
     llvm_unreachable("numbers only appear as factors of '*' (checked by Sema)");
@@ -201,12 +241,15 @@ private:
     return layerWeights(*layer, prefix, loc(layer->loc)).front();
   }
 
-  /// Each instance's block, inlined with its tensors named under the instance.
-  Value genInstances(const ast::InstanceCallExprAST &call, Value input,
+  /// Each instance's block, inlined with its tensors named under the instance; `mask` is
+  /// the blocks' `mask`, if they read one.
+  Value genInstances(const ast::InstanceCallExprAST &call, Value input, Value mask,
                      const std::string &prefix) {
     for (const auto &[name, block] : call.instances) {
       Scope inner;
       inner["x"] = input;
+      if (mask)
+        inner["mask"] = mask;
       bodies.push_back(block);
       genStatements(*block, prefix + name + ".", inner);
       bodies.pop_back();
@@ -247,7 +290,7 @@ private:
       return linear(input, w[0], w[1], l);
     case LayerKind::Attention: {
       Value qkv = linear(input, w[0], w[1], l);
-      Value heads = packedMHA(qkv, layer.heads, l);
+      Value heads = packedMHA(qkv, Value(), layer.heads, l);
       return linear(heads, w[2], w[3], l);
     }
     case LayerKind::LayerScale:
@@ -259,6 +302,12 @@ private:
           {ShapedType::kDynamic, (image[2] / p) * (image[3] / p), c * p * p}, builder.getF32Type());
       Value patches = builder.create<PatchesOp>(l, type, input, builder.getI64IntegerAttr(p));
       return linear(patches, w[0], w[1], l);
+    }
+    case LayerKind::Embedding: {
+      auto ids = cast<RankedTensorType>(input.getType());
+      auto type = RankedTensorType::get({ShapedType::kDynamic, ids.getDimSize(1), layer.outFeatures},
+                                        builder.getF32Type());
+      return builder.create<EmbeddingOp>(l, type, w[0], input);
     }
     case LayerKind::Parameter:
       break;
@@ -273,14 +322,15 @@ private:
     for (const auto &arg : call.args) // in source order
       operands.push_back(gen(*arg, prefix, scope));
     Value input = operands[0];
+    Value mask = call.mask.empty() ? Value() : scope.lookup(call.mask);
     auto pooled = [&] {
       return RankedTensorType::get({ShapedType::kDynamic, channelsOf(input)}, builder.getF32Type());
     };
     switch (call.builtin) {
     case B::MHA:
       if (operands.size() == 1)
-        return packedMHA(operands[0], call.heads, l);
-      return mha(operands[0], operands[1], operands[2], call.heads, l);
+        return packedMHA(operands[0], mask, call.heads, l);
+      return mha(operands[0], operands[1], operands[2], mask, call.heads, l);
     case B::Concat: {
       int64_t tokens = 0;
       for (Value operand : operands)
@@ -292,7 +342,12 @@ private:
     case B::Take:
       return builder.create<TakeTokenOp>(l, pooled(), input, builder.getI64IntegerAttr(call.index));
     case B::Mean:
-      return builder.create<MeanTokensOp>(l, pooled(), input, builder.getI64IntegerAttr(call.index));
+      return builder.create<MeanTokensOp>(l, pooled(), input, mask,
+                                          builder.getI64IntegerAttr(call.index));
+    case B::Positions:
+      return builder.create<PositionsOp>(l, input);
+    case B::L2Normalize:
+      return builder.create<L2NormalizeOp>(l, input);
     case B::Gelu:
       return builder.create<GeluOp>(l, input);
     case B::GeluTanh:

@@ -17,8 +17,10 @@ namespace {
 bool isNorm(Operation *op) { return isa<LayerNormOp, RMSNormOp, BatchNormOp>(op); }
 
 /// Ops computed independently per element (or per channel), which an epilogue can absorb.
+/// (A positions op's only user is its embedding, which follows it into its group.)
 bool isElementwise(Operation *op) {
-  return isa<GeluOp, GeluTanhOp, ReluOp, SiluOp, AddOp, MulOp, ScaleOp, BatchNormOp>(op);
+  return isa<GeluOp, GeluTanhOp, ReluOp, SiluOp, AddOp, MulOp, ScaleOp, BatchNormOp,
+             EmbeddingOp, PositionsOp>(op);
 }
 
 /// The single user of `op`'s single result, if there is exactly one.
@@ -60,7 +62,7 @@ public:
         addGroup(KernelKind::Tokens, ops);
       }
     for (Operation *op : order)
-      if (isa<LayerNormOp, RMSNormOp>(op) && !grouped(op))
+      if (isa<LayerNormOp, RMSNormOp, L2NormalizeOp>(op) && !grouped(op))
         formNorm(op);
     for (Operation *op : order)
       if (!grouped(op)) {
@@ -131,11 +133,21 @@ private:
     addGroup(KernelKind::Attention, ops.getArrayRef());
   }
 
+  /// The ops that compute `value` for the norm reading it alone: a residual add (post-norm
+  /// "Add & Norm"), or BERT's sum of token, position and segment embeddings.
+  void collectNormPrologue(Value value, SmallVector<Operation *> &ops) {
+    Operation *producer = value.getDefiningOp();
+    if (!producer || !isa<AddOp, EmbeddingOp, PositionsOp>(producer) || !producer->hasOneUse() ||
+        grouped(producer))
+      return;
+    for (Value operand : producer->getOperands())
+      collectNormPrologue(operand, ops);
+    ops.push_back(producer);
+  }
+
   void formNorm(Operation *norm) {
     SmallVector<Operation *> ops;
-    Operation *producer = norm->getOperand(0).getDefiningOp();
-    if (producer && isa<AddOp>(producer) && producer->hasOneUse() && !grouped(producer))
-      ops.push_back(producer);
+    collectNormPrologue(norm->getOperand(0), ops);
     ops.push_back(norm);
     extendEpilogue(ops);
     addGroup(KernelKind::Norm, ops);

@@ -16,8 +16,9 @@ namespace {
 /// Whether `norm` gives the same result before and after `pool`: a per-token norm commutes
 /// with taking a token, a per-channel affine one (inference BatchNorm) with any pooling.
 bool commutes(Operation *norm, Operation *pool) {
+  // Not with a masked mean: a sample without tokens pools to zeros, not to the shift.
   if (isa<BatchNormOp>(norm))
-    return isa<TakeTokenOp, MeanTokensOp>(pool);
+    return isa<TakeTokenOp>(pool) || (isa<MeanTokensOp>(pool) && !cast<MeanTokensOp>(pool).getMask());
   return isa<LayerNormOp, RMSNormOp>(norm) && isa<TakeTokenOp>(pool);
 }
 

@@ -21,12 +21,19 @@ struct VerifyBlockPass : blockc::impl::VerifyBlockBase<VerifyBlockPass> {
       return signalPassFailure();
     }
     // The run-time batch first, every other size known: what the kernels index.
-    for (Type io : llvm::concat<const Type>(type.getInputs(), type.getResults())) {
+    auto isIds = [](RankedTensorType t) {
+      return t.getRank() == 2 && (t.getElementType().isSignlessInteger(64) ||
+                                  t.getElementType().isSignlessInteger(32));
+    };
+    for (auto [index, io] : llvm::enumerate(llvm::concat<const Type>(type.getInputs(), type.getResults()))) {
       auto tensor = dyn_cast<RankedTensorType>(io);
+      bool isInput = index < type.getNumInputs();
       if (!tensor || tensor.getRank() < 2 || !ShapedType::isDynamic(tensor.getDimSize(0)) ||
-          llvm::any_of(tensor.getShape().drop_front(), ShapedType::isDynamic)) {
-        func.emitError() << "inputs and outputs must be tensor<?x...xf32>, the batch "
-                            "dynamic and every other size static, got "
+          llvm::any_of(tensor.getShape().drop_front(), ShapedType::isDynamic) ||
+          !(tensor.getElementType().isF32() || (isInput && isIds(tensor)))) {
+        func.emitError() << "inputs and outputs must be tensor<?x...xf32> (inputs also "
+                            "tensor<?xNxi64> or i32), the batch dynamic and every other "
+                            "size static, got "
                          << io;
         return signalPassFailure();
       }

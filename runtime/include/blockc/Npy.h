@@ -1,8 +1,8 @@
-//===- Npy.h - .npy reader and writer (float32) -----------------*- C++ -*-===//
+//===- Npy.h - .npy reader and writer (float32, integers) -------*- C++ -*-===//
 //
-// NumPy .npy files, format versions 1.0, 2.0 and 3.0. Only little-endian float32
-// ('<f4') in C order is read or written; anything else is rejected with a
-// blockc::Error naming the file.
+// NumPy .npy files, format versions 1.0, 2.0 and 3.0, in C order: little-endian float32
+// ('<f4') read and written, int64 ('<i8') and int32 ('<i4') read (token ids, masks);
+// anything else is rejected with a blockc::Error naming the file.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BLOCKC_NPY_H
@@ -28,6 +28,16 @@ BLOCKC_RT_API ArrayF32 readF32(const std::string &path);
 
 /// Parses .npy bytes already in memory (`name` is used in messages).
 BLOCKC_RT_API ArrayF32 parseF32(const std::string &bytes, const std::string &name);
+
+struct ArrayI64 {
+  std::vector<int64_t> shape; ///< outermost first; empty for a 0-d array
+  std::vector<int64_t> data;  ///< C order, product(shape) elements
+};
+
+/// Reads an '<i8' or '<i4' (widened) C-order .npy file: token ids, masks. Throws
+/// blockc::Error as readF32 does (a float array among them).
+BLOCKC_RT_API ArrayI64 readInts(const std::string &path);
+BLOCKC_RT_API ArrayI64 parseInts(const std::string &bytes, const std::string &name);
 
 /// Writes a '<f4' C-order .npy file (format 1.0, or 2.0 if the header needs it).
 BLOCKC_RT_API void writeF32(const std::string &path, const std::vector<int64_t> &shape,

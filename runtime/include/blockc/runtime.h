@@ -99,7 +99,11 @@ typedef struct blockc_tensor_info {
   const char *name;      /* unique among the module's inputs and outputs ("pixel_values") */
   int32_t rank;          /* 2 to 5 */
   const int64_t *shape;  /* rank entries, row-major; shape[0] is -1: the batch B of a run */
-  DLDataType dtype;      /* float32: {kDLFloat, 32, 1} */
+  DLDataType dtype;      /* float32 {kDLFloat, 32, 1}; an input may be int64 {kDLInt, 64, 1} or
+                            int32 {kDLInt, 32, 1}, [B, N]: token ids or an attention mask */
+  int64_t bound;         /* an integer input's values must lie in [0, bound) (the rows of the
+                            embedding table its ids index; 2 for a mask: 1 = token, 0 =
+                            padding), checked before any kernel runs; 0 for float32 */
 } blockc_tensor_info;
 
 /** A tensor of a named run: `name` is an input's or output's name (blockc_tensor_info). */

@@ -156,12 +156,14 @@ struct InstanceCallExprAST : ExprAST {
   /// Each instance's name (its tensors' prefix) and block, in the order they apply.
   std::vector<std::pair<std::string, const BlockAST *>> instances;
   std::unique_ptr<ExprAST> arg;
+  /// The variable given as `mask = NAME`, the blocks' `mask`; empty if none.
+  std::string mask;
 };
 
-/// `gelu(t)`, `mha(qkv, heads = H)`, `mha(q, k, v, heads = H)`, `concat(cls_token, t)`,
-/// `take(t, 0)`, `mean(t, from = 1)`, ...
+/// `gelu(t)`, `mha(qkv, heads = H)`, `mha(q, k, v, heads = H, mask = m)`,
+/// `concat(cls_token, t)`, `take(t, 0)`, `mean(t, from = 1)`, `positions(ids)`, ...
 struct BuiltinCallExprAST : ExprAST {
-  enum class Builtin { Gelu, GeluTanh, Relu, Silu, MHA, Concat, Take, Mean };
+  enum class Builtin { Gelu, GeluTanh, Relu, Silu, MHA, Concat, Take, Mean, Positions, L2Normalize };
 
   BuiltinCallExprAST(Location loc, Builtin builtin,
                      std::vector<std::unique_ptr<ExprAST>> args, int64_t heads, int64_t index)
@@ -173,6 +175,7 @@ struct BuiltinCallExprAST : ExprAST {
   std::vector<std::unique_ptr<ExprAST>> args; // take: the tensor only
   int64_t heads = 0; // mha
   int64_t index = 0; // take: the token; mean: the first token averaged
+  std::string mask;  // mha, mean: the variable given as `mask = NAME`, if any
 };
 
 /// The spelling of a builtin in the language (`gelu`, ...).
@@ -187,10 +190,13 @@ struct Assignment {
   bool output = false;
 };
 
-/// `input NAME: [B, d1, ..., dk]` of a model: `dims` are d1..dk as written.
+/// `input NAME: [B, d1, ..., dk]` of a model, or `input NAME: int64[B, N]` (token ids or a
+/// mask; also int32): `dims` are d1..dk as written.
 struct InputDecl {
   std::string name;
   Location loc;
+  std::string dtype = "float32"; // as written; Sema checks it
+  Location dtypeLoc;
   Location batchLoc; // of the first entry, which must be `B`
   std::string batch; // as written
   std::vector<Argument> dims; // Number arguments; Sema checks them
@@ -222,8 +228,15 @@ struct BlockAST {
   bool isModel = false;
   std::vector<Argument> sizes; // blocks, as written; Sema sets tokens and dim from them
   int64_t tokens = 0, dim = 0;
+  /// A block that reads its predefined `mask` [B, tokens] (set by Sema): its instances are
+  /// called with `mask = NAME`, and the block alone compiles to a module with a second
+  /// input, `mask`.
+  bool readsMask = false;
   std::vector<InputDecl> inputs;       // models
   std::vector<InstanceDecl> instances; // models
+  /// Models: `ignore NAME, ...`, the state-dict tensors (NAME, or under `NAME.`) the weight
+  /// file may hold that inference never reads.
+  std::vector<std::pair<std::string, Location>> ignored;
   std::vector<std::unique_ptr<LayerDecl>> layers;
   std::vector<Assignment> statements;
 };

@@ -28,6 +28,7 @@ enum class LayerKind {
   Attention,
   LayerScale,
   Conv2d,
+  Embedding,
   Parameter
 };
 

@@ -21,12 +21,26 @@ def Blockc_Dialect : Dialect {
   // inherent attributes of blockc.kernel.)
   // - slot_sizes (blockc-plan-buffers): float32 elements per batch sample of each arena slot;
   // - ignored_weights (MLIRGen): the state-dict names no kernel reads (BatchNorm's
-  //   num_batches_tracked), which a weight file may hold.
+  //   num_batches_tracked), which a weight file may hold;
+  // - ignored_prefixes (MLIRGen): a model's `ignore NAME`: tensors named NAME or under
+  //   `NAME.` that a weight file may hold and no kernel reads (Hugging Face's pooler).
   let discardableAttrs = (ins
     "::mlir::DenseI64ArrayAttr":$slot_sizes,
-    "::mlir::ArrayAttr":$ignored_weights
+    "::mlir::ArrayAttr":$ignored_weights,
+    "::mlir::ArrayAttr":$ignored_prefixes
   );
   let hasOperationAttrVerify = 1;
+  // Attributes of a function's arguments and results, MLIRGen's for the lowering:
+  // - name: a model's input or output name (a StringAttr);
+  // - bound: an integer input's exclusive upper bound (an i64 IntegerAttr): the rows of the
+  //   smallest embedding table its ids index, 2 for a mask. The runtime refuses values
+  //   outside [0, bound) naming the input, the sample and the position.
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+  let extraClassDeclaration = [{
+    static constexpr llvm::StringLiteral kNameAttrName = "blockc.name";
+    static constexpr llvm::StringLiteral kBoundAttrName = "blockc.bound";
+  }];
 }
 
 class Blockc_Op<string mnemonic, list<Trait> traits = []>

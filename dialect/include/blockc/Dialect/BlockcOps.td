@@ -9,6 +9,9 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/IR/RegionKindInterface.td"
 
 def Blockc_F32Tensor : RankedTensorOf<[F32]>;
+// Integers per token [B, N]: token ids, or an attention mask (1 = token, 0 = padding).
+def Blockc_IdsTensor : RankedTensorOf<[I64, I32]>;
+def Blockc_AnyTensor : AnyTypeOf<[Blockc_F32Tensor, Blockc_IdsTensor]>;
 
 //===----------------------------------------------------------------------===//
 // Weights and their bind-time transformations
@@ -121,15 +124,21 @@ def Blockc_SliceOp : Blockc_Op<"slice", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Blockc_MHAOp : Blockc_Op<"mha", [Pure, SameOperandsAndResultType]> {
+def Blockc_MHAOp : Blockc_Op<"mha", [Pure, AllTypesMatch<["query", "key", "value", "result"]>]> {
   let summary = "multi-head scaled dot-product attention core";
   let description = [{
     q, k, v are [B, N, C] with C = heads * head_dim, head h owning channels
     [h * head_dim, (h + 1) * head_dim). Per head: softmax(q k^T / sqrt(head_dim)) v.
+    With a key mask [B, N] (1 = token, 0 = padding), a padded key's score is the lowest
+    float before the softmax, as Hugging Face's BERT adds it: padded keys get no weight, and
+    a query of a sample without any token attends to all keys alike.
   }];
-  let arguments = (ins Blockc_F32Tensor:$query, Blockc_F32Tensor:$key, Blockc_F32Tensor:$value, I64Attr:$heads);
+  let arguments = (ins Blockc_F32Tensor:$query, Blockc_F32Tensor:$key, Blockc_F32Tensor:$value,
+                       Optional<Blockc_IdsTensor>:$mask, I64Attr:$heads);
   let results = (outs Blockc_F32Tensor:$result);
-  let assemblyFormat = "$query `,` $key `,` $value attr-dict `:` type($result)";
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`mask` $mask^ `:` type($mask))? attr-dict `:` type($result)
+  }];
   let hasVerifier = 1;
 }
 
@@ -171,10 +180,40 @@ def Blockc_TakeTokenOp : Blockc_Op<"take_token", [Pure]> {
 
 def Blockc_MeanTokensOp : Blockc_Op<"mean_tokens", [Pure]> {
   let summary = "the mean of the tokens from `from` on: [B, N, C] to [B, C] (average pooling)";
-  let arguments = (ins Blockc_F32Tensor:$input, I64Attr:$from);
+  let description = [{
+    With a mask [B, N] (1 = token, 0 = padding), the mean of the tokens the mask keeps
+    (sentence-transformers' mean pooling): a sample without any token gives zeros.
+  }];
+  let arguments = (ins Blockc_F32Tensor:$input, Optional<Blockc_IdsTensor>:$mask, I64Attr:$from);
   let results = (outs Blockc_F32Tensor:$result);
-  let assemblyFormat = "$input `from` $from attr-dict `:` type($input) `->` type($result)";
+  let assemblyFormat = [{
+    $input `from` $from (`mask` $mask^ `:` type($mask))? attr-dict `:` type($input) `->` type($result)
+  }];
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Token ids
+//===----------------------------------------------------------------------===//
+
+def Blockc_EmbeddingOp : Blockc_Op<"embedding", [Pure]> {
+  let summary = "rows of a table by token id: table [V, C], ids [B, N] to [B, N, C]";
+  let description = [{
+    Token n of sample b is row ids[b, n] of the table (PyTorch `Embedding`). The runtime
+    refuses ids outside [0, V) before any kernel runs (the function argument's
+    `blockc.bound`); the kernel clamps them as well, so no id reads outside the table.
+  }];
+  let arguments = (ins Blockc_F32Tensor:$table, Blockc_IdsTensor:$ids);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$table `[` $ids `]` attr-dict `:` type($table) `,` type($ids) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Blockc_PositionsOp : Blockc_Op<"positions", [Pure, SameOperandsAndResultType]> {
+  let summary = "each token's position: [B, N] ids to [B, N] with token n holding n";
+  let arguments = (ins Blockc_IdsTensor:$input);
+  let results = (outs Blockc_IdsTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
 //===----------------------------------------------------------------------===//
@@ -209,6 +248,14 @@ def Blockc_MulOp : Blockc_Op<"mul", [Pure, AllTypesMatch<["lhs", "result"]>]> {
   let arguments = (ins Blockc_F32Tensor:$lhs, Blockc_F32Tensor:$rhs);
   let results = (outs Blockc_F32Tensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+  let hasVerifier = 1;
+}
+
+def Blockc_L2NormalizeOp : Blockc_Op<"l2_normalize", [Pure, SameOperandsAndResultType]> {
+  let summary = "each row divided by its Euclidean norm, at least 1e-12 (PyTorch F.normalize)";
+  let arguments = (ins Blockc_F32Tensor:$input);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
   let hasVerifier = 1;
 }
 
@@ -256,7 +303,7 @@ def Blockc_KernelOp : Blockc_Op<"kernel", [IsolatedFromAbove,
     on run kernels and below the function's slot count, constants only on prepare kernels,
     one per result).
   }];
-  let arguments = (ins Variadic<Blockc_F32Tensor>:$inputs, Blockc_KernelKind:$kind,
+  let arguments = (ins Variadic<Blockc_AnyTensor>:$inputs, Blockc_KernelKind:$kind,
                        StrAttr:$sym_name, OptionalAttr<DenseI64ArrayAttr>:$slots,
                        OptionalAttr<DenseI64ArrayAttr>:$constants);
   let results = (outs Variadic<Blockc_F32Tensor>:$results);

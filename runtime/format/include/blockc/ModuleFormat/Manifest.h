@@ -38,12 +38,25 @@ struct KernelSpec {
   std::vector<ArgView> args;
 };
 
+/// The element type of an input or output.
+enum class ElementType { F32, I64, I32 };
+
 /// One of the caller's inputs or outputs.
 struct TensorSpec {
   std::string name;
   /// Row-major; shape[0] is -1 (the run's batch B), the others positive. Rank 2..5.
   std::vector<int64_t> shape;
   int64_t elementsPerSample = 1; ///< the product of shape[1..]
+  /// F32, or (inputs only) I64 or I32: token ids or a mask, [B, N].
+  ElementType dtype = ElementType::F32;
+  /// An integer input's values must lie in [0, bound) (the rows of the embedding table its
+  /// ids index, 2 for a mask); 0 when the manifest gives no bound.
+  int64_t bound = 0;
+
+  size_t elementBytes() const { return dtype == ElementType::I64 ? 8 : 4; }
+  const char *dtypeName() const {
+    return dtype == ElementType::F32 ? "float32" : dtype == ElementType::I64 ? "int64" : "int32";
+  }
 };
 
 struct WeightSpec {
@@ -76,6 +89,16 @@ struct Manifest {
   std::vector<TensorSpec> inputs, outputs; ///< at least one each; names unique
   double flopsPerSample = 0;
   std::vector<WeightSpec> weights;
+  /// A model's `ignore NAME`: tensors named NAME or under `NAME.` that a weight file may hold
+  /// and inference never reads (Hugging Face's pooler, buffers).
+  std::vector<std::string> ignoredPrefixes;
+  /// Whether `name` is one of those.
+  bool ignores(const std::string &name) const {
+    for (const std::string &p : ignoredPrefixes)
+      if (name == p || (name.size() > p.size() && name.compare(0, p.size(), p) == 0 && name[p.size()] == '.'))
+        return true;
+    return false;
+  }
   std::vector<ConstantSpec> constants;
   std::vector<SlotSpec> slots;
   std::vector<KernelSpec> prepare, run;

