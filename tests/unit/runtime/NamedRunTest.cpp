@@ -230,7 +230,7 @@ TEST_F(NamedRunTest, EveryMistakeIsAnErrorNamingTheTensor) {
       {[](ModelRun &r) { r.outputs[0].tensor.data = r.mask.data() + 9; },
        "run_named: output 'logits' overlaps input 'mask'"},
       {[](ModelRun &r) { r.outputs[0].tensor.byte_offset = uint64_t(-8); },
-       "run_named: output 'logits': data + byte_offset + its 5 * 2 floats go past the end of "
+       "run_named: output 'logits': data + byte_offset + its 5 * 2 elements go past the end of "
        "the address space"},
   };
   for (const auto &[mistake, message] : cases) {
