@@ -47,7 +47,12 @@ class ModuleInfo(ctypes.Structure):
                [(n, ctypes.c_int64) for n in ("tokens", "dim", "output_tokens", "output_dim")] + \
                [(n, ctypes.c_int32) for n in ("num_inputs", "num_outputs")] + \
                [("flops_per_sample", ctypes.c_double), ("num_weights", ctypes.c_int32), ("weights_bound", ctypes.c_int32),
-                ("device", ctypes.c_char_p)]
+                ("device", ctypes.c_char_p), ("max_tokens", ctypes.c_int64), ("flops_per_token", ctypes.c_double),
+                ("flops_per_token_pair", ctypes.c_double)]
+
+    def flops(self, tokens=1):
+        """Flops of one sample at `tokens` (a module with run-time tokens; else per sample)."""
+        return self.flops_per_sample + tokens * self.flops_per_token + tokens * tokens * self.flops_per_token_pair
 
 
 class DLDevice(ctypes.Structure):  # dlpack.h (v0.6+)
@@ -72,10 +77,10 @@ class NamedTensor(ctypes.Structure):
 class TensorInfo(ctypes.Structure):
     """blockc_tensor_info."""
     _fields_ = [("name", ctypes.c_char_p), ("rank", ctypes.c_int32), ("shape", ctypes.POINTER(ctypes.c_int64)),
-                ("dtype", DLDataType)]
+                ("dtype", DLDataType), ("bound", ctypes.c_int64), ("optional", ctypes.c_int32)]
 
 
-KDL_CPU, KDL_FLOAT = 1, 2
+KDL_CPU, KDL_INT, KDL_FLOAT = 1, 0, 2
 
 
 class Blockc:
@@ -103,7 +108,8 @@ class Blockc:
             raise RuntimeError(f"blockc: {self.lib.blockc_last_error().decode()}")
 
     def tensors(self, kind):
-        """[(name, shape with -1 for the batch)] of the inputs (kind 0) or outputs (kind 1)."""
+        """[(name, shape with -1 for the batch, -2 for run-time tokens)] of the inputs (kind 0)
+        or outputs (kind 1)."""
         count = self.info.num_inputs if kind == 0 else self.info.num_outputs
         out = []
         for i in range(count):
@@ -127,20 +133,25 @@ class Blockc:
 
     def named_runner(self, inputs):
         """A no-argument callable that runs the module (blockc_module_run_named) on
-        inputs = {name: C-contiguous float32 array} into preallocated outputs and returns
-        {name: array}; every output of the module is produced."""
-        batch = next(iter(inputs.values())).shape[0]
-        outputs = {name: np.empty((batch,) + shape[1:], np.float32) for name, shape in self.tensors(1)}
+        inputs = {name: C-contiguous float32 (or int64, int32: token ids, masks) array} into
+        preallocated outputs and returns {name: array}; every output of the module is
+        produced, at the inputs' sequence length where the module's tokens are chosen per run."""
+        first = next(iter(inputs.values()))
+        tokens = first.shape[1] if self.info.max_tokens and first.ndim > 1 else 1
+        outputs = {name: np.empty((first.shape[0],) + tuple(tokens if d == -2 else d for d in shape[1:]), np.float32)
+                   for name, shape in self.tensors(1)}
         keep = []  # the shape arrays the descriptors point to
 
         def describe(items):
             arr = (NamedTensor * len(items))()
             for i, (name, a) in enumerate(items):
-                assert a.dtype == np.float32 and a.flags.c_contiguous, name
+                assert a.dtype in (np.float32, np.int64, np.int32) and a.flags.c_contiguous, name
                 shape = (ctypes.c_int64 * a.ndim)(*a.shape)
                 keep.append((name.encode(), shape))
                 arr[i].name = keep[-1][0]
-                arr[i].tensor = DLTensor(a.ctypes.data, DLDevice(KDL_CPU, 0), a.ndim, DLDataType(KDL_FLOAT, 32, 1),
+                code = KDL_FLOAT if a.dtype == np.float32 else KDL_INT
+                arr[i].tensor = DLTensor(a.ctypes.data, DLDevice(KDL_CPU, 0), a.ndim,
+                                         DLDataType(code, a.dtype.itemsize * 8, 1),
                                          ctypes.cast(shape, ctypes.POINTER(ctypes.c_int64)), None, 0)
             return arr
 

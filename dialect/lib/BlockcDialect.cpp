@@ -22,11 +22,18 @@ LogicalResult BlockcDialect::verifyOperationAttribute(Operation *op, NamedAttrib
   StringRef name = attribute.getName().getValue();
   Attribute value = attribute.getValue();
   if (name != SlotSizesAttrHelper::getNameStr() && name != IgnoredWeightsAttrHelper::getNameStr() &&
-      name != IgnoredPrefixesAttrHelper::getNameStr())
+      name != IgnoredPrefixesAttrHelper::getNameStr() && name != MaxTokensAttrHelper::getNameStr() &&
+      name != SlotTokenSizesAttrHelper::getNameStr())
     return op->emitError() << "unknown blockc attribute '" << name << "'";
   if (!isa<func::FuncOp>(op))
     return op->emitError() << "'" << name << "' is an attribute of a block's func.func";
-  if (name == SlotSizesAttrHelper::getNameStr()) {
+  if (name == MaxTokensAttrHelper::getNameStr()) {
+    auto max = dyn_cast<IntegerAttr>(value);
+    if (!max || !max.getType().isSignlessInteger(64) || max.getInt() < 1)
+      return op->emitError() << "'" << name << "' expects a positive i64, got " << value;
+    return success();
+  }
+  if (name == SlotSizesAttrHelper::getNameStr() || name == SlotTokenSizesAttrHelper::getNameStr()) {
     auto sizes = dyn_cast<DenseI64ArrayAttr>(value);
     if (!sizes)
       return op->emitError() << "'" << name << "' expects an array<i64> of elements per sample";
@@ -51,11 +58,19 @@ static LogicalResult verifyIOAttribute(Operation *op, Type type, NamedAttribute 
       return op->emitError() << "'" << name << "' expects a string";
     return success();
   }
-  if (name != BlockcDialect::kBoundAttrName || !isArgument)
+  if ((name != BlockcDialect::kBoundAttrName && name != BlockcDialect::kZeroDefaultAttrName) ||
+      !isArgument)
     return op->emitError() << "unknown blockc " << (isArgument ? "argument" : "result")
                            << " attribute '" << name << "'";
-  auto bound = dyn_cast<IntegerAttr>(attribute.getValue());
   auto tensor = dyn_cast<RankedTensorType>(type);
+  if (name == BlockcDialect::kZeroDefaultAttrName) {
+    if (!isa<UnitAttr>(attribute.getValue()))
+      return op->emitError() << "'" << name << "' is a unit attribute";
+    if (!tensor || !tensor.getElementType().isSignlessInteger())
+      return op->emitError() << "'" << name << "' is for an integer input, not " << type;
+    return success();
+  }
+  auto bound = dyn_cast<IntegerAttr>(attribute.getValue());
   if (!bound || !bound.getType().isInteger(64) || bound.getInt() < 1)
     return op->emitError() << "'" << name << "' expects a positive i64, got " << attribute.getValue();
   if (!tensor || !tensor.getElementType().isSignlessInteger())

@@ -28,13 +28,21 @@ static LogicalResult verifyPerChannel(Operation *op, int64_t c, ValueRange param
   return success();
 }
 
-/// Tokens [B, N, C], with static N and C.
+/// Tokens [B, N, C] with static C; N is static, or dynamic where the tokens are chosen at
+/// run time (up to the function's blockc.max_tokens).
 static LogicalResult verifyTokens(Operation *op, Value input) {
   auto type = tensorType(input);
-  if (type.getRank() != 3 || ShapedType::isDynamic(type.getDimSize(1)) ||
-      ShapedType::isDynamic(type.getDimSize(2)))
-    return op->emitOpError() << "expects a [B, N, C] activation with static N and C, got "
-                             << type;
+  if (type.getRank() != 3 || ShapedType::isDynamic(type.getDimSize(2)))
+    return op->emitOpError() << "expects a [B, N, C] activation with static C, got " << type;
+  return success();
+}
+
+/// Tokens [B, N, C] with a static N, for ops that index a token or a table by it.
+static LogicalResult verifyStaticTokens(Operation *op, Value input) {
+  if (failed(verifyTokens(op, input)))
+    return failure();
+  if (ShapedType::isDynamic(tensorType(input).getDimSize(1)))
+    return op->emitOpError() << "expects tokens of a static count, got " << input.getType();
   return success();
 }
 
@@ -200,7 +208,7 @@ LogicalResult MulOp::verify() {
 LogicalResult AddOp::verify() {
   return verifyBinary(*this, getLhs(), getRhs(), getResult(), [&]() -> LogicalResult {
     auto lhs = tensorType(getLhs()), rhs = tensorType(getRhs());
-    if (lhs.getRank() != 3 ||
+    if (lhs.getRank() != 3 || lhs.isDynamicDim(1) ||
         rhs.getShape() != ArrayRef<int64_t>{1, lhs.getDimSize(1), lhs.getDimSize(2)})
       return emitOpError() << "rhs must be the lhs type or a [1, N, C] table, got " << rhs
                            << " for " << lhs;
@@ -229,7 +237,7 @@ LogicalResult ConcatTokensOp::verify() {
   if (getInputs().size() < 2)
     return emitOpError("expects learned tokens and then the tokens");
   Value tokens = getInputs().back();
-  if (failed(verifyTokens(*this, tokens)))
+  if (failed(verifyStaticTokens(*this, tokens)))
     return failure();
   int64_t c = channels(tokens), total = tensorType(tokens).getDimSize(1);
   for (Value prefix : getInputs().drop_back()) {
@@ -251,9 +259,15 @@ static LogicalResult verifyPooling(Operation *op, Value input, Value result, int
   if (failed(verifyTokens(op, input)))
     return failure();
   auto in = tensorType(input), out = tensorType(result);
-  if (first < 0 || first >= in.getDimSize(1))
-    return op->emitOpError() << "token " << first << " is not one of the " << in.getDimSize(1)
+  // Run-time tokens number at least 1.
+  const int64_t fewest = in.isDynamicDim(1) ? 1 : in.getDimSize(1);
+  if (first < 0 || first >= fewest) {
+    if (in.isDynamicDim(1))
+      return op->emitOpError() << "token " << first
+                               << " may be beyond the run-time tokens (as few as 1)";
+    return op->emitOpError() << "token " << first << " is not one of the " << fewest
                              << " tokens";
+  }
   if (out.getRank() != 2 || !ShapedType::isDynamic(out.getDimSize(0)) ||
       out.getDimSize(1) != in.getDimSize(2))
     return op->emitOpError() << "result type " << out << " is not [B, " << in.getDimSize(2)
@@ -277,15 +291,16 @@ LogicalResult EmbeddingOp::verify() {
   auto table = tensorType(getTable()), ids = tensorType(getIds()), out = tensorType(getResult());
   if (table.getRank() != 2 || !table.hasStaticShape())
     return emitOpError() << "expects a table [V, C], got " << table;
-  if (ids.getRank() != 2 || !ShapedType::isDynamic(ids.getDimSize(0)) ||
-      ShapedType::isDynamic(ids.getDimSize(1)))
-    return emitOpError() << "expects ids [B, N] with static N, got " << ids;
+  if (ids.getRank() != 2 || !ShapedType::isDynamic(ids.getDimSize(0)))
+    return emitOpError() << "expects ids [B, N], got " << ids;
   if (out != RankedTensorType::get({ShapedType::kDynamic, ids.getDimSize(1), table.getDimSize(1)},
                                    table.getElementType()))
     return emitOpError() << "result type " << out << " is not the rows of " << table
                          << " for ids " << ids;
-  // Positions index the table directly: every position needs a row.
-  if (getIds().getDefiningOp<PositionsOp>() && ids.getDimSize(1) > table.getDimSize(0))
+  // Positions index the table directly: every position needs a row (run-time positions are
+  // checked against the function's blockc.max_tokens by VerifyBlock).
+  if (getIds().getDefiningOp<PositionsOp>() && !ids.isDynamicDim(1) &&
+      ids.getDimSize(1) > table.getDimSize(0))
     return emitOpError() << "has " << table.getDimSize(0) << " rows for " << ids.getDimSize(1)
                          << " positions";
   return success();

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -24,6 +25,8 @@ namespace {
 constexpr int64_t kMaxValue = int64_t(1) << 40;
 constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 constexpr size_t kMaxRank = 16;
+/// The largest 'max_tokens': a sequence far beyond any model's position table.
+constexpr int64_t kMaxTokens = int64_t(1) << 20;
 /// The caller's tensors: the batch and 1 to 4 more dimensions.
 constexpr size_t kMinIORank = 2, kMaxIORank = 5;
 
@@ -133,11 +136,30 @@ bool isIdentifier(const std::string &s) {
   return true;
 }
 
+/// A caller's tensor's "shape": integers, and "S" (returned as -2) as the second entry of a
+/// module with run-time tokens.
+std::vector<int64_t> ioShape(const json::value &v, const std::string &where, int64_t maxTokens,
+                             bool &perToken) {
+  if (!v.is_array())
+    bad(where, "must be an array of integers");
+  json::array numbers = v.as_array();
+  perToken = numbers.size() > 1 && numbers[1].is_string() && numbers[1].as_string() == "S";
+  if (perToken) {
+    if (!maxTokens)
+      bad(where, "\"S\" (the run's sequence length) needs the module's 'max_tokens'");
+    numbers[1] = 1;
+  }
+  std::vector<int64_t> shape = intArray(numbers, where, 1, true);
+  if (perToken)
+    shape[1] = -2;
+  return shape;
+}
+
 /// "inputs" or "outputs": at least one {"name", "shape": [-1, d1, ...], "dtype": "F32"}; an
 /// input may be "I64" or "I32" [-1, N] with a "bound" on its values.
 /// `names` collects the names of both lists, which must be unique.
 std::vector<TensorSpec> parseTensors(const json::object &root, const char *listName,
-                                     std::set<std::string> &names) {
+                                     std::set<std::string> &names, int64_t maxTokens) {
   const json::array &list = needArray(root, "", listName);
   if (list.empty())
     bad(std::string("'") + listName + "'", "must list at least one tensor");
@@ -163,7 +185,7 @@ std::vector<TensorSpec> parseTensors(const json::object &root, const char *listN
       bad(field(where, "dtype"), isInput ? "must be \"F32\", \"I64\" or \"I32\"" : "must be \"F32\"");
     if (!isInput && t.dtype != ElementType::F32)
       bad(field(where, "dtype"), "must be \"F32\"");
-    t.shape = intArray(need(o, where, "shape"), field(where, "shape"), 1, true);
+    t.shape = ioShape(need(o, where, "shape"), field(where, "shape"), maxTokens, t.perToken);
     if (t.dtype != ElementType::F32 && t.shape.size() != 2)
       bad(field(where, "shape"), "of an integer input must be [-1, N], not " + shapeToString(t.shape));
     if (o.contains("bound")) {
@@ -174,12 +196,23 @@ std::vector<TensorSpec> parseTensors(const json::object &root, const char *listN
         bad(field(where, "bound"), "must be a positive integer");
       t.bound = bound.as_int64();
     }
-    const std::vector<int64_t> sample(t.shape.begin() + (t.shape.empty() ? 0 : 1), t.shape.end());
+    if (o.contains("optional")) {
+      const json::value &optional = o.at("optional");
+      if (!optional.is_bool())
+        bad(field(where, "optional"), "must be true or false");
+      if (optional.get_bool() && (!isInput || t.dtype == ElementType::F32))
+        bad(field(where, "optional"), "is only for an integer input (omitted: zeros)");
+      t.optional = optional.get_bool();
+    }
+    std::vector<int64_t> sample(t.shape.begin() + (t.shape.empty() ? 0 : 1), t.shape.end());
+    if (t.perToken)
+      sample.erase(sample.begin());
     if (t.shape.size() < kMinIORank || t.shape.size() > kMaxIORank || t.shape[0] != -1 ||
         std::any_of(sample.begin(), sample.end(), [](int64_t d) { return d < 1 || d > kInt32Max; }))
       bad(field(where, "shape"), "must be [-1, d1, ...] (the batch, then 1 to " +
                                      std::to_string(kMaxIORank - 1) +
-                                     " dimensions, each in [1, 2^31)), not " +
+                                     " dimensions, each in [1, 2^31), the first of which may be "
+                                     "\"S\" in a module with 'max_tokens'), not " +
                                      shapeToString(t.shape));
     t.elementsPerSample = product(sample, field(where, "shape"));
     tensors.push_back(std::move(t));
@@ -187,39 +220,87 @@ std::vector<TensorSpec> parseTensors(const json::object &root, const char *listN
   return tensors;
 }
 
-/// An argument's offset, shape (a negative entry -k, meaning k * B, only where `batched`)
-/// and strides, each within Halide's int32. Returns the view's largest element index as
-/// a + b * B.
-std::pair<int64_t, int64_t> parseViewLayout(const json::object &o, const std::string &where,
-                                            bool batched, ArgView &arg) {
+/// A view's "shape" or "strides": integers (a negative shape entry -k, meaning k * B, only
+/// where `batched`), and with run-time tokens (`tokens`) strings of factors joined by '*':
+/// at most one positive integer, 'S', and in a batched shape 'B' ("B*S", "64*S"). Entries
+/// with S set their bit in `tokensBits`.
+std::vector<int64_t> viewEntries(const json::value &v, const std::string &where, bool isShape,
+                                 bool batched, bool tokens, uint32_t &tokensBits) {
+  if (!v.is_array())
+    bad(where, "must be an array of integers");
+  json::array numbers = v.as_array();
+  if (numbers.size() > kMaxRank)
+    bad(where, "has more than " + std::to_string(kMaxRank) + " entries");
+  for (size_t d = 0; d < numbers.size(); ++d) {
+    if (!numbers[d].is_string())
+      continue;
+    const std::string text(numbers[d].as_string());
+    if (!tokens)
+      bad(where, "entry \"" + text + "\" is not an integer (an entry with S needs the "
+                 "module's 'max_tokens')");
+    int64_t k = 0;
+    bool hasB = false, hasS = false;
+    size_t at = 0;
+    while (at <= text.size()) {
+      const size_t next = std::min(text.find('*', at), text.size());
+      const std::string factor = text.substr(at, next - at);
+      if (factor == "B" && !hasB && isShape && batched)
+        hasB = true;
+      else if (factor == "S" && !hasS)
+        hasS = true;
+      else if (!k && !factor.empty() && factor.size() <= 12 &&
+               std::all_of(factor.begin(), factor.end(),
+                           [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+        k = std::stoll(factor);
+      else
+        bad(where, "entry \"" + text + "\" is not a product of a positive integer, S" +
+                       (isShape && batched ? " and B" : "") + " (\"B*S\", \"64*S\")");
+      at = next + 1;
+    }
+    if (!hasS)
+      bad(where, "entry \"" + text + "\" has no S: write an integer");
+    if (k == 0 && text.find_first_of("0123456789") != std::string::npos)
+      bad(where, "entry \"" + text + "\" has a factor below 1");
+    numbers[d] = hasB ? -std::max<int64_t>(k, 1) : std::max<int64_t>(k, 1);
+    tokensBits |= uint32_t(1) << d;
+  }
+  return intArray(numbers, where, 1, isShape && batched);
+}
+
+/// An argument's offset, shape and strides (viewEntries), each within Halide's int32.
+/// Returns the view's largest element index as a + b * B + c * B * S + d * S.
+std::array<int64_t, 4> parseViewLayout(const json::object &o, const std::string &where,
+                                       bool batched, bool tokens, ArgView &arg) {
   arg.offset = o.contains("offset") ? needInt(o, where, "offset", 0) : 0;
-  arg.shape = intArray(need(o, where, "shape"), field(where, "shape"), 1, batched);
-  arg.strides = intArray(need(o, where, "strides"), field(where, "strides"), 1, false);
+  arg.shape = viewEntries(need(o, where, "shape"), field(where, "shape"), true, batched, tokens,
+                          arg.tokensShape);
+  arg.strides = viewEntries(need(o, where, "strides"), field(where, "strides"), false, batched,
+                            tokens, arg.tokensStrides);
   if (arg.strides.size() != arg.shape.size())
     bad(where, "shape " + shapeToString(arg.shape) + " and strides " +
                    shapeToString(arg.strides) + " differ in rank");
+  if (arg.tokensShape & arg.tokensStrides)
+    bad(where, "a dimension has both its extent and its stride times S");
 
-  int64_t a = arg.offset, b = 0;
+  int64_t a = arg.offset, b = 0, c = 0, d = 0;
   for (size_t i = 0; i < arg.shape.size(); ++i) {
     const int64_t stride = arg.strides[i];
+    const bool extentS = arg.tokensShape >> i & 1, strideS = arg.tokensStrides >> i & 1;
     if (stride > kInt32Max)
       bad(field(where, "strides"), "entry " + std::to_string(stride) + " exceeds Halide's int32");
-    if (arg.shape[i] < 0) {
-      const int64_t k = -arg.shape[i];
-      if (k > kInt32Max)
-        bad(field(where, "shape"), "entry " + std::to_string(arg.shape[i]) + " is too large");
-      b += k * stride; // < 2^31 * 2^31
-      a -= stride;
-    } else {
-      if (arg.shape[i] > kInt32Max)
-        bad(field(where, "shape"), "entry " + std::to_string(arg.shape[i]) +
-                                       " exceeds Halide's int32");
-      a += (arg.shape[i] - 1) * stride;
-    }
-    if (a > kMaxValue * 4 || b > kMaxValue * 4)
+    const int64_t k = arg.shape[i] < 0 ? -arg.shape[i] : arg.shape[i];
+    if (k > kInt32Max)
+      bad(field(where, "shape"), "entry " + std::to_string(arg.shape[i]) +
+                                     " exceeds Halide's int32");
+    // (extent - 1) * stride, with extent k, k*B, k*S or k*B*S and stride m or m*S.
+    const int64_t km = k * stride; // < 2^31 * 2^31
+    const bool hasB = arg.shape[i] < 0;
+    (hasB ? (extentS || strideS ? c : b) : (extentS || strideS ? d : a)) += km;
+    (strideS ? d : a) -= stride;
+    if (a > kMaxValue * 4 || b > kMaxValue * 4 || c > kMaxValue * 4 || d > kMaxValue * 4)
       bad(where, "view is too large");
   }
-  return {a, b};
+  return {a, b, c, d};
 }
 
 ArgView parseArg(const json::value &v, const std::string &where, const Manifest &m,
@@ -265,25 +346,49 @@ ArgView parseArg(const json::value &v, const std::string &where, const Manifest 
       bad(where, source + " " + std::to_string(id) + " is not in '" +
                      (isConstant ? "constants" : "slots") + "'");
     arg.index = it->second;
+  } else if (source == "tokens") {
+    if (prepare || !m.maxTokens)
+      bad(where, prepare ? "a prepare kernel has no run-time tokens"
+                         : "the source 'tokens' needs the module's 'max_tokens'");
+    arg.source = ArgSource::Tokens;
+    return arg; // a scalar: no view
   } else {
     bad(field(where, "source"), "unknown source '" + source +
-                                    "' (expected input, output, weight, constant or slot)");
+                                    "' (expected input, output, weight, constant, slot or "
+                                    "tokens)");
   }
 
   const bool batched = arg.source == ArgSource::Input || arg.source == ArgSource::Output ||
                        arg.source == ArgSource::Slot;
-  const auto [a, b] = parseViewLayout(o, where, batched && !prepare, arg);
-  // The view's largest element index is a + b*B; the storage holds c + d*B
-  // elements. Both are linear in B, so checking B = 1 and the slopes covers every B.
-  const int64_t c1 = storageElements(m, arg, 1);
-  const int64_t c2 = storageElements(m, arg, 2);
-  const int64_t d = c2 - c1;
-  if (a + b >= c1 || b > d)
-    bad(where, "view (offset " + std::to_string(arg.offset) + ", shape " +
-                   shapeToString(arg.shape) + ", strides " + shapeToString(arg.strides) +
-                   ") goes past the end of its storage (" + std::to_string(c1) +
-                   " elements" + (d ? " per sample" : "") + ")");
+  const auto [a, b, c, d] =
+      parseViewLayout(o, where, batched && !prepare, m.maxTokens > 0 && !prepare, arg);
+  // The view's largest element index is a + b*B + c*B*S + d*S; the storage holds
+  // B * (e + f*S) elements (or a fixed count). For each S both are linear in B, and the
+  // slopes and the values at B = 1 are linear in S: checking S = 1 and S = max covers all.
+  for (const int64_t tokens : {int64_t(1), std::max<int64_t>(m.maxTokens, 1)}) {
+    const int64_t c1 = storageElements(m, arg, {1, tokens});
+    const int64_t slope = storageElements(m, arg, {2, tokens}) - c1;
+    if (a + b + (c + d) * tokens >= c1 || b + c * tokens > slope)
+      bad(where, "view (offset " + std::to_string(arg.offset) + ", shape " +
+                     shapeToString(arg.shape) + ", strides " + shapeToString(arg.strides) +
+                     ") goes past the end of its storage (" + std::to_string(c1) +
+                     " elements" + (slope ? " per sample" : "") +
+                     (m.maxTokens ? " at S = " + std::to_string(tokens) : "") + ")");
+  }
   return arg;
+}
+
+/// "flops_per_sample" and, in a module with run-time tokens, "flops_per_token" and
+/// "flops_per_token_pair" (each optional, default 0).
+FlopCount parseFlops(const json::object &o, const std::string &where) {
+  FlopCount flops;
+  if (o.contains("flops_per_sample"))
+    flops.perSample = needCount(o, where, "flops_per_sample");
+  if (o.contains("flops_per_token"))
+    flops.perToken = needCount(o, where, "flops_per_token");
+  if (o.contains("flops_per_token_pair"))
+    flops.perTokenPair = needCount(o, where, "flops_per_token_pair");
+  return flops;
 }
 
 /// A kernel's "function": a C identifier, the prefix of its <function>_argv entry point.
@@ -318,17 +423,18 @@ std::vector<KernelSpec> parseKernels(const json::object &root, const char *listN
           bad(field(where, "ops"), "must be an array of strings");
         k.ops.emplace_back(op.as_string());
       }
-    if (o.contains("flops_per_sample"))
-      k.flopsPerSample = needCount(o, where, "flops_per_sample");
+    k.flops = parseFlops(o, where);
     const json::array &args = needArray(o, where, "args");
     if (args.empty())
       bad(field(where, "args"), "is empty");
     for (size_t j = 0; j < args.size(); ++j) {
       ArgView arg = parseArg(args[j], where + ".args[" + std::to_string(j) + "]", m, weightIndex,
                              constantIndex, slotIndex, prepare);
-      for (int64_t s : arg.shape)
-        if (s < 0 && -s > m.maxBatchMultiple)
-          m.maxBatchMultiple = -s;
+      for (size_t d = 0; d < arg.shape.size(); ++d) {
+        // Extents k * B; those with S, and strides with S, are checked per run.
+        if (!(arg.tokensShape >> d & 1))
+          m.maxBatchMultiple = std::max(m.maxBatchMultiple, -arg.shape[d]);
+      }
       k.args.push_back(std::move(arg));
     }
     kernels.push_back(std::move(k));
@@ -348,18 +454,20 @@ json::value parseDocument(const std::string &text) {
 
 } // namespace
 
-int64_t storageElements(const Manifest &m, const ArgView &arg, int64_t batch) {
+int64_t storageElements(const Manifest &m, const ArgView &arg, RunShape run) {
   switch (arg.source) {
   case ArgSource::Input:
-    return m.inputs[arg.index].elementsPerSample * batch;
+    return m.inputs[arg.index].elements(run);
   case ArgSource::Output:
-    return m.outputs[arg.index].elementsPerSample * batch;
+    return m.outputs[arg.index].elements(run);
   case ArgSource::Weight:
     return m.weights[arg.index].elements;
   case ArgSource::Constant:
     return m.constants[arg.index].elements;
   case ArgSource::Slot:
-    return m.slots[arg.index].elementsPerSample * batch;
+    return m.slots[arg.index].elements(run);
+  case ArgSource::Tokens:
+    return 0;
   }
   return 0;
 }
@@ -390,10 +498,17 @@ Manifest parseManifest(const std::string &text) {
       bad("'cpu_features'", "must be an array of strings");
     m.cpuFeatures.emplace_back(f.as_string());
   }
-  m.flopsPerSample = needCount(root, "", "flops_per_sample");
+  if (!root.contains("flops_per_sample"))
+    bad("", "field 'flops_per_sample' is missing");
+  m.flops = parseFlops(root, "");
+  if (root.contains("max_tokens"))
+    m.maxTokens = needInt(root, "", "max_tokens", 1, kMaxTokens);
   std::set<std::string> ioNames;
-  m.inputs = parseTensors(root, "inputs", ioNames);
-  m.outputs = parseTensors(root, "outputs", ioNames);
+  m.inputs = parseTensors(root, "inputs", ioNames, m.maxTokens);
+  m.outputs = parseTensors(root, "outputs", ioNames, m.maxTokens);
+  if (m.maxTokens && std::none_of(m.inputs.begin(), m.inputs.end(),
+                                  [](const TensorSpec &t) { return t.perToken; }))
+    bad("'max_tokens'", "is given, but no input has the run's sequence length S");
   if (root.contains("tokens") || root.contains("dim")) {
     m.tokens = needInt(root, "", "tokens", 1, kInt32Max);
     m.dim = needInt(root, "", "dim", 1, kInt32Max);
@@ -466,7 +581,14 @@ Manifest parseManifest(const std::string &text) {
     const json::object &o = slots[i].as_object();
     SlotSpec s;
     s.id = needInt(o, where, "id", 0);
-    s.elementsPerSample = needInt(o, where, "elements_per_sample", 1);
+    s.elementsPerSample = needInt(o, where, "elements_per_sample", 0);
+    if (o.contains("elements_per_token")) {
+      if (!m.maxTokens)
+        bad(field(where, "elements_per_token"), "needs the module's 'max_tokens'");
+      s.elementsPerToken = needInt(o, where, "elements_per_token", 0);
+    }
+    if (s.elementsPerSample + s.elementsPerToken == 0)
+      bad(where, "holds no elements ('elements_per_sample' and 'elements_per_token' are 0)");
     if (!slotIndex.emplace(s.id, m.slots.size()).second)
       bad(where, "slot id " + std::to_string(s.id) + " is listed twice");
     m.slots.push_back(s);
@@ -498,7 +620,7 @@ KernelSpec parseStandaloneKernel(const std::string &text) {
     if (output && !output->is_bool())
       bad(field(where, "output"), "must be true or false");
     arg.source = output && output->get_bool() ? ArgSource::Output : ArgSource::Input;
-    parseViewLayout(o, where, /*batched=*/true, arg);
+    parseViewLayout(o, where, /*batched=*/true, /*tokens=*/false, arg);
     k.args.push_back(std::move(arg));
   }
   return k;

@@ -95,11 +95,11 @@ void bindWeights(blockc_module &mod, const std::string &weightsPath) {
       storage.weights = &binding->weights;
       storage.constants = &binding->constants;
       std::vector<size_t> offsets;
-      size_t arenaFloats = slotOffsets(m, 1, offsets);
+      size_t arenaFloats = slotOffsets(m, RunShape(), offsets);
       AlignedFloats arena = allocateFloats(arenaFloats);
       for (size_t o : offsets)
         storage.slots.push_back(reinterpret_cast<uintptr_t>(arena.get() + o));
-      callKernels(mod, "prepare", m.prepare, mod.prepareFunctions, storage, 1);
+      callKernels(mod, "prepare", m.prepare, mod.prepareFunctions, storage, RunShape());
     }
   } else {
     // One device allocation holds every used weight (copied from the file's bytes) and every

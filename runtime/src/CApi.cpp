@@ -72,7 +72,7 @@ void checkKernelSeconds(const blockc_module &module, const char *function,
 /// One input and one output, both [B, N, C]: blockc_module_info describes their shapes.
 bool isBlockModule(const Manifest &m) {
   return m.inputs.size() == 1 && m.outputs.size() == 1 && m.inputs[0].shape.size() == 3 &&
-         m.outputs[0].shape.size() == 3;
+         m.outputs[0].shape.size() == 3 && !m.maxTokens;
 }
 
 } // namespace
@@ -263,6 +263,7 @@ blockc_status blockc_module_get_tensor_info(const blockc_module *module, blockc_
   info->dtype.bits = static_cast<uint8_t>(t.elementBytes() * 8);
   info->dtype.lanes = 1;
   info->bound = t.bound;
+  info->optional = t.optional ? 1 : 0;
   return BLOCKC_OK;
 }
 
@@ -277,7 +278,9 @@ blockc_status blockc_module_get_kernel_info(const blockc_module *module, int32_t
   info->name = k.name.c_str();
   info->kind = k.kind.c_str();
   info->ops = module->runKernelOps[static_cast<size_t>(index)].c_str();
-  info->flops_per_sample = k.flopsPerSample;
+  info->flops_per_sample = k.flops.perSample;
+  info->flops_per_token = k.flops.perToken;
+  info->flops_per_token_pair = k.flops.perTokenPair;
   return BLOCKC_OK;
 }
 
@@ -331,7 +334,10 @@ blockc_status blockc_module_get_info(const blockc_module *module, blockc_module_
   info->output_dim = block ? m.outputs[0].shape[2] : 0;
   info->num_inputs = static_cast<int32_t>(m.inputs.size());
   info->num_outputs = static_cast<int32_t>(m.outputs.size());
-  info->flops_per_sample = m.flopsPerSample;
+  info->flops_per_sample = m.flops.perSample;
+  info->flops_per_token = m.flops.perToken;
+  info->flops_per_token_pair = m.flops.perTokenPair;
+  info->max_tokens = m.maxTokens;
   info->num_weights = static_cast<int32_t>(m.weights.size());
   info->weights_bound = module->currentBinding() ? 1 : 0;
   info->device = m.device.c_str();

@@ -136,19 +136,21 @@ void tearDownCuda(blockc_module &mod);
 /// blockc_module_bind_weights.
 void bindWeights(blockc_module &mod, const std::string &weightsPath);
 
-/// Arena layout for batch B: each slot 64-byte aligned (256 on a GPU). Returns the total
-/// in floats; `offsets` receives each slot's offset.
-size_t slotOffsets(const Manifest &m, int64_t batch, std::vector<size_t> &offsets,
+/// Arena layout for a run of `run`'s sizes: each slot 64-byte aligned (256 on a GPU).
+/// Returns the total in floats; `offsets` receives each slot's offset.
+size_t slotOffsets(const Manifest &m, RunShape run, std::vector<size_t> &offsets,
                    bool device = false);
 
 /// The caller's tensors of one run, checked against the manifest: where element 0 of each
 /// input and output is, in manifest order.
 struct RunTensors {
-  int64_t batch = 0;
+  RunShape shape; ///< B, and S (the tensors' sequence length) for a module with run-time tokens
   std::vector<uintptr_t> inputs, outputs;
   /// Per tensor: host memory, or (false) a CUDA module's device memory. A CUDA module copies
   /// host tensors through its arena.
   std::vector<bool> inputOnHost, outputOnHost;
+  /// The zeros of optional inputs the caller omitted (`inputs` points into them).
+  std::vector<std::vector<uint64_t>> zeros;
 };
 
 /// blockc_module_run_named: checks each named tensor against the module's inputs and
@@ -182,7 +184,7 @@ struct Storage {
 void callKernels(const blockc_module &mod, const char *phase,
                  const std::vector<KernelSpec> &kernels,
                  const std::vector<ArgvFunction> &functions, const Storage &storage,
-                 int64_t batch, double *kernelSeconds = nullptr);
+                 RunShape run, double *kernelSeconds = nullptr);
 
 /// Runs `kernels` of a CUDA module on an arena's device memory and stream, with the
 /// caller's `tensors` (host ones copied through the arena, device ones used in place) or

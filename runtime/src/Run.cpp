@@ -28,32 +28,35 @@ struct ArenaLease {
   Arena arena;
 };
 
-/// The floats of one of the caller's tensors at batch B (checked to fit in memory).
-/// The bytes of a caller's tensor of batch `batch`.
-size_t bytesOf(const TensorSpec &t, int64_t batch) {
-  return static_cast<size_t>(t.elementsPerSample) * static_cast<size_t>(batch) * t.elementBytes();
+/// The bytes of a caller's tensor in a run of `run`'s sizes.
+size_t bytesOf(const TensorSpec &t, RunShape run) {
+  return static_cast<size_t>(t.elements(run)) * t.elementBytes();
 }
 
 } // namespace
 
-size_t slotOffsets(const Manifest &m, int64_t batch, std::vector<size_t> &offsets,
-                   bool device) {
-  // Slot sizes come from the manifest and the batch from the caller: a total beyond what
+size_t slotOffsets(const Manifest &m, RunShape run, std::vector<size_t> &offsets, bool device) {
+  // Slot sizes come from the manifest and B and S from the caller: a total beyond what
   // memory could hold is an error, never a product that wraps to a small arena.
   constexpr size_t kMaxFloats = std::numeric_limits<size_t>::max() / sizeof(float) / 2;
   offsets.clear();
   size_t total = 0;
   for (const SlotSpec &s : m.slots) {
     offsets.push_back(total);
-    size_t n;
-    if (__builtin_mul_overflow(static_cast<size_t>(s.elementsPerSample),
-                               static_cast<size_t>(batch), &n) ||
+    size_t perToken, perSample, n;
+    if (__builtin_mul_overflow(static_cast<size_t>(s.elementsPerToken),
+                               static_cast<size_t>(run.tokens), &perToken) ||
+        __builtin_add_overflow(perToken, static_cast<size_t>(s.elementsPerSample), &perSample) ||
+        __builtin_mul_overflow(perSample, static_cast<size_t>(run.batch), &n) ||
         n > kMaxFloats - total)
-      fail(BLOCKC_ERROR_OUT_OF_MEMORY, "the activations of batch " + std::to_string(batch) +
-                                           " do not fit in memory (slot " +
-                                           std::to_string(s.id) + ": " +
-                                           std::to_string(s.elementsPerSample) +
-                                           " floats per sample)");
+      fail(BLOCKC_ERROR_OUT_OF_MEMORY,
+           "the activations of batch " + std::to_string(run.batch) +
+               (m.maxTokens ? " at " + std::to_string(run.tokens) + " tokens" : "") +
+               " do not fit in memory (slot " + std::to_string(s.id) + ": " +
+               std::to_string(s.elementsPerSample) + " floats per sample" +
+               (s.elementsPerToken ? " and " + std::to_string(s.elementsPerToken) + " per token"
+                                   : "") +
+               ")");
     total += device ? roundUpDeviceFloats(n) : roundUpFloats(n);
   }
   return total;
@@ -62,7 +65,9 @@ size_t slotOffsets(const Manifest &m, int64_t batch, std::vector<size_t> &offset
 void callKernels(const blockc_module &mod, const char *phase,
                  const std::vector<KernelSpec> &kernels,
                  const std::vector<ArgvFunction> &functions, const Storage &storage,
-                 int64_t batch, double *kernelSeconds) {
+                 RunShape run, double *kernelSeconds) {
+  // A kernel's `tokens` argument points at S as int32 (Halide's scalar Param<int>).
+  int32_t tokens = static_cast<int32_t>(run.tokens);
   std::vector<halide_buffer_t> buffers;
   std::vector<halide_dimension_t> dims;
   std::vector<void *> argv;
@@ -77,8 +82,14 @@ void callKernels(const blockc_module &mod, const char *phase,
     size_t dimAt = 0;
     for (size_t i = 0; i < kernel.args.size(); ++i) {
       const ArgView &a = kernel.args[i];
+      if (a.source == ArgSource::Tokens) {
+        argv[i] = &tokens;
+        continue;
+      }
       uintptr_t base = 0;
       switch (a.source) {
+      case ArgSource::Tokens:
+        break;
       case ArgSource::Input:
         base = storage.inputs[a.index];
         break;
@@ -100,7 +111,7 @@ void callKernels(const blockc_module &mod, const char *phase,
       const size_t elementBytes = input ? input->elementBytes() : sizeof(float);
       const uintptr_t address = base + static_cast<uintptr_t>(a.offset) * elementBytes;
       halide_buffer_t &b = buffers[i];
-      b = viewBuffer(a.shape, a.strides, batch, dims.data() + dimAt);
+      b = viewBuffer(a, run, dims.data() + dimAt);
       if (input && input->dtype != ElementType::F32)
         b.type = halide_type_t(halide_type_int, static_cast<uint8_t>(elementBytes * 8), 1);
       if (storage.device) { // a crop of device memory: no host side, not dirty
@@ -138,9 +149,9 @@ void runOnDevice(blockc_module &mod, const char *phase, const std::vector<Kernel
                  const std::vector<ArgvFunction> &functions, const Binding &binding,
                  const RunTensors *tensors, double *kernelSeconds) {
   const Manifest &m = mod.manifest;
-  const int64_t batch = tensors ? tensors->batch : 1;
+  const RunShape run = tensors ? tensors->shape : RunShape();
   std::vector<size_t> offsets;
-  size_t arenaFloats = slotOffsets(m, batch, offsets, /*device=*/true);
+  size_t arenaFloats = slotOffsets(m, run, offsets, /*device=*/true);
   // Each host tensor gets arena space after the slots (an offset in floats; SIZE_MAX for a
   // device tensor, used in place).
   auto place = [&](const std::vector<TensorSpec> &specs, const std::vector<bool> &onHost) {
@@ -148,7 +159,7 @@ void runOnDevice(blockc_module &mod, const char *phase, const std::vector<Kernel
     for (size_t k = 0; k < specs.size(); ++k) {
       at.push_back(onHost[k] ? arenaFloats : SIZE_MAX);
       if (onHost[k])
-        arenaFloats += roundUpDeviceFloats((bytesOf(specs[k], batch) + sizeof(float) - 1) / sizeof(float));
+        arenaFloats += roundUpDeviceFloats((bytesOf(specs[k], run) + sizeof(float) - 1) / sizeof(float));
     }
     return at;
   };
@@ -181,19 +192,19 @@ void runOnDevice(blockc_module &mod, const char *phase, const std::vector<Kernel
     storage.inputs[k] = base + inputAt[k] * sizeof(float);
     cuda::check(api.cuMemcpyHtoDAsync(storage.inputs[k],
                                       reinterpret_cast<const void *>(tensors->inputs[k]),
-                                      bytesOf(m.inputs[k], batch), stream),
+                                      bytesOf(m.inputs[k], run), stream),
                 mod.path + ": copying input '" + m.inputs[k].name + "' to the GPU",
                 BLOCKC_ERROR_KERNEL);
   }
   for (size_t k = 0; k < outputAt.size(); ++k)
     if (outputAt[k] != SIZE_MAX)
       storage.outputs[k] = base + outputAt[k] * sizeof(float);
-  callKernels(mod, phase, kernels, functions, storage, batch, kernelSeconds);
+  callKernels(mod, phase, kernels, functions, storage, run, kernelSeconds);
   for (size_t k = 0; k < outputAt.size(); ++k)
     if (outputAt[k] != SIZE_MAX)
       cuda::check(api.cuMemcpyDtoHAsync(reinterpret_cast<void *>(tensors->outputs[k]),
                                         storage.outputs[k],
-                                        bytesOf(m.outputs[k], batch), stream),
+                                        bytesOf(m.outputs[k], run), stream),
                   mod.path + ": copying output '" + m.outputs[k].name + "' from the GPU",
                   BLOCKC_ERROR_KERNEL);
   // Kernels run asynchronously: their own failures (an illegal address...) surface here.
@@ -212,7 +223,7 @@ void runModule(blockc_module &mod, const RunTensors &tensors, double *kernelSeco
     return;
   }
   std::vector<size_t> offsets;
-  const size_t arenaFloats = slotOffsets(m, tensors.batch, offsets);
+  const size_t arenaFloats = slotOffsets(m, tensors.shape, offsets);
   ArenaLease lease(mod, arenaFloats);
   Arena &arena = lease.arena;
   Storage storage;
@@ -222,7 +233,7 @@ void runModule(blockc_module &mod, const RunTensors &tensors, double *kernelSeco
   storage.constants = &binding->constants;
   for (size_t o : offsets)
     storage.slots.push_back(reinterpret_cast<uintptr_t>(arena.data.get() + o));
-  callKernels(mod, "run", m.run, mod.runFunctions, storage, tensors.batch, kernelSeconds);
+  callKernels(mod, "run", m.run, mod.runFunctions, storage, tensors.shape, kernelSeconds);
 }
 
 } // namespace rt

@@ -26,11 +26,12 @@ std::string namesOf(const std::vector<TensorSpec> &tensors) {
   return joinNames(names);
 }
 
-/// The manifest's shape with B for the batch: "[B, 3, 224, 224]".
+/// The manifest's shape with B for the batch and S for run-time tokens: "[B, 3, 224, 224]",
+/// "[B, S, 384]".
 std::string withBatch(const TensorSpec &t) {
   std::string s = "[B";
   for (size_t i = 1; i < t.shape.size(); ++i)
-    s += ", " + std::to_string(t.shape[i]);
+    s += ", " + (t.shape[i] == -2 ? std::string("S") : std::to_string(t.shape[i]));
   return s + "]";
 }
 
@@ -78,14 +79,19 @@ public:
       found[k] = &given[i].tensor;
     }
     for (size_t k = 0; k < specs.size(); ++k)
-      if (!found[k])
+      if (!found[k] && !specs[k].optional)
         error(kind + " '" + specs[k].name + "' is missing (the module's " + kind +
               "s: " + namesOf(specs) + ")");
     return found;
   }
 
-  /// The batch of the tensors checked so far.
-  int64_t runBatch() const { return batch; }
+  /// The batch (and sequence length) of the tensors checked so far.
+  RunShape runShape() const {
+    if (mod.manifest.maxTokens && tokensFrom.empty())
+      error("no tensor given has the sequence length S (shape[1]); give one of the inputs "
+            "that have it");
+    return {batch, tokens};
+  }
 
   /// Checks `t` as the module's `spec`; the first tensor checked sets the batch.
   Extent check(const DLTensor &t, const TensorSpec &spec, const char *kind) {
@@ -108,10 +114,17 @@ public:
     const std::vector<int64_t> shape(t.shape, t.shape + t.ndim);
     if (shape[0] < 1)
       fault("batch must be >= 1, got " + std::to_string(shape[0]) + " (its shape[0])");
-    if (!std::equal(shape.begin() + 1, shape.end(), spec.shape.begin() + 1))
+    if (spec.perToken && (shape[1] < 1 || shape[1] > mod.manifest.maxTokens))
+      fault("shape " + shapeToString(shape) + ": its sequence length " +
+            std::to_string(shape[1]) + " (shape[1]) is outside [1, " +
+            std::to_string(mod.manifest.maxTokens) + "], the lengths the module takes");
+    if (!std::equal(shape.begin() + (spec.perToken ? 2 : 1), shape.end(),
+                    spec.shape.begin() + (spec.perToken ? 2 : 1)))
       fault("shape " + shapeToString(shape) + " does not match the module's " + kind + " " +
             withBatch(spec));
     setBatch(shape[0], e.who);
+    if (spec.perToken)
+      setTokens(shape[1], e.who);
     if (t.strides) {
       const std::vector<int64_t> strides(t.strides, t.strides + t.ndim);
       std::vector<int64_t> compact(shape.size());
@@ -129,12 +142,13 @@ public:
     if (!t.data)
       fault("data is null");
     uint64_t bytes;
+    const int64_t samples = batch * (spec.perToken ? tokens : 1); // < 2^31 * 2^20
     if (__builtin_mul_overflow(static_cast<uint64_t>(spec.elementsPerSample),
-                               static_cast<uint64_t>(batch) * elementBytes, &bytes) ||
+                               static_cast<uint64_t>(samples) * elementBytes, &bytes) ||
         __builtin_add_overflow(reinterpret_cast<uintptr_t>(t.data), t.byte_offset, &e.begin) ||
         __builtin_add_overflow(e.begin, bytes, &e.end))
       fault("data + byte_offset + its " + std::to_string(spec.elementsPerSample) + " * " +
-            std::to_string(batch) + " elements go past the end of the address space");
+            std::to_string(samples) + " elements go past the end of the address space");
     if (e.begin % elementBytes)
       fault("data + byte_offset is not " + std::to_string(elementBytes) + "-byte aligned");
     if (!e.onHost)
@@ -148,7 +162,7 @@ public:
   /// first that is not by its sample and position. (On the GPU the kernels clamp ids to
   /// the table instead.)
   void checkValues(const Extent &e, const TensorSpec &spec) const {
-    const int64_t n = spec.shape[1], count = spec.elementsPerSample * batch;
+    const int64_t n = spec.perToken ? tokens : spec.shape[1], count = spec.elements(runShape());
     for (int64_t i = 0; i < count; ++i) {
       int64_t value;
       if (spec.dtype == ElementType::I64)
@@ -201,10 +215,30 @@ private:
     batchFrom = who;
   }
 
+  /// The run's sequence length S, from the first tensor that has it (after its batch).
+  void setTokens(int64_t s, const std::string &who) {
+    if (!tokensFrom.empty()) {
+      if (s != tokens)
+        error(who + ": sequence length " + std::to_string(s) + " (shape[1]) differs from " +
+              std::to_string(tokens) + " of " + tokensFrom);
+      return;
+    }
+    // Every extent and stride with S must fit Halide's int32 (s <= 2^20, B < 2^31).
+    for (const KernelSpec &k : mod.manifest.run)
+      for (const ArgView &a : k.args)
+        for (size_t d = 0; d < a.shape.size(); ++d)
+          if (a.extent(d, {batch, s}) > std::numeric_limits<int32_t>::max() ||
+              a.stride(d, {batch, s}) > std::numeric_limits<int32_t>::max())
+            error(who + ": batch " + std::to_string(batch) + " of " + std::to_string(s) +
+                  " tokens is too large (kernel '" + k.name + "' would index past int32)");
+    tokens = s;
+    tokensFrom = who;
+  }
+
   const blockc_module &mod;
   const std::string what;
-  int64_t batch = 0;
-  std::string batchFrom; // who set the batch
+  int64_t batch = 0, tokens = 1;
+  std::string batchFrom, tokensFrom; // who set them
 };
 
 DLTensor contiguous(const void *data, DLDeviceType device, std::vector<int64_t> &shape) {
@@ -232,6 +266,11 @@ RunTensors checkNamedTensors(const blockc_module &mod, const char *what,
   RunTensors r;
   std::vector<Extent> extents;
   for (size_t k = 0; k < in.size(); ++k) {
+    if (!in[k]) { // an optional input the caller omitted: zeros, below
+      r.inputs.push_back(0);
+      r.inputOnHost.push_back(true);
+      continue;
+    }
     extents.push_back(checker.check(*in[k], m.inputs[k], "input"));
     r.inputs.push_back(extents.back().begin);
     r.inputOnHost.push_back(extents.back().onHost);
@@ -246,7 +285,14 @@ RunTensors checkNamedTensors(const blockc_module &mod, const char *what,
     r.outputs.push_back(e.begin);
     r.outputOnHost.push_back(e.onHost);
   }
-  r.batch = checker.runBatch();
+  r.shape = checker.runShape();
+  for (size_t k = 0; k < in.size(); ++k)
+    if (!in[k]) {
+      const size_t bytes = static_cast<size_t>(m.inputs[k].elements(r.shape)) *
+                           m.inputs[k].elementBytes();
+      r.zeros.emplace_back((bytes + sizeof(uint64_t) - 1) / sizeof(uint64_t), 0);
+      r.inputs[k] = reinterpret_cast<uintptr_t>(r.zeros.back().data());
+    }
   return r;
 }
 
@@ -258,6 +304,11 @@ RunTensors checkSingleTensors(const blockc_module &mod, const char *what, const 
          std::string(what) + ": the module has inputs " + namesOf(m.inputs) + " and outputs " +
              namesOf(m.outputs) + "; this call takes a module with one input and one output: "
              "use blockc_module_run_named");
+  if (m.maxTokens)
+    fail(BLOCKC_ERROR_INVALID_ARGUMENT,
+         std::string(what) + ": the module's sequence length is chosen per run (up to " +
+             std::to_string(m.maxTokens) + " tokens); this call has no way to say it: use "
+             "blockc_module_run_named");
   std::vector<int64_t> inShape = m.inputs[0].shape, outShape = m.outputs[0].shape;
   inShape[0] = outShape[0] = batch;
   const blockc_named_tensor in{m.inputs[0].name.c_str(), contiguous(input, device, inShape)};

@@ -53,7 +53,7 @@ func.func @no_result(%x: tensor<?x4x8xf32>) {
 
 // -----
 
-// expected-error @+1 {{inputs and outputs must be tensor<?x...xf32> (inputs also tensor<?xNxi64> or i32), the batch dynamic and every other size static, got 'tensor<2x4x8xf32>'}}
+// expected-error @+1 {{inputs and outputs must be tensor<?x...xf32> (inputs also tensor<?xNxi64> or i32), the batch dynamic and every other size static (the tokens may be dynamic with blockc.max_tokens), got 'tensor<2x4x8xf32>'}}
 func.func @static_batch(%x: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
   %0 = blockc.relu %x : tensor<2x4x8xf32>
   return %0 : tensor<2x4x8xf32>
@@ -61,7 +61,7 @@ func.func @static_batch(%x: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
 
 // -----
 
-// expected-error @+1 {{inputs and outputs must be tensor<?x...xf32> (inputs also tensor<?xNxi64> or i32), the batch dynamic and every other size static, got 'tensor<?x?x8xf32>'}}
+// expected-error @+1 {{inputs and outputs must be tensor<?x...xf32> (inputs also tensor<?xNxi64> or i32), the batch dynamic and every other size static (the tokens may be dynamic with blockc.max_tokens), got 'tensor<?x?x8xf32>'}}
 func.func @dynamic_tokens(%x: tensor<?x?x8xf32>) -> tensor<?x?x8xf32> {
   %0 = blockc.relu %x : tensor<?x?x8xf32>
   return %0 : tensor<?x?x8xf32>
@@ -69,7 +69,7 @@ func.func @dynamic_tokens(%x: tensor<?x?x8xf32>) -> tensor<?x?x8xf32> {
 
 // -----
 
-// expected-error @+1 {{inputs and outputs must be tensor<?x...xf32> (inputs also tensor<?xNxi64> or i32), the batch dynamic and every other size static, got 'tensor<?xf32>'}}
+// expected-error @+1 {{inputs and outputs must be tensor<?x...xf32> (inputs also tensor<?xNxi64> or i32), the batch dynamic and every other size static (the tokens may be dynamic with blockc.max_tokens), got 'tensor<?xf32>'}}
 func.func @rank1(%x: tensor<?xf32>) -> tensor<?xf32> {
   return %x : tensor<?xf32>
 }
@@ -100,7 +100,7 @@ func.func @unused_weight(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
 // -----
 
 // Token ids come in; every output is float32.
-// expected-error @+1 {{inputs and outputs must be tensor<?x...xf32> (inputs also tensor<?xNxi64> or i32), the batch dynamic and every other size static, got 'tensor<?x4xi64>'}}
+// expected-error @+1 {{inputs and outputs must be tensor<?x...xf32> (inputs also tensor<?xNxi64> or i32), the batch dynamic and every other size static (the tokens may be dynamic with blockc.max_tokens), got 'tensor<?x4xi64>'}}
 func.func @integer_output(%ids: tensor<?x4xi64>) -> tensor<?x4xi64> {
   %0 = blockc.positions %ids : tensor<?x4xi64>
   return %0 : tensor<?x4xi64>

@@ -96,17 +96,27 @@ func.func @layer_norm_rank2_gamma(%x: tensor<?x4x8xf32>, %g: tensor<1x8xf32>) ->
 // -----
 
 func.func @layer_norm_rank2_input(%x: tensor<4x8xf32>, %g: tensor<8xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{'blockc.layer_norm' op expects a [B, N, C] activation with static N and C, got 'tensor<4x8xf32>'}}
+  // expected-error @+1 {{'blockc.layer_norm' op expects a [B, N, C] activation with static C, got 'tensor<4x8xf32>'}}
   %0 = blockc.layer_norm %x, %g, %g {epsilon = 1.0e-5 : f64} : tensor<4x8xf32>, tensor<8xf32>
   return %0 : tensor<4x8xf32>
 }
 
 // -----
 
-func.func @layer_norm_dynamic_tokens(%x: tensor<?x?x8xf32>, %g: tensor<8xf32>) -> tensor<?x?x8xf32> {
-  // expected-error @+1 {{'blockc.layer_norm' op expects a [B, N, C] activation with static N and C, got 'tensor<?x?x8xf32>'}}
-  %0 = blockc.layer_norm %x, %g, %g {epsilon = 1.0e-5 : f64} : tensor<?x?x8xf32>, tensor<8xf32>
-  return %0 : tensor<?x?x8xf32>
+func.func @layer_norm_dynamic_channels(%x: tensor<?x4x?xf32>, %g: tensor<8xf32>) -> tensor<?x4x?xf32> {
+  // expected-error @+1 {{'blockc.layer_norm' op expects a [B, N, C] activation with static C, got 'tensor<?x4x?xf32>'}}
+  %0 = blockc.layer_norm %x, %g, %g {epsilon = 1.0e-5 : f64} : tensor<?x4x?xf32>, tensor<8xf32>
+  return %0 : tensor<?x4x?xf32>
+}
+
+// -----
+
+// Run-time tokens (dynamic N) are activations too; indexing a token needs a static N.
+func.func @take_token_of_run_time_tokens(%x: tensor<?x?x8xf32>) -> tensor<?x8xf32> {
+  %0 = blockc.take_token %x [0] : tensor<?x?x8xf32> -> tensor<?x8xf32>
+  // expected-error @+1 {{'blockc.take_token' op token 1 may be beyond the run-time tokens (as few as 1)}}
+  %1 = blockc.take_token %x [1] : tensor<?x?x8xf32> -> tensor<?x8xf32>
+  return %1 : tensor<?x8xf32>
 }
 
 // -----
@@ -205,7 +215,7 @@ func.func @linear_bad_bias(%x: tensor<?x4x8xf32>, %w: tensor<8x16xf32>, %b: tens
 // -----
 
 func.func @linear_rank2_input(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>) -> tensor<?x4x16xf32> {
-  // expected-error @+1 {{'blockc.linear' op expects a [B, N, C] activation with static N and C, got 'tensor<4x8xf32>'}}
+  // expected-error @+1 {{'blockc.linear' op expects a [B, N, C] activation with static C, got 'tensor<4x8xf32>'}}
   %0 = blockc.linear %x, %w : tensor<4x8xf32>, tensor<8x16xf32> -> tensor<?x4x16xf32>
   return %0 : tensor<?x4x16xf32>
 }
@@ -287,7 +297,7 @@ func.func @mha_negative_heads(%q: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
 // -----
 
 func.func @mha_not_an_activation(%q: tensor<4x8xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{'blockc.mha' op expects a [B, N, C] activation with static N and C, got 'tensor<4x8xf32>'}}
+  // expected-error @+1 {{'blockc.mha' op expects a [B, N, C] activation with static C, got 'tensor<4x8xf32>'}}
   %0 = blockc.mha %q, %q, %q {heads = 2 : i64} : tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
 }

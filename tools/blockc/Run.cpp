@@ -113,10 +113,12 @@ int blockc::cli::cmdRun(const std::vector<std::string> &args) {
   const std::map<std::string, std::string> outputFile = filesByName(outputFiles, outputs, "output");
 
   HostTensors in;
-  int64_t batch = 0;
-  std::string batchFile;
+  int64_t batch = 0, tokens = 1;
+  std::string batchFile, tokensFile;
   for (const blockc_tensor_info &t : inputs) {
     auto file = inputFile.find(t.name);
+    if (file == inputFile.end() && t.optional)
+      continue; // the module reads zeros
     if (file == inputFile.end())
       throw Failure{"no --input for the module's input '" + std::string(t.name) + "' " +
                     withBatch(t) + " (its inputs: " + namesOf(inputs) +
@@ -129,16 +131,26 @@ int blockc::cli::cmdRun(const std::vector<std::string> &args) {
     else
       floats = blockc::npy::readF32(file->second);
     const std::vector<int64_t> &shape = integers ? ids.shape : floats.shape;
+    const bool perToken = t.rank > 1 && t.shape[1] == -2;
     if (shape.size() != static_cast<size_t>(t.rank) || shape[0] < 1 ||
-        !std::equal(shape.begin() + 1, shape.end(), t.shape + 1))
+        (perToken && shape[1] < 1) ||
+        !std::equal(shape.begin() + (perToken ? 2 : 1), shape.end(), t.shape + (perToken ? 2 : 1)))
       throw Failure{file->second + ": shape " + shapeString(shape) + " does not match the "
-                    "module's input '" + t.name + "' " + withBatch(t) + " (B >= 1)"};
+                    "module's input '" + t.name + "' " + withBatch(t) +
+                    (perToken ? " (B, S >= 1)" : " (B >= 1)")};
     if (batchFile.empty()) {
       batch = shape[0];
       batchFile = file->second;
     } else if (shape[0] != batch) {
       throw Failure{file->second + ": batch " + std::to_string(shape[0]) + " differs from " +
                     "batch " + std::to_string(batch) + " of " + batchFile};
+    }
+    if (perToken && tokensFile.empty()) {
+      tokens = shape[1];
+      tokensFile = file->second;
+    } else if (perToken && shape[1] != tokens) {
+      throw Failure{file->second + ": sequence length " + std::to_string(shape[1]) +
+                    " differs from " + std::to_string(tokens) + " of " + tokensFile};
     }
     if (!integers) {
       in.add(t.name, shape, std::move(floats.data));
@@ -152,7 +164,7 @@ int blockc::cli::cmdRun(const std::vector<std::string> &args) {
                         t.name + "'"};
     in.addInts(t.name, shape, t.dtype, ids.data);
   }
-  HostTensors out = HostTensors::of(outputs, batch, [] { return 0.0f; });
+  HostTensors out = HostTensors::of(outputs, batch, tokens, [] { return 0.0f; });
 
   auto start = std::chrono::steady_clock::now();
   module.runNamed(in.named(), out.named());

@@ -68,6 +68,11 @@ Token Lexer::lexToken() {
     text = llvm::StringRef(text.data(), 2);
     return tok_arrow;
   }
+  if (c == '<' && cur + 1 != end && cur[1] == '=') {
+    cur += 2;
+    text = llvm::StringRef(text.data(), 2);
+    return tok_upto;
+  }
   if (c == '.' && cur + 1 != end && cur[1] == '.') {
     cur += 2;
     text = llvm::StringRef(text.data(), 2);

@@ -101,11 +101,25 @@ std::unique_ptr<BlockAST> Parser::parseBlock() {
   if (!expect(tok_lparen, "'(' after the block's name"))
     return nullptr;
   while (true) {
-    // size := IDENT '=' NUMBER; Sema checks the value, with a better message.
-    if (!lexer.isIdentifier() || lexer.peekToken() != tok_equal)
-      return error("expected a size 'NAME = N'");
-    if (!parseOption(block->sizes))
+    // size := IDENT ('=' | '<=') NUMBER; Sema checks the value, with a better message.
+    if (lexer.isIdentifier() && lexer.peekToken() == tok_upto) {
+      Argument size;
+      size.key = lexer.getText().str();
+      size.loc = locate(lexer.getLoc());
+      size.upTo = true;
+      lexer.consume(tok_name);
+      lexer.consume(tok_upto);
+      size.valueLoc = locate(lexer.getLoc());
+      if (lexer.getCurToken() != tok_number)
+        return error("expected a number after '" + size.key + " <='");
+      size.number = lexer.getValue();
+      lexer.consume(tok_number);
+      block->sizes.push_back(std::move(size));
+    } else if (!lexer.isIdentifier() || lexer.peekToken() != tok_equal) {
+      return error("expected a size 'NAME = N' (or 'tokens <= N')");
+    } else if (!parseOption(block->sizes)) {
       return nullptr;
+    }
     if (lexer.getCurToken() != tok_comma)
       break;
     lexer.consume(tok_comma);
@@ -251,7 +265,9 @@ bool Parser::parseIgnore(BlockAST &model) {
 }
 
 // input := 'input' IDENT ':' [IDENT] shape, with the shape's first entry `B`; the IDENT is
-// the element type (int64, int32; float32 when absent).
+// the element type (int64, int32; float32 when absent). A later entry is a NUMBER, or the
+// name of the run-time tokens with their maximum where first written (`S <= 512`). A
+// trailing `= 0` lets a caller omit the input (zeros).
 bool Parser::parseInput(BlockAST &model) {
   lexer.consume(tok_name);
   InputDecl input;
@@ -283,18 +299,44 @@ bool Parser::parseInput(BlockAST &model) {
   lexer.consume(tok_name);
   while (lexer.getCurToken() == tok_comma) {
     lexer.consume(tok_comma);
-    if (lexer.getCurToken() != tok_number) {
-      error("expected a number in the input's shape");
+    Argument dim;
+    dim.loc = dim.valueLoc = locate(lexer.getLoc());
+    if (lexer.isIdentifier()) {
+      dim.kind = Argument::Kind::Name;
+      dim.name = lexer.getText().str();
+      lexer.consume(tok_name);
+      if (lexer.getCurToken() == tok_upto) {
+        lexer.consume(tok_upto);
+        dim.upTo = true;
+        dim.valueLoc = locate(lexer.getLoc());
+        if (lexer.getCurToken() != tok_number) {
+          error("expected the largest token count after '" + dim.name + " <='");
+          return false;
+        }
+        dim.number = lexer.getValue();
+        lexer.consume(tok_number);
+      }
+    } else if (lexer.getCurToken() == tok_number) {
+      dim.number = lexer.getValue();
+      lexer.consume(tok_number);
+    } else {
+      error("expected a number in the input's shape (or the run-time tokens, 'S <= N')");
       return false;
     }
-    Argument dim;
-    dim.number = lexer.getValue();
-    dim.loc = dim.valueLoc = locate(lexer.getLoc());
-    lexer.consume(tok_number);
     input.dims.push_back(std::move(dim));
   }
   if (!expect(tok_rbracket, "',' or ']' in the input's shape"))
     return false;
+  if (lexer.getCurToken() == tok_equal) {
+    lexer.consume(tok_equal);
+    input.defaultLoc = locate(lexer.getLoc());
+    if (lexer.getCurToken() != tok_number || lexer.getValue() != 0) {
+      error("expected 0 after '=': an input a caller may omit is all zeros ('= 0')");
+      return false;
+    }
+    lexer.consume(tok_number);
+    input.zeroDefault = true;
+  }
   model.inputs.push_back(std::move(input));
   return true;
 }

@@ -119,6 +119,7 @@ std::optional<int64_t> Sema::getSize(const Argument &arg, const llvm::Twine &wha
 /// or one sample's activation) past kMaxSize would overflow in the compiled kernels.
 bool Sema::withinIndexing(const Location &loc, const llvm::Twine &what, int64_t rows,
                           int64_t cols) {
+  rows = atMost(rows);
   if (rows == 0 || cols == 0 || rows <= kMaxSize / cols)
     return true;
   error(loc, what + " has " + llvm::Twine(rows) + " x " + llvm::Twine(cols) +
@@ -148,16 +149,17 @@ bool Sema::getNumber(const Argument &arg, double &field) {
 std::string ValueType::describe() const {
   if (kind == Kind::Number)
     return "a number";
+  const std::string n = tokens == kRunTimeTokens ? "S" : std::to_string(tokens);
   if (kind == Kind::Ids)
-    return "integers [B, " + std::to_string(tokens) + "]";
+    return "integers [B, " + n + "]";
   if (kind == Kind::Positions)
-    return "positions [B, " + std::to_string(tokens) + "]";
+    return "positions [B, " + n + "]";
   // The batch B first, but for a parameter, which has none.
   llvm::SmallVector<std::string, 4> dims;
   if (kind != Kind::Parameter)
     dims.push_back("B");
   if (kind == Kind::Tokens)
-    dims.push_back(std::to_string(tokens));
+    dims.push_back(n);
   if (kind == Kind::Tokens || kind == Kind::Pooled)
     dims.push_back(std::to_string(features));
   for (int64_t d : shape)
@@ -267,8 +269,20 @@ void Sema::checkSizes() {
       error(size.loc, "size '" + size.key + "' is given twice");
       continue;
     }
-    if (std::optional<int64_t> value = getSize(size, "'" + size.key + "'"))
+    if (size.upTo && field != &block.tokens) {
+      error(size.loc, "only 'tokens' may be chosen at run time ('tokens <= N'), not '" +
+                          size.key + "'");
+      continue;
+    }
+    std::optional<int64_t> value = getSize(size, "'" + size.key + "'");
+    if (value && size.upTo) {
+      if (checkMaxTokens(*value, size.valueLoc)) {
+        block.maxTokens = *value;
+        block.tokens = kRunTimeTokens;
+      }
+    } else if (value) {
       *field = *value;
+    }
   }
   for (llvm::StringRef name : {"tokens", "dim"})
     if (!given.count(name))
@@ -399,6 +413,12 @@ Value Sema::checkBinary(BinaryExprAST &binary) {
   if (binary.op == '+' && (lhs->kind == K::Parameter) != (rhs->kind == K::Parameter)) {
     const ValueType &table = lhs->kind == K::Parameter ? *lhs : *rhs;
     const ValueType &tensor = lhs->kind == K::Parameter ? *rhs : *lhs;
+    if (tensor.kind == K::Tokens && tensor.tokens == kRunTimeTokens) {
+      error(binary.loc, "'+' of a parameter " + table.describe() + " to tokens of a fixed "
+                        "count, not the run-time " + tensor.describe() +
+                        ": for learned positions, use an embedding of positions(ids)");
+      return std::nullopt;
+    }
     if (tensor.kind != K::Tokens || table.shape.size() != 3 || table.shape[0] != 1 ||
         table.shape[1] != tensor.tokens || table.shape[2] != tensor.features) {
       error(binary.loc, "'+' of tokens " + tensor.describe() + " and a parameter " +

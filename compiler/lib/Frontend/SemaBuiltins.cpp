@@ -30,9 +30,8 @@ bool Sema::checkMask(const Argument &mask, int64_t tokens, llvm::StringRef calle
   if (!value)
     return false;
   if (value->kind != ValueType::Kind::Ids || value->tokens != tokens) {
-    error(mask.valueLoc, formatv("the mask of {0} must be integers [B, {1}] (1 = token, "
-                                 "0 = padding), not {2}",
-                                 callee, tokens, value->describe()));
+    error(mask.valueLoc, formatv("the mask of {0} must be {1} (1 = token, 0 = padding), not {2}",
+                                 callee, ValueType::ids(tokens).describe(), value->describe()));
     return false;
   }
   return true;
@@ -191,6 +190,11 @@ Value Sema::checkConcat(const CallExprAST &call, llvm::ArrayRef<Value> args) {
                                      tokens.describe());
     return std::nullopt;
   }
+  if (tokens.tokens == kRunTimeTokens) {
+    error(call.args.back()->loc, "concat puts learned tokens before tokens of a fixed count, "
+                                 "not the run-time " + tokens.describe());
+    return std::nullopt;
+  }
   int64_t total = tokens.tokens;
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     const ValueType &p = *args[i];
@@ -226,17 +230,24 @@ Value Sema::checkPooling(CallExprAST &call, Builtin builtin, llvm::ArrayRef<Valu
                                  args[0]->describe());
     return std::nullopt;
   }
+  // Run-time tokens number at least 1: only token 0 is sure to exist.
+  const bool runTime = args[0]->tokens == kRunTimeTokens;
+  const int64_t fewest = runTime ? 1 : args[0]->tokens;
   if (isTake) {
     if (number->value < 0 || number->value != std::floor(number->value) ||
-        number->value >= double(args[0]->tokens)) {
-      error(number->loc, "take: token " + spellNumber(number->value) + " is not one of the " +
-                             llvm::Twine(args[0]->tokens) + " tokens");
+        number->value >= double(fewest)) {
+      error(number->loc, "take: token " + spellNumber(number->value) +
+                             (runTime ? " may be beyond a run's tokens: S may be as few as 1"
+                                      : " is not one of the " + std::to_string(fewest) +
+                                            " tokens"));
       return std::nullopt;
     }
     index = int64_t(number->value);
-  } else if (index >= args[0]->tokens) {
-    error(call.loc, formatv("mean: 'from = {0}' leaves none of the {1} tokens", index,
-                            args[0]->tokens));
+  } else if (index >= fewest) {
+    error(call.loc, runTime ? formatv("mean: 'from = {0}' may leave none of a run's tokens: S "
+                                      "may be as few as 1", index).str()
+                            : formatv("mean: 'from = {0}' leaves none of the {1} tokens", index,
+                                      fewest).str());
     return std::nullopt;
   }
   return ValueType::pooled(args[0]->features);

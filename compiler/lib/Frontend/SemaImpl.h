@@ -86,6 +86,14 @@ public:
 private:
   void checkSizes();
   void checkInputs();
+  /// A declared maximum of run-time tokens: at most kMaxTokens (the runtime's limit).
+  bool checkMaxTokens(int64_t max, const Location &loc);
+  /// The run-time tokens `S` or `S <= N` of a model's input (the first sets the maximum).
+  bool checkRunTimeTokens(const Argument &dim);
+  /// A token count, with the declared maximum for run-time tokens.
+  int64_t atMost(int64_t tokens) const {
+    return tokens == kRunTimeTokens ? block.maxTokens : tokens;
+  }
   void checkInstances();
   void checkResult();
   Value checkInstanceCall(std::unique_ptr<ExprAST> &expr, llvm::StringRef group, Value arg,
@@ -120,6 +128,9 @@ private:
   bool getNumber(const Argument &arg, double &field);
 
   BlockAST &block;
+  /// A model's run-time tokens: their name (`S`) and where their maximum was declared.
+  std::string tokensName;
+  Location tokensLoc;
   llvm::SourceMgr &sourceMgr;
   const llvm::StringMap<const BlockAST *> noBlocks;
   const llvm::StringMap<const BlockAST *> &blocks;

@@ -292,10 +292,11 @@ Value Sema::applyEmbedding(LayerDecl &layer, const ValueType &input, const Locat
                    "positions(ids), not " + input.describe());
     return std::nullopt;
   }
-  if (input.kind == ValueType::Kind::Positions && input.tokens > layer.inFeatures) {
-    error(loc, formatv("embedding layer '{0}' has {1} rows, fewer than the {2} positions it "
+  if (input.kind == ValueType::Kind::Positions && atMost(input.tokens) > layer.inFeatures) {
+    error(loc, formatv("embedding layer '{0}' has {1} rows, fewer than the {2}{3} positions it "
                        "is applied to",
-                       layer.name, layer.inFeatures, input.tokens));
+                       layer.name, layer.inFeatures,
+                       input.tokens == kRunTimeTokens ? "up to " : "", atMost(input.tokens)));
     return std::nullopt;
   }
   if (!withinIndexing(loc, "a sample of the output of embedding layer '" + layer.name + "'",

@@ -37,9 +37,31 @@ void Sema::checkInputs() {
       ok = false;
     }
     for (const Argument &dim : input.dims) {
+      if (dim.kind == Argument::Kind::Name) {
+        if (&dim != &input.dims.front()) {
+          error(dim.loc, "only an input's tokens, its second dimension, may be chosen at run "
+                         "time, not '" + dim.name + "'");
+          ok = false;
+          continue;
+        }
+        ok &= checkRunTimeTokens(dim);
+        input.shape.push_back(kRunTimeTokens);
+        continue;
+      }
       std::optional<int64_t> size = getSize(dim.number, dim.loc, "a dimension of an input");
       ok &= size.has_value();
       input.shape.push_back(size.value_or(0));
+    }
+    if (ok && !integers && !input.shape.empty() && input.shape[0] == kRunTimeTokens &&
+        input.shape.size() != 2) {
+      error(input.loc, "input '" + input.name + "' with run-time tokens must be [B, " +
+                           tokensName + ", C] (tokens) or integers [B, " + tokensName + "]");
+      ok = false;
+    }
+    if (input.zeroDefault && !integers) {
+      error(input.defaultLoc, "only an integer input may be omitted ('= 0'), not the " +
+                                  input.dtype + " input '" + input.name + "'");
+      ok = false;
     }
     if (ok && integers && input.shape.size() != 1) {
       error(input.loc, "integer input '" + input.name + "' must be [B, N]: token ids or a mask");
@@ -71,6 +93,41 @@ void Sema::checkInputs() {
   }
   if (block.inputs.empty())
     error(block.loc, "model '" + block.name + "' has no input: declare 'input NAME: [B, ...]'");
+}
+
+bool Sema::checkMaxTokens(int64_t max, const Location &loc) {
+  if (max <= kMaxTokens)
+    return true;
+  error(loc, formatv("run-time tokens are at most {0}, not {1}", kMaxTokens, max));
+  return false;
+}
+
+bool Sema::checkRunTimeTokens(const Argument &dim) {
+  if (!tokensName.empty() && dim.name != tokensName) {
+    error(dim.loc, "a model has one run-time token count, '" + tokensName + "', not also '" +
+                       dim.name + "'");
+    note(tokensLoc, "'" + tokensName + "' declared here");
+    return false;
+  }
+  if (!dim.upTo) {
+    if (tokensName.empty())
+      error(dim.loc, "'" + dim.name + "' is not declared: write '" + dim.name +
+                         " <= N' (the largest token count a run takes) where it first appears");
+    return !tokensName.empty();
+  }
+  std::optional<int64_t> max = getSize(dim.number, dim.valueLoc, "the largest token count");
+  if (!max || !checkMaxTokens(*max, dim.valueLoc))
+    return false;
+  if (!tokensName.empty() && *max != block.maxTokens) {
+    error(dim.valueLoc, formatv("'{0}' is up to {1}, declared before, not {2}", tokensName,
+                                block.maxTokens, *max));
+    note(tokensLoc, "'" + tokensName + "' declared here");
+    return false;
+  }
+  tokensName = dim.name;
+  tokensLoc = dim.loc;
+  block.maxTokens = *max;
+  return true;
 }
 
 /// Block instances a model may declare: ten times the deepest transformers trained (DeepNet's
@@ -151,7 +208,17 @@ Value Sema::checkInstanceCall(std::unique_ptr<ExprAST> &expr, llvm::StringRef gr
     ValueType expected = ValueType::tokensOf(target->tokens, target->dim);
     if (ok && !(*arg == expected)) {
       error(call.loc, "block '" + target->name + "' (instance '" + name + "') takes " +
-                          expected.describe() + ", but is applied to " + arg->describe());
+                          expected.describe() +
+                          (target->maxTokens ? formatv(" (up to {0} tokens)", target->maxTokens).str()
+                                             : std::string()) +
+                          ", but is applied to " + arg->describe());
+      note(instance->loc, "instances declared here");
+      ok = false;
+    } else if (ok && target->maxTokens && block.maxTokens > target->maxTokens) {
+      error(call.loc, formatv("block '{0}' (instance '{1}') takes up to {2} tokens, but the "
+                              "model's '{3}' is up to {4}",
+                              target->name, name, target->maxTokens, tokensName,
+                              block.maxTokens));
       note(instance->loc, "instances declared here");
       ok = false;
     }

@@ -25,7 +25,12 @@ struct AttentionFuncs {
   Halide::Func out;         // out(d, h, i, b) = o / rowSum
   Halide::RDom rd, rj;
   Halide::Var d{"d"}, h{"h"}, i{"i"}, j{"j"}, b{"b"};
-  int64_t tokens, headDim;
+  int64_t tokens;             // plannedTokens: a sample's N, or the most a run takes
+  bool runTimeTokens = false; // N is chosen at run time (then it is k's extent)
+
+  /// The tokens every run has at least (what inward-shifted tiles may span).
+  int64_t fewestTokens() const { return runTimeTokens ? 1 : tokens; }
+  int64_t headDim;
 };
 
 // Each schedule's space (its knobs, with the hand-written choice as each knob's default)

@@ -13,6 +13,25 @@ using namespace blockc;
 using namespace Halide;
 
 namespace {
+/// The view [B, N, heads, headDim] of a tensor [B, N, total] (from channel `offset`), as the
+/// Halide buffer (d, h, n, b) `p` sees it. With run-time tokens, N is S and the batch stride
+/// S * total (bits of the view); Halide reads both from the buffer.
+ArgView headsLayout(mlir::Value tensor, int64_t offset, int64_t heads, int64_t headDim,
+                    OutputImageParam p) {
+  const int64_t total = channelsOf(tensor), n = tokensOf(tensor);
+  p.dim(0).set_bounds(0, int(headDim)).set_stride(1);
+  p.dim(1).set_bounds(0, int(heads)).set_stride(int(headDim));
+  if (mlir::ShapedType::isDynamic(n)) {
+    p.dim(2).set_min(0).set_stride(int(total));
+    p.dim(3).set_min(0);
+    return ArgView{tensor, offset, {-1, 1, heads, headDim}, {total, total, headDim, 1}, p,
+                   /*tokensShape=*/0b10, /*tokensStrides=*/0b01};
+  }
+  p.dim(2).set_bounds(0, int(n)).set_stride(int(total));
+  p.dim(3).set_min(0).set_stride(int(n * total));
+  return ArgView{tensor, offset, {-1, n, heads, headDim}, {n * total, total, headDim, 1}, p};
+}
+
 /// A [B, N, heads * headDim] view of the kernel operand behind `value` (maybe a slice).
 ImageParam headsView(KernelOp kernel, mlir::Value value, int64_t heads, int64_t headDim,
                      const std::string &name, LoweredKernel &lowered) {
@@ -22,15 +41,9 @@ ImageParam headsView(KernelOp kernel, mlir::Value value, int64_t heads, int64_t 
     value = slice.getInput();
   }
   mlir::Value operand = kernel.getOperand(mlir::cast<mlir::BlockArgument>(value).getArgNumber());
-  int64_t total = channelsOf(operand), n = tokensOf(operand);
   ImageParam p(Float(32), 4, name);
-  p.dim(0).set_bounds(0, int(headDim)).set_stride(1);
-  p.dim(1).set_bounds(0, int(heads)).set_stride(int(headDim));
-  p.dim(2).set_bounds(0, int(n)).set_stride(int(total));
-  p.dim(3).set_min(0).set_stride(int(n * total));
   lowered.arguments.push_back(p);
-  lowered.inputs.push_back(ArgView{operand, offset, {-1, n, heads, headDim},
-                                   {n * total, total, headDim, 1}, p});
+  lowered.inputs.push_back(headsLayout(operand, offset, heads, headDim, p));
   return p;
 }
 } // namespace
@@ -39,7 +52,7 @@ LoweredKernel blockc::lowerAttention(KernelOp kernel, const TargetInfo &target) 
   LoweredKernel lowered;
   MHAOp mha;
   kernel.getBody().walk([&](MHAOp op) { mha = op; });
-  int64_t c = channelsOf(mha.getResult()), n = tokensOf(mha.getResult());
+  int64_t c = channelsOf(mha.getResult());
   int64_t heads = mha.getHeads(), headDim = c / heads;
   ImageParam q = headsView(kernel, mha.getQuery(), heads, headDim, "q", lowered);
   ImageParam k = headsView(kernel, mha.getKey(), heads, headDim, "k", lowered);
@@ -47,16 +60,18 @@ LoweredKernel blockc::lowerAttention(KernelOp kernel, const TargetInfo &target) 
 
   AttentionFuncs f;
   f.q = q;
-  f.tokens = n;
+  f.tokens = plannedTokens(mha.getResult());
+  f.runTimeTokens = mlir::ShapedType::isDynamic(tokensOf(mha.getResult()));
   f.headDim = headDim;
   Var d = f.d, h = f.h, i = f.i, j = f.j, b = f.b;
+  const Expr n = f.runTimeTokens ? Expr(k.dim(2).extent()) : Expr(int(f.tokens));
   f.rd = RDom(0, int(headDim), "rd");
-  f.rj = RDom(0, int(n), "rj");
+  f.rj = RDom(0, n, "rj");
   const float scale = 1.f / std::sqrt(float(headDim));
 
   // Clamped so a schedule may round the key loop up past N; those scores are never read.
   f.keysT = Func("keys_t");
-  f.keysT(j, d, h, b) = k(d, h, min(j, int(n) - 1), b);
+  f.keysT(j, d, h, b) = k(d, h, min(j, n - 1), b);
   f.scoresAcc = Func("scores_acc");
   f.scoresAcc(j, i, h, b) = 0.f;
   f.scoresAcc(j, i, h, b) += q(f.rd, h, i, b) * f.keysT(j, f.rd, h, b);
@@ -65,7 +80,7 @@ LoweredKernel blockc::lowerAttention(KernelOp kernel, const TargetInfo &target) 
     // A padded key's score is the lowest float, as Hugging Face's BERT adds it.
     mlir::Value operand = kernel.getOperand(mlir::cast<mlir::BlockArgument>(mask).getArgNumber());
     ImageParam keep = idsParam(operand, "mask", lowered);
-    score = select(keeps(keep(b * int(n) + min(j, int(n) - 1))), score, Float(32).min());
+    score = select(keeps(keep(b * n + min(j, n - 1))), score, Float(32).min());
   }
   f.scores = Func("scores");
   f.scores(j, i, h, b) = score;
@@ -83,13 +98,8 @@ LoweredKernel blockc::lowerAttention(KernelOp kernel, const TargetInfo &target) 
   f.out = Func(kernel.getSymName().str());
   f.out(d, h, i, b) = f.weightedAcc(d, i, h, b) / f.rowSum(i, h, b);
 
-  OutputImageParam out = f.out.output_buffer();
-  out.dim(0).set_bounds(0, int(headDim)).set_stride(1);
-  out.dim(1).set_bounds(0, int(heads)).set_stride(int(headDim));
-  out.dim(2).set_bounds(0, int(n)).set_stride(int(c));
-  out.dim(3).set_min(0).set_stride(int(n * c));
-  lowered.outputs.push_back(ArgView{kernel.getResult(0), 0, {-1, n, heads, headDim},
-                                    {n * c, c, headDim, 1}, out});
+  lowered.outputs.push_back(headsLayout(kernel.getResult(0), 0, heads, headDim,
+                                        f.out.output_buffer()));
   lowered.space = target.isGpu() ? attentionGpuSpace(f) : attentionCpuSpace(f, target);
   lowered.schedule = [f, target](const KnobValues &knobs) mutable {
     if (target.isGpu())

@@ -76,12 +76,19 @@ void blockc::scheduleAttentionCpu(AttentionFuncs &f, const TargetInfo &target,
   Var d = f.d, h = f.h, i = f.i, j = f.j, b = f.b;
   Var io("io"), ii("ii"), task("task"), jo("jo"), ji("ji");
 
-  f.out.split(i, io, ii, queries, TailStrategy::ShiftInwards)
-      .reorder(d, ii, io, h, b)
-      .fuse(h, b, task)
-      .parallel(task)
-      .vectorize(d, dWidth)
-      .unroll(d);
+  // Tiles of queries whose last one shifts inwards (the unrolled register tiles need
+  // constant extents); run-time tokens fewer than a tile take tiles of one query.
+  auto tileQueries = [&](Stage out, int tile) {
+    out.split(i, io, ii, tile, TailStrategy::ShiftInwards)
+        .reorder(d, ii, io, h, b)
+        .fuse(h, b, task)
+        .parallel(task)
+        .vectorize(d, dWidth)
+        .unroll(d);
+  };
+  if (f.runTimeTokens)
+    tileQueries(f.out.specialize(f.q.dim(2).extent() >= queries), queries);
+  tileQueries(f.out, f.runTimeTokens ? 1 : queries);
   // The head's keys are transposed once per (batch, head), then every query tile uses them.
   f.keysT.compute_at(f.out, task).vectorize(d, dWidth);
   LoopLevel perTask(f.out, io);

@@ -32,10 +32,12 @@ int gpuHeadSlices(const AttentionFuncs &f) {
 /// loads serve more queries).
 ScheduleSpace blockc::attentionGpuSpace(const AttentionFuncs &f) {
   return {
-      makeKnob("block_queries", {1, 2, 4, 8, 16, 32, 64}, f.tokens,
-               std::min<int64_t>(16, f.tokens)),
-      makeKnob("thread_queries", {1, 2, 4, 8}, f.tokens, std::min<int64_t>(4, f.tokens)),
-      makeKnob("keys_per_pass", {8, 16, 32}, f.tokens, std::min<int64_t>(32, f.tokens)),
+      makeKnob("block_queries", {1, 2, 4, 8, 16, 32, 64}, f.fewestTokens(),
+               std::min<int64_t>(16, f.fewestTokens())),
+      makeKnob("thread_queries", {1, 2, 4, 8}, f.fewestTokens(),
+               std::min<int64_t>(4, f.fewestTokens())),
+      makeKnob("keys_per_pass", {8, 16, 32}, f.fewestTokens(),
+               std::min<int64_t>(32, f.fewestTokens())),
   };
 }
 
@@ -107,7 +109,7 @@ void blockc::scheduleAttentionGpu(AttentionFuncs &f, const TargetInfo &target,
     RVar kOuter("k_outer"), kLane("k_lane");
     Func partial =
         r.update().split(f.rj, kOuter, kLane, 32).reorder(kOuter, kLane).rfactor(kLane, u);
-    if (target.shufflesReduce(f.tokens)) {
+    if (!f.runTimeTokens && target.shufflesReduce(f.tokens)) {
       // A warp per query (as scheduleNormStats): the tile's queries are a constant extent,
       // so each lane's partial stays in a register.
       Func perQuery = r.in();

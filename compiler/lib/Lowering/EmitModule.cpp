@@ -156,25 +156,30 @@ private:
     json::Array list;
     for (auto [k, type] : llvm::enumerate(types)) {
       auto tensor = cast<RankedTensorType>(type);
-      SmallVector<int64_t> shape(tensor.getShape());
-      shape[0] = -1; // the batch, dynamic in the IR
+      // The batch (dynamic in the IR) is -1; run-time tokens (dynamic too) are "S".
+      json::Array shape;
+      for (auto [d, size] : llvm::enumerate(tensor.getShape()))
+        shape.push_back(d == 0 ? json::Value(-1)
+                        : ShapedType::isDynamic(size) ? json::Value("S")
+                                                       : json::Value(size));
       Type element = tensor.getElementType();
       json::Object io{{"name", ioName(k, isInput)},
-                      {"shape", toJsonArray(shape)},
+                      {"shape", std::move(shape)},
                       {"dtype", element.isF32() ? "F32" : element.isInteger(64) ? "I64" : "I32"}};
-      if (isInput)
+      if (isInput) {
         if (auto bound = func.getArgAttrOfType<IntegerAttr>(k, BlockcDialect::kBoundAttrName))
           io["bound"] = bound.getInt();
+        if (func.getArgAttr(k, BlockcDialect::kZeroDefaultAttrName))
+          io["optional"] = true;
+      }
       list.push_back(std::move(io));
     }
     return list;
   }
 
   json::Object argJson(const ArgView &view) {
-    json::Object arg = sources.lookup(view.value);
-    arg["offset"] = view.offset;
-    arg["shape"] = toJsonArray(view.shape);
-    arg["strides"] = toJsonArray(view.strides);
+    json::Object arg = view.isTokens ? json::Object() : sources.lookup(view.value);
+    addViewJson(view, arg);
     return arg;
   }
 
@@ -236,23 +241,37 @@ private:
       for (Operation &op : kernel.getBody().front().without_terminator())
         ops.push_back(op.getName().stripDialect());
       entry["ops"] = std::move(ops);
-      entry["flops_per_sample"] = flopsPerSample(kernel);
+      addFlops(kernel, entry);
     }
     return entry;
   }
 
-  /// The multiply-adds (x2) of the linears and attentions in `root`, per sample.
-  static double flopsPerSample(Operation *root) {
-    double flops = 0;
+  /// The multiply-adds (x2) of the linears and attentions in `root`, per sample, into
+  /// "flops_per_sample"; with run-time tokens N, those per token (linears) and per pair of
+  /// tokens (attention) into "flops_per_token" and "flops_per_token_pair".
+  static void addFlops(Operation *root, json::Object &entry) {
+    double perSample = 0, perToken = 0, perPair = 0;
     root->walk([&](LinearOp linear) {
-      flops += 2.0 * tokensOf(linear.getInput()) * channelsOf(linear.getInput()) *
-               channelsOf(linear.getResult());
+      int64_t n = tokensOf(linear.getInput());
+      double flops = 2.0 * channelsOf(linear.getInput()) * channelsOf(linear.getResult());
+      if (ShapedType::isDynamic(n))
+        perToken += flops;
+      else
+        perSample += n * flops;
     });
     root->walk([&](MHAOp mha) {
       int64_t n = tokensOf(mha.getResult());
-      flops += 4.0 * n * n * channelsOf(mha.getResult());
+      double flops = 4.0 * channelsOf(mha.getResult());
+      if (ShapedType::isDynamic(n))
+        perPair += flops;
+      else
+        perSample += n * n * flops;
     });
-    return flops;
+    entry["flops_per_sample"] = perSample;
+    if (perToken)
+      entry["flops_per_token"] = perToken;
+    if (perPair)
+      entry["flops_per_token_pair"] = perPair;
   }
 
   std::string manifestJson(json::Array prepare, json::Array run) {
@@ -275,8 +294,14 @@ private:
     json::Array slots;
     ArrayRef<int64_t> slotSizes =
         BlockcDialect::SlotSizesAttrHelper(func.getContext()).getAttr(func);
-    for (auto [id, size] : llvm::enumerate(slotSizes))
-      slots.push_back(json::Object{{"id", int64_t(id)}, {"elements_per_sample", size}});
+    DenseI64ArrayAttr tokenSizes =
+        BlockcDialect::SlotTokenSizesAttrHelper(func.getContext()).getAttr(func);
+    for (auto [id, size] : llvm::enumerate(slotSizes)) {
+      json::Object slot{{"id", int64_t(id)}, {"elements_per_sample", size}};
+      if (tokenSizes && tokenSizes[id])
+        slot["elements_per_token"] = tokenSizes[id];
+      slots.push_back(std::move(slot));
+    }
     json::Array features;
     for (const std::string &f : target.cpuFeatures)
       features.push_back(f);
@@ -287,7 +312,6 @@ private:
         {"target", target.halide.to_string()},
         {"arch", target.arch},
         {"cpu_features", std::move(features)},
-        {"flops_per_sample", flopsPerSample(func)},
         {"inputs", ioJson(type.getInputs(), /*isInput=*/true)},
         {"outputs", ioJson(type.getResults(), /*isInput=*/false)},
         {"weights", std::move(weights)},
@@ -296,6 +320,9 @@ private:
         {"prepare", std::move(prepare)},
         {"run", std::move(run)},
     };
+    addFlops(func, manifest);
+    if (auto maxTokens = BlockcDialect::MaxTokensAttrHelper(func.getContext()).getAttr(func))
+      manifest["max_tokens"] = maxTokens.getInt();
     if (target.isGpu())
       manifest["device"] = target.device;
     if (auto prefixes = BlockcDialect::IgnoredPrefixesAttrHelper(func.getContext()).getAttr(func)) {
@@ -307,7 +334,8 @@ private:
     // A block ([B, N, C] in, the same out) also says its N and C.
     if (type.getNumInputs() == 1 && type.getNumResults() == 1) {
       ArrayRef<int64_t> in = cast<RankedTensorType>(type.getInput(0)).getShape();
-      if (in.size() == 3 && in == cast<RankedTensorType>(type.getResult(0)).getShape()) {
+      if (in.size() == 3 && !ShapedType::isDynamic(in[1]) &&
+          in == cast<RankedTensorType>(type.getResult(0)).getShape()) {
         manifest["tokens"] = in[1];
         manifest["dim"] = in[2];
       }

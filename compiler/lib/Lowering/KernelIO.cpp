@@ -1,6 +1,8 @@
 //===- KernelIO.cpp - kernel arguments and their views --------------------===//
 #include "KernelIO.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
 using namespace blockc;
 using namespace Halide;
 
@@ -13,9 +15,48 @@ int64_t blockc::tokensOf(mlir::Value activation) {
   return shapeOf(activation).size() == 3 ? shapeOf(activation)[1] : 1;
 }
 
-/// [B, N, C] seen as rows: shape [B*N, C] (written -N), strides [C, 1]; [B, C] as [B, C].
+/// The function's blockc.max_tokens, for a value inside it.
+static int64_t maxTokensOf(mlir::Value value) {
+  mlir::Operation *scope = value.getParentRegion()->getParentOp();
+  auto func = mlir::isa<mlir::func::FuncOp>(scope) ? mlir::cast<mlir::func::FuncOp>(scope)
+                                                   : scope->getParentOfType<mlir::func::FuncOp>();
+  mlir::IntegerAttr max = func ? BlockcDialect::MaxTokensAttrHelper(func.getContext()).getAttr(func)
+                               : mlir::IntegerAttr();
+  if (!max)
+    throw CompileError("blockc: a tensor with run-time tokens outside a function with "
+                       "blockc.max_tokens");
+  return max.getInt();
+}
+
+int64_t blockc::plannedTokens(mlir::Value activation) {
+  int64_t n = tokensOf(activation);
+  return mlir::ShapedType::isDynamic(n) ? maxTokensOf(activation) : n;
+}
+
+Expr blockc::tokenCount(mlir::Value activation, LoweredKernel &kernel) {
+  auto type = mlir::cast<mlir::RankedTensorType>(activation.getType());
+  // Integers [B, N] (ids, positions, a mask) have their tokens in dimension 1 too.
+  int64_t n = type.getElementType().isSignlessInteger() ? type.getDimSize(1) : tokensOf(activation);
+  if (!mlir::ShapedType::isDynamic(n))
+    return Expr(int(n));
+  if (!kernel.tokens) {
+    kernel.tokens.emplace("tokens");
+    kernel.tokens->set_range(1, int(maxTokensOf(activation)));
+    kernel.tokens->set_estimate(int(maxTokensOf(activation)));
+    kernel.arguments.push_back(*kernel.tokens);
+    ArgView view;
+    view.isTokens = true;
+    kernel.inputs.push_back(view);
+  }
+  return *kernel.tokens;
+}
+
+/// [B, N, C] seen as rows: shape [B*N, C] (written -N, or B*S for run-time tokens),
+/// strides [C, 1]; [B, C] as [B, C].
 static ArgView rowsView(mlir::Value value) {
   int64_t n = tokensOf(value), c = channelsOf(value);
+  if (mlir::ShapedType::isDynamic(n))
+    return ArgView{value, 0, {-1, c}, {c, 1}, {}, /*tokensShape=*/1};
   return ArgView{value, 0, {-n, c}, {c, 1}};
 }
 
@@ -81,7 +122,10 @@ ImageParam blockc::idsParam(mlir::Value operand, const std::string &name, Lowere
   p.dim(0).set_min(0).set_stride(1);
   kernel.arguments.push_back(p);
   int64_t n = type.getDimSize(1);
-  kernel.inputs.push_back(ArgView{operand, 0, {-n}, {1}, p});
+  if (type.isDynamicDim(1))
+    kernel.inputs.push_back(ArgView{operand, 0, {-1}, {1}, p, /*tokensShape=*/1});
+  else
+    kernel.inputs.push_back(ArgView{operand, 0, {-n}, {1}, p});
   return p;
 }
 
@@ -102,6 +146,29 @@ ValueFuncs blockc::bindInputs(KernelOp kernel, LoweredKernel &lowered) {
       funcs[arg] = Func(activationParam(operand, name, lowered));
   }
   return funcs;
+}
+
+llvm::json::Array blockc::viewJson(llvm::ArrayRef<int64_t> entries, uint32_t tokensBits) {
+  llvm::json::Array array;
+  for (auto [d, v] : llvm::enumerate(entries)) {
+    if (!(tokensBits >> d & 1)) {
+      array.push_back(v);
+      continue;
+    }
+    const int64_t k = v < 0 ? -v : v;
+    array.push_back((k == 1 ? "" : std::to_string(k) + "*") + (v < 0 ? "B*S" : "S"));
+  }
+  return array;
+}
+
+void blockc::addViewJson(const ArgView &view, llvm::json::Object &arg) {
+  if (view.isTokens) {
+    arg["source"] = "tokens";
+    return;
+  }
+  arg["offset"] = view.offset;
+  arg["shape"] = viewJson(view.shape, view.tokensShape);
+  arg["strides"] = viewJson(view.strides, view.tokensStrides);
 }
 
 llvm::json::Array blockc::toJsonArray(llvm::ArrayRef<int64_t> values) {

@@ -18,7 +18,16 @@ namespace blockc {
 using ValueFuncs = llvm::DenseMap<mlir::Value, Halide::Func>;
 
 int64_t channelsOf(mlir::Value activation);
+/// A sample's tokens N of [B, N, C] (1 for [B, C]); ShapedType::kDynamic where they are
+/// chosen at run time.
 int64_t tokensOf(mlir::Value activation);
+/// The tokens a schedule plans for: N, or for run-time tokens the function's
+/// blockc.max_tokens (a run may take fewer: the schedules guard their row splits then).
+int64_t plannedTokens(mlir::Value activation);
+/// N of an activation (or of integers [B, N]) as a Halide expression: a constant, or for
+/// run-time tokens the kernel's `tokens` argument (created on first use, in
+/// [1, max_tokens]).
+Halide::Expr tokenCount(mlir::Value activation, LoweredKernel &kernel);
 /// An activation [B, N, C] as a 2-D function (c, r).
 Halide::ImageParam activationParam(mlir::Value operand, const std::string &name,
                                    LoweredKernel &kernel);
@@ -35,6 +44,12 @@ ValueFuncs bindInputs(KernelOp kernel, LoweredKernel &lowered);
 
 /// A JSON array of integers (shapes and strides in manifests and kernel descriptions).
 llvm::json::Array toJsonArray(llvm::ArrayRef<int64_t> values);
+/// A view's shape or strides as manifests write them: integers (-k for k * B), and the
+/// entries whose bit is set in `tokensBits` as strings with S ("B*S", "64*S").
+llvm::json::Array viewJson(llvm::ArrayRef<int64_t> entries, uint32_t tokensBits);
+/// A kernel argument's "offset", "shape" and "strides" into `arg`, or "source": "tokens"
+/// (with `tokensKey` "source") for the scalar S.
+void addViewJson(const ArgView &view, llvm::json::Object &arg);
 
 } // namespace blockc
 

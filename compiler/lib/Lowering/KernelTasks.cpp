@@ -146,15 +146,18 @@ llvm::Error blockc::compileStandaloneKernel(ModuleOp module,
 
   json::Array args;
   for (auto [views, output] : {std::pair(&lowered->inputs, false), std::pair(&lowered->outputs, true)})
-    for (const ArgView &view : *views)
-      args.push_back(json::Object{{"offset", view.offset},
-                                  {"shape", toJsonArray(view.shape)},
-                                  {"strides", toJsonArray(view.strides)},
-                                  {"output", output}});
+    for (const ArgView &view : *views) {
+      json::Object arg{{"output", output}};
+      addViewJson(view, arg);
+      args.push_back(std::move(arg));
+    }
   json::Object description{{"kernel", options.kernel},
                            {"signature", kernelSignature(*kernel)},
                            {"function", compile.function},
                            {"args", std::move(args)}};
+  // Run-time tokens: the kernel is timed at its most tokens.
+  if (lowered->tokens)
+    description["tokens"] = *Halide::Internal::as_const_int(lowered->tokens->max_value());
   std::error_code ec;
   llvm::raw_fd_ostream os(path("kernel.json"), ec);
   if (ec)

@@ -21,12 +21,16 @@
 namespace blockc {
 
 /// How one kernel argument sees its storage (docs/module-format.md: offset, row-major
-/// shape with -k meaning k * B, row-major strides).
+/// shape with -k meaning k * B, row-major strides; with run-time tokens, the entries whose
+/// bit is set in tokensShape or tokensStrides are also times S). `isTokens`: the argument is
+/// the scalar S itself, with no view.
 struct ArgView {
   mlir::Value value;  // the tensor (a kernel operand, or a kernel result for outputs)
   int64_t offset = 0;
   std::vector<int64_t> shape, strides;
   Halide::OutputImageParam buffer; // the Halide argument or output buffer it binds
+  uint32_t tokensShape = 0, tokensStrides = 0;
+  bool isTokens = false;
 };
 
 /// Knob values of a kind's schedule space, every knob present (resolveKnobs).
@@ -40,6 +44,9 @@ struct LoweredKernel {
   Halide::Pipeline pipeline;
   std::vector<Halide::Argument> arguments;
   std::vector<ArgView> inputs, outputs;
+  /// The run's token count S, an argument of kernels that index tokens when the tokens are
+  /// chosen at run time (tokenCount in KernelIO.h creates it).
+  std::optional<Halide::Param<int>> tokens;
   ScheduleSpace space;
   std::function<void(const KnobValues &)> schedule;
 };

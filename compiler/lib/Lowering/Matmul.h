@@ -26,7 +26,12 @@ struct MatmulFuncs {
   Halide::Func out;
   std::vector<Halide::Func> perChannel; // parameters of epilogue BatchNorms
   RowVars v;
-  int64_t inFeatures, outFeatures, tokens;
+  int64_t inFeatures, outFeatures;
+  int64_t tokens;             // plannedTokens: a sample's N, or the most a run takes
+  bool runTimeTokens = false; // N is chosen at run time: rows may be fewer than `tokens`
+
+  /// The rows every run has at least per sample (what inward-shifted tiles may span).
+  int64_t fewestTokens() const { return runTimeTokens ? 1 : tokens; }
 };
 
 // Each schedule's space (its knobs, with the hand-written choice as each knob's default)

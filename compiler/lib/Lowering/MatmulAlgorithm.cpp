@@ -38,7 +38,8 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
       mlir::Value weight = linear.getWeight();
       f.inFeatures = channelsOf(linear.getInput());
       f.outFeatures = channelsOf(linear.getResult());
-      f.tokens = tokensOf(linear.getInput());
+      f.tokens = plannedTokens(linear.getInput());
+      f.runTimeTokens = mlir::ShapedType::isDynamic(tokensOf(linear.getInput()));
       f.input = funcs.lookup(linear.getInput());
       f.k = RDom(0, int(f.inFeatures), "k");
       f.weight = funcs.lookup(weight);
@@ -50,7 +51,7 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
     } else if (auto patches = mlir::dyn_cast<PatchesOp>(op)) {
       funcs[patches.getResult()] = definePatches(patches, funcs, f.v);
       f.patches = true;
-    } else if (std::optional<NormFuncs> norm = defineRowOp(&op, funcs, f.v)) {
+    } else if (std::optional<NormFuncs> norm = defineRowOp(&op, funcs, f.v, lowered)) {
       if (afterLinear)
         epilogueNorms.push_back(*norm); // a per-channel affine BatchNorm, inlined
       else

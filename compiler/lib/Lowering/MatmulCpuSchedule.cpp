@@ -126,14 +126,29 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
   const int rowBlock = int(std::min<int64_t>(f.tokens, (blockRows + tileRows - 1) / tileRows * tileRows));
   Var c = f.v.c, r = f.v.r;
   Var rb("rb"), rr("rr"), co("co"), ro("ro"), ci("ci"), ri("ri");
-  f.out.split(r, rb, rr, rowBlock, TailStrategy::ShiftInwards)
-      .tile(c, rr, co, ro, ci, ri, tileCols, tileRows, TailStrategy::ShiftInwards)
-      .vectorize(ci, vectorWidth)
-      .unroll(ci)
-      .unroll(ri);
   const bool panelsOuter = knobs.at("loop_order") == 0;
   const Var innerTiles = panelsOuter ? ro : co, outerTiles = panelsOuter ? co : ro;
-  f.out.reorder(ci, ri, innerTiles, outerTiles, rb).parallel(outerTiles);
+  // Blocks of rows, each in register tiles of `rows` rows whose last one shifts inwards
+  // (the unrolled tiles need constant extents).
+  auto tileRowsOf = [&](Stage out, TailStrategy blockTail, int rows) {
+    out.split(r, rb, rr, rowBlock, blockTail)
+        .split(c, co, ci, tileCols, TailStrategy::ShiftInwards)
+        .split(rr, ro, ri, rows, TailStrategy::ShiftInwards)
+        .reorder(ci, ri, innerTiles, outerTiles, rb)
+        .vectorize(ci, vectorWidth)
+        .unroll(ci)
+        .unroll(ri)
+        .parallel(outerTiles);
+  };
+  if (f.runTimeTokens) {
+    // A run may have fewer rows than a block (the last block is guarded, and its tiles
+    // shift into the block before it) or than a register tile (then tiles of one row).
+    Expr rows = f.out.output_buffer().dim(1).extent();
+    tileRowsOf(f.out.specialize(rows >= tileRows), TailStrategy::GuardWithIf, tileRows);
+    tileRowsOf(f.out, TailStrategy::GuardWithIf, 1);
+  } else {
+    tileRowsOf(f.out, TailStrategy::ShiftInwards, tileRows);
+  }
   const int64_t kBlock = kBlockOf(f.inFeatures, knobs.at("k_block"));
   const int64_t unroll = knobs.at("k_unroll");
   Stage update = f.acc.update();
@@ -162,7 +177,7 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
     LoopLevel at = perBlock ? LoopLevel(f.out, rb) : LoopLevel::root();
     f.input.compute_at(at)
         .vectorize(c, target.vectorWithin(f.inFeatures))
-        .parallel(r, tileRows);
+        .parallel(r, tileRows, f.runTimeTokens ? TailStrategy::GuardWithIf : TailStrategy::Auto);
     if (f.prologue)
       scheduleNormStats(*f.prologue, at, f.v, target);
   }

@@ -33,10 +33,10 @@ ScheduleSpace blockc::matmulGpuSpace(const MatmulFuncs &f) {
       makeKnob("k_splits", {1, 2, 3, 4, 6, 8}, f.inFeatures,
                std::max<int64_t>(1, f.inFeatures / 768)),
       makeKnob("thread_cols", {1, 2, 4, 8}, f.outFeatures, std::min<int64_t>(4, f.outFeatures)),
-      makeKnob("thread_rows", {1, 2, 4, 8}, f.tokens, std::min<int64_t>(4, f.tokens)),
-      makeKnob("small_thread_rows", {1, 2, 4, 8}, f.tokens, std::min<int64_t>(2, f.tokens)),
+      makeKnob("thread_rows", {1, 2, 4, 8}, f.fewestTokens(), std::min<int64_t>(4, f.fewestTokens())),
+      makeKnob("small_thread_rows", {1, 2, 4, 8}, f.fewestTokens(), std::min<int64_t>(2, f.fewestTokens())),
       makeKnob("block_cols", {16, 32, 64, 128}, f.outFeatures, std::min<int64_t>(64, f.outFeatures)),
-      makeKnob("block_rows", {4, 8, 16, 32}, f.tokens, std::min<int64_t>(32, f.tokens)),
+      makeKnob("block_rows", {4, 8, 16, 32}, f.fewestTokens(), std::min<int64_t>(32, f.fewestTokens())),
   };
 }
 
@@ -52,14 +52,14 @@ GpuTiles gpuTiles(const MatmulFuncs &f, const KnobValues &knobs, bool large) {
   GpuTiles t;
   t.threadCols = int(std::min<int64_t>(knobs.at("thread_cols"), f.outFeatures));
   t.threadRows = int(std::min<int64_t>(knobs.at(large ? "thread_rows" : "small_thread_rows"),
-                                       f.tokens));
+                                       f.fewestTokens()));
   // Whole thread tiles that fit in the shapes (every tail shifts inwards).
   t.blockCols = int(std::max<int64_t>(
       t.threadCols, std::min<int64_t>(knobs.at("block_cols"), f.outFeatures) /
                         t.threadCols * t.threadCols));
   t.blockRows = int(std::max<int64_t>(
       t.threadRows,
-      std::min<int64_t>(knobs.at("block_rows"), f.tokens) / t.threadRows * t.threadRows));
+      std::min<int64_t>(knobs.at("block_rows"), f.fewestTokens()) / t.threadRows * t.threadRows));
   const int threadsX = t.blockCols / t.threadCols;
   if (threadsX * (t.blockRows / t.threadRows) > 1024)
     t.blockRows = t.threadRows * std::max(1, 1024 / threadsX);
@@ -198,7 +198,7 @@ void scheduleSharedChunks(MatmulFuncs &f, const KnobValues &knobs,
 void blockc::scheduleMatmulGpu(MatmulFuncs &f, const TargetInfo &target,
                                const KnobValues &knobs) {
   Expr rows = f.out.output_buffer().dim(1).extent();
-  const RowCountBranches branches{rows >= 8 * int(f.tokens), gpuTiles(f, knobs, true),
+  const RowCountBranches branches{rows >= 8 * int(f.fewestTokens()), gpuTiles(f, knobs, true),
                                   gpuTiles(f, knobs, false)};
   tileOutput(f.out.specialize(branches.isLarge), f.v.c, f.v.r, branches.large);
   tileOutput(f.out, f.v.c, f.v.r, branches.small);

@@ -18,7 +18,8 @@ NormFuncs blockc::defineNorm(Operation *op, Func x, const ValueFuncs &funcs, con
   int64_t channels = channelsOf(op->getOperand(0));
   Expr n = cast<float>(int(channels));
   norm.k = RDom(0, int(channels), "k");
-  norm.rows = tokensOf(op->getOperand(0));
+  // Run-time tokens: a run has at least one row per sample.
+  norm.rows = mlir::ShapedType::isDynamic(tokensOf(op->getOperand(0))) ? 1 : tokensOf(op->getOperand(0));
   auto param = [&](mlir::Value value) { return funcs.lookup(value); };
 
   if (auto bn = mlir::dyn_cast<BatchNormOp>(op)) {
@@ -93,7 +94,8 @@ static Expr tanhGelu(Expr x) {
   return 0.5f * x * (1.f + tanh(k * (x + 0.044715f * x * x * x)));
 }
 
-Func blockc::defineElementwise(Operation *op, const ValueFuncs &funcs, const RowVars &v) {
+Func blockc::defineElementwise(Operation *op, const ValueFuncs &funcs, const RowVars &v,
+                               LoweredKernel &lowered) {
   Var c = v.c, r = v.r;
   auto in = [&](unsigned i) { return funcs.lookup(op->getOperand(i)); };
   Func f(op->getName().stripDialect().str());
@@ -121,14 +123,16 @@ Func blockc::defineElementwise(Operation *op, const ValueFuncs &funcs, const Row
     f(c, r) = in(0)(c, cast<int>(clamp(id, cast(id.type(), 0), cast(id.type(), rows - 1))));
   } else if (auto positions = mlir::dyn_cast<PositionsOp>(op)) {
     auto type = mlir::cast<mlir::RankedTensorType>(positions.getType());
-    f(r) = cast(Int(int(type.getElementTypeBitWidth())), r % int(type.getDimSize(1))); // row b N + n: n
+    Expr n = tokenCount(positions.getResult(), lowered);
+    f(r) = cast(Int(int(type.getElementTypeBitWidth())), r % n); // row b N + n: n
   } else
     throw CompileError("blockc: no elementwise lowering for " +
                        op->getName().getStringRef().str());
   return f;
 }
 
-Func blockc::defineTokensOp(Operation *op, const ValueFuncs &funcs, const RowVars &v) {
+Func blockc::defineTokensOp(Operation *op, const ValueFuncs &funcs, const RowVars &v,
+                            LoweredKernel &lowered) {
   Var c = v.c, r = v.r;
   auto in = [&](mlir::Value value) { return funcs.lookup(value); };
   Func f(op->getName().stripDialect().str());
@@ -147,9 +151,10 @@ Func blockc::defineTokensOp(Operation *op, const ValueFuncs &funcs, const RowVar
     }
     f(c, r) = value;
   } else if (auto take = mlir::dyn_cast<TakeTokenOp>(op)) {
-    f(c, r) = in(take.getInput())(c, r * int(tokensOf(take.getInput())) + int(take.getIndex()));
+    f(c, r) = in(take.getInput())(c, r * tokenCount(take.getInput(), lowered) + int(take.getIndex()));
   } else if (auto mean = mlir::dyn_cast<MeanTokensOp>(op)) {
-    const int n = int(tokensOf(mean.getInput())), from = int(mean.getFrom());
+    const Expr n = tokenCount(mean.getInput(), lowered);
+    const int from = int(mean.getFrom());
     RDom k(from, n - from, "k");
     if (mlir::Value mask = mean.getMask()) {
       // sentence-transformers' mean pooling: the kept tokens' sum over their count (at
@@ -159,7 +164,7 @@ Func blockc::defineTokensOp(Operation *op, const ValueFuncs &funcs, const RowVar
       f(c, r) = sum(select(keeps(in(mask)(r * n + k)), in(mean.getInput())(c, r * n + k), 0.f)) /
                 max(count(r), 1e-9f);
     } else {
-      f(c, r) = sum(in(mean.getInput())(c, r * n + k)) / float(n - from);
+      f(c, r) = sum(in(mean.getInput())(c, r * n + k)) / cast<float>(n - from);
     }
   } else {
     throw CompileError("blockc: no token lowering for " + op->getName().getStringRef().str());
@@ -167,13 +172,14 @@ Func blockc::defineTokensOp(Operation *op, const ValueFuncs &funcs, const RowVar
   return f;
 }
 
-std::optional<NormFuncs> blockc::defineRowOp(Operation *op, ValueFuncs &funcs, const RowVars &v) {
+std::optional<NormFuncs> blockc::defineRowOp(Operation *op, ValueFuncs &funcs, const RowVars &v,
+                                             LoweredKernel &lowered) {
   if (mlir::isa<ConcatTokensOp, TakeTokenOp, MeanTokensOp>(op)) {
-    funcs[op->getResult(0)] = defineTokensOp(op, funcs, v);
+    funcs[op->getResult(0)] = defineTokensOp(op, funcs, v, lowered);
     return std::nullopt;
   }
   if (!isNormOp(op)) {
-    funcs[op->getResult(0)] = defineElementwise(op, funcs, v);
+    funcs[op->getResult(0)] = defineElementwise(op, funcs, v, lowered);
     return std::nullopt;
   }
   NormFuncs norm = defineNorm(op, funcs.lookup(op->getOperand(0)), funcs, v);

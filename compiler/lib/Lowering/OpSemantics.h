@@ -50,13 +50,18 @@ bool isNormOp(mlir::Operation *op);
 Halide::Expr keeps(Halide::Expr maskValue);
 NormFuncs defineNorm(mlir::Operation *norm, Halide::Func input, const ValueFuncs &funcs,
                      const RowVars &v);
-Halide::Func defineElementwise(mlir::Operation *op, const ValueFuncs &funcs, const RowVars &v);
+/// `lowered` gives the ops that index tokens (positions, take_token, mean_tokens) the run's
+/// token count (tokenCount).
+Halide::Func defineElementwise(mlir::Operation *op, const ValueFuncs &funcs, const RowVars &v,
+                               LoweredKernel &lowered);
 /// An op that moves tokens (concat_tokens, take_token, mean_tokens) over the rows (c, r)
 /// of its result, from the rows of its inputs.
-Halide::Func defineTokensOp(mlir::Operation *op, const ValueFuncs &funcs, const RowVars &v);
+Halide::Func defineTokensOp(mlir::Operation *op, const ValueFuncs &funcs, const RowVars &v,
+                            LoweredKernel &lowered);
 /// Defines `funcs[op result]` for a norm, elementwise or token op over (c, r); returns the norm's
 /// functions (for the schedule) when `op` is a norm.
-std::optional<NormFuncs> defineRowOp(mlir::Operation *op, ValueFuncs &funcs, const RowVars &v);
+std::optional<NormFuncs> defineRowOp(mlir::Operation *op, ValueFuncs &funcs, const RowVars &v,
+                                     LoweredKernel &lowered);
 /// The kernel's single result as its output function (c, r), bound as an activation output.
 Halide::Func rowOutput(KernelOp kernel, const ValueFuncs &funcs, const RowVars &v,
                        LoweredKernel &lowered);

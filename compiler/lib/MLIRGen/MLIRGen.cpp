@@ -79,6 +79,13 @@ public:
         func.setResultAttr(i, key, builder.getStringAttr(name));
     }
     setIdBounds(func);
+    for (auto [i, input] : llvm::enumerate(top.inputs))
+      if (input.zeroDefault)
+        func.setArgAttr(i, BlockcDialect::kZeroDefaultAttrName, builder.getUnitAttr());
+    static_assert(ast::kRunTimeTokens == ShapedType::kDynamic, "run-time tokens are dynamic");
+    if (top.maxTokens)
+      BlockcDialect::MaxTokensAttrHelper(builder.getContext())
+          .setAttr(func, builder.getI64IntegerAttr(top.maxTokens));
     if (!top.ignored.empty()) {
       SmallVector<StringRef> prefixes;
       for (const auto &entry : top.ignored)

@@ -11,13 +11,30 @@ using namespace blockc;
 
 namespace {
 
-/// float32 elements per batch sample of an activation [B, ...].
-int64_t elementsPerSample(Value value) {
-  int64_t elements = 1;
-  for (int64_t d : cast<RankedTensorType>(value.getType()).getShape().drop_front())
-    elements *= d;
-  return elements;
-}
+/// The float32 elements of an activation [B, ...] per sample, or per token where the tokens
+/// are chosen at run time ([B, ?, C]); a slot needs the largest of each it holds.
+struct SlotSize {
+  int64_t perSample = 0, perToken = 0;
+
+  static SlotSize of(Value value) {
+    SlotSize size;
+    int64_t elements = 1;
+    for (int64_t d : cast<RankedTensorType>(value.getType()).getShape().drop_front())
+      elements *= ShapedType::isDynamic(d) ? 1 : d;
+    (cast<RankedTensorType>(value.getType()).isDynamicDim(1) ? size.perToken : size.perSample) =
+        elements;
+    return size;
+  }
+  /// Per sample at the largest token count: how best fit compares slots.
+  int64_t atMost(int64_t maxTokens) const { return perSample + perToken * maxTokens; }
+  bool holds(SlotSize other) const {
+    return perSample >= other.perSample && perToken >= other.perToken;
+  }
+  void grow(SlotSize other) {
+    perSample = std::max(perSample, other.perSample);
+    perToken = std::max(perToken, other.perToken);
+  }
+};
 
 struct PlanBuffersPass : blockc::impl::PlanBuffersBase<PlanBuffersPass> {
   void runOnOperation() override {
@@ -49,7 +66,9 @@ struct PlanBuffersPass : blockc::impl::PlanBuffersBase<PlanBuffersPass> {
     llvm::SmallPtrSet<Value, 4> outputs;
     for (Value v : func.getBody().front().getTerminator()->getOperands())
       outputs.insert(v);
-    SmallVector<int64_t> slotSizes;
+    IntegerAttr maxTokensAttr = BlockcDialect::MaxTokensAttrHelper(&getContext()).getAttr(func);
+    const int64_t maxTokens = maxTokensAttr ? maxTokensAttr.getInt() : 1;
+    SmallVector<SlotSize> slotSizes;
     SmallVector<bool> slotFree;
     llvm::DenseMap<Value, int64_t> slotOf;
     for (auto [index, kernel] : llvm::enumerate(run)) {
@@ -60,14 +79,16 @@ struct PlanBuffersPass : blockc::impl::PlanBuffersBase<PlanBuffersPass> {
           continue;
         }
         // Best fit among free slots; else grow the largest free one; else a new slot.
-        int64_t need = elementsPerSample(result), best = -1;
+        SlotSize need = SlotSize::of(result);
+        int64_t best = -1;
+        auto size = [&](int64_t s) { return slotSizes[s].atMost(maxTokens); };
         for (size_t s = 0; s < slotSizes.size(); ++s) {
           if (!slotFree[s])
             continue;
-          bool fits = slotSizes[s] >= need;
-          bool bestFits = best >= 0 && slotSizes[best] >= need;
-          if (best < 0 || (fits && (!bestFits || slotSizes[s] < slotSizes[best])) ||
-              (!fits && !bestFits && slotSizes[s] > slotSizes[best]))
+          bool fits = slotSizes[s].holds(need);
+          bool bestFits = best >= 0 && slotSizes[best].holds(need);
+          if (best < 0 || (fits && (!bestFits || size(s) < size(best))) ||
+              (!fits && !bestFits && size(s) > size(best)))
             best = s;
         }
         if (best < 0) {
@@ -75,7 +96,7 @@ struct PlanBuffersPass : blockc::impl::PlanBuffersBase<PlanBuffersPass> {
           slotSizes.push_back(need);
           slotFree.push_back(false);
         }
-        slotSizes[best] = std::max(slotSizes[best], need);
+        slotSizes[best].grow(need);
         slotFree[best] = false;
         slotOf[result] = best;
         slots.push_back(best);
@@ -86,8 +107,16 @@ struct PlanBuffersPass : blockc::impl::PlanBuffersBase<PlanBuffersPass> {
         if (lastUse.lookup(input) == index && slotOf.count(input))
           slotFree[slotOf[input]] = true;
     }
+    SmallVector<int64_t> perSample, perToken;
+    for (SlotSize size : slotSizes) {
+      perSample.push_back(size.perSample);
+      perToken.push_back(size.perToken);
+    }
     BlockcDialect::SlotSizesAttrHelper(&getContext())
-        .setAttr(func, DenseI64ArrayAttr::get(&getContext(), slotSizes));
+        .setAttr(func, DenseI64ArrayAttr::get(&getContext(), perSample));
+    if (maxTokensAttr)
+      BlockcDialect::SlotTokenSizesAttrHelper(&getContext())
+          .setAttr(func, DenseI64ArrayAttr::get(&getContext(), perToken));
   }
 };
 } // namespace

@@ -25,18 +25,45 @@ struct VerifyBlockPass : blockc::impl::VerifyBlockBase<VerifyBlockPass> {
       return t.getRank() == 2 && (t.getElementType().isSignlessInteger(64) ||
                                   t.getElementType().isSignlessInteger(32));
     };
+    // With blockc.max_tokens, the tokens (dimension 1) may be dynamic too.
+    IntegerAttr maxTokens = BlockcDialect::MaxTokensAttrHelper(&getContext()).getAttr(func);
+    bool runTimeTokens = false;
     for (auto [index, io] : llvm::enumerate(llvm::concat<const Type>(type.getInputs(), type.getResults()))) {
       auto tensor = dyn_cast<RankedTensorType>(io);
       bool isInput = index < type.getNumInputs();
+      auto dynamicAfterBatch = [&](RankedTensorType t) {
+        for (int64_t d = 1; d < t.getRank(); ++d)
+          if (t.isDynamicDim(d) && !(d == 1 && maxTokens && t.getRank() <= 3))
+            return true;
+        return false;
+      };
       if (!tensor || tensor.getRank() < 2 || !ShapedType::isDynamic(tensor.getDimSize(0)) ||
-          llvm::any_of(tensor.getShape().drop_front(), ShapedType::isDynamic) ||
+          dynamicAfterBatch(tensor) ||
           !(tensor.getElementType().isF32() || (isInput && isIds(tensor)))) {
         func.emitError() << "inputs and outputs must be tensor<?x...xf32> (inputs also "
                             "tensor<?xNxi64> or i32), the batch dynamic and every other "
-                            "size static, got "
+                            "size static (the tokens may be dynamic with blockc.max_tokens), got "
                          << io;
         return signalPassFailure();
       }
+      runTimeTokens |= isInput && tensor.isDynamicDim(1);
+    }
+    if (maxTokens && !runTimeTokens) {
+      func.emitError("blockc.max_tokens is given, but no input has run-time tokens");
+      return signalPassFailure();
+    }
+    if (maxTokens) {
+      WalkResult tables = func.walk([&](EmbeddingOp embedding) {
+        int64_t rows = embedding.getTable().getType().getDimSize(0);
+        if (embedding.getIds().getDefiningOp<PositionsOp>() && rows < maxTokens.getInt()) {
+          embedding.emitOpError() << "has " << rows << " rows for up to " << maxTokens.getInt()
+                                  << " positions (blockc.max_tokens)";
+          return WalkResult::interrupt();
+        }
+        return WalkResult::advance();
+      });
+      if (tables.wasInterrupted())
+        return signalPassFailure();
     }
     // Each output is a buffer of the caller's that a kernel writes.
     Operation *ret = func.getBody().front().getTerminator();

@@ -75,7 +75,7 @@ typedef struct blockc_module_info {
   const char *arch;          /* manifest "arch" */
   const char *spec_hash;     /* manifest "spec_hash" ("" if absent) */
   const char *manifest_json; /* the whole manifest, as embedded in module.so */
-  /* A block module (one input and one output, both of rank 3): its input is
+  /* A block module (one input and one output, both of rank 3, fixed tokens): its input is
    * [B, tokens, dim] and its output [B, output_tokens, output_dim]. 0 for other modules
    * (see blockc_module_get_tensor_info). */
   int64_t tokens;
@@ -88,6 +88,13 @@ typedef struct blockc_module_info {
   int32_t num_weights;       /* tensors the weight file must hold */
   int32_t weights_bound;     /* 1 after a successful blockc_module_bind_weights */
   const char *device;        /* manifest "device": "cuda", or "" for a CPU module */
+  /* A module with run-time tokens: each run chooses a sequence length S from 1 to
+   * max_tokens (its tensors' shape[1], -2 in blockc_tensor_info); 0 for other modules.
+   * The flops of one sample of such a run are flops_per_sample + S * flops_per_token +
+   * S * S * flops_per_token_pair (both 0 for other modules). */
+  int64_t max_tokens;
+  double flops_per_token;
+  double flops_per_token_pair;
 } blockc_module_info;
 
 /** Which of a module's tensors blockc_module_get_tensor_info describes. */
@@ -98,12 +105,15 @@ typedef enum blockc_io_kind { BLOCKC_INPUT = 0, BLOCKC_OUTPUT = 1 } blockc_io_ki
 typedef struct blockc_tensor_info {
   const char *name;      /* unique among the module's inputs and outputs ("pixel_values") */
   int32_t rank;          /* 2 to 5 */
-  const int64_t *shape;  /* rank entries, row-major; shape[0] is -1: the batch B of a run */
+  const int64_t *shape;  /* rank entries, row-major; shape[0] is -1: the batch B of a run;
+                            shape[1] is -2 in a tensor whose tokens are chosen per run (S) */
   DLDataType dtype;      /* float32 {kDLFloat, 32, 1}; an input may be int64 {kDLInt, 64, 1} or
                             int32 {kDLInt, 32, 1}, [B, N]: token ids or an attention mask */
   int64_t bound;         /* an integer input's values must lie in [0, bound) (the rows of the
                             embedding table its ids index; 2 for a mask: 1 = token, 0 =
                             padding), checked before any kernel runs; 0 for float32 */
+  int32_t optional;      /* 1: an integer input a named run may omit (it then reads zeros:
+                            token_type_ids); 0 otherwise */
 } blockc_tensor_info;
 
 /** A tensor of a named run: `name` is an input's or output's name (blockc_tensor_info). */
@@ -119,6 +129,8 @@ typedef struct blockc_kernel_info {
   const char *kind;        /* "matmul", "attention", "norm"... ("" if the manifest has none) */
   const char *ops;         /* the ops it computes, joined by " + " ("layer_norm + linear"), or "" */
   double flops_per_sample; /* 2 x its multiply-adds per sample; 0 if the manifest does not say */
+  double flops_per_token;      /* with run-time tokens, per sample at S tokens: flops_per_sample */
+  double flops_per_token_pair; /* + S * flops_per_token + S * S * flops_per_token_pair */
 } blockc_kernel_info;
 
 /** The calling thread's message for its last failed call ("" if none). */
@@ -153,9 +165,12 @@ BLOCKC_RT_API blockc_status blockc_module_run(blockc_module *module, const float
                                               int64_t batch, float *output);
 
 /** Runs the module on named tensors: each of its inputs and outputs given exactly once, in
- *  any order, by name (no other name, none twice). Each tensor: dtype float32 ({kDLFloat,
- *  32, 1}); ndim and every dimension but the first as the module's (get_tensor_info);
- *  shape[0] the batch B >= 1, the same for all; strides NULL or those of a compact
+ *  any order, by name (no other name, none twice), except that an optional input may be
+ *  omitted (it then reads zeros). Each tensor: dtype float32 ({kDLFloat, 32, 1}), or the
+ *  input's integer dtype; ndim and every dimension but the first as the module's
+ *  (get_tensor_info), but the sequence length S (-2 there) any value from 1 to max_tokens,
+ *  the same for all tensors that have it; shape[0] the batch B >= 1, the same for all;
+ *  integer inputs' values within [0, bound); strides NULL or those of a compact
  *  row-major array (any stride for a dimension of extent 1); data non-null, data +
  *  byte_offset 4-byte aligned; device kDLCPU (device_id 0) for a CPU module; for a CUDA
  *  module kDLCUDA with the module's device (BLOCKC_CUDA_DEVICE) as device_id, used in

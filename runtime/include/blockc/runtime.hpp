@@ -131,11 +131,12 @@ public:
     return output;
   }
 
-  /// The floats of one sample of an input or output: the product of shape[1..].
-  static size_t sampleFloats(const blockc_tensor_info &t) {
+  /// The elements of one sample of an input or output: the product of shape[1..], with
+  /// `tokens` for a run-time sequence length (-2).
+  static size_t sampleFloats(const blockc_tensor_info &t, int64_t tokens = 1) {
     size_t n = 1;
     for (int32_t d = 1; d < t.rank; ++d)
-      n *= static_cast<size_t>(t.shape[d]);
+      n *= static_cast<size_t>(t.shape[d] == -2 ? tokens : t.shape[d]);
     return n;
   }
 

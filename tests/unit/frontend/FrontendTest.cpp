@@ -328,7 +328,7 @@ TEST(ParserErrors, BlockNameIsAnIdentifier) {
 
 TEST(ParserErrors, SizesRequired) {
   expectErrors("block b () {}",
-               {"test.block:1:10: error: expected a size 'NAME = N', found ')'"});
+               {"test.block:1:10: error: expected a size 'NAME = N' (or 'tokens <= N'), found ')'"});
 }
 
 TEST(ParserErrors, SizeSeparator) {

@@ -26,7 +26,10 @@ namespace {
 
 TEST(KernelCallTest, AViewBecomesAHalideBufferInnermostFirst) {
   halide_dimension_t dims[3];
-  const halide_buffer_t b = viewBuffer({-2, 4, 8}, {64, 16, 1}, 3, dims);
+  ArgView view;
+  view.shape = {-2, 4, 8};
+  view.strides = {64, 16, 1};
+  const halide_buffer_t b = viewBuffer(view, RunShape{3, 1}, dims);
   EXPECT_EQ(b.dimensions, 3);
   EXPECT_EQ(b.dim, dims);
   EXPECT_EQ(b.host, nullptr);
@@ -38,6 +41,26 @@ TEST(KernelCallTest, AViewBecomesAHalideBufferInnermostFirst) {
   EXPECT_EQ(dims[1].stride, 16);
   EXPECT_EQ(dims[2].extent, 6); // -2 means 2 * batch
   EXPECT_EQ(dims[2].stride, 64);
+}
+
+TEST(KernelCallTest, RunTimeTokensScaleTheirExtentsAndStrides) {
+  // q of an attention over [B, S, 12 heads x 64]: (d, h, n, b) with n's extent and b's
+  // stride times S.
+  halide_dimension_t dims[4];
+  ArgView view;
+  view.shape = {-1, 1, 12, 64};
+  view.strides = {768, 768, 64, 1};
+  view.tokensShape = 0b10;
+  view.tokensStrides = 0b01;
+  const halide_buffer_t b = viewBuffer(view, RunShape{3, 17}, dims);
+  EXPECT_EQ(b.dimensions, 4);
+  EXPECT_EQ(dims[0].extent, 64);
+  EXPECT_EQ(dims[1].extent, 12);
+  EXPECT_EQ(dims[1].stride, 64);
+  EXPECT_EQ(dims[2].extent, 17);
+  EXPECT_EQ(dims[2].stride, 768);
+  EXPECT_EQ(dims[3].extent, 3);
+  EXPECT_EQ(dims[3].stride, 17 * 768);
 }
 
 TEST(KernelCallTest, ACallCollectsTheErrorsOfItsThread) {

@@ -15,9 +15,10 @@ namespace json = boost::json;
 
 namespace {
 
-/// Parses kValidManifest after `edit`; returns the error message ("" if it parsed).
-std::string errorAfter(const std::function<void(json::object &)> &edit) {
-  json::value doc = json::parse(kValidManifest);
+/// Parses `manifest` after `edit`; returns the error message ("" if it parsed).
+std::string errorAfter(const std::function<void(json::object &)> &edit,
+                       const char *manifest = kValidManifest) {
+  json::value doc = json::parse(manifest);
   edit(doc.as_object());
   try {
     parseManifest(json::serialize(doc));
@@ -50,7 +51,7 @@ TEST(ManifestTest, ParsesValid) {
   EXPECT_EQ(m.outputs[0].elementsPerSample, 16);
   EXPECT_EQ(m.run[1].args[2].source, ArgSource::Output);
   EXPECT_EQ(m.run[1].args[2].index, 0u);
-  EXPECT_DOUBLE_EQ(m.flopsPerSample, 1500.0);
+  EXPECT_DOUBLE_EQ(m.flops.perSample, 1500.0);
   ASSERT_EQ(m.weights.size(), 2u);
   EXPECT_FALSE(m.weights[1].used);
   EXPECT_EQ(m.weights[0].elements, 64);
@@ -60,9 +61,9 @@ TEST(ManifestTest, ParsesValid) {
   EXPECT_EQ(m.run[1].args[1].index, 1u); // slot id 5 is the second slot
   EXPECT_EQ(m.run[0].args[0].shape, (std::vector<int64_t>{-4, 8}));
   EXPECT_EQ(m.run[0].ops, (std::vector<std::string>{"layer_norm", "linear"}));
-  EXPECT_DOUBLE_EQ(m.run[0].flopsPerSample, 512.0);
+  EXPECT_DOUBLE_EQ(m.run[0].flops.perSample, 512.0);
   EXPECT_TRUE(m.run[1].ops.empty()); // both optional
-  EXPECT_EQ(m.run[1].flopsPerSample, 0.0);
+  EXPECT_EQ(m.run[1].flops.perSample, 0.0);
   EXPECT_EQ(m.maxBatchMultiple, 4);
   EXPECT_EQ(m.prepare[0].args[0].source, ArgSource::Weight);
 }
@@ -138,7 +139,7 @@ TEST(ManifestTest, WrongTypes) {
              }),
              "weights[0].used: must be true or false");
   EXPECT_HAS(errorAfter([](json::object &o) { arg(o, "run", 0, 0)["shape"] = json::array{"a"}; }),
-             "run[0] ('k1').args[0].shape: must be an array of integers");
+             "run[0] ('k1').args[0].shape: entry \"a\" is not an integer");
   EXPECT_HAS(errorAfter([](json::object &o) { o["run"].as_array()[0] = 7; }),
              "run[0]: must be an object");
   EXPECT_HAS(errorAfter([](json::object &o) { o["abi_version"] = 1; }),
@@ -169,7 +170,8 @@ TEST(ManifestTest, InputsAndOutputs) {
        "manifest: outputs[0] ('y').dtype: must be \"F32\""},
       {[](json::object &o) { tensor(o, "inputs", 0)["shape"] = json::array{4, 8}; },
        "manifest: inputs[0] ('x').shape: must be [-1, d1, ...] (the batch, then 1 to 4 "
-       "dimensions, each in [1, 2^31)), not [4, 8]"},
+       "dimensions, each in [1, 2^31), the first of which may be \"S\" in a module with "
+       "'max_tokens'), not [4, 8]"},
       {[](json::object &o) { tensor(o, "inputs", 0)["shape"] = json::array{-1}; },
        "not [-1]"},
       {[](json::object &o) { tensor(o, "inputs", 0)["shape"] = json::array{-1, 1, 2, 3, 4, 5}; },
@@ -230,8 +232,8 @@ TEST(ManifestTest, ViewsStayInsideTheirOwnInputOrOutput) {
   EXPECT_EQ(m.inputs[1].elementsPerSample, 16);
   EXPECT_EQ(m.outputs[1].elementsPerSample, 1000);
   EXPECT_EQ(m.run[1].args[1].index, 1u);
-  EXPECT_EQ(storageElements(m, m.run[1].args[1], 3), 3 * 16);
-  EXPECT_EQ(storageElements(m, m.run[1].args[2], 3), 3 * 1000);
+  EXPECT_EQ(storageElements(m, m.run[1].args[1], RunShape{3, 1}), 3 * 16);
+  EXPECT_EQ(storageElements(m, m.run[1].args[2], RunShape{3, 1}), 3 * 1000);
 
   // The first output (16 floats per sample) cannot hold a view sized for the second.
   arg(o, "run", 1, 2)["index"] = 0;
@@ -326,10 +328,10 @@ TEST(ManifestTest, ViewsMustStayInBounds) {
 
 TEST(ManifestTest, StorageGrowsWithBatch) {
   Manifest m = parseManifest(kValidManifest);
-  EXPECT_EQ(storageElements(m, m.run[0].args[0], 3), 3 * 4 * 8);
-  EXPECT_EQ(storageElements(m, m.run[1].args[2], 3), 3 * 2 * 8);
-  EXPECT_EQ(storageElements(m, m.run[0].args[2], 3), 3 * 64);
-  EXPECT_EQ(storageElements(m, m.run[0].args[1], 3), 64);
+  EXPECT_EQ(storageElements(m, m.run[0].args[0], RunShape{3, 1}), 3 * 4 * 8);
+  EXPECT_EQ(storageElements(m, m.run[1].args[2], RunShape{3, 1}), 3 * 2 * 8);
+  EXPECT_EQ(storageElements(m, m.run[0].args[2], RunShape{3, 1}), 3 * 64);
+  EXPECT_EQ(storageElements(m, m.run[0].args[1], RunShape{3, 1}), 64);
 }
 
 } // namespace
@@ -390,3 +392,104 @@ TEST(ManifestTest, RejectsABadStandaloneKernel) {
 }
 
 } // namespace
+
+namespace {
+/// A module with run-time tokens (max_tokens 16): ids [B, S] in, states [B, S, 8] and a
+/// pooled [B, 8] out; an embedding kernel over the rows B*S, an attention-like kernel
+/// viewing a slot as (b, n, c) with the batch stride 8*S and taking S, a pooling kernel.
+const char *const kTokensManifest = R"({
+  "abi_version": 2, "block": "bert", "target": "x86-64-linux-avx2", "arch": "x86-64",
+  "cpu_features": [], "max_tokens": 16,
+  "flops_per_sample": 10, "flops_per_token": 256, "flops_per_token_pair": 32,
+  "inputs":  [{"name": "ids", "shape": [-1, "S"], "dtype": "I64", "bound": 10},
+              {"name": "types", "shape": [-1, "S"], "dtype": "I64", "bound": 2, "optional": true}],
+  "outputs": [{"name": "h", "shape": [-1, "S", 8], "dtype": "F32"},
+              {"name": "e", "shape": [-1, 8], "dtype": "F32"}],
+  "weights": [{"name": "table", "shape": [10, 8], "dtype": "F32"}],
+  "constants": [],
+  "slots": [{"id": 0, "elements_per_sample": 0, "elements_per_token": 8}],
+  "prepare": [],
+  "run": [{"name": "k1", "function": "blockc_k1", "flops_per_token": 256,
+           "args": [{"source": "weight", "name": "table", "shape": [10, 8], "strides": [8, 1]},
+                    {"source": "input", "index": 0, "shape": ["B*S"], "strides": [1]},
+                    {"source": "slot", "id": 0, "shape": ["B*S", 8], "strides": [8, 1]}]},
+          {"name": "k2", "function": "blockc_k2", "flops_per_token_pair": 32,
+           "args": [{"source": "slot", "id": 0, "shape": [-1, "S", 8], "strides": ["8*S", 8, 1]},
+                    {"source": "tokens"},
+                    {"source": "output", "index": 0, "shape": ["B*S", 8], "strides": [8, 1]}]},
+          {"name": "k3", "function": "blockc_k3",
+           "args": [{"source": "output", "index": 0, "shape": [-1, "S", 8], "strides": ["8*S", 8, 1]},
+                    {"source": "output", "index": 1, "shape": [-1, 8], "strides": [8, 1]}]}]
+})";
+
+} // namespace
+
+TEST(ManifestTest, RunTimeTokensScaleShapesStridesSlotsAndFlops) {
+  const Manifest m = parseManifest(kTokensManifest);
+  EXPECT_EQ(m.maxTokens, 16);
+  EXPECT_EQ(m.inputs[0].shape, (std::vector<int64_t>{-1, -2}));
+  EXPECT_TRUE(m.inputs[0].perToken);
+  EXPECT_TRUE(m.inputs[1].optional);
+  EXPECT_FALSE(m.outputs[1].perToken);
+  EXPECT_EQ(m.outputs[0].elements(RunShape{3, 5}), 3 * 5 * 8);
+  EXPECT_EQ(m.outputs[1].elements(RunShape{3, 5}), 3 * 8);
+  EXPECT_EQ(m.slots[0].elements(RunShape{3, 5}), 3 * 5 * 8);
+  EXPECT_DOUBLE_EQ(m.flops.at(5), 10 + 5 * 256 + 25 * 32);
+  EXPECT_DOUBLE_EQ(m.run[1].flops.at(4), 16 * 32);
+  const ArgView &rows = m.run[0].args[1];
+  EXPECT_EQ(rows.extent(0, RunShape{3, 5}), 15);
+  const ArgView &perSample = m.run[1].args[0];
+  EXPECT_EQ(perSample.extent(0, RunShape{3, 5}), 3);
+  EXPECT_EQ(perSample.extent(1, RunShape{3, 5}), 5);
+  EXPECT_EQ(perSample.stride(0, RunShape{3, 5}), 40);
+  EXPECT_EQ(m.run[1].args[1].source, ArgSource::Tokens);
+}
+
+TEST(ManifestTest, RunTimeTokensAreCheckedForEverySequenceLength) {
+  const std::pair<std::function<void(json::object &)>, std::string> cases[] = {
+      // S needs max_tokens, in shapes, views and slots alike.
+      {[](json::object &o) { o.erase("max_tokens"); },
+       "inputs[0] ('ids').shape: \"S\" (the run's sequence length) needs the module's 'max_tokens'"},
+      {[](json::object &o) { o["max_tokens"] = 0; }, "'max_tokens': value 0 is out of range"},
+      {[](json::object &o) { o["max_tokens"] = 2000000; }, "out of range [1, 1048576]"},
+      {[](json::object &o) {
+         o["inputs"].as_array()[0].as_object()["shape"] = json::array{-1, 4};
+         o["inputs"].as_array()[1].as_object()["shape"] = json::array{-1, 4};
+       },
+       "'max_tokens': is given, but no input has the run's sequence length S"},
+      {[](json::object &o) { o["slots"].as_array()[0].as_object()["elements_per_token"] = 0; },
+       "slots[0]: holds no elements"},
+      // A view sized for more tokens or another layout than its storage.
+      {[](json::object &o) { arg(o, "run", 0, 2)["shape"] = json::array{"2*B*S", 8}; },
+       "run[0] ('k1').args[2]: view (offset 0, shape [-2, 8], strides [8, 1]) goes past the "
+       "end of its storage (8 elements per sample at S = 1)"},
+      {[](json::object &o) { arg(o, "run", 1, 0)["strides"] = json::array{"9*S", 8, 1}; },
+       "goes past the end of its storage"},
+      {[](json::object &o) { arg(o, "run", 1, 0)["offset"] = 1; },
+       "goes past the end of its storage"},
+      {[](json::object &o) { arg(o, "run", 1, 0)["strides"] = json::array{"8*S", "S", 1}; },
+       "a dimension has both its extent and its stride times S"},
+      {[](json::object &o) { arg(o, "run", 0, 2)["shape"] = json::array{"B*S*B", 8}; },
+       "is not a product of a positive integer, S and B"},
+      {[](json::object &o) { arg(o, "run", 0, 2)["shape"] = json::array{"0*B*S", 8}; },
+       "has a factor below 1"},
+      {[](json::object &o) { arg(o, "run", 0, 2)["shape"] = json::array{"B", 8}; },
+       "has no S: write an integer"},
+      {[](json::object &o) { arg(o, "run", 0, 0)["shape"] = json::array{"S", 8}; },
+       "goes past the end of its storage"},
+      {[](json::object &o) { arg(o, "run", 0, 0)["strides"] = json::array{"B*S", 1}; },
+       "is not a product of a positive integer, S"},
+      // The scalar S is a run kernel's argument only.
+      {[](json::object &o) {
+         o["prepare"] = json::array{json::object{
+             {"name", "p"}, {"function", "blockc_p"},
+             {"args", json::array{json::object{{"source", "tokens"}}}}}};
+       },
+       "a prepare kernel has no run-time tokens"},
+      {[](json::object &o) { o["outputs"].as_array()[1].as_object()["optional"] = true; },
+       "outputs[1] ('e').optional: is only for an integer input"},
+  };
+  for (const auto &[edit, message] : cases)
+    EXPECT_HAS(errorAfter(edit, kTokensManifest), message);
+  EXPECT_EQ(errorAfter([](json::object &) {}, kTokensManifest), "");
+}

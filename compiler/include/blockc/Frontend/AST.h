@@ -17,6 +17,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,12 @@ struct Location {
 
 /// An argument as written: `key = value`, `IN -> OUT` or a shape `[1, 1, 768]`. Sema interprets it for the
 /// layer kind or builtin it is given to.
+/// The token count of a tensor whose tokens are chosen at run time (up to a declared
+/// maximum): MLIR's dynamic size, so that MLIRGen writes it as `?`.
+constexpr int64_t kRunTimeTokens = std::numeric_limits<int64_t>::min();
+/// The largest such maximum: the runtime's limit on a manifest's "max_tokens".
+constexpr int64_t kMaxTokens = int64_t(1) << 20;
+
 struct Argument {
   enum class Kind { Number, Bool, Name, Arrow, Shape };
   Kind kind = Kind::Number;
@@ -45,6 +52,7 @@ struct Argument {
   bool boolean = false; // Bool
   std::string name;     // Name
   std::vector<double> shape; // Shape: `[1, 197, 768]`
+  bool upTo = false;    // `tokens <= 512`, `S <= 512`: the number is a run-time maximum
   Location loc;         // of the key, or of IN
   Location valueLoc;    // of the value, or of OUT
 };
@@ -199,8 +207,14 @@ struct InputDecl {
   Location dtypeLoc;
   Location batchLoc; // of the first entry, which must be `B`
   std::string batch; // as written
-  std::vector<Argument> dims; // Number arguments; Sema checks them
+  /// Number arguments, or a Name (`S`, `S <= 512`: the tokens, chosen at run time); Sema
+  /// checks them.
+  std::vector<Argument> dims;
   std::vector<int64_t> shape; // d1..dk, set by Sema
+  /// `= 0` after the shape: a caller may omit the input, which is then all zeros
+  /// (token_type_ids); Sema allows it for integer inputs.
+  bool zeroDefault = false;
+  Location defaultLoc;
 };
 
 struct BlockAST;
@@ -228,6 +242,9 @@ struct BlockAST {
   bool isModel = false;
   std::vector<Argument> sizes; // blocks, as written; Sema sets tokens and dim from them
   int64_t tokens = 0, dim = 0;
+  /// Set by Sema where the tokens are chosen at run time (a block's `tokens <= N`, a model's
+  /// input `[B, S <= N]`; `tokens` is then kRunTimeTokens): the largest count a run takes.
+  int64_t maxTokens = 0;
   /// A block that reads its predefined `mask` [B, tokens] (set by Sema): its instances are
   /// called with `mask = NAME`, and the block alone compiles to a module with a second
   /// input, `mask`.

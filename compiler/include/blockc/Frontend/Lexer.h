@@ -39,6 +39,7 @@ enum Token : int {
   tok_true = -7,
   tok_false = -8,
   tok_range = -9, // `..` in `{0..11}`
+  tok_upto = -10, // `<=` in `tokens <= 512`, `[B, S <= 512]`
 };
 
 class Lexer {

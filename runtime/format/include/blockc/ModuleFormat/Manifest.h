@@ -16,7 +16,15 @@
 namespace blockc {
 namespace rt {
 
-enum class ArgSource { Input, Output, Weight, Constant, Slot };
+/// Tokens: the scalar int32 argument that carries the run's sequence length S to a kernel
+/// of a module with run-time tokens (its view is empty).
+enum class ArgSource { Input, Output, Weight, Constant, Slot, Tokens };
+
+/// The sizes a run chooses: the batch B, and the sequence length S of a module with run-time
+/// tokens (1 for any other).
+struct RunShape {
+  int64_t batch = 1, tokens = 1;
+};
 
 struct ArgView {
   ArgSource source = ArgSource::Input;
@@ -24,9 +32,35 @@ struct ArgView {
   /// not id).
   size_t index = 0;
   int64_t offset = 0;
-  /// Row-major; a negative entry -k means k * B.
+  /// Row-major; a negative entry -k means k * B. With run-time tokens, an entry whose bit
+  /// is set in `tokensShape` is also times S, as is a stride whose bit is set in
+  /// `tokensStrides` (the manifest writes them "k*B*S", "S", "k*S"; never both bits of one
+  /// dimension).
   std::vector<int64_t> shape;
   std::vector<int64_t> strides;
+  uint32_t tokensShape = 0, tokensStrides = 0;
+
+  /// The extent of dimension `d` in a run of `run`'s sizes.
+  int64_t extent(size_t d, RunShape run) const {
+    const int64_t k = shape[d] < 0 ? -shape[d] * run.batch : shape[d];
+    return (tokensShape >> d & 1) ? k * run.tokens : k;
+  }
+  /// The stride of dimension `d` in a run of `run`'s sizes.
+  int64_t stride(size_t d, RunShape run) const {
+    return (tokensStrides >> d & 1) ? strides[d] * run.tokens : strides[d];
+  }
+};
+
+/// Floating-point operations of one sample: perSample + S * perToken + S^2 * perTokenPair,
+/// with S the run's sequence length (1 for a module without run-time tokens); all 0 when the
+/// manifest does not say.
+struct FlopCount {
+  double perSample = 0, perToken = 0, perTokenPair = 0;
+
+  double at(int64_t tokens) const {
+    const double s = static_cast<double>(tokens);
+    return perSample + s * perToken + s * s * perTokenPair;
+  }
 };
 
 struct KernelSpec {
@@ -34,7 +68,7 @@ struct KernelSpec {
   std::string function; ///< the runtime calls <function>_argv
   std::string kind;
   std::vector<std::string> ops; ///< the dialect ops it computes, in order (run kernels)
-  double flopsPerSample = 0;    ///< 0 when the manifest does not say
+  FlopCount flops;
   std::vector<ArgView> args;
 };
 
@@ -44,14 +78,24 @@ enum class ElementType { F32, I64, I32 };
 /// One of the caller's inputs or outputs.
 struct TensorSpec {
   std::string name;
-  /// Row-major; shape[0] is -1 (the run's batch B), the others positive. Rank 2..5.
+  /// Row-major; shape[0] is -1 (the run's batch B), the others positive, except that
+  /// shape[1] is -2 (the run's sequence length S) in a tensor of a module with run-time
+  /// tokens that has one ("S" in the manifest). Rank 2..5.
   std::vector<int64_t> shape;
-  int64_t elementsPerSample = 1; ///< the product of shape[1..]
+  int64_t elementsPerSample = 1; ///< the product of the positive entries of shape[1..]
+  bool perToken = false;         ///< shape[1] is S
+
+  /// The elements of a run of `run`'s sizes.
+  int64_t elements(RunShape run) const {
+    return elementsPerSample * run.batch * (perToken ? run.tokens : 1);
+  }
   /// F32, or (inputs only) I64 or I32: token ids or a mask, [B, N].
   ElementType dtype = ElementType::F32;
   /// An integer input's values must lie in [0, bound) (the rows of the embedding table its
   /// ids index, 2 for a mask); 0 when the manifest gives no bound.
   int64_t bound = 0;
+  /// An integer input a caller may omit: the run then reads zeros ("optional": true).
+  bool optional = false;
 
   size_t elementBytes() const { return dtype == ElementType::I64 ? 8 : 4; }
   const char *dtypeName() const {
@@ -75,7 +119,12 @@ struct ConstantSpec {
 
 struct SlotSpec {
   int64_t id = 0;
-  int64_t elementsPerSample = 0;
+  /// A run needs B * (elementsPerSample + S * elementsPerToken) float32 elements.
+  int64_t elementsPerSample = 0, elementsPerToken = 0;
+
+  int64_t elements(RunShape run) const {
+    return run.batch * (elementsPerSample + run.tokens * elementsPerToken);
+  }
 };
 
 struct Manifest {
@@ -87,7 +136,10 @@ struct Manifest {
   /// A block module's input [B, tokens, dim]; 0 when the manifest has no "tokens"/"dim".
   int64_t tokens = 0, dim = 0;
   std::vector<TensorSpec> inputs, outputs; ///< at least one each; names unique
-  double flopsPerSample = 0;
+  /// The largest sequence length S a run may choose (1 to maxTokens); 0 for a module
+  /// without run-time tokens ("max_tokens").
+  int64_t maxTokens = 0;
+  FlopCount flops; ///< of the whole run
   std::vector<WeightSpec> weights;
   /// A model's `ignore NAME`: tensors named NAME or under `NAME.` that a weight file may hold
   /// and inference never reads (Hugging Face's pooler, buffers).
@@ -102,8 +154,8 @@ struct Manifest {
   std::vector<ConstantSpec> constants;
   std::vector<SlotSpec> slots;
   std::vector<KernelSpec> prepare, run;
-  /// Largest k of a negative shape entry -k over all run arguments (1 if none):
-  /// B * maxBatchMultiple must fit Halide's int32 extents.
+  /// Largest k of a shape entry k * B over all run arguments (1 if none): B * k must fit
+  /// Halide's int32 (entries and strides with S are checked per run, once S is known).
   int64_t maxBatchMultiple = 1;
 };
 
@@ -118,8 +170,9 @@ Manifest parseManifest(const std::string &json);
 /// RtError(BLOCKC_ERROR_LOAD) as parseManifest does.
 KernelSpec parseStandaloneKernel(const std::string &json);
 
-/// Element capacity of an argument's storage for batch B (input/output/slot grow with B).
-int64_t storageElements(const Manifest &m, const ArgView &arg, int64_t batch);
+/// Element capacity of an argument's storage in a run of `run`'s sizes (inputs, outputs and
+/// slots grow with B and S).
+int64_t storageElements(const Manifest &m, const ArgView &arg, RunShape run);
 
 } // namespace rt
 } // namespace blockc

@@ -8,6 +8,8 @@
 #ifndef BLOCKC_RUNTIME_VIEWBUFFER_H
 #define BLOCKC_RUNTIME_VIEWBUFFER_H
 
+#include "blockc/ModuleFormat/Manifest.h"
+
 #include <HalideRuntime.h>
 
 #include <cstdint>
@@ -16,18 +18,11 @@
 namespace blockc {
 namespace rt {
 
-/// A view's extent for batch size `batch`: a negative shape entry -k means k * batch.
-inline int64_t viewExtent(int64_t shapeEntry, int64_t batch) {
-  return shapeEntry < 0 ? -shapeEntry * batch : shapeEntry;
-}
-
 /// A float32 buffer over a row-major view (`shape` and `strides` in elements, outermost
-/// first) for batch size `batch`, with neither host nor device memory set. Halide's
+/// first) in a run of `run`'s sizes, with neither host nor device memory set. Halide's
 /// dimension d is row-major dimension rank - 1 - d. `dims` receives the dimensions: it must
-/// hold shape.size() entries and outlive the buffer.
-inline halide_buffer_t viewBuffer(const std::vector<int64_t> &shape,
-                                  const std::vector<int64_t> &strides, int64_t batch,
-                                  halide_dimension_t *dims) {
+/// hold view.shape.size() entries and outlive the buffer.
+inline halide_buffer_t viewBuffer(const ArgView &view, RunShape run, halide_dimension_t *dims) {
   halide_buffer_t b = halide_buffer_t();
   b.device = 0;
   b.device_interface = nullptr;
@@ -35,13 +30,13 @@ inline halide_buffer_t viewBuffer(const std::vector<int64_t> &shape,
   b.flags = 0;
   b.padding = nullptr;
   b.type = halide_type_t(halide_type_float, 32, 1);
-  const int rank = static_cast<int>(shape.size());
+  const int rank = static_cast<int>(view.shape.size());
   b.dimensions = rank;
   b.dim = rank ? dims : nullptr;
   for (int d = 0; d < rank; ++d) {
     const size_t r = static_cast<size_t>(rank - 1 - d);
-    dims[d] = halide_dimension_t(0, static_cast<int32_t>(viewExtent(shape[r], batch)),
-                                 static_cast<int32_t>(strides[r]), 0);
+    dims[d] = halide_dimension_t(0, static_cast<int32_t>(view.extent(r, run)),
+                                 static_cast<int32_t>(view.stride(r, run)), 0);
   }
   return b;
 }
