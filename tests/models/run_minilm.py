@@ -25,7 +25,12 @@ tests/models/sentences.txt (4 to 244 tokens each). The test:
      L2-normalized masked mean of them, on a padded batch of real sentences;
   7. the comparison rejects the embeddings of the sentences in another order.
 
+With --target (arm64), the module is compiled for that target and run by --blockc-run (the
+AArch64 blockc of tools/build-arm64.sh) through --runner (qemu-user), and only a few
+sentences are checked, batched and alone, as in 2.
+
     run_minilm.py --blockc PATH --workdir DIR
+                  [--target arm64 --blockc-run ARM_BLOCKC --runner "qemu-aarch64 -L ..."]
 Prints PASS/FAIL per check and exits 0 only if all passed. Run with .venv-torch/bin/python.
 """
 import os
@@ -123,14 +128,16 @@ def check_hidden(h, ref, mask, what):
 
 
 class Runner:
-    def __init__(self, blockc, workdir, model):
+    def __init__(self, blockc, workdir, model, target=None, run_cmd=None):
         self.blockc, self.workdir, self.model = blockc, workdir, model
+        self.target = ["--target", target] if target else []
+        self.run_cmd = run_cmd or [blockc]  # `blockc run` (under qemu for another target)
         self.module = workdir / "module"
         self.count = 0
 
     def compile(self):
         shutil.rmtree(self.module, ignore_errors=True)
-        p = execute([self.blockc, "compile", SPEC, "-o", self.module], 900)
+        p = execute([self.blockc, "compile", SPEC, "-o", self.module, *self.target], 900)
         if p.returncode != 0:
             raise Failure(f"compile {SPEC.name}: {exited(p)}: {last_lines(p)}")
 
@@ -140,7 +147,7 @@ class Runner:
         d = self.workdir / f"run{self.count}"
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
-        args = [self.blockc, "run", self.module, "--weights", self.model.weights]
+        args = [*self.run_cmd, "run", self.module, "--weights", self.model.weights]
         for name, array in inputs.items():
             np.save(d / f"{name}.npy", array)
             args += ["--input", f"{name}={d / f'{name}.npy'}"]
@@ -175,6 +182,17 @@ def test_batched(r, sentences, ref):
     cos, err = check_embeddings(got, ref, "batched")
     return got, f"{len(sentences)} sentences: min cosine {cos:.7f}, max abs {err:.1e}, " \
                 f"hidden rel_err {worst:.1e}"
+
+
+def test_few(r, sentences, ref):
+    """Another target: 6 sentences of mixed lengths batched, and 2 of them alone."""
+    out, ids, mask = r.sentences(sentences[:6])
+    rel = check_hidden(out["last_hidden_state"], r.model.hidden(ids, mask), mask, "batched")
+    cos, err = check_embeddings(out["sentence_embedding"], ref[:6], "batched")
+    alone = np.stack([r.sentences([s])[0]["sentence_embedding"][0] for s in sentences[:2]])
+    check_embeddings(alone, ref[:2], "alone")
+    return f"6 sentences (S = {ids.shape[1]}): min cosine {cos:.7f}, max abs {err:.1e}, " \
+           f"hidden rel_err {rel:.1e}; 2 alone"
 
 
 def test_alone(r, sentences, ref, batched):
@@ -324,14 +342,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blockc", required=True, type=Path)
     ap.add_argument("--workdir", required=True, type=Path)
+    ap.add_argument("--target", help="compile for this target (e.g. arm64)")
+    ap.add_argument("--blockc-run", type=Path, help="the blockc that runs --target's modules")
+    ap.add_argument("--runner", default="", help="command prefix for --blockc-run (qemu)")
     a = ap.parse_args()
+    run_cmd = [*a.runner.split(), a.blockc_run] if a.blockc_run else None
     a.workdir.mkdir(parents=True, exist_ok=True)
     passed = failed = 0
     try:
         model = MiniLM()
-        sentences = load_sentences()
+        sentences = load_sentences()[:6] if a.target else load_sentences()
         ref = model.embeddings(sentences)
-        r = Runner(a.blockc, a.workdir, model)
+        r = Runner(a.blockc, a.workdir, model, a.target, run_cmd)
         r.compile()
     except Failure as e:
         print(f"FAIL setup: {e}")
@@ -344,6 +366,8 @@ def main():
              ("embed_tool", lambda: test_embed_tool(r, sentences, ref)),
              ("bert_base", lambda: test_bert_base(r, sentences)),
              ("comparison_rejects", lambda: test_comparison_rejects(ref))]
+    if a.target:
+        tests = [("few_sentences", lambda: test_few(r, sentences, ref))]
     for name, test in tests:
         try:
             result = test()
