@@ -130,8 +130,8 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
   const Var innerTiles = panelsOuter ? ro : co, outerTiles = panelsOuter ? co : ro;
   // Blocks of rows, each in register tiles of `rows` rows whose last one shifts inwards
   // (the unrolled tiles need constant extents).
-  auto tileRowsOf = [&](Stage out, TailStrategy blockTail, int rows) {
-    out.split(r, rb, rr, rowBlock, blockTail)
+  auto tileRowsOf = [&](Stage out, Expr blockRows, int rows) {
+    out.split(r, rb, rr, blockRows, TailStrategy::ShiftInwards)
         .split(c, co, ci, tileCols, TailStrategy::ShiftInwards)
         .split(rr, ro, ri, rows, TailStrategy::ShiftInwards)
         .reorder(ci, ri, innerTiles, outerTiles, rb)
@@ -141,13 +141,15 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
         .parallel(outerTiles);
   };
   if (f.runTimeTokens) {
-    // A run may have fewer rows than a block (the last block is guarded, and its tiles
-    // shift into the block before it) or than a register tile (then tiles of one row).
+    // A run may have fewer rows than a block (then one block of all of them: a guarded
+    // block would still loop over a whole block's tiles) or than a register tile (then
+    // tiles of one row).
     Expr rows = f.out.output_buffer().dim(1).extent();
-    tileRowsOf(f.out.specialize(rows >= tileRows), TailStrategy::GuardWithIf, tileRows);
-    tileRowsOf(f.out, TailStrategy::GuardWithIf, 1);
+    Expr blockRows = min(rowBlock, rows);
+    tileRowsOf(f.out.specialize(rows >= tileRows), blockRows, tileRows);
+    tileRowsOf(f.out, blockRows, 1);
   } else {
-    tileRowsOf(f.out, TailStrategy::ShiftInwards, tileRows);
+    tileRowsOf(f.out, rowBlock, tileRows);
   }
   const int64_t kBlock = kBlockOf(f.inFeatures, knobs.at("k_block"));
   const int64_t unroll = knobs.at("k_unroll");
