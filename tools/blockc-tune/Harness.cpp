@@ -261,10 +261,21 @@ int run(const HarnessOptions &options) {
   std::vector<halide_dimension_t> dims(std::max<size_t>(1, totalRank));
   std::vector<void *> argv(args.size());
   size_t dimAt = 0;
+  const RunShape run{options.batch, kernel.tokens};
+  int32_t tokens = static_cast<int32_t>(kernel.tokens); // a `tokens` argument points here
   for (size_t k = 0; k < args.size(); ++k) {
     const ArgView &a = args[k];
-    const size_t n = storageSize(a, RunShape{options.batch, 1});
-    const size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
+    if (a.source == ArgSource::Tokens) {
+      storage.emplace_back(nullptr);
+      sizes.push_back(0);
+      if (cudaArgs) // keeps the device allocations in argument order
+        cudaArgs->memory.emplace_back(sizeof(float));
+      argv[k] = &tokens;
+      continue;
+    }
+    const size_t n = storageSize(a, run);
+    const size_t elementBytes = a.elementType == blockc::rt::ElementType::I64 ? 8 : 4;
+    const size_t bytes = ((n * elementBytes + 63) / 64) * 64;
     float *p = static_cast<float *>(std::aligned_alloc(64, std::max<size_t>(bytes, 64)));
     if (!p)
       fail(1, "out of memory for argument " + std::to_string(k));
@@ -272,20 +283,31 @@ int run(const HarnessOptions &options) {
     sizes.push_back(n);
     if (isOutput(a))
       std::fill(p, p + n, std::numeric_limits<float>::quiet_NaN());
+    else if (a.elementType != blockc::rt::ElementType::F32) // ids 0 and masks of padding: valid
+      std::memset(p, 0, n * elementBytes);
+    else if (a.panelWidth) // the values of the row-major [in, out] a GPU kernel reads
+      for (size_t i = 0; i < n; ++i) {
+        const size_t width = static_cast<size_t>(a.panelWidth), in = static_cast<size_t>(a.shape[1]);
+        const size_t out = static_cast<size_t>(a.shape[0]) * width;
+        const size_t panel = i / (in * width), row = i / width % in, column = panel * width + i % width;
+        p[i] = inputValue(k, row * out + column);
+      }
     else
       for (size_t i = 0; i < n; ++i)
         p[i] = inputValue(k, i);
 
     halide_buffer_t &b = buffers[k];
-    b = blockc::rt::viewBuffer(a, RunShape{options.batch, 1}, dims.data() + dimAt);
+    b = blockc::rt::viewBuffer(a, run, dims.data() + dimAt);
+    if (a.elementType != blockc::rt::ElementType::F32)
+      b.type = halide_type_t(halide_type_int, static_cast<uint8_t>(8 * elementBytes), 1);
     if (cudaArgs) { // a crop of device memory, as the runtime's views on a GPU
-      cuda::DeviceMemory &memory = cudaArgs->memory.emplace_back(n * sizeof(float));
-      cuda::check(cuda::device().api.cuMemcpyHtoD(memory.get(), p, n * sizeof(float)),
+      cuda::DeviceMemory &memory = cudaArgs->memory.emplace_back(n * elementBytes);
+      cuda::check(cuda::device().api.cuMemcpyHtoD(memory.get(), p, n * elementBytes),
                   "copying argument " + std::to_string(k) + " to the GPU", BLOCKC_ERROR_KERNEL);
-      b.device = memory.get() + static_cast<uint64_t>(a.offset) * sizeof(float);
+      b.device = memory.get() + static_cast<uint64_t>(a.offset) * elementBytes;
       b.device_interface = cudaArgs->interface;
     } else {
-      b.host = reinterpret_cast<uint8_t *>(p + a.offset);
+      b.host = reinterpret_cast<uint8_t *>(p) + static_cast<size_t>(a.offset) * elementBytes;
       b.flags = isOutput(a) ? 0 : halide_buffer_flag_host_dirty; // no effect on a CPU kernel
     }
     dimAt += a.shape.size();
@@ -327,7 +349,7 @@ int run(const HarnessOptions &options) {
         fail(3, "copying output " + std::to_string(k) + " to the host failed: " + messages);
     std::vector<float> values;
     const float *p = storage[k].get();
-    forEachElement(args[k], RunShape{options.batch, 1}, [&](size_t i) { values.push_back(p[i]); });
+    forEachElement(args[k], run, [&](size_t i) { values.push_back(p[i]); });
     outputs.push_back(std::move(values));
   }
 

@@ -3,6 +3,7 @@
 #include "blockc/Lowering/KernelTasks.h"
 
 #include "KernelIO.h"
+#include "Matmul.h"
 #include "blockc/ModuleFormat/Error.h"
 #include "blockc/ModuleFormat/ModuleDigest.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -183,7 +184,7 @@ private:
     return arg;
   }
 
-  /// Compiles `kernel` as the function of its signature `sig`, with its tuned schedule if
+  /// Compiles `kernel` as the function of `sig` (its signature and weight layout), with its tuned schedule if
   /// it has one.
   llvm::Expected<LoweredKernel> compileFunction(KernelOp kernel, const std::string &sig,
                                                 const std::optional<TunedSchedule> &tuned) {
@@ -210,11 +211,14 @@ private:
     return lowered;
   }
 
-  /// Compiles `kernel` unless a kernel with its signature already was; returns its entry
-  /// of the manifest.
+  /// Compiles `kernel` unless a kernel with its signature and its weights' layout already
+  /// was; returns its entry of the manifest.
   llvm::Expected<json::Object> emitKernel(KernelOp kernel, EmitSummary &summary) {
     std::string name = kernel.getSymName().str();
     std::string sig = kernelSignature(kernel);
+    std::string function = sig + " | panels";
+    for (Value operand : kernel.getOperands())
+      function += " " + std::to_string(weightPanelWidth(operand, target));
     std::optional<TunedSchedule> tuned;
     if (options.tuning && kernel.getKind() != KernelKind::Prepare)
       tuned = options.tuning(sig, target.halide.to_string());
@@ -222,9 +226,9 @@ private:
       summary.tunedKernels.push_back(name);
     // Only the first kernel of a signature is compiled (an autoscheduler takes seconds);
     // the others share its function and need only their arguments' views.
-    llvm::Expected<LoweredKernel> lowered = functions.count(sig)
+    llvm::Expected<LoweredKernel> lowered = functions.count(function)
                                                 ? lowerKernel(kernel, target)
-                                                : compileFunction(kernel, sig, tuned);
+                                                : compileFunction(kernel, function, tuned);
     if (!lowered)
       return lowered.takeError();
     json::Array args;
@@ -233,7 +237,7 @@ private:
     for (const ArgView &view : lowered->outputs)
       args.push_back(argJson(view));
     json::Object entry{{"name", name},
-                       {"function", functions[sig]},
+                       {"function", functions[function]},
                        {"kind", stringifyKernelKind(kernel.getKind())},
                        {"args", std::move(args)}};
     if (kernel.getKind() != KernelKind::Prepare) { // what a profile of the run reports per kernel
@@ -381,7 +385,7 @@ private:
   SmallVector<KernelOp> kernels;
   llvm::DenseMap<Value, json::Object> sources;
   json::Array constants;
-  std::map<std::string, std::string> functions; // signature -> compiled function
+  std::map<std::string, std::string> functions; // signature and weight layout -> function
   std::vector<std::string> objects;
 };
 

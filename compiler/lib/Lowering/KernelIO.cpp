@@ -1,5 +1,6 @@
 //===- KernelIO.cpp - kernel arguments and their views --------------------===//
 #include "KernelIO.h"
+#include "Matmul.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -129,7 +130,29 @@ ImageParam blockc::idsParam(mlir::Value operand, const std::string &name, Lowere
   return p;
 }
 
-ValueFuncs blockc::bindInputs(KernelOp kernel, LoweredKernel &lowered) {
+ArgView blockc::panelView(mlir::Value constant, int64_t panel, OutputImageParam buffer) {
+  llvm::ArrayRef<int64_t> shape = shapeOf(constant);
+  const int64_t in = shape[0], out = shape[1];
+  buffer.dim(0).set_bounds(0, int(panel)).set_stride(1);
+  buffer.dim(1).set_bounds(0, int(in)).set_stride(int(panel));
+  buffer.dim(2).set_bounds(0, int(out / panel)).set_stride(int(in * panel));
+  ArgView view{constant, 0, {out / panel, in, panel}, {in * panel, panel, 1}, buffer};
+  view.panelWidth = panel;
+  return view;
+}
+
+Func blockc::panelWeightParam(mlir::Value operand, int64_t panel, const std::string &name,
+                              LoweredKernel &kernel) {
+  ImageParam p(Float(32), 3, name);
+  kernel.arguments.push_back(p);
+  kernel.inputs.push_back(panelView(operand, panel, p));
+  Var o("o"), i("i");
+  Func w(name + "_panels");
+  w(o, i) = p(o % int(panel), i, o / int(panel));
+  return w;
+}
+
+ValueFuncs blockc::bindInputs(KernelOp kernel, LoweredKernel &lowered, const TargetInfo &target) {
   ValueFuncs funcs;
   mlir::Block &body = kernel.getBody().front();
   for (auto [index, arg] : llvm::enumerate(body.getArguments())) {
@@ -138,6 +161,8 @@ ValueFuncs blockc::bindInputs(KernelOp kernel, LoweredKernel &lowered) {
     auto type = mlir::cast<mlir::RankedTensorType>(arg.getType());
     if (type.getElementType().isSignlessInteger())
       funcs[arg] = Func(idsParam(operand, name, lowered));
+    else if (!type.isDynamicDim(0) && weightPanelWidth(operand, target))
+      funcs[arg] = panelWeightParam(operand, weightPanelWidth(operand, target), name, lowered);
     else if (!type.isDynamicDim(0))
       funcs[arg] = Func(weightParam(operand, name, lowered));
     else if (type.getRank() == 4)

@@ -39,8 +39,14 @@ Halide::ImageParam idsParam(mlir::Value operand, const std::string &name, Lowere
 /// Binds `result` ([B, N, C]) as a 2-D output (c, r) of `out`.
 void activationOutput(mlir::Value result, Halide::Func out, LoweredKernel &kernel);
 /// Maps every block argument of `kernel` to a parameter: activations 2-D, ids 1-D, weights
-/// static.
-ValueFuncs bindInputs(KernelOp kernel, LoweredKernel &lowered);
+/// static (a matmul's weight panel-major on the CPU: weightPanelWidth in Matmul.h).
+ValueFuncs bindInputs(KernelOp kernel, LoweredKernel &lowered, const TargetInfo &target);
+/// A 2-D constant [in, out] stored panel-major ([out / panel][in][panel]) as the function
+/// w(o, i) of its logical layout.
+Halide::Func panelWeightParam(mlir::Value operand, int64_t panel, const std::string &name,
+                              LoweredKernel &kernel);
+/// The view of a constant [in, out] stored panel-major.
+ArgView panelView(mlir::Value constant, int64_t panel, Halide::OutputImageParam buffer);
 
 /// A JSON array of integers (shapes and strides in manifests and kernel descriptions).
 llvm::json::Array toJsonArray(llvm::ArrayRef<int64_t> values);

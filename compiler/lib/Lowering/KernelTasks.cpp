@@ -149,15 +149,21 @@ llvm::Error blockc::compileStandaloneKernel(ModuleOp module,
     for (const ArgView &view : *views) {
       json::Object arg{{"output", output}};
       addViewJson(view, arg);
+      if (view.panelWidth)
+        arg["panels"] = view.panelWidth;
+      if (view.value && mlir::cast<RankedTensorType>(view.value.getType()).getElementType().isSignlessInteger())
+        arg["dtype"] = mlir::cast<RankedTensorType>(view.value.getType()).getElementType().isInteger(64)
+                           ? "I64" : "I32";
       args.push_back(std::move(arg));
     }
   json::Object description{{"kernel", options.kernel},
                            {"signature", kernelSignature(*kernel)},
                            {"function", compile.function},
                            {"args", std::move(args)}};
-  // Run-time tokens: the kernel is timed at its most tokens.
-  if (lowered->tokens)
-    description["tokens"] = *Halide::Internal::as_const_int(lowered->tokens->max_value());
+  // Run-time tokens: the kernel is timed at the most tokens a run takes.
+  auto func = (*kernel)->getParentOfType<func::FuncOp>();
+  if (IntegerAttr maxTokens = BlockcDialect::MaxTokensAttrHelper(func.getContext()).getAttr(func))
+    description["tokens"] = maxTokens.getInt();
   std::error_code ec;
   llvm::raw_fd_ostream os(path("kernel.json"), ec);
   if (ec)

@@ -31,6 +31,7 @@ struct ArgView {
   Halide::OutputImageParam buffer; // the Halide argument or output buffer it binds
   uint32_t tokensShape = 0, tokensStrides = 0;
   bool isTokens = false;
+  int64_t panelWidth = 0; // a CPU matmul's weight stored as panels of this width (Matmul.h)
 };
 
 /// Knob values of a kind's schedule space, every knob present (resolveKnobs).

@@ -15,6 +15,15 @@ namespace blockc {
 
 LoweredKernel lowerMatmul(KernelOp kernel, const TargetInfo &target);
 
+/// The hand-written register tile's columns of a CPU matmul with `outFeatures` outputs.
+int64_t matmulCpuTileCols(int64_t outFeatures, const TargetInfo &target);
+/// The panel width P of a bind-time constant that CPU matmuls read as their weight [in, out]:
+/// stored panel-major, [out / P][in][P], so the register tile of P columns reads its
+/// panel contiguously (a stream the prefetchers follow) instead of P floats of every row.
+/// 0 (row-major [in, out]) for GPU targets, a weight any other op reads, or a width P
+/// does not divide.
+int64_t weightPanelWidth(mlir::Value constant, const TargetInfo &target);
+
 /// The functions of a matmul kernel that its schedules place.
 struct MatmulFuncs {
   Halide::Func input;                // A(k, r): the (normalized) input rows

@@ -26,9 +26,31 @@ static Func definePatches(PatchesOp patches, const ValueFuncs &funcs, const RowV
   return f;
 }
 
+int64_t blockc::weightPanelWidth(mlir::Value constant, const TargetInfo &target) {
+  auto producer = constant.getDefiningOp<KernelOp>();
+  auto type = mlir::cast<mlir::RankedTensorType>(constant.getType());
+  if (target.isGpu() || !producer || producer.getKind() != KernelKind::Prepare ||
+      type.getRank() != 2)
+    return 0;
+  // Every reader is a run kernel's linear, reading it as its weight.
+  for (mlir::OpOperand &use : constant.getUses()) {
+    auto reader = mlir::dyn_cast<KernelOp>(use.getOwner());
+    if (!reader || reader.getKind() == KernelKind::Prepare)
+      return 0;
+    mlir::Value arg = reader.getBody().front().getArgument(use.getOperandNumber());
+    for (mlir::OpOperand &inner : arg.getUses()) {
+      auto linear = mlir::dyn_cast<LinearOp>(inner.getOwner());
+      if (!linear || linear.getWeight() != arg)
+        return 0;
+    }
+  }
+  const int64_t out = type.getDimSize(1), panel = matmulCpuTileCols(out, target);
+  return panel < out && out % panel == 0 ? panel : 0;
+}
+
 LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
   LoweredKernel lowered;
-  ValueFuncs funcs = bindInputs(kernel, lowered);
+  ValueFuncs funcs = bindInputs(kernel, lowered, target);
   MatmulFuncs f;
   Var c = f.v.c, r = f.v.r;
   std::vector<NormFuncs> epilogueNorms;

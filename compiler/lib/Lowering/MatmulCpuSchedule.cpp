@@ -33,28 +33,31 @@ int64_t kBlockOf(int64_t inFeatures, int64_t limit) {
   return largestDivisorUpTo(inFeatures, limit);
 }
 
-MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
-  const int vec = target.vectorFloats();
-  // The register tile: `colVectors` vectors of W columns x up to `maxRows` rows of A held in
-  // accumulators, with registers left for the W vectors and the broadcast A values.
+/// The register tile: `colVectors` vectors of W columns x up to `maxRows` rows of A held in
+/// accumulators, with registers left for the W vectors and the broadcast A values.
+struct RegisterTile {
   int colVectors, maxRows;
+};
+
+RegisterTile registerTile(const TargetInfo &target) {
   if (target.isArm()) {
     // NEON: 24 of the 32 q registers as 8 rows x 3 vectors (8 x 12 floats); the 3 W vectors
     // and the A values (fmla by element) fit in the rest: 11 loads per 24 FMAs.
-    colVectors = 3;
-    maxRows = 8;
-  } else if (target.registers >= 32) {
+    return {3, 8};
+  }
+  if (target.registers >= 32) {
     // 24 accumulators of AVX-512's 32 registers as 8 rows x 3 vectors (measured faster than
     // 12 x 2 on ViT-B: fewer loads per FMA).
-    colVectors = 3;
-    maxRows = 8;
-  } else {
-    // 12 of AVX2's 16 registers as 6 rows x 2 vectors.
-    colVectors = 2;
-    maxRows = 6;
+    return {3, 8};
   }
+  // 12 of AVX2's 16 registers as 6 rows x 2 vectors.
+  return {2, 6};
+}
+
+MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
+  const int maxRows = registerTile(target).maxRows;
   MatmulTiles t;
-  t.tileCols = int(std::min<int64_t>(colVectors * vec, f.outFeatures));
+  t.tileCols = int(matmulCpuTileCols(f.outFeatures, target));
   // Keep a few registers for the W vectors and the broadcast A value.
   int vectorsPerRow = t.tileCols / target.vectorDividing(t.tileCols);
   t.tileRows = int(std::min<int64_t>((target.registers - 4) / vectorsPerRow, f.tokens));
@@ -80,6 +83,10 @@ MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
 }
 
 } // namespace
+
+int64_t blockc::matmulCpuTileCols(int64_t outFeatures, const TargetInfo &target) {
+  return std::min<int64_t>(registerTile(target).colVectors * target.vectorFloats(), outFeatures);
+}
 
 /// The CPU knobs: the register tile (`tile_cols` floats of W columns x `tile_rows` rows of
 /// A), how many blocks a sample's rows are split into (`row_blocks`), whether the column

@@ -7,6 +7,7 @@
 //   output side (BN after the linear):  W'[i, o] = W[i, o] s[o], b'[o] = b[o] s[o] + t[o]
 //
 //===----------------------------------------------------------------------===//
+#include "Matmul.h"
 #include "OpSemantics.h"
 #include "Prepare.h"
 
@@ -15,7 +16,7 @@ using namespace Halide;
 
 LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
   LoweredKernel lowered;
-  ValueFuncs funcs = bindInputs(kernel, lowered);
+  ValueFuncs funcs = bindInputs(kernel, lowered, target);
   mlir::Operation &op = kernel.getBody().front().front();
   auto in = [&](mlir::Value value) { return funcs.lookup(value); };
   Var o("o"), i("i");
@@ -62,6 +63,15 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
       fold(mlir::cast<FoldBatchNormOutputOp>(op));
   }
   for (auto [index, result] : llvm::enumerate(kernel.getResults())) {
+    // A CPU matmul's weight is written panel-major (Matmul.h: weightPanelWidth).
+    if (int64_t panel = weightPanelWidth(result, target)) {
+      Var p("p"), k("k"), n("n");
+      Func packed(outputs[index].name() + "_panels");
+      packed(p, k, n) = outputs[index](n * int(panel) + p, k);
+      outputs[index] = packed;
+      lowered.outputs.push_back(panelView(result, panel, packed.output_buffer()));
+      continue;
+    }
     llvm::ArrayRef<int64_t> shape = mlir::cast<mlir::RankedTensorType>(result.getType()).getShape();
     ArgView view{result, 0, {shape.begin(), shape.end()}, {}, outputs[index].output_buffer()};
     view.strides = shape.size() == 2 ? std::vector<int64_t>{shape[1], 1} : std::vector<int64_t>{1};

@@ -15,8 +15,8 @@ void blockc::schedulePrepareCpu(std::vector<Func> &outputs, std::vector<Func> &p
   for (Func &f : outputs) {
     f.compute_root();
     std::vector<Var> args = f.args();
-    if (args.size() == 2)
-      f.parallel(args[1]);
+    if (args.size() >= 2)
+      f.parallel(args.back());
     f.vectorize(args[0], target.vectorFloats(), TailStrategy::GuardWithIf);
   }
 }

@@ -6,7 +6,7 @@ using namespace Halide;
 
 LoweredKernel blockc::lowerRowwise(KernelOp kernel, const TargetInfo &target) {
   LoweredKernel lowered;
-  ValueFuncs funcs = bindInputs(kernel, lowered);
+  ValueFuncs funcs = bindInputs(kernel, lowered, target);
   RowVars v;
   std::vector<NormFuncs> norms;
   for (mlir::Operation &op : kernel.getBody().front().without_terminator())

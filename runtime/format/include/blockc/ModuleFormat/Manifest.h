@@ -16,6 +16,9 @@
 namespace blockc {
 namespace rt {
 
+/// The element type of an input or output.
+enum class ElementType { F32, I64, I32 };
+
 /// Tokens: the scalar int32 argument that carries the run's sequence length S to a kernel
 /// of a module with run-time tokens (its view is empty).
 enum class ArgSource { Input, Output, Weight, Constant, Slot, Tokens };
@@ -39,6 +42,12 @@ struct ArgView {
   std::vector<int64_t> shape;
   std::vector<int64_t> strides;
   uint32_t tokensShape = 0, tokensStrides = 0;
+  /// A standalone kernel's weight [in, out] stored as panels [out / P][in][P] of this width
+  /// P ("panels" in kernel.json; 0: as the view says), for blockc-tune's inputs.
+  int64_t panelWidth = 0;
+  /// A standalone kernel's integer argument (token ids, a mask: "dtype" in kernel.json);
+  /// a manifest kernel's view has its input's type.
+  ElementType elementType = ElementType::F32;
 
   /// The extent of dimension `d` in a run of `run`'s sizes.
   int64_t extent(size_t d, RunShape run) const {
@@ -70,10 +79,10 @@ struct KernelSpec {
   std::vector<std::string> ops; ///< the dialect ops it computes, in order (run kernels)
   FlopCount flops;
   std::vector<ArgView> args;
+  /// A standalone kernel's S ("tokens" in kernel.json: it runs at that many tokens).
+  int64_t tokens = 1;
 };
 
-/// The element type of an input or output.
-enum class ElementType { F32, I64, I32 };
 
 /// One of the caller's inputs or outputs.
 struct TensorSpec {
@@ -165,8 +174,9 @@ Manifest parseManifest(const std::string &json);
 
 /// Parses a standalone kernel's description (blockc-tune's kernel.json, written by
 /// compileStandaloneKernel): {"kernel": NAME, "function": F, "args": [{"offset", "shape",
-/// "strides", "output": BOOL}, ...]}, each argument checked as a manifest kernel's and
-/// with storage of its own (source Input, or Output where "output" is true; index 0). Throws
+/// "strides", "output": BOOL, "panels": P}, ...], "tokens": S}, each argument checked as a
+/// manifest kernel's and with storage of its own (source Input, or Output where "output"
+/// is true; index 0), or {"source": "tokens"} (the scalar S, with "tokens" given). Throws
 /// RtError(BLOCKC_ERROR_LOAD) as parseManifest does.
 KernelSpec parseStandaloneKernel(const std::string &json);
 
