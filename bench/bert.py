@@ -121,6 +121,8 @@ def points(args, tokenizer, rng):
             ids = rng.integers(1000, 30000, (b, s), dtype=np.int64)
             ids[:, 0], ids[:, -1] = 101, 102  # [CLS] ... [SEP]
             out.append((f"S={s}", b, s, ids, np.ones_like(ids), b * s))
+    if not args.real_batch:
+        return out
     lines = [l for l in SENTENCES.read_text().splitlines() if l and not l.startswith("#")]
     chosen = [lines[i] for i in rng.choice(len(lines), args.real_batch, replace=False)]
     tokenizer.no_padding()
@@ -247,7 +249,8 @@ def main():
     ap.add_argument("--threads", type=int, default=int(THREADS_DEFAULT))
     ap.add_argument("--tokens", type=int, nargs="+", default=[16, 64, 128, 256])
     ap.add_argument("--batch", type=int, nargs="+", default=[1, 32])
-    ap.add_argument("--real-batch", type=int, default=32, help="sentences of the real mixed batch")
+    ap.add_argument("--real-batch", type=int, default=32,
+                    help="sentences of the real mixed batch (0: none)")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=4)
