@@ -55,8 +55,8 @@ import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 
-from common import (BLOCKC, QUIET, ROOT, Blockc, Peak, blockc_version, cpu_model, cpu_sample,  # noqa: E402
-                    machine_load, other_cpu_percent, summarize, time_interleaved, wait_for_quiet)
+from common import (BLOCKC, ROOT, Blockc, Peak, blockc_version, cpu_model, machine_load,  # noqa: E402
+                    summarize, time_quietest)
 
 SPEC = ROOT / "examples" / "models" / "all_minilm_l6_v2.block"
 SENTENCES = ROOT / "tests" / "models" / "sentences.txt"
@@ -176,17 +176,7 @@ def bench(args, work, peak):
             if not err["blockc"] <= ABS_MAX:
                 raise SystemExit(f"bert.py: {label} B={b}: blockc differs from sentence-transformers by "
                                  f"{err['blockc']:.2g} > {ABS_MAX:g}; not timed")
-            other = None
-            for _ in range(1 + args.retries):
-                wait_for_quiet(args.quiet_wait)
-                row_peak = peak.measure(seconds=0.5, tries=2)
-                before = cpu_sample()
-                t = time_interleaved(runners, args.warmup, args.repeat, args.rounds)
-                o = other_cpu_percent(before, cpu_sample())
-                if other is None or o < other:
-                    times, other, best_peak = t, o, row_peak
-                if other < QUIET:
-                    break
+            times, other, best_peak = time_quietest(runners, peak, 0.5, args)
         stats = {n: summarize(t) for n, t in times.items()}
         ort_best = min((n for n in stats if n.startswith("ort")), key=lambda n: stats[n][0])
         flops = blockc.info.flops(s) * b

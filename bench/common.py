@@ -245,6 +245,24 @@ def time_interleaved(runners, warmup, repeat, rounds):
     return times
 
 
+def time_quietest(runners, peak, peak_seconds, args):
+    """time_interleaved after waiting for quiet, retried (args.retries more times) while other
+    processes used QUIET % of the cores or more; the quietest attempt's
+    (times, other processes' CPU %, the peak measured just before it)."""
+    other = None
+    for _ in range(1 + args.retries):
+        wait_for_quiet(args.quiet_wait)
+        row_peak = peak.measure(seconds=peak_seconds, tries=2)
+        before = cpu_sample()
+        t = time_interleaved(runners, args.warmup, args.repeat, args.rounds)
+        o = other_cpu_percent(before, cpu_sample())
+        if other is None or o < other:
+            times, other, best_peak = t, o, row_peak
+        if other < QUIET:
+            break
+    return times, other, best_peak
+
+
 def summarize(seconds):
     """(median, p10, p90, min, max) in ms of a list of call times in seconds."""
     ms = sorted(1e3 * s for s in seconds)

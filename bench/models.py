@@ -69,8 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "model
 from vit_variants import randomize, replace_norms  # noqa: E402
 
 from common import (BLOCKC, QUIET, ROOT, TOLERANCE, Blockc, Peak, blockc_version, cpu_model,  # noqa: E402
-                    cpu_sample, machine_load, max_rel_err, other_cpu_percent, summarize, time_interleaved,
-                    wait_for_quiet)
+                    machine_load, max_rel_err, summarize, time_quietest, wait_for_quiet)
 
 EXAMPLES = ROOT / "examples" / "models"
 
@@ -287,17 +286,7 @@ def bench_model(key, args, work, peak):
             if not max(err["blockc"], err["blockc_features"]) <= TOLERANCE:
                 raise SystemExit(f"models.py: {key} B={batch}: blockc differs from timm: logits {err['blockc']:.3g}, "
                                  f"features {err['blockc_features']:.3g} > {TOLERANCE:g}; not timed")
-            other = None
-            for attempt in range(1 + args.retries):  # a row disturbed by other processes is timed again
-                wait_for_quiet(args.quiet_wait)
-                row_peak = peak.measure(seconds=args.peak_seconds, tries=2)
-                before = cpu_sample()
-                t = time_interleaved(runners, args.warmup, args.repeat, args.rounds)
-                o = other_cpu_percent(before, cpu_sample())
-                if other is None or o < other:
-                    times, other, best_peak = t, o, row_peak
-                if other < QUIET:
-                    break
+            times, other, best_peak = time_quietest(runners, peak, args.peak_seconds, args)
         stats = {n: summarize(t) for n, t in times.items()}
         ort_best = min((n for n in stats if n.startswith("ort")), key=lambda n: stats[n][0])
         gflops = flops * batch / (stats["blockc"][0] * 1e-3) / 1e9
