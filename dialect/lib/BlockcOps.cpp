@@ -86,6 +86,23 @@ LogicalResult TransposeOp::verify() {
   return success();
 }
 
+LogicalResult ConcatOp::verify() {
+  auto out = tensorType(getResult());
+  if (getInputs().size() < 2)
+    return emitOpError() << "joins at least two weights, got " << getInputs().size();
+  int64_t rows = 0;
+  for (Value input : getInputs()) {
+    auto in = tensorType(input);
+    if (in.getRank() != out.getRank() || in.getShape().drop_front() != out.getShape().drop_front())
+      return emitOpError() << "expects inputs of the result's shape but for dimension 0, got "
+                           << in << " for " << out;
+    rows += in.getDimSize(0);
+  }
+  if (rows != out.getDimSize(0))
+    return emitOpError() << "result has " << out.getDimSize(0) << " rows, its inputs " << rows;
+  return success();
+}
+
 template <typename FoldOp>
 static LogicalResult verifyFold(FoldOp op, bool foldsInput) {
   auto weight = tensorType(op.getWeight());

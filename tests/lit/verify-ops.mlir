@@ -74,6 +74,34 @@ func.func @transpose_rank3(%w: tensor<2x3x4xf32>) -> tensor<4x3x2xf32> {
 }
 
 //===----------------------------------------------------------------------===//
+// blockc.concat
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @concat_one_input(%w: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'blockc.concat' op joins at least two weights, got 1}}
+  %j = blockc.concat %w : tensor<4x8xf32> -> tensor<4x8xf32>
+  return %j : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @concat_other_columns(%a: tensor<4x8xf32>, %b: tensor<4x6xf32>) -> tensor<8x8xf32> {
+  // expected-error @+1 {{'blockc.concat' op expects inputs of the result's shape but for dimension 0, got 'tensor<4x6xf32>' for 'tensor<8x8xf32>'}}
+  %j = blockc.concat %a, %b : tensor<4x8xf32>, tensor<4x6xf32> -> tensor<8x8xf32>
+  return %j : tensor<8x8xf32>
+}
+
+// -----
+
+func.func @concat_wrong_rows(%a: tensor<4xf32>, %b: tensor<6xf32>) -> tensor<12xf32> {
+  // expected-error @+1 {{'blockc.concat' op result has 12 rows, its inputs 10}}
+  %j = blockc.concat %a, %b : tensor<4xf32>, tensor<6xf32> -> tensor<12xf32>
+  return %j : tensor<12xf32>
+}
+
+//===----------------------------------------------------------------------===//
 // Norms: per-channel parameters, activation shape, epsilon
 //===----------------------------------------------------------------------===//
 

@@ -1,7 +1,8 @@
 //===- PrepareAlgorithm.cpp - weight transformations at bind time ---------===//
 //
-// Run once per weight file: the transpose of a PyTorch [out, in] weight to [in, out], and
-// BatchNorm folded into a linear's weight and bias. With s and t the BatchNorm's scale and
+// Run once per weight file: the transpose of a PyTorch [out, in] weight to [in, out] (of
+// several joined along `out`: a merged query/key/value), biases joined, and BatchNorm folded
+// into a linear's weight and bias. With s and t the BatchNorm's scale and
 // shift over its channels (batchNormScaleShift):
 //   input side  (BN before the linear): W'[i, o] = s[i] W[i, o], b'[o] = b[o] + sum_i t[i] W[i, o]
 //   output side (BN after the linear):  W'[i, o] = W[i, o] s[o], b'[o] = b[o] s[o] + t[o]
@@ -14,14 +15,44 @@
 using namespace blockc;
 using namespace Halide;
 
+namespace {
+/// The rows (dimension 0) of `concat`'s inputs one after another. Each input is read at a
+/// clamped row, so that bounds inference asks no input for rows it does not have.
+Func joinRows(ConcatOp concat, const ValueFuncs &funcs) {
+  const int rank = int(mlir::cast<mlir::RankedTensorType>(concat.getType()).getRank());
+  std::vector<Var> vars(rank);
+  Expr row = vars.back(); // Halide's last dimension is the tensor's dimension 0
+  Expr value;
+  int64_t start = 0;
+  for (mlir::Value input : concat.getInputs()) {
+    int64_t rows = mlir::cast<mlir::RankedTensorType>(input.getType()).getDimSize(0);
+    std::vector<Expr> at(vars.begin(), vars.end());
+    at.back() = clamp(row - int(start), 0, int(rows - 1));
+    Expr part = funcs.lookup(input)(at);
+    value = start == 0 ? part : select(row < int(start), value, part);
+    start += rows;
+  }
+  Func joined("joined");
+  joined(vars) = value;
+  return joined;
+}
+} // namespace
+
 LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
   LoweredKernel lowered;
   ValueFuncs funcs = bindInputs(kernel, lowered, target);
-  mlir::Operation &op = kernel.getBody().front().front();
+  mlir::Block &body = kernel.getBody().front();
+  for (mlir::Operation &inner : body.without_terminator())
+    if (auto concat = mlir::dyn_cast<ConcatOp>(inner))
+      funcs[concat.getResult()] = joinRows(concat, funcs);
+  // The kernel's last op computes its results (a transpose may read joined weights).
+  mlir::Operation &op = *body.getTerminator()->getPrevNode();
   auto in = [&](mlir::Value value) { return funcs.lookup(value); };
   Var o("o"), i("i");
   std::vector<Func> outputs, perChannel;
-  if (auto transpose = mlir::dyn_cast<TransposeOp>(op)) {
+  if (auto concat = mlir::dyn_cast<ConcatOp>(op)) {
+    outputs = {in(concat.getResult())};
+  } else if (auto transpose = mlir::dyn_cast<TransposeOp>(op)) {
     // t(i, o) is row i of the [in, out] result, dimension 0 first (LoweredKernel.h): here
     // Halide's (o, i). A [out, d1, ..., dk] input is read as [out, d1 ... dk], its
     // dimensions (dk, ..., d1, out) indexed by the row-major index i over d1..dk.

@@ -47,7 +47,17 @@ public:
             return def && (isa<WeightOp>(def) || weightOnly.contains(def));
           })) {
         weightOnly.insert(op);
-        addGroup(KernelKind::Prepare, {op});
+        // Weights joined only to be transposed are joined inside the transpose's kernel, so
+        // the joined copy is never stored.
+        if (isa<ConcatOp>(op) && isa_and_nonnull<TransposeOp>(soleUser(op)))
+          continue;
+        SmallVector<Operation *> ops;
+        if (auto concat = isa<TransposeOp>(op) ? op->getOperand(0).getDefiningOp<ConcatOp>()
+                                               : ConcatOp();
+            concat && concat->hasOneUse())
+          ops.push_back(concat);
+        ops.push_back(op);
+        addGroup(KernelKind::Prepare, ops);
       }
     for (Operation *op : order)
       if (auto linear = dyn_cast<LinearOp>(op); linear && !grouped(op))
@@ -76,8 +86,11 @@ public:
     int prepared = 0, ran = 0;
     func.walk([&](KernelOp kernel) {
       bool prepare = kernel.getKind() == KernelKind::Prepare;
-      std::string suffix = prepare ? kernel.getBody().front().front().getName().stripDialect().str()
-                                   : stringifyKernelKind(kernel.getKind()).str();
+      // A prepare kernel is named after its last op (a transpose, of joined weights too).
+      std::string suffix =
+          prepare ? kernel.getBody().front().getTerminator()->getPrevNode()->getName()
+                        .stripDialect().str()
+                  : stringifyKernelKind(kernel.getKind()).str();
       kernel.setSymName((prepare ? "p" + std::to_string(prepared++)
                                  : "k" + std::to_string(ran++)) + "_" + suffix);
     });

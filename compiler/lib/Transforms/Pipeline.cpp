@@ -9,6 +9,7 @@ void blockc::buildBlockPipeline(mlir::OpPassManager &pm) {
   fn.addPass(createSinkNorms());
   fn.addPass(createFoldBatchNorm());
   fn.addPass(mlir::createCSEPass());
+  fn.addPass(createMergeLinears());
   fn.addPass(createFuseKernels());
   fn.addPass(createPlanBuffers());
 }

@@ -17,7 +17,7 @@ namespace blockc {
 
 /// The compiler's pipeline, on each function: verify the block, sink norms below poolings,
 /// fold BatchNorms, merge identical ops (CSE: the transposes of a weight that several
-/// linears read), fuse kernels, plan buffers. What it leaves for the lowering (kernel kinds, slots, constants, slot
+/// linears read), join the linears of one input, fuse kernels, plan buffers. What it leaves for the lowering (kernel kinds, slots, constants, slot
 /// sizes) is declared by the dialect (BlockcOps.td, BlockcDialect.td).
 void buildBlockPipeline(mlir::OpPassManager &pm);
 

@@ -36,6 +36,18 @@ def FoldBatchNorm : Pass<"blockc-fold-batchnorm", "mlir::func::FuncOp"> {
   let dependentDialects = ["blockc::BlockcDialect"];
 }
 
+def MergeLinears : Pass<"blockc-merge-linears", "mlir::func::FuncOp"> {
+  let summary = "Join linears that read the same input into one matmul";
+  let description = [{
+    Linears of one input read only by attentions (BERT's query, key and value), each with a
+    PyTorch [out, in] weight and all with a bias or none, become one linear over their
+    weights and biases concatenated at weight-binding time (`concat`, in `prepare`
+    kernels), whose result the attentions read as slices, as they read a packed qkv.
+    Skipped where a result is read before the last of the linears.
+  }];
+  let dependentDialects = ["blockc::BlockcDialect"];
+}
+
 def FuseKernels : Pass<"blockc-fuse-kernels", "mlir::func::FuncOp"> {
   let summary = "Group ops into kernels (blockc.kernel), each lowered to one Halide pipeline";
   let description = [{

@@ -33,6 +33,14 @@ def Blockc_TransposeOp : Blockc_Op<"transpose", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Blockc_ConcatOp : Blockc_Op<"concat", [Pure]> {
+  let summary = "weights joined along dimension 0 at bind time (query, key and value into one)";
+  let arguments = (ins Variadic<Blockc_F32Tensor>:$inputs);
+  let results = (outs Blockc_F32Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 class Blockc_FoldBatchNormOp<string mnemonic, string where> : Blockc_Op<mnemonic, [Pure,
     AllTypesMatch<["gamma", "beta", "running_mean", "running_var"]>]> {
   let summary = "fold an inference BatchNorm into the " # where # " of a linear";
