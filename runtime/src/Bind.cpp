@@ -1,10 +1,11 @@
 //===- Bind.cpp - binding a module's weights ------------------------------===//
 //
-// blockc_module_bind_weights: the safetensors file checked against the manifest's weights,
-// the constants allocated (zeroed) and the prepare kernels run once, into a new binding
-// that replaces the module's when it is whole (runs in flight keep the one they took). The
-// file is read into memory the binding owns, so runs never depend on the file; a CPU module
-// uses the weights in place there (misaligned ones copied); a CUDA module's weights and
+// blockc_module_bind_weights and _bind_tensors: the tensors (of a safetensors file, or the
+// caller's) checked against the manifest's weights, the constants allocated (zeroed) and the
+// prepare kernels run once, into a new binding that replaces the module's when it is whole
+// (runs in flight keep the one they took). A file is read into memory the binding owns, so
+// runs never depend on the file; the caller's tensors are held until their release. A CPU
+// module uses the weights in place (misaligned ones copied); a CUDA module's weights and
 // constants go to one device allocation.
 //
 //===----------------------------------------------------------------------===//
@@ -15,16 +16,20 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 namespace blockc {
 namespace rt {
 
-void bindWeights(blockc_module &mod, const std::string &weightsPath) {
-  std::lock_guard<std::mutex> lock(mod.bindMutex);
+namespace {
+
+/// Checks `tensors` (named `weightsPath` in messages) against the manifest's weights, then
+/// builds and publishes the binding; `source` keeps the tensors' bytes alive.
+void bindTensors(blockc_module &mod, const std::map<std::string, TensorEntry> &tensors,
+                 const std::string &weightsPath, std::shared_ptr<const void> source) {
   const Manifest &m = mod.manifest;
   auto binding = std::make_unique<Binding>();
-  binding->file = SafetensorsFile::open(weightsPath);
-  const auto &tensors = binding->file->tensors();
+  binding->source = std::move(source);
 
   std::vector<std::string> problems;
   binding->weights.assign(m.weights.size(), 0);
@@ -139,9 +144,108 @@ void bindWeights(blockc_module &mod, const std::string &weightsPath) {
       binding->constants.push_back(base + constantAt[i] * sizeof(float));
     if (!m.prepare.empty())
       runOnDevice(mod, "prepare", m.prepare, mod.prepareFunctions, *binding, nullptr);
-    binding->file.reset(); // everything the kernels read is on the GPU now
+    binding->source.reset(); // everything the kernels read is on the GPU now
   }
   mod.publishBinding(std::move(binding));
+}
+
+/// The safetensors dtype name of a DLPack dtype ("F32"), or a description of one that has
+/// none.
+std::string safetensorsDtype(DLDataType t) {
+  if (t.lanes == 1) {
+    if (t.code == kDLFloat && (t.bits == 16 || t.bits == 32 || t.bits == 64))
+      return "F" + std::to_string(t.bits);
+    if (t.code == kDLBfloat && t.bits == 16)
+      return "BF16";
+    if (t.code == kDLInt && (t.bits == 8 || t.bits == 16 || t.bits == 32 || t.bits == 64))
+      return "I" + std::to_string(t.bits);
+    if (t.code == kDLUInt && (t.bits == 8 || t.bits == 16 || t.bits == 32 || t.bits == 64))
+      return "U" + std::to_string(t.bits);
+  }
+  return "(DLPack code " + std::to_string(t.code) + ", " + std::to_string(t.bits) + " bits, " +
+         std::to_string(t.lanes) + " lanes)";
+}
+
+/// The caller's tensors as the entries a weight file would have: host memory, C-contiguous,
+/// names unique. Throws RtError(BLOCKC_ERROR_INVALID_ARGUMENT) naming the tensor.
+std::map<std::string, TensorEntry> callerTensors(const blockc_named_tensor *tensors,
+                                                 size_t count) {
+  std::map<std::string, TensorEntry> entries;
+  for (size_t i = 0; i < count; ++i) {
+    const blockc_named_tensor &nt = tensors[i];
+    const std::string where = "bind_tensors: tensor " + std::to_string(i);
+    auto fault = [&](const std::string &what) {
+      throw RtError(BLOCKC_ERROR_INVALID_ARGUMENT, where + ": " + what);
+    };
+    if (!nt.name || !*nt.name)
+      fault("has no name");
+    const std::string name = nt.name;
+    const DLTensor &t = nt.tensor;
+    auto named = [&](const std::string &what) { fault("'" + name + "' " + what); };
+    if (entries.count(name))
+      named("is given twice");
+    if (t.device.device_type != kDLCPU)
+      named("is not in host memory (kDLCPU)");
+    if (t.ndim < 0 || t.ndim > 8 || (t.ndim > 0 && !t.shape))
+      named("has an invalid ndim or no shape");
+    TensorEntry e;
+    e.name = name;
+    e.dtype = safetensorsDtype(t.dtype);
+    uint64_t elements = 1;
+    for (int d = 0; d < t.ndim; ++d) {
+      if (t.shape[d] < 0)
+        named("has a negative extent");
+      e.shape.push_back(t.shape[d]);
+      if (t.shape[d] != 0 && elements > (uint64_t(1) << 48) / uint64_t(t.shape[d]))
+        named("is too large");
+      elements *= uint64_t(t.shape[d]);
+    }
+    int64_t expected = 1;
+    for (int d = t.ndim - 1; d >= 0; --d) {
+      if (t.strides && t.shape[d] != 1 && t.strides[d] != expected)
+        named("is not C-contiguous (strides other than a compact row-major array's)");
+      expected *= t.shape[d];
+    }
+    if (elements > 0 && !t.data)
+      named("has no data");
+    e.data = static_cast<const unsigned char *>(t.data) + t.byte_offset;
+    e.end = elements * ((uint64_t(t.dtype.bits) * t.dtype.lanes + 7) / 8);
+    entries.emplace(name, std::move(e));
+  }
+  return entries;
+}
+
+/// Calls the caller's release once, when the last binding or bind that holds it lets go.
+struct CallerRelease {
+  CallerRelease(void (*release)(void *), void *context) : release(release), context(context) {}
+  CallerRelease(const CallerRelease &) = delete;
+  CallerRelease &operator=(const CallerRelease &) = delete;
+  void (*release)(void *);
+  void *context;
+  ~CallerRelease() {
+    if (release)
+      release(context);
+  }
+};
+
+} // namespace
+
+void bindWeights(blockc_module &mod, const std::string &weightsPath) {
+  std::lock_guard<std::mutex> lock(mod.bindMutex);
+  std::shared_ptr<SafetensorsFile> file = SafetensorsFile::open(weightsPath);
+  const auto &tensors = file->tensors();
+  bindTensors(mod, tensors, weightsPath, std::move(file));
+}
+
+void bindCallerTensors(blockc_module &mod, const blockc_named_tensor *tensors, size_t count,
+                       void (*release)(void *), void *releaseContext) {
+  // Held from the start, so that every way out (a bad tensor included) releases once.
+  auto holder = std::make_shared<CallerRelease>(release, releaseContext);
+  if (!tensors && count > 0)
+    throw RtError(BLOCKC_ERROR_INVALID_ARGUMENT, "bind_tensors: tensors is null");
+  const std::map<std::string, TensorEntry> entries = callerTensors(tensors, count);
+  std::lock_guard<std::mutex> lock(mod.bindMutex);
+  bindTensors(mod, entries, "the caller's tensors", std::move(holder));
 }
 
 } // namespace rt

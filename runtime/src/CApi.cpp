@@ -128,6 +128,19 @@ blockc_status blockc_module_bind_weights(blockc_module *module, const char *safe
   return guarded(BLOCKC_ERROR_WEIGHTS, [&] { bindWeights(*module, safetensors_path); });
 }
 
+blockc_status blockc_module_bind_tensors(blockc_module *module, const blockc_named_tensor *tensors,
+                                         size_t num_tensors, void (*release)(void *),
+                                         void *release_context) {
+  if (!module) {
+    if (release)
+      release(release_context);
+    return nullModule("blockc_module_bind_tensors");
+  }
+  return guarded(BLOCKC_ERROR_WEIGHTS, [&] {
+    bindCallerTensors(*module, tensors, num_tensors, release, release_context);
+  });
+}
+
 blockc_status blockc_module_run(blockc_module *module, const float *input, int64_t batch,
                                 float *output) {
   if (!module)

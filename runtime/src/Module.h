@@ -58,7 +58,9 @@ struct Arena {
 /// Weights and constants of one successful bind: read-only once built. Addresses are host
 /// pointers for a CPU module, device pointers (CUdeviceptr) for a CUDA module.
 struct Binding {
-  std::unique_ptr<SafetensorsFile> file;
+  /// What the weights point into: the weight file read into memory, or the caller's tensors
+  /// (blockc_module_bind_tensors: their release is called when this goes).
+  std::shared_ptr<const void> source;
   std::vector<uintptr_t> weights;     // by manifest weight index; 0 if unused
   std::vector<bool> present;          // by manifest weight index: in the file (an unused
                                       // one, BatchNorm's num_batches_tracked, may be absent)
@@ -135,6 +137,11 @@ void tearDownCuda(blockc_module &mod);
 
 /// blockc_module_bind_weights.
 void bindWeights(blockc_module &mod, const std::string &weightsPath);
+
+/// blockc_module_bind_tensors: calls release(releaseContext) once, when the tensors are no
+/// longer used (at once if the bind fails).
+void bindCallerTensors(blockc_module &mod, const blockc_named_tensor *tensors, size_t count,
+                       void (*release)(void *), void *releaseContext);
 
 /// Arena layout for a run of `run`'s sizes: each slot 64-byte aligned (256 on a GPU).
 /// Returns the total in floats; `offsets` receives each slot's offset.

@@ -156,6 +156,21 @@ BLOCKC_RT_API void blockc_module_free(blockc_module *module);
 BLOCKC_RT_API blockc_status blockc_module_bind_weights(blockc_module *module,
                                                        const char *safetensors_path);
 
+/** Binds weights from the caller's memory instead of a file: tensors[i].name a state-dict key,
+ *  tensors[i].tensor a host (kDLCPU) DLTensor, C-contiguous (strides NULL or compact
+ *  row-major), each name once; checked against the manifest's weights as
+ *  blockc_module_bind_weights checks a file (the dtype as safetensors names it: float32 is
+ *  "F32"). A CPU module reads 4-byte aligned float32 tensors in place: the caller keeps every
+ *  tensor's memory valid and unchanged until the runtime calls release(release_context),
+ *  exactly once: after this bind fails, or once a later bind has replaced these weights (or
+ *  blockc_module_free has run) and the last run that used them has returned. release may be
+ *  called from any thread that runs, binds or frees the module; it may be NULL. A CUDA module
+ *  uploads the tensors before returning. Concurrency as blockc_module_bind_weights. */
+BLOCKC_RT_API blockc_status blockc_module_bind_tensors(blockc_module *module,
+                                                       const blockc_named_tensor *tensors,
+                                                       size_t num_tensors, void (*release)(void *),
+                                                       void *release_context);
+
 /** Runs a module with exactly one input and one output (a block: input [batch, tokens, dim],
  *  output [batch, output_tokens, output_dim]; any shapes, see blockc_module_get_tensor_info):
  *  both float32, C-contiguous, host memory and not overlapping. batch >= 1. Another module

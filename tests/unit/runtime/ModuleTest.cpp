@@ -377,6 +377,76 @@ TEST_F(ModuleTest, FailedRebindKeepsPreviousWeights) {
   EXPECT_EQ(m.run(x), fixtureExpected(x));
 }
 
+// blockc_module_bind_tensors: the caller's memory is checked as a file is, read in place,
+// and released exactly once: when a later bind replaces it, at free, or at once on failure.
+TEST_F(ModuleTest, BindTensorsFromTheCallersMemory) {
+  struct Released {
+    int count = 0;
+    static void release(void *self) { ++static_cast<Released *>(self)->count; }
+  };
+  std::vector<float> scale = fixtureScale(), bias = fixtureBias();
+  int64_t counter = 7;
+  std::vector<int64_t> vectorShape = {8}, scalarShape;
+  auto tensors = [&](DLDataType scaleType) {
+    std::vector<blockc_named_tensor> t = {
+        {"scale", blockc::hostTensor(scale.data(), vectorShape)},
+        {"bias", blockc::hostTensor(bias.data(), vectorShape)},
+        {"counter", blockc::hostTensor(reinterpret_cast<const float *>(&counter), scalarShape)}};
+    t[0].tensor.dtype = scaleType;
+    t[2].tensor.dtype = DLDataType{kDLInt, 64, 1};
+    return t;
+  };
+  const std::vector<float> x = iota(32, -2.0f);
+  Released first, second, bad;
+  {
+    blockc::Module m(BLOCKC_FIXTURE_OK);
+    auto good = tensors(DLDataType{kDLFloat, 32, 1});
+    ASSERT_EQ(blockc_module_bind_tensors(m.get(), good.data(), good.size(), Released::release,
+                                         &first),
+              BLOCKC_OK)
+        << blockc_last_error();
+    EXPECT_EQ(first.count, 0);
+    EXPECT_EQ(m.run(x), fixtureExpected(x));
+    bias[0] = 100.0f; // read in place: the caller keeps the memory unchanged, or sees this
+    EXPECT_EQ(m.run(x), fixtureExpected(x, fixtureScale(), bias));
+
+    auto wrong = tensors(DLDataType{kDLFloat, 64, 1});
+    EXPECT_EQ(blockc_module_bind_tensors(m.get(), wrong.data(), wrong.size(), Released::release,
+                                         &bad),
+              BLOCKC_ERROR_WEIGHTS);
+    EXPECT_HAS(blockc_last_error(), "tensor 'scale' has dtype F64, expected F32");
+    EXPECT_EQ(bad.count, 1);
+    EXPECT_EQ(first.count, 0); // the failed bind kept the first tensors
+
+    ASSERT_EQ(blockc_module_bind_tensors(m.get(), good.data(), good.size(), Released::release,
+                                         &second),
+              BLOCKC_OK);
+    EXPECT_EQ(first.count, 1);
+    EXPECT_EQ(second.count, 0);
+  }
+  EXPECT_EQ(second.count, 1); // freed with the module
+
+  blockc::Module m(BLOCKC_FIXTURE_OK);
+  std::vector<int64_t> strided = {4};
+  std::vector<int64_t> strides = {2};
+  auto t = tensors(DLDataType{kDLFloat, 32, 1});
+  t[0].tensor.shape = strided.data();
+  t[0].tensor.strides = strides.data();
+  Released counted;
+  EXPECT_EQ(blockc_module_bind_tensors(m.get(), t.data(), t.size(), Released::release, &counted),
+            BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_HAS(blockc_last_error(), "'scale' is not C-contiguous");
+  t = tensors(DLDataType{kDLFloat, 32, 1});
+  t[1].name = "scale";
+  EXPECT_EQ(blockc_module_bind_tensors(m.get(), t.data(), t.size(), Released::release, &counted),
+            BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_HAS(blockc_last_error(), "'scale' is given twice");
+  EXPECT_EQ(blockc_module_bind_tensors(nullptr, t.data(), t.size(), Released::release, &counted),
+            BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(counted.count, 3);
+  EXPECT_FALSE(m.weightsBound());
+}
+
 TEST_F(ModuleTest, MisalignedWeightsAreCopied) {
   for (int align : {0, 1, 2, 3, 4}) {
     blockc::Module m(BLOCKC_FIXTURE_OK);
