@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the dependencies (tools/setup.sh), then configures and builds blockc in build/.
+# Installs the dependencies (tools/setup.sh), then configures and builds blockc in build/
+# and installs its Python package into .venv.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/setup.sh"
@@ -9,7 +10,10 @@ halide=$("$venv/bin/python" -c "import halide; print(halide.install_dir())")
   -DCMAKE_MAKE_PROGRAM="$venv/bin/ninja" \
   -DCMAKE_BUILD_TYPE=Release \
   -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir \
-  -DHalide_DIR="$halide/lib64/cmake/Halide"
+  -DHalide_DIR="$halide/lib64/cmake/Halide" \
+  -DPython_EXECUTABLE="$venv/bin/python"
 "$venv/bin/cmake" --build "$root/build" -j "${BLOCKC_JOBS:-2}"
+# The Python package into .venv, from the tree just built (pyproject.toml: build-dir build/).
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps "$root"
 # The AArch64 runtime and run-only CLI (build-arm64/), for the e2e_arm64 test under qemu.
 [ "${BLOCKC_SKIP_ARM64:-0}" = 1 ] || "$root/tools/build-arm64.sh"

@@ -52,7 +52,7 @@ fi
 
 venv="$root/.venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-if ! "$venv/bin/python" -m pip freeze 2>/dev/null | sort | \
+if ! "$venv/bin/python" -m pip freeze --exclude blockc 2>/dev/null | sort | \
      diff -q <(grep -v '^#' "$root/tools/requirements.txt" | sort) - >/dev/null 2>&1; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$root/tools/requirements.txt"
 fi

@@ -1,0 +1,302 @@
+"""blockc from Python: compile a `.block` spec, load the module, bind weights, run it.
+
+    import blockc
+    path = blockc.compile("examples/models/vit_tiny_patch16_224.block")
+    vit = blockc.load(path)
+    vit.bind("vit_tiny.safetensors")          # or a state_dict(), or a dict of arrays
+    logits = vit(pixel_values)                 # NumPy in, NumPy out; torch in, torch out
+
+Inputs are NumPy arrays or PyTorch tensors (anything with ``__dlpack__``), passed to the
+runtime without a copy when they already have the module's dtype and a C-contiguous layout
+(converted otherwise). Outputs come back as the same kind of array: the array itself for a
+module with one output, a dict by output name otherwise; ``Module.run(inputs, outputs)``
+writes into the caller's own arrays. Runs release the GIL and may be made from several
+threads at once. Every runtime failure raises a subclass of ``blockc.Error`` carrying the
+runtime's message (which names the tensor, the file or the kernel).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from ._blockc import (  # noqa: F401  (the exception classes are the package's API)
+    Error,
+    IncompatibleError,
+    InvalidArgumentError,
+    KernelError,
+    LoadError,
+    Module as _NativeModule,
+    NotBoundError,
+    OutOfMemoryError,
+    WeightsError,
+)
+
+__all__ = [
+    "compile", "load", "Module", "ModuleInfo", "TensorInfo", "KernelInfo", "WeightInfo",
+    "Error", "CompileError", "InvalidArgumentError", "LoadError", "IncompatibleError",
+    "WeightsError", "NotBoundError", "KernelError", "OutOfMemoryError",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# The compiler this package was built with (the `blockc` command, installed beside it).
+_COMPILER = Path(__file__).resolve().parent / "bin" / "blockc"
+
+
+class CompileError(Error):
+    """The spec did not compile: the message is the compiler's (file:line:col: error: ...)."""
+
+
+def compile(spec: PathLike, target: str = "host", tuning: PathLike | None = None,
+            out: PathLike | None = None) -> str:
+    """Compiles a `.block` spec into a module directory and returns its path.
+
+    ``spec`` is the path of a `.block` file, or the spec's text itself (a string that is not
+    an existing file's path); its diagnostics then name ``<spec>``. ``target``: ``host``,
+    ``x86-64-avx2``, ``arm64``, ``cuda``... as ``blockc compile --target``. ``tuning``: a
+    tuning database (``blockc-tune``). ``out``: the module directory (created), by default
+    a new temporary directory that the caller owns.
+    """
+    with tempfile.TemporaryDirectory(prefix="blockc-spec-") as scratch:
+        text_file = None
+        if isinstance(spec, str) and not os.path.isfile(spec):
+            text_file = os.path.join(scratch, "spec.block")
+            with open(text_file, "w", encoding="utf-8") as f:
+                f.write(spec)
+            spec_path = text_file
+        else:
+            spec_path = os.fspath(spec)
+        out_dir = os.fspath(out) if out is not None else tempfile.mkdtemp(prefix="blockc-module-")
+        cmd = [str(_COMPILER), "compile", spec_path, "-o", out_dir, "--target", target]
+        if tuning is not None:
+            cmd += ["--tuning", os.fspath(tuning)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            message = (done.stderr or done.stdout).strip()
+            if text_file is not None:
+                message = message.replace(text_file, "<spec>")
+            raise CompileError(message or f"blockc compile exited with {done.returncode}")
+    return out_dir
+
+
+def load(path: PathLike) -> "Module":
+    """Loads a compiled module (its directory or its module.so)."""
+    return Module(path)
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """An input or output: shape entries "B" (the batch of a run) and "S" (the sequence length
+    of a module whose tokens are chosen per run) stand for run-time extents."""
+    name: str
+    shape: tuple
+    dtype: str
+    bound: int       # an integer input's values lie in [0, bound); 0 for float32
+    optional: bool   # an input a run may omit (it then reads zeros)
+
+
+@dataclass(frozen=True)
+class WeightInfo:
+    name: str
+    dtype: str       # as safetensors names it: "F32", "I64"
+    used: bool       # False: inference never reads it (checked if given, may be absent)
+
+
+@dataclass(frozen=True)
+class KernelInfo:
+    name: str
+    kind: str
+    ops: str
+    flops_per_sample: float
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    name: str
+    path: str
+    target: str
+    arch: str
+    device: str      # "cpu" or "cuda"
+    inputs: tuple
+    outputs: tuple
+    weights: tuple
+    kernels: tuple
+    flops_per_sample: float
+    max_tokens: int  # 0 unless the module's sequence length is chosen per run
+    flops_per_token: float       # with run-time tokens, a sample of S tokens costs
+    flops_per_token_pair: float  # flops_per_sample + S * per_token + S * S * per_pair
+    manifest: str    # the module's manifest.json
+
+    def flops(self, batch: int, tokens: int | None = None) -> float:
+        """2 x the multiply-adds of a run of `batch` samples (and `tokens` per sample)."""
+        s = tokens if tokens is not None else self.max_tokens
+        return batch * (self.flops_per_sample + s * self.flops_per_token
+                        + s * s * self.flops_per_token_pair)
+
+
+def _tensor_info(d: dict) -> TensorInfo:
+    shape = tuple("B" if e == -1 else "S" if e == -2 else int(e) for e in d["shape"])
+    return TensorInfo(d["name"], shape, d["dtype"], int(d["bound"]), bool(d["optional"]))
+
+
+def _module_info(d: dict) -> ModuleInfo:
+    return ModuleInfo(
+        name=d["name"], path=d["path"], target=d["target"], arch=d["arch"], device=d["device"],
+        inputs=tuple(_tensor_info(t) for t in d["inputs"]),
+        outputs=tuple(_tensor_info(t) for t in d["outputs"]),
+        weights=tuple(WeightInfo(w["name"], w["dtype"], w["used"]) for w in d["weights"]),
+        kernels=tuple(KernelInfo(k["name"], k["kind"], k["ops"], k["flops_per_sample"])
+                      for k in d["kernels"]),
+        flops_per_sample=d["flops_per_sample"], max_tokens=int(d["max_tokens"]),
+        flops_per_token=d["flops_per_token"], flops_per_token_pair=d["flops_per_token_pair"],
+        manifest=d["manifest"])
+
+
+def _is_torch(x: Any) -> bool:
+    return type(x).__module__.startswith("torch") and hasattr(x, "data_ptr")
+
+
+def _as_array(x: Any, dtype: str) -> Any:
+    """`x` as a C-contiguous array of `dtype`, without a copy where it is one already. Only
+    floats become floats and integers integers: anything else is passed on as it is, for the
+    runtime to refuse with the tensor's name."""
+    if _is_torch(x):
+        import torch
+        x = x.detach()
+        want = getattr(torch, dtype)
+        integer = not x.dtype.is_floating_point and not x.dtype.is_complex and x.dtype != torch.bool
+        if x.dtype != want and (x.dtype.is_floating_point if dtype == "float32" else integer):
+            x = x.to(want)
+        return x.contiguous()
+    if not hasattr(x, "__dlpack__") and not isinstance(x, np.ndarray):
+        x = np.asarray(x)
+    if isinstance(x, np.ndarray):
+        same_kind = x.dtype.kind in ("f" if dtype == "float32" else "iu")
+        return np.asarray(x, dtype=dtype if same_kind else None, order="C")
+    return x
+
+
+class Module:
+    """A loaded module. ``module(x)`` or ``module(**inputs)`` runs it (see the package's doc)."""
+
+    def __init__(self, path: PathLike):
+        self._native = _NativeModule(os.fspath(path))
+        self.info: ModuleInfo = _module_info(self._native.info())
+        self._inputs = {t.name: t for t in self.info.inputs}
+        self._outputs = {t.name: t for t in self.info.outputs}
+
+    # -- weights ------------------------------------------------------------------------
+    def bind(self, weights: PathLike | Mapping[str, Any]) -> "Module":
+        """Binds weights: a `.safetensors` path, a ``state_dict()`` or a dict of arrays (held by
+        reference, not copied, where already float32 and C-contiguous; the runtime keeps them
+        until the next bind). Returns the module."""
+        if isinstance(weights, Mapping):
+            declared = {w.name: w for w in self.info.weights}
+            arrays = []
+            for name, value in weights.items():
+                w = declared.get(name)
+                want = "int64" if w is not None and w.dtype == "I64" else "float32"
+                arrays.append((str(name), _as_array(value, want)))
+            self._native.bind_arrays(arrays, arrays)
+        else:
+            self._native.bind_file(os.fspath(weights))
+        return self
+
+    @property
+    def bound(self) -> bool:
+        """Whether weights are bound."""
+        return self._native.weights_bound
+
+    # -- runs ---------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Runs on positional inputs (in the module's order) and/or named ones; returns the
+        output array for a one-output module, else a dict by output name."""
+        inputs = self._named_inputs(args, kwargs)
+        outputs = self._new_outputs(inputs)
+        self._native.run(list(inputs.items()), list(outputs.items()))
+        return next(iter(outputs.values())) if len(outputs) == 1 else outputs
+
+    def run(self, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
+        """Runs on named inputs into the caller's output arrays (float32, C-contiguous, of the
+        run's shapes), which are written in place."""
+        ins = self._named_inputs((), dict(inputs))
+        self._native.run(list(ins.items()), [(n, o) for n, o in outputs.items()])
+
+    def profile(self, *args: Any, repeat: int = 10, **kwargs: Any) -> list:
+        """Times each kernel over `repeat` runs: [(kernel, ops, median seconds)], in run order."""
+        inputs = self._named_inputs(args, kwargs)
+        outputs = self._new_outputs(inputs)
+        ins, outs = list(inputs.items()), list(outputs.items())
+        runs = [self._native.run_profiled(ins, outs) for _ in range(max(1, repeat))]
+        medians = np.median(np.array(runs), axis=0)
+        return [(k.name, k.ops, float(s)) for k, s in zip(self.info.kernels, medians)]
+
+    @property
+    def threads(self) -> int:
+        """The threads of the module's kernels (0: Halide's default, HL_NUM_THREADS or the
+        number of cores); shared by modules loaded from one module.so."""
+        previous = self._native.set_threads(0)
+        self._native.set_threads(previous)
+        return previous
+
+    @threads.setter
+    def threads(self, count: int) -> None:
+        if count < 0:
+            raise ValueError("threads must be >= 0")
+        self._native.set_threads(count)
+
+    def close(self) -> None:
+        """Frees the module now (later calls raise InvalidArgumentError)."""
+        self._native.close()
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{t.name}: {t.dtype}{list(t.shape)}" for t in self.info.inputs)
+        outs = ", ".join(f"{t.name}: {t.dtype}{list(t.shape)}" for t in self.info.outputs)
+        return f"<blockc.Module {self.info.name} ({ins}) -> ({outs}) {self.info.target}>"
+
+    # -- helpers ------------------------------------------------------------------------
+    def _named_inputs(self, args: tuple, kwargs: dict) -> dict:
+        order = list(self._inputs)
+        if len(args) > len(order):
+            raise InvalidArgumentError(
+                f"{self.info.name}: {len(args)} positional inputs given, the module has "
+                f"{len(order)} ({', '.join(order)})")
+        named = dict(zip(order, args))
+        for name, value in kwargs.items():
+            if name in named:
+                raise InvalidArgumentError(f"{self.info.name}: input '{name}' given twice")
+            named[name] = value
+        return {name: _as_array(value, self._inputs[name].dtype) if name in self._inputs
+                else value for name, value in named.items()}
+
+    def _new_outputs(self, inputs: dict) -> dict:
+        """Empty outputs of the run's batch and sequence length, of the inputs' kind (torch
+        tensors on the first input's device, else NumPy arrays). Missing or malformed inputs
+        are left for the runtime to name."""
+        batch, tokens = None, 1
+        for name, spec in self._inputs.items():
+            shape = getattr(inputs.get(name), "shape", None)
+            if shape is None or len(shape) != len(spec.shape):
+                continue
+            batch = int(shape[0]) if batch is None else batch
+            if "S" in spec.shape:
+                tokens = int(shape[spec.shape.index("S")])
+        batch = 1 if batch is None else batch
+        like = next(iter(inputs.values()), None)
+        outputs = {}
+        for name, spec in self._outputs.items():
+            shape = tuple(batch if e == "B" else tokens if e == "S" else e for e in spec.shape)
+            if like is not None and _is_torch(like):
+                import torch
+                outputs[name] = torch.empty(shape, dtype=torch.float32, device=like.device)
+            else:
+                outputs[name] = np.empty(shape, dtype=np.float32)
+        return outputs
