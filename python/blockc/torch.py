@@ -7,7 +7,9 @@
 
 Supported: timm's ``VisionTransformer`` and its ``Block``; Hugging Face's ``BertModel`` and
 ``BertLayer``, and sentence-transformers' ``SentenceTransformer`` over a BertModel (with its
-mean pooling and normalization). Sizes, eps, activation, norms and their placement are read
+mean pooling and normalization); PyTorch's ``nn.TransformerEncoderLayer`` and
+``nn.TransformerEncoder`` (post-norm or ``norm_first``; the spec is batch-first, and
+``compile_module`` of a sequence-first one takes and returns ``[N, B, C]`` as it does). Sizes, eps, activation, norms and their placement are read
 from the module; the spec's layer names are the module's state-dict keys, so its
 ``state_dict()`` is the weight file. A module (or a part of one) the language cannot express
 raises ``UnsupportedModuleError`` naming the submodule and why.
@@ -329,6 +331,96 @@ def _sentence_transformer(st: nn.Module) -> tuple[str, nn.Module]:
     return _bert_model(bert, getattr(st, "max_seq_length", None), pooling), bert
 
 
+# ------------------------------------------------------------------------------ PyTorch
+
+def _torch_activation(activation: Any, path: str) -> str:
+    """nn.TransformerEncoderLayer's activation: F.relu / F.gelu, or a module."""
+    functions = {torch.nn.functional.relu: "relu", torch.nn.functional.gelu: "gelu"}
+    if activation in functions:
+        return functions[activation]
+    if isinstance(activation, nn.Module):
+        return _activation(activation, path)
+    raise _unsupported(path, f"activation {activation!r} is not relu, gelu or an activation module")
+
+
+def _encoder_layer(layer: nn.Module, path: str) -> tuple[_Block, int]:
+    """nn.TransformerEncoderLayer: self-attention and feed-forward, post-norm or norm_first."""
+    if not isinstance(layer, nn.TransformerEncoderLayer):
+        raise _unsupported(path, f"{type(layer).__name__} is not nn.TransformerEncoderLayer")
+    attn = layer.self_attn
+    if not attn._qkv_same_embed_dim or attn.bias_k is not None or attn.add_zero_attn:
+        raise _unsupported(f"{path}.self_attn", "attention with separate q/k/v sizes, bias_k/v "
+                           "or add_zero_attn")
+    if (attn.in_proj_bias is None) != (attn.out_proj.bias is None):
+        raise _unsupported(f"{path}.self_attn", "a bias on only one of in_proj and out_proj")
+    dim = attn.embed_dim
+    bias = "" if attn.in_proj_bias is not None else ", bias = false"
+    decls = [("self_attn", f"multihead_attention(heads = {attn.num_heads}{bias})"),
+             ("linear1", _linear(layer.linear1, f"{path}.linear1")),
+             ("linear2", _linear(layer.linear2, f"{path}.linear2")),
+             ("norm1", _norm(layer.norm1, f"{path}.norm1")),
+             ("norm2", _norm(layer.norm2, f"{path}.norm2"))]
+    act = _torch_activation(layer.activation, f"{path}.activation")
+    if layer.norm_first:
+        statements = ["x = x + self_attn(norm1(x))",
+                      f"x = x + linear2({act}(linear1(norm2(x))))"]
+    else:
+        statements = ["x = norm1(x + self_attn(x))",
+                      f"x = norm2(x + linear2({act}(linear1(x))))"]
+    return _Block(decls, statements), dim
+
+
+def _sequence_first(module: nn.Module) -> bool:
+    layer = module.layers[0] if isinstance(module, nn.TransformerEncoder) else module
+    return not layer.self_attn.batch_first
+
+
+def _max_tokens(module: nn.Module, example_input: Any) -> int:
+    """Run-time tokens up to the example's (its dimension 1, or 0 sequence-first), or 512."""
+    if example_input is None:
+        return 512
+    shape = tuple(getattr(example_input, "shape", ()))
+    if len(shape) != 3:
+        raise _unsupported("", f"example_input of shape {list(shape)}, not [B, N, C]")
+    return int(shape[0] if _sequence_first(module) else shape[1])
+
+
+def _transformer_encoder(encoder: nn.Module, max_tokens: int) -> str:
+    layers = list(encoder.layers)
+    if not layers:
+        raise _unsupported("layers", "no layers")
+    block, dim = _encoder_layer(layers[0], "layers.0")
+    for i, other in enumerate(layers[1:], 1):
+        if _encoder_layer(other, f"layers.{i}")[0] != block:
+            raise _unsupported(f"layers.{i}", "layers of different configurations")
+    lines = [block.text("encoder_layer", f"tokens <= {max_tokens}", dim),
+             "model transformer_encoder {",
+             f"  input src: [B, S <= {max_tokens}, {dim}]",
+             "",
+             f"  layers.{{0..{len(layers) - 1}}} = encoder_layer"]
+    out = "layers(src)"
+    if encoder.norm is not None:
+        lines.append(f"  norm = {_norm(encoder.norm, 'norm')}")
+        out = f"norm({out})"
+    lines += ["", f"  output y = {out}", "}"]
+    return "# written by blockc.torch.to_spec from nn.TransformerEncoder (batch-first)\n" + \
+        "\n".join(lines) + "\n"
+
+
+class _SequenceFirst:
+    """A batch-first compiled module called as a sequence-first PyTorch one: [N, B, C] in and
+    out (the input is transposed into a copy, the output returned as a transposed view)."""
+
+    def __init__(self, module: Module):
+        self.module = module
+        self.info = module.info
+        self.spec = module.spec
+
+    def __call__(self, src: Any) -> Any:
+        y = self.module(src.swapaxes(0, 1) if hasattr(src, "swapaxes") else src.transpose(0, 1))
+        return y.swapaxes(0, 1) if hasattr(y, "swapaxes") else y.transpose(0, 1)
+
+
 # ------------------------------------------------------------------------------ API
 
 def _tokens_of(example_input: Any, module: nn.Module) -> int:
@@ -355,28 +447,40 @@ def _spec_and_weights(module: nn.Module, example_input: Any) -> tuple[str, nn.Mo
         return block.text("bert_layer", f"tokens <= {tokens}", dim), module
     if kind == "SentenceTransformer":
         return _sentence_transformer(module)
+    if isinstance(module, nn.TransformerEncoderLayer):
+        block, dim = _encoder_layer(module, "")
+        tokens = _max_tokens(module, example_input)
+        return block.text("encoder_layer", f"tokens <= {tokens}", dim), module
+    if isinstance(module, nn.TransformerEncoder):
+        return _transformer_encoder(module, _max_tokens(module, example_input)), module
     raise _unsupported("", f"{origin}.{kind} is not a module blockc can express (timm VisionTransformer or "
-              "Block, Hugging Face BertModel or BertLayer, SentenceTransformer over a BertModel)")
+              "Block, Hugging Face BertModel or BertLayer, SentenceTransformer over a BertModel, "
+              "nn.TransformerEncoderLayer or nn.TransformerEncoder)")
 
 
 def to_spec(module: nn.Module, example_input: Any = None) -> str:
     """The `.block` text of `module`, whose layer names are its state-dict keys.
 
     ``example_input`` gives the tokens of a block alone (timm ``Block``: ``[B, tokens, dim]``;
-    a ``BertLayer`` takes up to that many tokens per run, by default its model's maximum).
+    a ``BertLayer`` or a PyTorch encoder takes up to that many tokens per run, by default
+    512).
     """
     return _spec_and_weights(module, example_input)[0]
 
 
 def compile_module(module: nn.Module, example_input: Any = None, target: str = "host",
-                   out: Any = None) -> Module:
+                   out: Any = None) -> Any:
     """to_spec, compile and bind the module's own parameters (held by reference where they
     are float32 and contiguous): a blockc.Module whose call matches the module's forward
     (logits or features for a timm ViT, last_hidden_state for a BertModel, the block's
-    output for a block; last_hidden_state and sentence_embedding for a SentenceTransformer).
+    output for a block; last_hidden_state and sentence_embedding for a SentenceTransformer;
+    a sequence-first PyTorch encoder's [N, B, C] through a transposing wrapper).
     Its ``spec`` attribute is the text it was compiled from."""
     spec, weights = _spec_and_weights(module, example_input)
     compiled = _load(_compile(spec, target=target, out=out))
     compiled.bind(weights.state_dict())
     compiled.spec = spec
+    if isinstance(module, (nn.TransformerEncoderLayer, nn.TransformerEncoder)) \
+            and _sequence_first(module):
+        return _SequenceFirst(compiled)
     return compiled

@@ -169,3 +169,34 @@ def test_spec_text_is_editable(tmp_path):
         h = h + blk.mlp(blk.norm2(h))
         ref = vit.forward_head(vit.norm(h))
     assert rel_err(module(x), ref) <= 1e-4
+
+
+@pytest.mark.parametrize("norm_first,batch_first,activation", [
+    (False, True, "relu"), (True, True, "gelu"), (False, False, "gelu"), (True, False, "relu")])
+def test_torch_transformer_encoder_layer(norm_first, batch_first, activation, tmp_path):
+    layer = randomize(torch.nn.TransformerEncoderLayer(
+        d_model=40, nhead=5, dim_feedforward=72, activation=activation, layer_norm_eps=1e-6,
+        batch_first=batch_first, norm_first=norm_first), 8)
+    x = torch.randn(2, 13, 40) if batch_first else torch.randn(13, 2, 40)
+    compiled = bt.compile_module(layer, example_input=x, out=tmp_path / "m")
+    with torch.no_grad():
+        ref = layer(x)
+    y = compiled(x)
+    assert tuple(y.shape) == tuple(ref.shape) and rel_err(y, ref) <= 1e-4
+    short = x[:, :6] if batch_first else x[:6]  # fewer tokens than the example
+    with torch.no_grad():
+        assert rel_err(compiled(short), layer(short)) <= 1e-4
+
+
+def test_torch_transformer_encoder_with_final_norm(tmp_path):
+    layer = torch.nn.TransformerEncoderLayer(d_model=24, nhead=3, dim_feedforward=48,
+                                             batch_first=True, norm_first=True)
+    encoder = randomize(torch.nn.TransformerEncoder(layer, num_layers=3,
+                                                    norm=torch.nn.LayerNorm(24)), 9)
+    x = torch.randn(3, 7, 24)
+    spec = bt.to_spec(encoder, example_input=x)
+    assert "multihead_attention(heads = 3)" in spec and "layers.{0..2}" in spec
+    compiled = bt.compile_module(encoder, example_input=x, out=tmp_path / "m")
+    with torch.no_grad():
+        ref = encoder(x)
+    assert rel_err(compiled(x), ref) <= 1e-4

@@ -28,6 +28,9 @@ constexpr LayerArgument kAttentionArguments[] = {
     sizeArgument("heads", &S::heads, "H"),
     boolArgument("qkv_bias", &S::qkvBias, true),
     boolArgument("proj_bias", &S::projBias, true)};
+constexpr LayerArgument kMultiheadAttentionArguments[] = {
+    sizeArgument("heads", &S::heads, "H"),
+    boolArgument("bias", &S::bias, true)};
 
 constexpr LayerArgument kConv2dArguments[] = {
     sizesArgument(&S::inFeatures, &S::outFeatures),
@@ -53,6 +56,11 @@ constexpr LayerTensor kAttentionTensors[] = {
     {"qkv.bias", shape(D::ThreeC), TensorDType::F32, "qkv_bias"},
     {"proj.weight", shape(D::C, D::C)},
     {"proj.bias", shape(D::C), TensorDType::F32, "proj_bias"}};
+constexpr LayerTensor kMultiheadAttentionTensors[] = {
+    {"in_proj_weight", shape(D::ThreeC, D::C)},
+    {"in_proj_bias", shape(D::ThreeC), TensorDType::F32, "bias"},
+    {"out_proj.weight", shape(D::C, D::C)},
+    {"out_proj.bias", shape(D::C), TensorDType::F32, "bias"}};
 constexpr LayerTensor kLayerScaleTensors[] = {{"gamma", shape(D::C)}};
 constexpr LayerTensor kConv2dTensors[] = {
     {"weight", shape(D::Out, D::In, D::Kernel, D::Kernel)},
@@ -72,6 +80,10 @@ constexpr LayerKindInfo kLayerKinds[] = {
      "`t weight^T + bias` (PyTorch `Linear`)"},
     {"attention", LayerKind::Attention, kAttentionArguments, kAttentionTensors,
      "`proj(mha(qkv(t), heads = H))`, `qkv` and `proj` linears (timm `Attention`)"},
+    {"multihead_attention", LayerKind::MultiheadAttention, kMultiheadAttentionArguments,
+     kMultiheadAttentionTensors,
+     "self-attention as `attention`, under PyTorch `MultiheadAttention`'s names (its packed "
+     "`in_proj` and `out_proj`; `batch_first` layout)"},
     {"layerscale", LayerKind::LayerScale, {}, kLayerScaleTensors,
      "`t * gamma` per feature (timm `LayerScale`)"},
     {"conv2d", LayerKind::Conv2d, kConv2dArguments, kConv2dTensors,

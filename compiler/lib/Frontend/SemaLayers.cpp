@@ -53,6 +53,11 @@ void setDefault(LayerDecl &layer, const LayerArgument &argument) {
     layer.*argument.boolean = argument.defaultValue != 0;
 }
 
+/// timm's `attention` and PyTorch's `multihead_attention`: one computation, two namings.
+bool isAttention(LayerKind kind) {
+  return kind == LayerKind::Attention || kind == LayerKind::MultiheadAttention;
+}
+
 bool isBefore(const Location &a, const Location &b) {
   return a.line < b.line || (a.line == b.line && a.col < b.col);
 }
@@ -322,7 +327,7 @@ Value Sema::applyLayer(LayerDecl &layer, const ValueType &input, const Location 
                         : ": apply an embedding layer to token ids"));
     return std::nullopt;
   }
-  if (layer.kind == LayerKind::Attention && input.kind != ValueType::Kind::Tokens) {
+  if (isAttention(layer.kind) && input.kind != ValueType::Kind::Tokens) {
     error(loc, "attention layer '" + layer.name + "' takes tokens [B, N, C], not " +
                    input.describe());
     return std::nullopt;
@@ -344,7 +349,7 @@ Value Sema::applyLayer(LayerDecl &layer, const ValueType &input, const Location 
   // The other kinds take their features from the tensor, but have one set of
   // weights: every use must agree with the first.
   if (!layer.features) {
-    if (layer.kind == LayerKind::Attention && width % layer.heads) {
+    if (isAttention(layer.kind) && width % layer.heads) {
       error(loc, formatv("attention layer '{0}' has {1} heads, which do not divide its "
                          "{2} features",
                          layer.name, layer.heads, width));
@@ -353,7 +358,7 @@ Value Sema::applyLayer(LayerDecl &layer, const ValueType &input, const Location 
     if (!tensorsWithinIndexing(layer, width, loc))
       return std::nullopt;
     // Attention computes q, k and v as one activation of 3 x width features.
-    if (layer.kind == LayerKind::Attention &&
+    if (isAttention(layer.kind) &&
         !withinIndexing(loc, "a sample of the qkv of attention layer '" + layer.name + "'",
                         input.rows(), 3 * width))
       return std::nullopt;

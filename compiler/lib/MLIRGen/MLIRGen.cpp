@@ -295,7 +295,8 @@ private:
       return builder.create<BatchNormOp>(l, input, w[0], w[1], w[2], w[3], layer.eps);
     case LayerKind::Linear:
       return linear(input, w[0], w[1], l);
-    case LayerKind::Attention: {
+    case LayerKind::Attention:
+    case LayerKind::MultiheadAttention: {
       Value qkv = linear(input, w[0], w[1], l);
       Value heads = packedMHA(qkv, Value(), layer.heads, l);
       return linear(heads, w[2], w[3], l);

@@ -864,6 +864,14 @@ TEST(SemaErrors, MHAHeadsMustDivide) {
                {"test.block:2:7: error: mha: 3 heads do not divide 8 features"});
 }
 
+// PyTorch's MultiheadAttention naming is checked as timm's attention is.
+TEST(SemaErrors, MultiheadAttentionHeadsMustDivide) {
+  expectErrors(inBlock("  self_attn = multihead_attention(heads = 3, bias = false)\n"
+                       "  x = x + self_attn(x)\n"),
+               {"test.block:3:11: error: attention layer 'self_attn' has 3 heads, which do not "
+                "divide its 8 features"});
+}
+
 TEST(SemaErrors, MHAArity) {
   expectErrors(inBlock("  x = mha(x, x, heads = 2)\n"),
                {"test.block:2:7: error: mha takes one packed qkv tensor or three tensors "

@@ -26,6 +26,7 @@ enum class LayerKind {
   BatchNorm,
   Linear,
   Attention,
+  MultiheadAttention,
   LayerScale,
   Conv2d,
   Embedding,
