@@ -27,17 +27,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from ._blockc import (  # noqa: F401  (the exception classes are the package's API)
-    Error,
-    IncompatibleError,
-    InvalidArgumentError,
-    KernelError,
-    LoadError,
-    Module as _NativeModule,
-    NotBoundError,
-    OutOfMemoryError,
-    WeightsError,
-)
+from . import _blockc
+from ._blockc import Module as _NativeModule
 
 __all__ = [
     "compile", "load", "Module", "ModuleInfo", "TensorInfo", "KernelInfo", "WeightInfo",
@@ -46,6 +37,43 @@ __all__ = [
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+class Error(RuntimeError):
+    """A blockc failure; the message is the runtime's (it names the tensor, file or kernel)."""
+
+
+class InvalidArgumentError(Error):
+    """A tensor of the wrong shape, dtype, layout or device; a bad name; a closed module."""
+
+
+class LoadError(Error):
+    """Not a loadable module: missing, cut short, changed, or a bad manifest."""
+
+
+class IncompatibleError(Error):
+    """A module for another ABI, architecture, CPU features or GPU."""
+
+
+class WeightsError(Error):
+    """Weights unreadable or not matching the module (every tensor at fault is named)."""
+
+
+class NotBoundError(Error):
+    """A run before weights were bound."""
+
+
+class KernelError(Error):
+    """A kernel failed (Halide's message)."""
+
+
+class OutOfMemoryError(Error, MemoryError):
+    """The runtime could not allocate memory."""
+
+
+# In the order of blockc_status (runtime.h), blockc.Error for BLOCKC_OK's slot.
+_blockc.register_errors([Error, InvalidArgumentError, LoadError, IncompatibleError, WeightsError,
+                         NotBoundError, KernelError, OutOfMemoryError])
 
 # The compiler this package was built with (the `blockc` command, installed beside it).
 _COMPILER = Path(__file__).resolve().parent / "bin" / "blockc"

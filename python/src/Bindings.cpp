@@ -16,6 +16,9 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <iterator>
+#include <stdexcept>
+
 #include <string>
 #include <tuple>
 #include <utility>
@@ -25,20 +28,38 @@ namespace nb = nanobind;
 
 namespace {
 
-/// blockc.Error and one subclass per blockc_status (index = status; 0 is the base).
+/// blockc.Error and its subclass for each blockc_status (index = status; 0 is the base),
+/// defined in Python (blockc/__init__.py) and registered at import. Strong references that
+/// are never dropped: a static object's destructor would run after the interpreter is gone.
 PyObject *errorTypes[BLOCKC_ERROR_OUT_OF_MEMORY + 1];
 
-const char *const kErrorNames[] = {"Error",           "InvalidArgumentError", "LoadError",
-                                   "IncompatibleError", "WeightsError",       "NotBoundError",
-                                   "KernelError",     "OutOfMemoryError"};
+void registerErrors(const std::vector<nb::object> &types) {
+  if (types.size() != std::size(errorTypes))
+    throw std::invalid_argument("register_errors: expected " +
+                                std::to_string(std::size(errorTypes)) + " classes");
+  for (size_t i = 0; i < types.size(); ++i) {
+    if (!PyType_Check(types[i].ptr()) ||
+        !PyType_IsSubtype(reinterpret_cast<PyTypeObject *>(types[i].ptr()),
+                          reinterpret_cast<PyTypeObject *>(PyExc_Exception)))
+      throw std::invalid_argument("register_errors: not an exception class");
+    Py_XDECREF(errorTypes[i]);
+    errorTypes[i] = types[i].inc_ref().ptr();
+  }
+}
+
+/// Raises `type` (a registered class, or RuntimeError before registration) with `message`.
+[[noreturn]] void raiseAs(int index, const char *message) {
+  PyObject *type = errorTypes[index] ? errorTypes[index] : PyExc_RuntimeError;
+  PyErr_SetString(type, message);
+  throw nb::python_error();
+}
 
 /// Raises the status's exception with the calling thread's runtime message.
 [[noreturn]] void raise(blockc_status status) {
-  int index = status >= BLOCKC_ERROR_INVALID_ARGUMENT && status <= BLOCKC_ERROR_OUT_OF_MEMORY
-                  ? int(status)
-                  : 0;
-  PyErr_SetString(errorTypes[index], blockc_last_error());
-  throw nb::python_error();
+  raiseAs(status >= BLOCKC_ERROR_INVALID_ARGUMENT && status <= BLOCKC_ERROR_OUT_OF_MEMORY
+              ? int(status)
+              : 0,
+          blockc_last_error());
 }
 
 void check(blockc_status status) {
@@ -241,10 +262,8 @@ public:
 
 private:
   blockc_module *get() const {
-    if (!module_) {
-      PyErr_SetString(errorTypes[BLOCKC_ERROR_INVALID_ARGUMENT], "the module is closed");
-      throw nb::python_error();
-    }
+    if (!module_)
+      raiseAs(BLOCKC_ERROR_INVALID_ARGUMENT, "the module is closed");
     return module_;
   }
 
@@ -255,12 +274,8 @@ private:
 
 NB_MODULE(_blockc, m) {
   m.doc() = "blockc's runtime (blockc/runtime.h); use the blockc package, not this module";
-  errorTypes[0] = PyErr_NewException("blockc.Error", PyExc_RuntimeError, nullptr);
-  for (int s = BLOCKC_ERROR_INVALID_ARGUMENT; s <= BLOCKC_ERROR_OUT_OF_MEMORY; ++s)
-    errorTypes[s] = PyErr_NewException((std::string("blockc.") + kErrorNames[s]).c_str(),
-                                       errorTypes[0], nullptr);
-  for (int s = 0; s <= BLOCKC_ERROR_OUT_OF_MEMORY; ++s)
-    m.attr(kErrorNames[s]) = nb::handle(errorTypes[s]);
+  m.def("register_errors", &registerErrors, nb::arg("types"),
+        "The exception classes to raise, by blockc_status (blockc.Error first).");
 
   nb::class_<Module>(m, "Module")
       .def(nb::init<const std::string &>(), nb::arg("path"))
