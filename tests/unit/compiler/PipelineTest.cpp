@@ -430,29 +430,38 @@ TEST_F(PipelineTest, LayerScaleAndDeepNorm) {
 TEST_F(PipelineTest, SeparateQKVPostNorm) {
   func::FuncOp func = compile(kBertSeparateQKV);
   ASSERT_TRUE(func);
+  // q, k and v are one matmul (blockc-merge-linears) whose result the attention slices.
   auto run = kernels(func, false);
   EXPECT_EQ(bodies(run), (std::vector<OpList>{{"linear"},
-                                              {"linear"},
-                                              {"linear"},
-                                              {"mha"},
+                                              kAttention,
                                               {"linear"},
                                               {"add", "layer_norm"},
                                               {"linear", "gelu"},
                                               {"linear"},
                                               {"add", "layer_norm"}}));
-  EXPECT_EQ(prepareOps(func).size(), 6u);
-  // The attention kernel reads the three projections (q, k, v in that order).
+  // Prepare kernels: q, k and v's weights joined and transposed in one, their biases joined,
+  // then the other three transposes.
+  std::vector<OpList> prepare;
+  for (const Kernel &k : kernels(func, /*prepare=*/true))
+    prepare.push_back(k.ops);
+  EXPECT_EQ(prepare, (std::vector<OpList>{{"concat", "transpose"},
+                                          {"concat"},
+                                          {"transpose"},
+                                          {"transpose"},
+                                          {"transpose"}}));
+  // The joined weight holds q, k and v in that order.
   for (KernelOp kernel : collect<KernelOp>(func)) {
     if (kernel.getKind() != KernelKind::Attention)
       continue;
-    ASSERT_EQ(kernel.getInputs().size(), 3u);
+    ASSERT_EQ(kernel.getInputs().size(), 1u);
+    auto matmul = kernel.getInputs()[0].getDefiningOp<KernelOp>();
+    ASSERT_TRUE(matmul);
+    auto join = matmul.getInputs()[1].getDefiningOp<KernelOp>();
+    ASSERT_TRUE(join);
     const char *names[] = {"q.weight", "k.weight", "v.weight"};
+    ASSERT_EQ(join.getInputs().size(), 3u);
     for (int i = 0; i < 3; ++i) {
-      auto matmul = kernel.getInputs()[i].getDefiningOp<KernelOp>();
-      ASSERT_TRUE(matmul);
-      auto transpose = matmul.getInputs()[1].getDefiningOp<KernelOp>();
-      ASSERT_TRUE(transpose);
-      auto weight = transpose.getInputs()[0].getDefiningOp<WeightOp>();
+      auto weight = join.getInputs()[i].getDefiningOp<WeightOp>();
       ASSERT_TRUE(weight);
       EXPECT_EQ(weight.getName(), names[i]);
     }
