@@ -34,6 +34,7 @@ void bindTensors(blockc_module &mod, const std::map<std::string, TensorEntry> &t
   std::vector<std::string> problems;
   binding->weights.assign(m.weights.size(), 0);
   binding->present.assign(m.weights.size(), false);
+  binding->ignoredPresent.assign(m.ignoredPrefixes.size(), 0);
   for (size_t i = 0; i < m.weights.size(); ++i) {
     const WeightSpec &w = m.weights[i];
     auto it = tensors.find(w.name);
@@ -75,7 +76,11 @@ void bindTensors(blockc_module &mod, const std::map<std::string, TensorEntry> &t
   for (const auto &kv : tensors) {
     bool listed = std::any_of(m.weights.begin(), m.weights.end(),
                               [&](const WeightSpec &w) { return w.name == kv.first; });
-    if (!listed && !m.ignores(kv.first))
+    if (listed)
+      continue;
+    if (int prefix = m.ignoredPrefixOf(kv.first); prefix >= 0)
+      ++binding->ignoredPresent[static_cast<size_t>(prefix)];
+    else
       problems.push_back("unexpected tensor '" + kv.first + "' (not a weight of block '" +
                          m.block + "')");
   }

@@ -325,6 +325,31 @@ blockc_status blockc_module_get_weight_info(const blockc_module *module, int32_t
   return BLOCKC_OK;
 }
 
+blockc_status blockc_module_num_ignored(const blockc_module *module, int32_t *count) {
+  if (!module)
+    return nullModule("blockc_module_num_ignored");
+  if (!count) {
+    tLastError = "blockc_module_num_ignored: count is null";
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  }
+  tLastError.clear();
+  *count = static_cast<int32_t>(module->manifest.ignoredPrefixes.size());
+  return BLOCKC_OK;
+}
+
+blockc_status blockc_module_get_ignored_info(const blockc_module *module, int32_t index,
+                                             blockc_ignored_info *info) {
+  if (!module)
+    return nullModule("blockc_module_get_ignored_info");
+  const std::vector<std::string> &prefixes = module->manifest.ignoredPrefixes;
+  if (!validIndex("blockc_module_get_ignored_info", info, index, prefixes.size()))
+    return BLOCKC_ERROR_INVALID_ARGUMENT;
+  info->name = prefixes[static_cast<size_t>(index)].c_str();
+  const auto binding = module->currentBinding();
+  info->present = binding ? binding->ignoredPresent[static_cast<size_t>(index)] : -1;
+  return BLOCKC_OK;
+}
+
 blockc_status blockc_module_get_info(const blockc_module *module, blockc_module_info *info) {
   if (!module)
     return nullModule("blockc_module_get_info");

@@ -64,6 +64,7 @@ struct Binding {
   std::vector<uintptr_t> weights;     // by manifest weight index; 0 if unused
   std::vector<bool> present;          // by manifest weight index: in the file (an unused
                                       // one, BatchNorm's num_batches_tracked, may be absent)
+  std::vector<int32_t> ignoredPresent; // by manifest ignored prefix: the file's tensors under it
   std::vector<uintptr_t> constants;   // by manifest constant index
   std::vector<AlignedFloats> copies;  // CPU: misaligned weights, copied
   std::vector<AlignedFloats> constantData; // CPU

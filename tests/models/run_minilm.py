@@ -141,13 +141,16 @@ class Runner:
         if p.returncode != 0:
             raise Failure(f"compile {SPEC.name}: {exited(p)}: {last_lines(p)}")
 
-    def run(self, inputs, expect_ok=True):
-        """`blockc run` on {name: array}; the outputs, or the failed process."""
+    def run(self, inputs, expect_ok=True, weights=None, stdout=None):
+        """`blockc run` on {name: array} (with `weights`, default the model's); the outputs, or
+        the failed process. With a list `stdout`, runs with --verbose and appends its output."""
         self.count += 1
         d = self.workdir / f"run{self.count}"
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
-        args = [*self.run_cmd, "run", self.module, "--weights", self.model.weights]
+        args = [*self.run_cmd, "run", self.module, "--weights", weights or self.model.weights]
+        if stdout is not None:
+            args.append("--verbose")
         for name, array in inputs.items():
             np.save(d / f"{name}.npy", array)
             args += ["--input", f"{name}={d / f'{name}.npy'}"]
@@ -159,6 +162,8 @@ class Runner:
             return p
         if p.returncode != 0:
             raise Failure(f"blockc run: {exited(p)}: {last_lines(p)}")
+        if stdout is not None:
+            stdout.append(p.stdout)
         result = {n: np.load(d / f"{n}.npy") for n in outputs}
         shutil.rmtree(d)
         return result
@@ -258,6 +263,31 @@ def test_bad_input(r, sentences):
         raise Failure("an all-zero mask row: expected a zero embedding and the other samples "
                       "unchanged")
     return "; ".join(notes)
+
+
+def test_ignored_tensors(r, sentences):
+    """The tensors the spec ignores (BertModel's pooler, its position_ids buffer): noted by
+    --verbose whether the weight file holds them or not, and the same embeddings either way."""
+    from safetensors.numpy import load_file, save_file
+    ids, mask, types = r.model.ids(sentences[:2])
+    inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    held, dropped = [], []
+    full = r.run(inputs, stdout=held)
+    tensors = {k: v for k, v in load_file(str(r.model.weights)).items()
+               if not k.startswith("pooler.") and k != "embeddings.position_ids"}
+    lean = r.workdir / "without_ignored.safetensors"
+    save_file(tensors, str(lean))
+    without = r.run(inputs, weights=lean, stdout=dropped)
+    if np.abs(full["sentence_embedding"] - without["sentence_embedding"]).max() != 0:
+        raise Failure("the weights without the ignored tensors give other embeddings")
+    expected = [(held[0], "2 tensors under 'pooler' not read by inference"),
+                (held[0], "1 tensor under 'embeddings.position_ids' not read by inference"),
+                (dropped[0], "no tensor under 'pooler' (the spec ignores it): absent"),
+                (dropped[0], "no tensor under 'embeddings.position_ids'")]
+    for text, needle in expected:
+        if needle not in text:
+            raise Failure(f"--verbose does not say {needle!r}: {text.strip()[-400:]}")
+    return "noted present (2 pooler tensors, position_ids) and absent; same embeddings"
 
 
 def bench_ms(r, tokens):
@@ -362,6 +392,7 @@ def main():
     tests = [("batched", lambda: test_batched(r, sentences, ref)),
              ("one_by_one", lambda: test_alone(r, sentences, ref, batched)),
              ("bad_input", lambda: test_bad_input(r, sentences)),
+             ("ignored_tensors", lambda: test_ignored_tensors(r, sentences)),
              ("cost_follows_tokens", lambda: test_cost_follows_tokens(r)),
              ("embed_tool", lambda: test_embed_tool(r, sentences, ref)),
              ("bert_base", lambda: test_bert_base(r, sentences)),

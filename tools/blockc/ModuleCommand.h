@@ -148,12 +148,22 @@ struct ModuleOptions {
     if (threads > 0)
       module.setNumThreads(threads);
     module.bindWeights(weightsPath);
-    if (verbose)
+    if (verbose) {
       for (const blockc_weight_info &w : module.weights())
         if (!w.used)
           std::printf("note: %s: tensor '%s' is not read by inference: %s\n",
                       weightsPath.c_str(), w.name,
                       w.present ? "present, checked and ignored" : "absent, not needed");
+      for (const blockc_ignored_info &i : module.ignored())
+        if (i.present > 0)
+          std::printf("note: %s: %d tensor%s under '%s' not read by inference (the spec ignores "
+                      "it): present, ignored\n",
+                      weightsPath.c_str(), i.present, i.present == 1 ? "" : "s", i.name);
+        else
+          std::printf("note: %s: no tensor under '%s' (the spec ignores it): absent, not "
+                      "needed\n",
+                      weightsPath.c_str(), i.name);
+    }
     return module;
   }
 };

@@ -267,6 +267,20 @@ BLOCKC_RT_API blockc_status blockc_module_num_weights(const blockc_module *modul
 BLOCKC_RT_API blockc_status blockc_module_get_weight_info(const blockc_module *module,
                                                           int32_t index, blockc_weight_info *info);
 
+/** A name the module's spec ignores (`ignore pooler`): tensors named so or under `name.` that
+ *  a weight file may hold and inference never reads (Hugging Face's pooler, buffers). */
+typedef struct blockc_ignored_info {
+  const char *name;  /* as the spec wrote it; lives as long as the module */
+  int32_t present;   /* how many tensors of the bound weights are under it; -1 before a bind */
+} blockc_ignored_info;
+
+/** The number of names the module ignores (blockc_module_get_ignored_info). */
+BLOCKC_RT_API blockc_status blockc_module_num_ignored(const blockc_module *module, int32_t *count);
+
+/** Fills *info for ignored name `index` (0 <= index < blockc_module_num_ignored). */
+BLOCKC_RT_API blockc_status blockc_module_get_ignored_info(const blockc_module *module,
+                                                           int32_t index, blockc_ignored_info *info);
+
 /** Fills *info (see blockc_module_info). */
 BLOCKC_RT_API blockc_status blockc_module_get_info(const blockc_module *module,
                                                    blockc_module_info *info);

@@ -82,6 +82,16 @@ public:
     return result;
   }
 
+  /// The names the module's spec ignores, with the bound weights' tensors under each.
+  std::vector<blockc_ignored_info> ignored() const {
+    int32_t count = 0;
+    check(blockc_module_num_ignored(module_, &count));
+    std::vector<blockc_ignored_info> result(static_cast<size_t>(count));
+    for (int32_t i = 0; i < count; ++i)
+      check(blockc_module_get_ignored_info(module_, i, &result[static_cast<size_t>(i)]));
+    return result;
+  }
+
   /// A module with one input and one output: input [batch, ...], output [batch, ...] (see
   /// inputs(), outputs()). Thread-safe.
   void run(const float *input, int64_t batch, float *output) const {

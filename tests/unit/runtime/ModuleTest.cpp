@@ -330,6 +330,16 @@ TEST_F(ModuleTest, UnreadTensorMayBeAbsent) {
   EXPECT_EQ(m.run(x), fixtureExpected(x));
 }
 
+// The fixture's spec ignores no names: none listed, and an index past them is refused.
+TEST_F(ModuleTest, IgnoredNamesOfAModuleWithoutAny) {
+  blockc::Module m = boundFixture();
+  EXPECT_TRUE(m.ignored().empty());
+  blockc_ignored_info info;
+  EXPECT_EQ(blockc_module_get_ignored_info(m.get(), 0, &info), BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(blockc_module_num_ignored(nullptr, nullptr), BLOCKC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(blockc_module_num_ignored(m.get(), nullptr), BLOCKC_ERROR_INVALID_ARGUMENT);
+}
+
 TEST_F(ModuleTest, BindReportsEveryProblemByName) {
   blockc::Module m(BLOCKC_FIXTURE_OK);
   std::vector<StTensor> w = {

@@ -153,12 +153,14 @@ struct Manifest {
   /// A model's `ignore NAME`: tensors named NAME or under `NAME.` that a weight file may hold
   /// and inference never reads (Hugging Face's pooler, buffers).
   std::vector<std::string> ignoredPrefixes;
-  /// Whether `name` is one of those.
-  bool ignores(const std::string &name) const {
-    for (const std::string &p : ignoredPrefixes)
+  /// The index of the ignored prefix `name` is under, or -1.
+  int ignoredPrefixOf(const std::string &name) const {
+    for (size_t i = 0; i < ignoredPrefixes.size(); ++i) {
+      const std::string &p = ignoredPrefixes[i];
       if (name == p || (name.size() > p.size() && name.compare(0, p.size(), p) == 0 && name[p.size()] == '.'))
-        return true;
-    return false;
+        return static_cast<int>(i);
+    }
+    return -1;
   }
   std::vector<ConstantSpec> constants;
   std::vector<SlotSpec> slots;
