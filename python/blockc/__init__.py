@@ -217,6 +217,7 @@ class Module:
 
     def __init__(self, path: PathLike):
         self._native = _NativeModule(os.fspath(path))
+        self._threads = 0
         self.info: ModuleInfo = _module_info(self._native.info())
         self._inputs = {t.name: t for t in self.info.inputs}
         self._outputs = {t.name: t for t in self.info.outputs}
@@ -269,17 +270,18 @@ class Module:
 
     @property
     def threads(self) -> int:
-        """The threads of the module's kernels (0: Halide's default, HL_NUM_THREADS or the
-        number of cores); shared by modules loaded from one module.so."""
-        previous = self._native.set_threads(0)
-        self._native.set_threads(previous)
-        return previous
+        """The threads of the module's kernels as last set here (0: Halide's default,
+        HL_NUM_THREADS or the number of cores). The setting belongs to the module.so file
+        (modules loaded from one file share it) and must not change while a run of it is in
+        flight."""
+        return self._threads
 
     @threads.setter
     def threads(self, count: int) -> None:
         if count < 0:
             raise ValueError("threads must be >= 0")
         self._native.set_threads(count)
+        self._threads = count
 
     def close(self) -> None:
         """Frees the module now (later calls raise InvalidArgumentError)."""

@@ -186,6 +186,11 @@ blockc_status blockc_module_set_num_threads(blockc_module *module, int threads, 
       fail(BLOCKC_ERROR_INCOMPATIBLE,
            module->path + ": symbol halide_set_num_threads not found in the module");
     int old = module->setNumThreads(threads);
+    // Halide's pool keeps the threads it started: a new count takes effect on a new pool.
+    if (module->shutdownThreadPool) {
+      module->shutdownThreadPool();
+      module->setNumThreads(threads);
+    }
     if (previous)
       *previous = old;
   });

@@ -140,6 +140,8 @@ std::unique_ptr<blockc_module> loadModule(const std::string &given) {
                                            "module must carry its Halide runtime)");
   mod->setNumThreads =
       reinterpret_cast<int (*)(int)>(lookupSymbol(mod->handle, "halide_set_num_threads"));
+  mod->shutdownThreadPool =
+      reinterpret_cast<void (*)()>(lookupSymbol(mod->handle, "halide_shutdown_thread_pool"));
   if (m.device == "cuda")
     setUpCuda(*mod);
   return mod;

@@ -82,6 +82,7 @@ struct blockc_module {
   std::vector<blockc::rt::ArgvFunction> prepareFunctions, runFunctions;
   std::vector<std::string> runKernelOps; // each run kernel's ops joined, for get_kernel_info
   int (*setNumThreads)(int) = nullptr;
+  void (*shutdownThreadPool)() = nullptr; // a pool's threads, once started, outlive a new count
 
   // CUDA modules (manifest "device": "cuda").
   bool cuda = false;

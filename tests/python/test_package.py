@@ -4,6 +4,7 @@ compile / load / bind (file, NumPy dict, torch state_dict) / call from NumPy and
 run-time sequence length, zero-copy outputs, errors by status, threads and the GIL.
 """
 
+import os
 import sys
 import threading
 import time
@@ -178,6 +179,25 @@ def test_threads_share_a_module(block):
     for t in threads:
         t.join()
     assert not failures and len(results) == 80 and all(results)
+
+
+def test_threads_take_effect(block):
+    """Setting the threads restarts the kernels' pool: with 1, a run starts no worker."""
+    path, _, file, x, ref = block
+    m = blockc.load(path).bind(file)
+
+    def tasks():
+        return len(os.listdir("/proc/self/task"))
+
+    m.threads = 2
+    m(x)
+    with_two = tasks()
+    m.threads = 1
+    assert rel_err(m(x), ref) <= 1e-4
+    assert m.threads == 1 and tasks() == with_two - 1
+    m.threads = 2
+    m(x)
+    assert tasks() == with_two
 
 
 def test_runs_release_the_gil(block):

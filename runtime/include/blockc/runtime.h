@@ -224,8 +224,10 @@ BLOCKC_RT_API blockc_status blockc_module_run_device(blockc_module *module,
                                                      void *device_output);
 
 /** Sets the number of threads of the module's Halide runtime (0: Halide's default,
- *  HL_NUM_THREADS or the number of cores). The setting is per module.so file: two
- *  modules loaded from the same file share it. *previous (may be NULL) gets the old value. */
+ *  HL_NUM_THREADS or the number of cores), stopping the threads its pool has started so
+ *  that the next run starts the new count. The setting is per module.so file: two
+ *  modules loaded from the same file share it, and no run of either may be in flight.
+ *  *previous (may be NULL) gets the old value. */
 BLOCKC_RT_API blockc_status blockc_module_set_num_threads(blockc_module *module, int threads,
                                                           int *previous);
 
