@@ -192,22 +192,24 @@ def _is_torch(x: Any) -> bool:
     return type(x).__module__.startswith("torch") and hasattr(x, "data_ptr")
 
 
-def _as_array(x: Any, dtype: str) -> Any:
+def _as_array(x: Any, dtype: np.dtype) -> Any:
     """`x` as a C-contiguous array of `dtype`, without a copy where it is one already. Only
     floats become floats and integers integers: anything else is passed on as it is, for the
     runtime to refuse with the tensor's name."""
+    if type(x) is np.ndarray and x.dtype == dtype and x.flags.c_contiguous:
+        return x  # the common case, first
     if _is_torch(x):
         import torch
         x = x.detach()
-        want = getattr(torch, dtype)
+        want = getattr(torch, dtype.name)
         integer = not x.dtype.is_floating_point and not x.dtype.is_complex and x.dtype != torch.bool
-        if x.dtype != want and (x.dtype.is_floating_point if dtype == "float32" else integer):
+        if x.dtype != want and (x.dtype.is_floating_point if dtype.kind == "f" else integer):
             x = x.to(want)
         return x.contiguous()
     if not hasattr(x, "__dlpack__") and not isinstance(x, np.ndarray):
         x = np.asarray(x)
     if isinstance(x, np.ndarray):
-        same_kind = x.dtype.kind in ("f" if dtype == "float32" else "iu")
+        same_kind = x.dtype.kind in ("f" if dtype.kind == "f" else "iu")
         return np.asarray(x, dtype=dtype if same_kind else None, order="C")
     return x
 
@@ -219,8 +221,16 @@ class Module:
         self._native = _NativeModule(os.fspath(path))
         self._threads = 0
         self.info: ModuleInfo = _module_info(self._native.info())
-        self._inputs = {t.name: t for t in self.info.inputs}
-        self._outputs = {t.name: t for t in self.info.outputs}
+        # What every call needs, worked out once: input names and dtypes, where a run's
+        # sequence length is read (input index, dimension), and each output's shape with
+        # -1 for the batch and -2 for the sequence length.
+        self._input_names = tuple(t.name for t in self.info.inputs)
+        self._input_dtypes = {t.name: np.dtype(t.dtype) for t in self.info.inputs}
+        self._input_ranks = {t.name: len(t.shape) for t in self.info.inputs}
+        self._tokens_at = next(((t.name, t.shape.index("S")) for t in self.info.inputs
+                                if "S" in t.shape), None)
+        self._output_shapes = tuple(
+            (t.name, tuple(-2 if e == "S" else e for e in t.shape[1:])) for t in self.info.outputs)
 
     # -- weights ------------------------------------------------------------------------
     def bind(self, weights: PathLike | Mapping[str, Any]) -> "Module":
@@ -232,7 +242,7 @@ class Module:
             arrays = []
             for name, value in weights.items():
                 w = declared.get(name)
-                want = "int64" if w is not None and w.dtype == "I64" else "float32"
+                want = np.dtype(np.int64 if w is not None and w.dtype == "I64" else np.float32)
                 arrays.append((str(name), _as_array(value, want)))
             self._native.bind_arrays(arrays, arrays)
         else:
@@ -250,21 +260,19 @@ class Module:
         output array for a one-output module, else a dict by output name."""
         inputs = self._named_inputs(args, kwargs)
         outputs = self._new_outputs(inputs)
-        self._native.run(list(inputs.items()), list(outputs.items()))
-        return next(iter(outputs.values())) if len(outputs) == 1 else outputs
+        self._native.run(inputs, outputs)
+        return outputs[0][1] if len(outputs) == 1 else dict(outputs)
 
     def run(self, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
         """Runs on named inputs into the caller's output arrays (float32, C-contiguous, of the
         run's shapes), which are written in place."""
-        ins = self._named_inputs((), dict(inputs))
-        self._native.run(list(ins.items()), [(n, o) for n, o in outputs.items()])
+        self._native.run(self._named_inputs((), inputs), list(outputs.items()))
 
     def profile(self, *args: Any, repeat: int = 10, **kwargs: Any) -> list:
         """Times each kernel over `repeat` runs: [(kernel, ops, median seconds)], in run order."""
         inputs = self._named_inputs(args, kwargs)
         outputs = self._new_outputs(inputs)
-        ins, outs = list(inputs.items()), list(outputs.items())
-        runs = [self._native.run_profiled(ins, outs) for _ in range(max(1, repeat))]
+        runs = [self._native.run_profiled(inputs, outputs) for _ in range(max(1, repeat))]
         medians = np.median(np.array(runs), axis=0)
         return [(k.name, k.ops, float(s)) for k, s in zip(self.info.kernels, medians)]
 
@@ -293,40 +301,45 @@ class Module:
         return f"<blockc.Module {self.info.name} ({ins}) -> ({outs}) {self.info.target}>"
 
     # -- helpers ------------------------------------------------------------------------
-    def _named_inputs(self, args: tuple, kwargs: dict) -> dict:
-        order = list(self._inputs)
-        if len(args) > len(order):
+    def _named_inputs(self, args: tuple, kwargs: Mapping[str, Any]) -> list:
+        """[(name, array)]: positional inputs in the module's order, then named ones, each as
+        _as_array makes it; unknown names are passed on for the runtime to name."""
+        names = self._input_names
+        if len(args) > len(names):
             raise InvalidArgumentError(
                 f"{self.info.name}: {len(args)} positional inputs given, the module has "
-                f"{len(order)} ({', '.join(order)})")
-        named = dict(zip(order, args))
+                f"{len(names)} ({', '.join(names)})")
+        dtypes = self._input_dtypes
+        named = [(n, _as_array(a, dtypes[n])) for n, a in zip(names, args)]
         for name, value in kwargs.items():
-            if name in named:
+            if name in names[:len(args)]:
                 raise InvalidArgumentError(f"{self.info.name}: input '{name}' given twice")
-            named[name] = value
-        return {name: _as_array(value, self._inputs[name].dtype) if name in self._inputs
-                else value for name, value in named.items()}
+            named.append((name, _as_array(value, dtypes[name]) if name in dtypes else value))
+        return named
 
-    def _new_outputs(self, inputs: dict) -> dict:
-        """Empty outputs of the run's batch and sequence length, of the inputs' kind (torch
-        tensors on the first input's device, else NumPy arrays). Missing or malformed inputs
-        are left for the runtime to name."""
-        batch, tokens = None, 1
-        for name, spec in self._inputs.items():
-            shape = getattr(inputs.get(name), "shape", None)
-            if shape is None or len(shape) != len(spec.shape):
-                continue
-            batch = int(shape[0]) if batch is None else batch
-            if "S" in spec.shape:
-                tokens = int(shape[spec.shape.index("S")])
-        batch = 1 if batch is None else batch
-        like = next(iter(inputs.values()), None)
-        outputs = {}
-        for name, spec in self._outputs.items():
-            shape = tuple(batch if e == "B" else tokens if e == "S" else e for e in spec.shape)
-            if like is not None and _is_torch(like):
-                import torch
-                outputs[name] = torch.empty(shape, dtype=torch.float32, device=like.device)
-            else:
-                outputs[name] = np.empty(shape, dtype=np.float32)
-        return outputs
+    def _new_outputs(self, inputs: list) -> list:
+        """[(name, empty output)] of the run's batch and sequence length, of the inputs' kind
+        (torch tensors on the first input's device, else NumPy arrays). The batch is the first
+        input's; missing or malformed inputs are left for the runtime to name."""
+        batch = tokens = 1
+        if inputs:
+            name, first = inputs[0]
+            shape = getattr(first, "shape", ())
+            if len(shape) == self._input_ranks.get(name, -1):
+                batch = int(shape[0])
+        if self._tokens_at is not None:
+            name, dim = self._tokens_at
+            shape = getattr(dict(inputs).get(name), "shape", ())
+            if len(shape) > dim:
+                tokens = int(shape[dim])
+        if inputs and type(inputs[0][1]) is not np.ndarray and _is_torch(inputs[0][1]):
+            import torch
+            device = inputs[0][1].device
+            empty = lambda shape: torch.empty(shape, dtype=torch.float32,  # noqa: E731
+                                              device=device)
+        else:
+            empty = lambda shape: np.empty(shape, np.float32)  # noqa: E731
+        if self._tokens_at is None:
+            return [(n, empty((batch,) + rest)) for n, rest in self._output_shapes]
+        return [(n, empty((batch,) + tuple(tokens if e == -2 else e for e in rest)))
+                for n, rest in self._output_shapes]
