@@ -4,6 +4,7 @@
 #   bench/run.sh [ARGS]           blocks: bench/run.py (e.g. --batch 1 8 --threads 2 --variants vit_b16)
 #   bench/run.sh --models [ARGS]  whole models: bench/models.py (e.g. --models vit_tiny vit_base --batch 1 8)
 #   bench/run.sh --bert [ARGS]    all-MiniLM-L6-v2 sentence embeddings: bench/bert.py (e.g. --tokens 16 256)
+#   bench/run.sh --overhead       what a call from Python costs: bench/overhead.py
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -13,6 +14,9 @@ if [ "${1:-}" = "--models" ]; then
   shift
 elif [ "${1:-}" = "--bert" ]; then
   script=bert.py
+  shift
+elif [ "${1:-}" = "--overhead" ]; then
+  script=overhead.py
   shift
 fi
 # BLOCKC_BUILD=DIR: blockc and its runtime from DIR (bench/common.py), never built here.
