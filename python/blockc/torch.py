@@ -109,6 +109,19 @@ class _Block:
         return "\n".join(lines) + "\n"
 
 
+def _one_block(layers: list, prefix: str, describe: Any) -> tuple[_Block, int]:
+    """The block that every one of `layers` (state-dict names `prefix`.i) is, by
+    describe(layer, path) -> (block, dim): a model applies one block to all its layers."""
+    if not layers:
+        raise _unsupported(prefix, "no layers")
+    block, dim = describe(layers[0], f"{prefix}.0")
+    for i, other in enumerate(layers[1:], 1):
+        if describe(other, f"{prefix}.{i}")[0] != block:
+            raise _unsupported(f"{prefix}.{i}", f"configured unlike {prefix}.0 (one block "
+                               "definition serves every layer)")
+    return block, dim
+
+
 # ------------------------------------------------------------------------------ timm
 
 def _timm_block(block: nn.Module, path: str) -> tuple[_Block, int]:
@@ -165,12 +178,7 @@ def _timm_vit(vit: nn.Module) -> str:
     k, dim = proj.kernel_size[0], proj.out_channels
     patches = (h // k) * (w // k)
     blocks = list(vit.blocks)
-    if not blocks:
-        raise _unsupported("blocks", "no blocks")
-    block, block_dim = _timm_block(blocks[0], "blocks.0")
-    for i, other in enumerate(blocks[1:], 1):
-        if _timm_block(other, f"blocks.{i}")[0] != block:
-            raise _unsupported(f"blocks.{i}", "blocks of different configurations")
+    block, block_dim = _one_block(blocks, "blocks", _timm_block)
     prefix = [n for n in ("cls_token", "reg_token") if getattr(vit, n, None) is not None]
     tokens = patches + sum(getattr(vit, n).shape[1] for n in prefix)
 
@@ -275,10 +283,8 @@ def _bert_model(bert: nn.Module, max_tokens: int | None, pooling: str | None) ->
     if getattr(config, "is_decoder", False):
         raise _unsupported("", "a decoder")
     layers = list(bert.encoder.layer)
-    block, dim = _bert_layer(layers[0], "encoder.layer.0", mask=True)
-    for i, other in enumerate(layers[1:], 1):
-        if _bert_layer(other, f"encoder.layer.{i}", mask=True)[0] != block:
-            raise _unsupported(f"encoder.layer.{i}", "layers of different configurations")
+    block, dim = _one_block(layers, "encoder.layer",
+                            lambda layer, path: _bert_layer(layer, path, mask=True))
     emb = bert.embeddings
     positions = emb.position_embeddings.num_embeddings
     s_max = min(max_tokens or positions, positions)
@@ -387,12 +393,7 @@ def _max_tokens(module: nn.Module, example_input: Any) -> int:
 
 def _transformer_encoder(encoder: nn.Module, max_tokens: int) -> str:
     layers = list(encoder.layers)
-    if not layers:
-        raise _unsupported("layers", "no layers")
-    block, dim = _encoder_layer(layers[0], "layers.0")
-    for i, other in enumerate(layers[1:], 1):
-        if _encoder_layer(other, f"layers.{i}")[0] != block:
-            raise _unsupported(f"layers.{i}", "layers of different configurations")
+    block, dim = _one_block(layers, "layers", _encoder_layer)
     lines = [block.text("encoder_layer", f"tokens <= {max_tokens}", dim),
              "model transformer_encoder {",
              f"  input src: [B, S <= {max_tokens}, {dim}]",

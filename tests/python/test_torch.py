@@ -143,6 +143,10 @@ def test_unsupported_modules_are_named(tmp_path):
     vit.blocks[1].mlp.act = torch.nn.Tanh()
     with pytest.raises(bt.UnsupportedModuleError, match=r"blocks\.1\.mlp\.act: activation Tanh"):
         bt.to_spec(vit)
+    vit = VisionTransformer(img_size=16, patch_size=8, embed_dim=16, depth=3, num_heads=2)
+    vit.blocks[2].norm2.eps = 1e-3
+    with pytest.raises(bt.UnsupportedModuleError, match=r"blocks\.2: configured unlike blocks\.0"):
+        bt.to_spec(vit)
     with pytest.raises(bt.UnsupportedModuleError, match="LSTM is not a module"):
         bt.to_spec(torch.nn.LSTM(4, 4))
     with pytest.raises(bt.UnsupportedModuleError, match="needs example_input"):
