@@ -205,12 +205,8 @@ std::map<std::string, TensorEntry> callerTensors(const blockc_named_tensor *tens
         named("is too large");
       elements *= uint64_t(t.shape[d]);
     }
-    int64_t expected = 1;
-    for (int d = t.ndim - 1; d >= 0; --d) {
-      if (t.strides && t.shape[d] != 1 && t.strides[d] != expected)
-        named("is not C-contiguous (strides other than a compact row-major array's)");
-      expected *= t.shape[d];
-    }
+    if (!hasCompactStrides(t))
+      named("is not C-contiguous (strides other than a compact row-major array's)");
     if (elements > 0 && !t.data)
       named("has no data");
     e.data = static_cast<const unsigned char *>(t.data) + t.byte_offset;

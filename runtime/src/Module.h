@@ -162,6 +162,13 @@ struct RunTensors {
   std::vector<std::vector<uint64_t>> zeros;
 };
 
+/// The strides of a compact row-major array of `shape`, in elements.
+std::vector<int64_t> compactStrides(const std::vector<int64_t> &shape);
+
+/// Whether `t` (shape and ndim valid) is laid out as a compact row-major array: strides
+/// NULL or compactStrides, any stride for a dimension of extent 1.
+bool hasCompactStrides(const DLTensor &t);
+
 /// blockc_module_run_named: checks each named tensor against the module's inputs and
 /// outputs (runtime.h lists what). `what` starts each message. Throws
 /// RtError(BLOCKC_ERROR_INVALID_ARGUMENT) naming the tensor.

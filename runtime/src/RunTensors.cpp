@@ -17,6 +17,27 @@
 
 namespace blockc {
 namespace rt {
+
+std::vector<int64_t> compactStrides(const std::vector<int64_t> &shape) {
+  std::vector<int64_t> strides(shape.size());
+  int64_t next = 1;
+  for (size_t d = shape.size(); d-- > 0;) {
+    strides[d] = next;
+    next *= shape[d];
+  }
+  return strides;
+}
+
+bool hasCompactStrides(const DLTensor &t) {
+  if (!t.strides)
+    return true;
+  const std::vector<int64_t> compact = compactStrides(std::vector<int64_t>(t.shape, t.shape + t.ndim));
+  // A dimension of extent 1 is never stepped over: frameworks give it any stride.
+  for (int d = 0; d < t.ndim; ++d)
+    if (t.shape[d] != 1 && t.strides[d] != compact[static_cast<size_t>(d)])
+      return false;
+  return true;
+}
 namespace {
 
 std::string namesOf(const std::vector<TensorSpec> &tensors) {
@@ -125,20 +146,10 @@ public:
     setBatch(shape[0], e.who);
     if (spec.perToken)
       setTokens(shape[1], e.who);
-    if (t.strides) {
-      const std::vector<int64_t> strides(t.strides, t.strides + t.ndim);
-      std::vector<int64_t> compact(shape.size());
-      int64_t next = 1;
-      for (size_t d = shape.size(); d-- > 0;) {
-        compact[d] = next;
-        next *= shape[d];
-      }
-      // A dimension of extent 1 is never stepped over: frameworks give it any stride.
-      for (size_t d = 0; d < shape.size(); ++d)
-        if (shape[d] != 1 && strides[d] != compact[d])
-          fault("strides " + shapeToString(strides) + " are not those of a compact row-major "
-                "array (" + shapeToString(compact) + ", or NULL)");
-    }
+    if (!hasCompactStrides(t))
+      fault("strides " + shapeToString(std::vector<int64_t>(t.strides, t.strides + t.ndim)) +
+            " are not those of a compact row-major array (" +
+            shapeToString(compactStrides(shape)) + ", or NULL)");
     if (!t.data)
       fault("data is null");
     uint64_t bytes;
