@@ -381,16 +381,6 @@ def _sequence_first(module: nn.Module) -> bool:
     return not layer.self_attn.batch_first
 
 
-def _max_tokens(module: nn.Module, example_input: Any) -> int:
-    """Run-time tokens up to the example's (its dimension 1, or 0 sequence-first), or 512."""
-    if example_input is None:
-        return 512
-    shape = tuple(getattr(example_input, "shape", ()))
-    if len(shape) != 3:
-        raise _unsupported("", f"example_input of shape {list(shape)}, not [B, N, C]")
-    return int(shape[0] if _sequence_first(module) else shape[1])
-
-
 def _transformer_encoder(encoder: nn.Module, max_tokens: int) -> str:
     layers = list(encoder.layers)
     block, dim = _one_block(layers, "layers", _encoder_layer)
@@ -424,10 +414,17 @@ class _SequenceFirst:
 
 # ------------------------------------------------------------------------------ API
 
-def _tokens_of(example_input: Any, module: nn.Module) -> int:
-    if example_input is None or len(getattr(example_input, "shape", ())) != 3:
-        raise _unsupported("", f"a {type(module).__name__} alone needs example_input [B, tokens, dim]")
-    return int(example_input.shape[1])
+def _example_tokens(module: nn.Module, example_input: Any, default: int | None = None,
+                    token_dim: int = 1) -> int:
+    """The tokens of `example_input` [B, N, C] (its dimension `token_dim`; 0 for a
+    sequence-first one), or `default` where none is given."""
+    if example_input is None and default is not None:
+        return default
+    shape = list(getattr(example_input, "shape", ()))
+    if len(shape) != 3:
+        raise _unsupported("", f"a {type(module).__name__} alone needs example_input "
+                               f"[B, tokens, dim], got {shape if example_input is not None else None}")
+    return int(shape[token_dim])
 
 
 def _spec_and_weights(module: nn.Module, example_input: Any) -> tuple[str, nn.Module]:
@@ -438,22 +435,24 @@ def _spec_and_weights(module: nn.Module, example_input: Any) -> tuple[str, nn.Mo
         return _timm_vit(module), module
     if kind == "Block" and origin.startswith("timm"):
         block, dim = _timm_block(module, "")
-        return block.text("vit_block", f"tokens = {_tokens_of(example_input, module)}", dim), module
+        return block.text("vit_block", f"tokens = {_example_tokens(module, example_input)}",
+                          dim), module
     if kind == "BertModel":
         return _bert_model(module, None, None), module
     if kind == "BertLayer":
         block, dim = _bert_layer(module, "", mask=False)
         # Run-time tokens up to the example's, or BERT's position table (512).
-        tokens = 512 if example_input is None else _tokens_of(example_input, module)
+        tokens = _example_tokens(module, example_input, default=512)
         return block.text("bert_layer", f"tokens <= {tokens}", dim), module
     if kind == "SentenceTransformer":
         return _sentence_transformer(module)
-    if isinstance(module, nn.TransformerEncoderLayer):
+    if isinstance(module, (nn.TransformerEncoderLayer, nn.TransformerEncoder)):
+        # Run-time tokens up to the example's (dimension 0 sequence-first), or 512.
+        tokens = _example_tokens(module, example_input, 512, 0 if _sequence_first(module) else 1)
+        if isinstance(module, nn.TransformerEncoder):
+            return _transformer_encoder(module, tokens), module
         block, dim = _encoder_layer(module, "")
-        tokens = _max_tokens(module, example_input)
         return block.text("encoder_layer", f"tokens <= {tokens}", dim), module
-    if isinstance(module, nn.TransformerEncoder):
-        return _transformer_encoder(module, _max_tokens(module, example_input)), module
     raise _unsupported("", f"{origin}.{kind} is not a module blockc can express (timm VisionTransformer or "
               "Block, Hugging Face BertModel or BertLayer, SentenceTransformer over a BertModel, "
               "nn.TransformerEncoderLayer or nn.TransformerEncoder)")
