@@ -103,6 +103,14 @@ LogicalResult ConcatOp::verify() {
   return success();
 }
 
+LogicalResult ToBF16Op::verify() {
+  auto in = tensorType(getInput()), out = tensorType(getResult());
+  if (in.getShape() != out.getShape() || !in.hasStaticShape())
+    return emitOpError() << "expects a weight and a result of its shape, got " << in << " to "
+                         << out;
+  return success();
+}
+
 template <typename FoldOp>
 static LogicalResult verifyFold(FoldOp op, bool foldsInput) {
   auto weight = tensorType(op.getWeight());

@@ -486,6 +486,11 @@ Manifest parseManifest(const std::string &text) {
   if (root.contains("spec_hash"))
     m.specHash = needString(root, "", "spec_hash");
   m.target = needString(root, "", "target");
+  if (root.contains("precision")) {
+    m.precision = needString(root, "", "precision");
+    if (m.precision != "fp32" && m.precision != "bf16")
+      bad("'precision'", "is '" + m.precision + "' (expected \"fp32\" or \"bf16\")");
+  }
   m.arch = needString(root, "", "arch");
   if (root.contains("device")) {
     m.device = needString(root, "", "device");
@@ -567,6 +572,12 @@ Manifest parseManifest(const std::string &text) {
     c.id = needInt(o, where, "id", 0);
     c.shape = intArray(need(o, where, "shape"), where + ".shape", 1, false);
     c.elements = product(c.shape, where);
+    if (o.contains("dtype")) {
+      const std::string dtype = needString(o, where, "dtype");
+      if (dtype != "F32" && dtype != "BF16")
+        bad(where + ".dtype", "is '" + dtype + "' (expected \"F32\" or \"BF16\")");
+      c.dtype = dtype == "BF16" ? ElementType::BF16 : ElementType::F32;
+    }
     if (!constantIndex.emplace(c.id, m.constants.size()).second)
       bad(where, "constant id " + std::to_string(c.id) + " is listed twice");
     m.constants.push_back(std::move(c));

@@ -95,9 +95,9 @@ void bindTensors(blockc_module &mod, const std::map<std::string, TensorEntry> &t
 
   if (!mod.cuda) {
     for (const ConstantSpec &c : m.constants) {
-      binding->constantData.push_back(allocateFloats(static_cast<size_t>(c.elements)));
-      std::memset(binding->constantData.back().get(), 0,
-                  static_cast<size_t>(c.elements) * sizeof(float));
+      const size_t floats = constantFloats(c);
+      binding->constantData.push_back(allocateFloats(floats));
+      std::memset(binding->constantData.back().get(), 0, floats * sizeof(float));
       binding->constants.push_back(reinterpret_cast<uintptr_t>(binding->constantData.back().get()));
     }
     if (!m.prepare.empty()) {
@@ -123,7 +123,7 @@ void bindTensors(blockc_module &mod, const std::map<std::string, TensorEntry> &t
       }
     for (size_t i = 0; i < m.constants.size(); ++i) {
       constantAt[i] = floats;
-      floats += roundUpDeviceFloats(static_cast<size_t>(m.constants[i].elements));
+      floats += roundUpDeviceFloats(constantFloats(m.constants[i]));
     }
     binding->deviceData = cuda::DeviceMemory(floats * sizeof(float));
     const cuda::Api &api = cuda::device().api;

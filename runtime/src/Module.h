@@ -37,6 +37,11 @@ using AlignedFloats = std::unique_ptr<float, FreeDeleter>;
 
 /// `count` floats (at least one), 64-byte aligned; throws std::bad_alloc.
 AlignedFloats allocateFloats(size_t count);
+/// The floats that hold a constant's elements (two bf16 elements per float).
+inline size_t constantFloats(const ConstantSpec &c) {
+  return (static_cast<size_t>(c.elements) * elementBytes(c.dtype) + sizeof(float) - 1) /
+         sizeof(float);
+}
 
 inline size_t roundUpFloats(size_t n) {
   return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats;

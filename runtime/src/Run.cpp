@@ -106,14 +106,21 @@ void callKernels(const blockc_module &mod, const char *phase,
         base = storage.slots[a.index];
         break;
       }
-      // Integer inputs (token ids, masks) are seen as their own type, all else as float32.
-      const TensorSpec *input = a.source == ArgSource::Input ? &mod.manifest.inputs[a.index] : nullptr;
-      const size_t elementBytes = input ? input->elementBytes() : sizeof(float);
-      const uintptr_t address = base + static_cast<uintptr_t>(a.offset) * elementBytes;
+      // Integer inputs (token ids, masks) are seen as their own type, bf16 constants as
+      // bfloat16, all else as float32.
+      ElementType type = ElementType::F32;
+      if (a.source == ArgSource::Input)
+        type = mod.manifest.inputs[a.index].dtype;
+      else if (a.source == ArgSource::Constant)
+        type = mod.manifest.constants[a.index].dtype;
+      const size_t bytes = elementBytes(type);
+      const uintptr_t address = base + static_cast<uintptr_t>(a.offset) * bytes;
       halide_buffer_t &b = buffers[i];
       b = viewBuffer(a, run, dims.data() + dimAt);
-      if (input && input->dtype != ElementType::F32)
-        b.type = halide_type_t(halide_type_int, static_cast<uint8_t>(elementBytes * 8), 1);
+      if (type == ElementType::BF16)
+        b.type = halide_type_t(halide_type_bfloat, 16, 1);
+      else if (type != ElementType::F32)
+        b.type = halide_type_t(halide_type_int, static_cast<uint8_t>(bytes * 8), 1);
       if (storage.device) { // a crop of device memory: no host side, not dirty
         b.device = address;
         b.device_interface = storage.device;

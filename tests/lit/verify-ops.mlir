@@ -621,3 +621,22 @@ func.func @mean_mask(%x: tensor<?x4x8xf32>, %m: tensor<?x4xi32>) -> tensor<?x8xf
   %1 = blockc.l2_normalize %0 : tensor<?x8xf32>
   return %1 : tensor<?x8xf32>
 }
+
+// -----
+
+// blockc.to_bf16 keeps the weight's shape.
+func.func @to_bf16_shape() -> tensor<8x4xbf16> {
+  %w = blockc.weight "w" : tensor<4x8xf32>
+  // expected-error @+1 {{expects a weight and a result of its shape, got 'tensor<4x8xf32>' to 'tensor<8x4xbf16>'}}
+  %r = blockc.to_bf16 %w : tensor<4x8xf32> -> tensor<8x4xbf16>
+  return %r : tensor<8x4xbf16>
+}
+
+// -----
+
+// A linear's weight is float32 or bf16, nothing else.
+func.func @linear_f16_weight(%x: tensor<?x5x8xf32>, %w: tensor<8x4xf16>) -> tensor<?x5x4xf32> {
+  // expected-error @+1 {{operand #1 must be}}
+  %y = blockc.linear %x, %w : tensor<?x5x8xf32>, tensor<8x4xf16> -> tensor<?x5x4xf32>
+  return %y : tensor<?x5x4xf32>
+}

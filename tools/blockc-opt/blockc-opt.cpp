@@ -11,9 +11,9 @@ int main(int argc, char **argv) {
   blockc::registerBlockcPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
-  mlir::PassPipelineRegistration<>("blockc-pipeline",
-                                   "the passes `blockc compile` runs before lowering",
-                                   blockc::buildBlockPipeline);
+  mlir::PassPipelineRegistration<>(
+      "blockc-pipeline", "the passes `blockc compile` runs before lowering (fp32)",
+      [](mlir::OpPassManager &pm) { blockc::buildBlockPipeline(pm); });
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "blockc pass driver\n", registry));
 }

@@ -24,16 +24,20 @@ struct CompileOptions {
   bool emitStmt = false;
   /// Print the IR after each pass to stderr.
   bool printIR = false;
+  /// The linears' number format: "fp32" or "bf16" (weights rounded at bind time, inputs in
+  /// the matmul; accumulation, norms, attention and outputs float32).
+  std::string precision = "fp32";
 };
 
 /// Parses and checks a spec, generates its MLIR and runs the pass pipeline: the module that
 /// lowering takes. Diagnostics go to stderr as `file:line:col: error: ...`; null on error.
 /// `specHash`, when given, receives the sha256 of the spec's text; `printIR` prints the IR
-/// after each pass to stderr.
+/// after each pass to stderr; `precision` is the pipeline's (buildBlockPipeline).
 mlir::OwningOpRef<mlir::ModuleOp> loadBlock(const std::string &specPath,
                                             mlir::MLIRContext &context,
                                             std::string *specHash = nullptr,
-                                            bool printIR = false);
+                                            bool printIR = false,
+                                            const std::string &precision = "fp32");
 
 /// Compiles a block spec into `outputDir/module.so` and `outputDir/manifest.json`.
 /// Diagnostics go to stderr as `file:line:col: error: ...`. Returns 0 on success.

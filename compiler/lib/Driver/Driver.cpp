@@ -23,7 +23,8 @@ using namespace blockc;
 
 mlir::OwningOpRef<mlir::ModuleOp> blockc::loadBlock(const std::string &specPath,
                                                    mlir::MLIRContext &context,
-                                                   std::string *specHash, bool printIR) {
+                                                   std::string *specHash, bool printIR,
+                                                   const std::string &precision) {
   auto file = llvm::MemoryBuffer::getFile(specPath, /*IsText=*/true);
   if (!file) {
     llvm::errs() << "error: cannot read " << specPath << ": " << file.getError().message()
@@ -49,13 +50,18 @@ mlir::OwningOpRef<mlir::ModuleOp> blockc::loadBlock(const std::string &specPath,
     context.disableMultithreading();
     pm.enableIRPrinting();
   }
-  buildBlockPipeline(pm);
+  buildBlockPipeline(pm, precision);
   if (mlir::failed(pm.run(*module)))
     return nullptr;
   return module;
 }
 
 int blockc::compileSpecFile(const CompileOptions &options) {
+  if (!isKnownPrecision(options.precision)) {
+    llvm::errs() << "error: unknown precision '" << options.precision
+                 << "' (expected fp32 or bf16)\n";
+    return 1;
+  }
   std::optional<TuningDatabase> tuning;
   if (!options.tuningPath.empty()) {
     llvm::Expected<TuningDatabase> db = TuningDatabase::load(options.tuningPath);
@@ -68,7 +74,7 @@ int blockc::compileSpecFile(const CompileOptions &options) {
   mlir::MLIRContext context;
   std::string hash;
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      loadBlock(options.specPath, context, &hash, options.printIR);
+      loadBlock(options.specPath, context, &hash, options.printIR, options.precision);
   if (!module)
     return 1;
 

@@ -124,10 +124,14 @@ private:
           sources[result] = json::Object{{"source", "constant"}, {"id", id}};
         else
           sources[result] = json::Object{{"source", "slot"}, {"id", id}};
-        if (isPrepare)
-          constants.push_back(json::Object{
-              {"id", id},
-              {"shape", toJsonArray(cast<RankedTensorType>(result.getType()).getShape())}});
+        if (isPrepare) {
+          auto type = cast<RankedTensorType>(result.getType());
+          if (type.getElementType().isBF16())
+            precision = "bf16";
+          constants.push_back(json::Object{{"id", id},
+                                           {"shape", toJsonArray(type.getShape())},
+                                           {"dtype", type.getElementType().isBF16() ? "BF16" : "F32"}});
+        }
       }
     }
     for (auto [k, value] : llvm::enumerate(entry.getTerminator()->getOperands()))
@@ -316,6 +320,7 @@ private:
         {"target", target.halide.to_string()},
         {"arch", target.arch},
         {"cpu_features", std::move(features)},
+        {"precision", precision},
         {"inputs", ioJson(type.getInputs(), /*isInput=*/true)},
         {"outputs", ioJson(type.getResults(), /*isInput=*/false)},
         {"weights", std::move(weights)},
@@ -385,6 +390,8 @@ private:
   SmallVector<KernelOp> kernels;
   llvm::DenseMap<Value, json::Object> sources;
   json::Array constants;
+  /// The linears' number format: "bf16" where prepare kernels round weights to it.
+  std::string precision = "fp32";
   std::map<std::string, std::string> functions; // signature and weight layout -> function
   std::vector<std::string> objects;
 };

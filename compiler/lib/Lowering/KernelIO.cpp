@@ -73,10 +73,19 @@ ImageParam blockc::activationParam(mlir::Value operand, const std::string &name,
   return p;
 }
 
+Type blockc::elementTypeOf(mlir::Value value) {
+  mlir::Type element = mlir::cast<mlir::RankedTensorType>(value.getType()).getElementType();
+  if (element.isBF16())
+    return BFloat(16);
+  if (element.isSignlessInteger())
+    return Int(int(element.getIntOrFloatBitWidth()));
+  return Float(32);
+}
+
 ImageParam blockc::weightParam(mlir::Value operand, const std::string &name,
                                LoweredKernel &kernel) {
   llvm::ArrayRef<int64_t> shape = shapeOf(operand);
-  ImageParam p(Float(32), int(shape.size()), name);
+  ImageParam p(elementTypeOf(operand), int(shape.size()), name);
   ArgView view{operand, 0, {shape.begin(), shape.end()}, std::vector<int64_t>(shape.size()), p};
   int64_t stride = 1;
   for (int i = int(shape.size()) - 1; i >= 0; --i) {
@@ -130,25 +139,34 @@ ImageParam blockc::idsParam(mlir::Value operand, const std::string &name, Lowere
   return p;
 }
 
-ArgView blockc::panelView(mlir::Value constant, int64_t panel, OutputImageParam buffer) {
+ArgView blockc::panelView(mlir::Value constant, int64_t panel, int64_t pairs,
+                          OutputImageParam buffer) {
   llvm::ArrayRef<int64_t> shape = shapeOf(constant);
   const int64_t in = shape[0], out = shape[1];
-  buffer.dim(0).set_bounds(0, int(panel)).set_stride(1);
-  buffer.dim(1).set_bounds(0, int(in)).set_stride(int(panel));
-  buffer.dim(2).set_bounds(0, int(out / panel)).set_stride(int(in * panel));
   ArgView view{constant, 0, {out / panel, in, panel}, {in * panel, panel, 1}, buffer};
+  if (pairs > 1)
+    view = ArgView{constant, 0, {out / panel, in / pairs, panel, pairs},
+                   {in * panel, panel * pairs, pairs, 1}, buffer};
+  // Halide's dimension d is the view's rank - 1 - d.
+  const int rank = int(view.shape.size());
+  for (int d = 0; d < rank; ++d)
+    buffer.dim(d).set_bounds(0, int(view.shape[rank - 1 - d])).set_stride(int(view.strides[rank - 1 - d]));
   view.panelWidth = panel;
   return view;
 }
 
-Func blockc::panelWeightParam(mlir::Value operand, int64_t panel, const std::string &name,
-                              LoweredKernel &kernel) {
-  ImageParam p(Float(32), 3, name);
+Func blockc::panelWeightParam(mlir::Value operand, int64_t panel, int64_t pairs,
+                              const std::string &name, LoweredKernel &kernel) {
+  ImageParam p(elementTypeOf(operand), pairs > 1 ? 4 : 3, name);
   kernel.arguments.push_back(p);
-  kernel.inputs.push_back(panelView(operand, panel, p));
+  kernel.inputs.push_back(panelView(operand, panel, pairs, p));
   Var o("o"), i("i");
   Func w(name + "_panels");
-  w(o, i) = p(o % int(panel), i, o / int(panel));
+  const int n = int(panel), m = int(pairs);
+  if (pairs > 1)
+    w(o, i) = p(i % m, o % n, i / m, o / n);
+  else
+    w(o, i) = p(o % n, i, o / n);
   return w;
 }
 
@@ -162,7 +180,8 @@ ValueFuncs blockc::bindInputs(KernelOp kernel, LoweredKernel &lowered, const Tar
     if (type.getElementType().isSignlessInteger())
       funcs[arg] = Func(idsParam(operand, name, lowered));
     else if (!type.isDynamicDim(0) && weightPanelWidth(operand, target))
-      funcs[arg] = panelWeightParam(operand, weightPanelWidth(operand, target), name, lowered);
+      funcs[arg] = panelWeightParam(operand, weightPanelWidth(operand, target),
+                                    weightPairs(operand, target), name, lowered);
     else if (!type.isDynamicDim(0))
       funcs[arg] = Func(weightParam(operand, name, lowered));
     else if (type.getRank() == 4)

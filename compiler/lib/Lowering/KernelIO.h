@@ -41,12 +41,16 @@ void activationOutput(mlir::Value result, Halide::Func out, LoweredKernel &kerne
 /// Maps every block argument of `kernel` to a parameter: activations 2-D, ids 1-D, weights
 /// static (a matmul's weight panel-major on the CPU: weightPanelWidth in Matmul.h).
 ValueFuncs bindInputs(KernelOp kernel, LoweredKernel &lowered, const TargetInfo &target);
-/// A 2-D constant [in, out] stored panel-major ([out / panel][in][panel]) as the function
-/// w(o, i) of its logical layout.
-Halide::Func panelWeightParam(mlir::Value operand, int64_t panel, const std::string &name,
-                              LoweredKernel &kernel);
-/// The view of a constant [in, out] stored panel-major.
-ArgView panelView(mlir::Value constant, int64_t panel, Halide::OutputImageParam buffer);
+/// The Halide type of a tensor's elements: float32, bfloat16, or the integers' own.
+Halide::Type elementTypeOf(mlir::Value value);
+/// A 2-D constant [in, out] stored panel-major ([out / panel][in][panel], or with `pairs`
+/// > 1 [out / panel][in / pairs][panel][pairs]: Matmul.h) as the function w(o, i) of its
+/// logical layout.
+Halide::Func panelWeightParam(mlir::Value operand, int64_t panel, int64_t pairs,
+                              const std::string &name, LoweredKernel &kernel);
+/// The view of a constant [in, out] stored panel-major, its bounds set on `buffer`.
+ArgView panelView(mlir::Value constant, int64_t panel, int64_t pairs,
+                  Halide::OutputImageParam buffer);
 
 /// A JSON array of integers (shapes and strides in manifests and kernel descriptions).
 llvm::json::Array toJsonArray(llvm::ArrayRef<int64_t> values);

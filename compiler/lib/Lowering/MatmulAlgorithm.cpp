@@ -48,6 +48,14 @@ int64_t blockc::weightPanelWidth(mlir::Value constant, const TargetInfo &target)
   return panel < out && out % panel == 0 ? panel : 0;
 }
 
+int64_t blockc::weightPairs(mlir::Value constant, const TargetInfo &target) {
+  auto type = mlir::cast<mlir::RankedTensorType>(constant.getType());
+  if (!type.getElementType().isBF16() || !target.hasBF16Dot() ||
+      !weightPanelWidth(constant, target) || type.getDimSize(0) % 2)
+    return 1;
+  return 2;
+}
+
 LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
   LoweredKernel lowered;
   ValueFuncs funcs = bindInputs(kernel, lowered, target);
@@ -67,7 +75,16 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
       f.weight = funcs.lookup(weight);
       f.acc = Func("acc");
       f.acc(c, r) = linear.getBias() ? funcs.lookup(linear.getBias())(c) : Expr(0.f);
-      f.acc(c, r) += f.input(f.k, r) * f.weight(c, f.k);
+      if (mlir::cast<mlir::RankedTensorType>(weight.getType()).getElementType().isBF16()) {
+        // bf16 products accumulated in float32: the input rounded as the weight was.
+        auto arg = mlir::cast<mlir::BlockArgument>(weight);
+        f.pairs = weightPairs(kernel.getOperand(arg.getArgNumber()), target);
+        f.roundedInput = Func("rounded_input");
+        f.roundedInput(c, r) = cast(BFloat(16), f.input(c, r));
+        f.acc(c, r) += cast<float>(f.roundedInput(f.k, r)) * cast<float>(f.weight(c, f.k));
+      } else {
+        f.acc(c, r) += f.input(f.k, r) * f.weight(c, f.k);
+      }
       funcs[linear.getResult()] = f.acc;
       afterLinear = true;
     } else if (auto patches = mlir::dyn_cast<PatchesOp>(op)) {

@@ -158,25 +158,48 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
   } else {
     tileRowsOf(f.out, rowBlock, tileRows);
   }
-  const int64_t kBlock = kBlockOf(f.inFeatures, knobs.at("k_block"));
-  const int64_t unroll = knobs.at("k_unroll");
+  // A bf16 weight stored in pairs is reduced a pair per lane (vdpbf16ps): the pair is the
+  // innermost, vectorized reduction, the blocks and unrolling count pairs.
+  const int pairs = int(f.pairs);
+  const int64_t steps = f.inFeatures / pairs;
+  const int64_t kBlock = kBlockOf(steps, knobs.at("k_block") / pairs);
+  int64_t unroll = knobs.at("k_unroll");
+  while (steps % unroll)
+    unroll /= 2;
   Stage update = f.acc.update();
-  RVar kb("kb"), k("k"), ku("ku");
+  RVar kb("kb"), k("k"), ku("ku"), kp("kp"), kAll = f.k;
+  std::vector<VarOrRVar> pair;
+  if (pairs > 1) {
+    update.split(f.k, kAll, kp, pairs);
+    pair.push_back(kp);
+  }
+  auto order = [&](std::vector<VarOrRVar> loops) {
+    loops.insert(loops.begin(), pair.begin(), pair.end());
+    update.reorder(loops);
+  };
   if (kBlock == 0) {
     // A register tile over the whole of K, per output tile.
     f.acc.compute_at(f.out, innerTiles).vectorize(c, vectorWidth).unroll(c).unroll(r);
-    update.split(f.k, k, ku, int(unroll)).reorder(c, r, ku, k);
+    update.split(kAll, k, ku, int(unroll));
+    order({c, r, ku, k});
   } else {
     // The accumulators of all the inner loop's tiles, in memory; per block of K, every
     // register tile loads its accumulators, adds the block's products and stores them.
     Var ct("ct"), rt("rt");
     f.acc.compute_at(f.out, outerTiles).vectorize(c, vectorWidth);
-    update.split(f.k, kb, k, int(kBlock))
+    update.split(kAll, kb, k, int(kBlock))
         .split(k, k, ku, int(unroll))
-        .tile(c, r, ct, rt, c, r, tileCols, tileRows, TailStrategy::GuardWithIf)
-        .reorder(c, r, ku, k, ct, rt, kb);
+        .tile(c, r, ct, rt, c, r, tileCols, tileRows, TailStrategy::GuardWithIf);
+    order({c, r, ku, k, ct, rt, kb});
   }
+  if (pairs > 1)
+    update.atomic().vectorize(kp);
   update.unroll(ku).vectorize(c, vectorWidth).unroll(c).unroll(r);
+  // The input rounded to bf16 once per row block, not once per column panel.
+  if (f.roundedInput.defined())
+    f.roundedInput.compute_at(f.out, rb)
+        .vectorize(c, target.vectorWithin(f.inFeatures))
+        .parallel(r, tileRows, f.runTimeTokens ? TailStrategy::GuardWithIf : TailStrategy::Auto);
   for (Func &p : f.perChannel)
     p.compute_root();
   // A norm prologue, or an image's patches (gathered once into rows the register tiles

@@ -42,72 +42,85 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
   LoweredKernel lowered;
   ValueFuncs funcs = bindInputs(kernel, lowered, target);
   mlir::Block &body = kernel.getBody().front();
-  for (mlir::Operation &inner : body.without_terminator())
-    if (auto concat = mlir::dyn_cast<ConcatOp>(inner))
-      funcs[concat.getResult()] = joinRows(concat, funcs);
-  // The kernel's last op computes its results (a transpose may read joined weights).
-  mlir::Operation &op = *body.getTerminator()->getPrevNode();
   auto in = [&](mlir::Value value) { return funcs.lookup(value); };
   Var o("o"), i("i");
-  std::vector<Func> outputs, perChannel;
-  if (auto concat = mlir::dyn_cast<ConcatOp>(op)) {
-    outputs = {in(concat.getResult())};
-  } else if (auto transpose = mlir::dyn_cast<TransposeOp>(op)) {
-    // t(i, o) is row i of the [in, out] result, dimension 0 first (LoweredKernel.h): here
-    // Halide's (o, i). A [out, d1, ..., dk] input is read as [out, d1 ... dk], its
-    // dimensions (dk, ..., d1, out) indexed by the row-major index i over d1..dk.
-    llvm::ArrayRef<int64_t> shape =
-        mlir::cast<mlir::RankedTensorType>(transpose.getInput().getType()).getShape();
-    std::vector<Expr> at;
-    Expr rest = o;
-    for (int64_t d : llvm::reverse(shape.drop_front())) {
-      at.push_back(shape.size() == 2 ? rest : rest % int(d));
-      rest = rest / int(d);
-    }
-    at.push_back(i);
-    Func t(kernel.getSymName().str());
-    t(i, o) = in(transpose.getInput())(at);
-    outputs = {t};
-  } else {
-    bool inputSide = mlir::isa<FoldBatchNormInputOp>(op);
-    auto fold = [&](auto foldOp) {
-      auto [s, t] = batchNormScaleShift(foldOp, funcs, Var("ch"));
-      Func w("folded_weight"), b("folded_bias");
-      perChannel = {s, t};
-      Func weight = in(foldOp.getWeight());
-      Expr bias = foldOp.getBias() ? in(foldOp.getBias())(o) : Expr(0.f);
-      int64_t inFeatures =
-          mlir::cast<mlir::RankedTensorType>(foldOp.getWeight().getType()).getDimSize(0);
-      if (inputSide) {
-        RDom k(0, int(inFeatures), "k");
-        w(o, i) = weight(o, i) * s(i);
-        b(o) = bias + sum(t(k) * weight(o, k));
-      } else {
-        w(o, i) = weight(o, i) * s(o);
-        b(o) = bias * s(o) + t(o);
+  std::vector<Func> perChannel;
+  // Each op in order: a transpose may read joined weights, a rounding any of them.
+  for (mlir::Operation &op : body.without_terminator()) {
+    if (auto concat = mlir::dyn_cast<ConcatOp>(op)) {
+      funcs[concat.getResult()] = joinRows(concat, funcs);
+    } else if (auto transpose = mlir::dyn_cast<TransposeOp>(op)) {
+      // t(i, o) is row i of the [in, out] result, dimension 0 first (LoweredKernel.h): here
+      // Halide's (o, i). A [out, d1, ..., dk] input is read as [out, d1 ... dk], its
+      // dimensions (dk, ..., d1, out) indexed by the row-major index i over d1..dk.
+      llvm::ArrayRef<int64_t> shape =
+          mlir::cast<mlir::RankedTensorType>(transpose.getInput().getType()).getShape();
+      std::vector<Expr> at;
+      Expr rest = o;
+      for (int64_t d : llvm::reverse(shape.drop_front())) {
+        at.push_back(shape.size() == 2 ? rest : rest % int(d));
+        rest = rest / int(d);
       }
-      outputs = {w, b};
-    };
-    if (inputSide)
-      fold(mlir::cast<FoldBatchNormInputOp>(op));
-    else
-      fold(mlir::cast<FoldBatchNormOutputOp>(op));
+      at.push_back(i);
+      Func t("transposed");
+      t(i, o) = in(transpose.getInput())(at);
+      funcs[transpose.getResult()] = t;
+    } else if (auto round = mlir::dyn_cast<ToBF16Op>(op)) {
+      Func rounded("rounded");
+      rounded(o, i) = cast(BFloat(16), in(round.getInput())(o, i));
+      funcs[round.getResult()] = rounded;
+    } else {
+      bool inputSide = mlir::isa<FoldBatchNormInputOp>(op);
+      auto fold = [&](auto foldOp) {
+        auto [s, t] = batchNormScaleShift(foldOp, funcs, Var("ch"));
+        Func w("folded_weight"), b("folded_bias");
+        perChannel.insert(perChannel.end(), {s, t});
+        Func weight = in(foldOp.getWeight());
+        Expr bias = foldOp.getBias() ? in(foldOp.getBias())(o) : Expr(0.f);
+        int64_t inFeatures =
+            mlir::cast<mlir::RankedTensorType>(foldOp.getWeight().getType()).getDimSize(0);
+        if (inputSide) {
+          RDom k(0, int(inFeatures), "k");
+          w(o, i) = weight(o, i) * s(i);
+          b(o) = bias + sum(t(k) * weight(o, k));
+        } else {
+          w(o, i) = weight(o, i) * s(o);
+          b(o) = bias * s(o) + t(o);
+        }
+        funcs[foldOp.getFoldedWeight()] = w;
+        funcs[foldOp.getFoldedBias()] = b;
+      };
+      if (inputSide)
+        fold(mlir::cast<FoldBatchNormInputOp>(op));
+      else
+        fold(mlir::cast<FoldBatchNormOutputOp>(op));
+    }
   }
+  std::vector<Func> outputs;
   for (auto [index, result] : llvm::enumerate(kernel.getResults())) {
+    Func value = in(body.getTerminator()->getOperand(index));
     // A CPU matmul's weight is written panel-major (Matmul.h: weightPanelWidth).
     if (int64_t panel = weightPanelWidth(result, target)) {
-      Var p("p"), k("k"), n("n");
-      Func packed(outputs[index].name() + "_panels");
-      packed(p, k, n) = outputs[index](n * int(panel) + p, k);
-      outputs[index] = packed;
-      lowered.outputs.push_back(panelView(result, panel, packed.output_buffer()));
+      const int n = int(panel), m = int(weightPairs(result, target));
+      Func packed(kernel.getSymName().str() + "_panels");
+      Var p("p"), k("k"), kp("kp"), c("c");
+      if (m > 1)
+        packed(kp, p, k, c) = value(c * n + p, k * m + kp);
+      else
+        packed(p, k, c) = value(c * n + p, k);
+      outputs.push_back(packed);
+      lowered.outputs.push_back(panelView(result, panel, m, packed.output_buffer()));
       continue;
     }
+    // Each output a Func of its own (a joined weight's rows are also another's input).
+    Func out(kernel.getSymName().str() + "_" + std::to_string(index));
+    out(value.args()) = value(value.args());
+    outputs.push_back(out);
     llvm::ArrayRef<int64_t> shape = mlir::cast<mlir::RankedTensorType>(result.getType()).getShape();
-    ArgView view{result, 0, {shape.begin(), shape.end()}, {}, outputs[index].output_buffer()};
+    ArgView view{result, 0, {shape.begin(), shape.end()}, {}, out.output_buffer()};
     view.strides = shape.size() == 2 ? std::vector<int64_t>{shape[1], 1} : std::vector<int64_t>{1};
     lowered.outputs.push_back(view);
-    OutputImageParam buffer = outputs[index].output_buffer();
+    OutputImageParam buffer = out.output_buffer();
     for (int d = 0; d < int(shape.size()); ++d)
       buffer.dim(d).set_bounds(0, int(shape[shape.size() - 1 - d]));
   }

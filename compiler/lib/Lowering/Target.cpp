@@ -22,6 +22,10 @@ const std::vector<FeatureName> &x86Features() {
       {Target::F16C, {"f16c"}},
       {Target::AVX512, {"avx512f", "avx512cd"}},
       {Target::AVX512_Skylake, {"avx512bw", "avx512dq", "avx512vl"}},
+      {Target::AVX512_Cannonlake, {"avx512ifma", "avx512vbmi"}},
+      {Target::AVX512_Zen4, {"avx512bf16", "avx512vnni", "avx512bitalg", "avx512vbmi2"}},
+      {Target::AVXVNNI, {"avxvnni"}},
+      {Target::AVX512_SapphireRapids, {"amx-tile", "amx-int8", "amx-bf16"}},
   };
   return table;
 }
@@ -62,18 +66,51 @@ Target armTier(const std::string &name) {
 /// host code for any x86-64 with AVX2.
 Target cudaTier(const std::string &name);
 
-Target tier(bool avx512) {
-  Target t(Target::Linux, Target::X86, 64);
-  for (auto f : {Target::SSE41, Target::AVX, Target::AVX2, Target::FMA, Target::F16C})
-    t.set_feature(f);
-  if (avx512)
-    for (auto f : {Target::AVX512, Target::AVX512_Skylake})
+/// The x86-64 tiers by name, oldest first: each has the features of those before it (Halide's
+/// own hierarchy, which its code generator assumes: completeX86 below).
+struct X86Tier {
+  const char *name;
+  Target::Feature feature;
+};
+constexpr X86Tier kX86Tiers[] = {
+    {"x86-64-avx2", Target::AVX2},
+    {"x86-64-avx512", Target::AVX512_Skylake},
+    // AVX512-BF16 and VNNI (vdpbf16ps, vpdpbusd): AMD Zen 4, Zen 5 (+ AVX-VNNI), Intel
+    // Sapphire Rapids (+ AVX-VNNI, AMX).
+    {"x86-64-zen4", Target::AVX512_Zen4},
+    {"x86-64-zen5", Target::AVX512_Zen5},
+    {"x86-64-sapphirerapids", Target::AVX512_SapphireRapids},
+};
+
+/// `t` with every feature its x86 features imply, as Halide's code generator completes a
+/// target: the runtime must check the CPU flags of all of them.
+Target completeX86(Target t) {
+  if (t.has_feature(Target::AVX512_SapphireRapids) || t.has_feature(Target::AVX512_Zen5)) {
+    t.set_feature(Target::AVX512_Zen4);
+    t.set_feature(Target::AVXVNNI);
+  }
+  if (t.has_feature(Target::AVX512_Zen4))
+    t.set_feature(Target::AVX512_Cannonlake);
+  if (t.has_feature(Target::AVX512_Cannonlake))
+    t.set_feature(Target::AVX512_Skylake);
+  if (t.has_feature(Target::AVX512_Skylake))
+    t.set_feature(Target::AVX512);
+  if (t.has_feature(Target::AVX512))
+    t.set_feature(Target::AVX2);
+  if (t.has_feature(Target::AVX2))
+    for (auto f : {Target::SSE41, Target::AVX, Target::FMA, Target::F16C})
       t.set_feature(f);
   return t;
 }
 
+Target tier(Target::Feature level) {
+  Target t(Target::Linux, Target::X86, 64);
+  t.set_feature(level);
+  return completeX86(t);
+}
+
 Target cudaTier(const std::string &name) {
-  Target t = tier(false);
+  Target t = tier(Target::AVX2);
   t.set_feature(Target::CUDA);
   t.set_feature(name == "cuda-sm86" ? Target::CUDACapability86 : Target::CUDACapability80);
   return t;
@@ -97,9 +134,13 @@ llvm::Expected<TargetInfo> resolve(const std::string &name) {
     // Portable tiers rather than every feature of this exact CPU, so a module built here
     // runs on any CPU of the same tier.
     if (host.arch == Target::X86 && host.has_feature(Target::AVX2)) {
-      bool avx512 = host.has_feature(Target::AVX512_Skylake);
-      info.halide = tier(avx512);
-      info.name = avx512 ? "x86-64-avx512" : "x86-64-avx2";
+      const Target complete = completeX86(host);
+      for (const X86Tier &level : kX86Tiers)
+        if (complete.has_feature(level.feature))
+          info.name = level.name;
+      info.halide = tier(std::find_if(std::begin(kX86Tiers), std::end(kX86Tiers),
+                                      [&](const X86Tier &l) { return info.name == l.name; })
+                             ->feature);
     } else if (host.arch == Target::ARM && host.bits == 64) {
       info.name = host.has_feature(Target::ARMDotProd) ? "arm64-dotprod" : "arm64";
       info.halide = armTier(info.name);
@@ -107,8 +148,10 @@ llvm::Expected<TargetInfo> resolve(const std::string &name) {
       return llvm::createStringError("host CPU is neither an x86-64 with AVX2 nor an AArch64: " +
                                      host.to_string());
     }
-  } else if (name == "x86-64-avx512" || name == "x86-64-avx2") {
-    info.halide = tier(name == "x86-64-avx512");
+  } else if (auto level = std::find_if(std::begin(kX86Tiers), std::end(kX86Tiers),
+                                       [&](const X86Tier &l) { return name == l.name; });
+             level != std::end(kX86Tiers)) {
+    info.halide = tier(level->feature);
   } else if (name == "arm64" || name == "arm64-dotprod" || name == "arm64-sve2") {
     info.halide = armTier(name);
   } else if (name == "cuda" || name == "cuda-sm80" || name == "cuda-sm86") {
@@ -117,7 +160,8 @@ llvm::Expected<TargetInfo> resolve(const std::string &name) {
     info.halide = Target(name);
   } else {
     return llvm::createStringError("unknown target '" + name +
-                                   "' (expected host, x86-64-avx512, x86-64-avx2, arm64, "
+                                   "' (expected host, x86-64-avx2, x86-64-avx512, x86-64-zen4, "
+                                   "x86-64-zen5, x86-64-sapphirerapids, arm64, "
                                    "arm64-dotprod, arm64-sve2, cuda, cuda-sm80, cuda-sm86, "
                                    "opencl or a Halide target string)");
   }
@@ -143,6 +187,7 @@ llvm::Expected<TargetInfo> resolve(const std::string &name) {
   if (t.arch == Target::X86) {
     info.arch = "x86-64";
     info.linker = "cc";
+    info.halide = completeX86(info.halide);
     addFeatures(x86Features());
     // Sapphire Rapids class (AVX-512: 32 zmm) and Haswell..Alder Lake class (AVX2: 16 ymm).
     bool avx512 = t.has_feature(Target::AVX512);

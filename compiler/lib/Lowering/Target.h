@@ -35,6 +35,8 @@ struct TargetInfo {
   /// `extent`: for loops whose tail shifts inwards.
   int vectorWithin(int64_t extent) const;
   bool isArm() const { return halide.arch == Halide::Target::ARM; }
+  /// bf16 dot products into float32 (AVX512-BF16's vdpbf16ps, two products per lane).
+  bool hasBF16Dot() const { return halide.has_feature(Halide::Target::AVX512_Zen4) && !isGpu(); }
   bool isGpu() const { return !device.empty(); }
   /// Warp shuffles (Halide's gpu_lanes) exist only in Halide's CUDA backend.
   bool hasWarpShuffles() const { return device == "cuda"; }
@@ -45,7 +47,8 @@ struct TargetInfo {
   bool shufflesReduce(int64_t extent) const { return hasWarpShuffles() && extent >= 32; }
 };
 
-/// Resolves "host", "x86-64-avx512", "x86-64-avx2", "arm64", "arm64-dotprod",
+/// Resolves "host", "x86-64-avx2", "x86-64-avx512", "x86-64-zen4", "x86-64-zen5",
+/// "x86-64-sapphirerapids", "arm64", "arm64-dotprod",
 /// "arm64-sve2", "cuda", "cuda-sm80", "cuda-sm86", "opencl" or a Halide target string (x86-64
 /// or arm-64 Linux, optionally with CUDA or OpenCL). "opencl" (the host CPU's tier with
 /// Halide's OpenCL backend) is for testing the GPU schedules kernel by kernel, on PoCL for

@@ -47,6 +47,16 @@ public:
             return def && (isa<WeightOp>(def) || weightOnly.contains(def));
           })) {
         weightOnly.insert(op);
+        // A weight is rounded in the kernel that computes it, so only the rounded copy is
+        // stored.
+        if (auto round = dyn_cast<ToBF16Op>(op)) {
+          Operation *producer = round.getInput().getDefiningOp();
+          if (grouped(producer) && round.getInput().hasOneUse()) {
+            groupOf[op] = groupOf[producer];
+            groups[groupOf[op]].second.push_back(op);
+            continue;
+          }
+        }
         // Weights joined only to be transposed are joined inside the transpose's kernel, so
         // the joined copy is never stored.
         if (isa<ConcatOp>(op) && isa_and_nonnull<TransposeOp>(soleUser(op)))
@@ -82,17 +92,26 @@ public:
       }
     for (auto &[kind, ops] : groups)
       outline(kind, ops);
-    // Name kernels in execution order: p0_transpose, ..., k0_matmul, k1_attention, ...
+    // Name kernels in execution order: p0_transpose, ..., k0_matmul, k1_attention, ...,
+    // with the number format of a kernel that reads or writes bf16: k0_matmul_bf16.
     int prepared = 0, ran = 0;
     func.walk([&](KernelOp kernel) {
       bool prepare = kernel.getKind() == KernelKind::Prepare;
-      // A prepare kernel is named after its last op (a transpose, of joined weights too).
-      std::string suffix =
-          prepare ? kernel.getBody().front().getTerminator()->getPrevNode()->getName()
-                        .stripDialect().str()
-                  : stringifyKernelKind(kernel.getKind()).str();
+      // A prepare kernel is named after its last op but the rounding (a transpose, of
+      // joined weights too).
+      Operation *last = kernel.getBody().front().getTerminator()->getPrevNode();
+      while (isa<ToBF16Op>(last) && last->getPrevNode())
+        last = last->getPrevNode();
+      std::string name = prepare ? last->getName().stripDialect().str()
+                                 : stringifyKernelKind(kernel.getKind()).str();
+      auto isBF16 = [](Type type) {
+        return cast<RankedTensorType>(type).getElementType().isBF16();
+      };
+      if (llvm::any_of(kernel->getOperandTypes(), isBF16) ||
+          llvm::any_of(kernel->getResultTypes(), isBF16))
+        name += "_bf16";
       kernel.setSymName((prepare ? "p" + std::to_string(prepared++)
-                                 : "k" + std::to_string(ran++)) + "_" + suffix);
+                                 : "k" + std::to_string(ran++)) + "_" + name);
     });
   }
 

@@ -79,6 +79,26 @@ TEST(ManifestTest, Device) {
              "manifest: 'device': must be a string");
 }
 
+TEST(ManifestTest, PrecisionAndConstantTypes) {
+  Manifest plain = parseManifest(kValidManifest);
+  EXPECT_EQ(plain.precision, "fp32"); // absent: float32
+  ASSERT_FALSE(plain.constants.empty());
+  EXPECT_EQ(plain.constants[0].dtype, ElementType::F32);
+  json::value doc = json::parse(kValidManifest);
+  doc.as_object()["precision"] = "bf16";
+  doc.as_object()["constants"].as_array()[0].as_object()["dtype"] = "BF16";
+  Manifest bf16 = parseManifest(json::serialize(doc));
+  EXPECT_EQ(bf16.precision, "bf16");
+  EXPECT_EQ(bf16.constants[0].dtype, ElementType::BF16);
+  EXPECT_EQ(elementBytes(bf16.constants[0].dtype), 2u);
+  EXPECT_HAS(errorAfter([](json::object &o) { o["precision"] = "int3"; }),
+             "manifest: 'precision': is 'int3' (expected \"fp32\" or \"bf16\")");
+  EXPECT_HAS(errorAfter([](json::object &o) {
+               o["constants"].as_array()[0].as_object()["dtype"] = "F16";
+             }),
+             "manifest: constants[0].dtype: is 'F16' (expected \"F32\" or \"BF16\")");
+}
+
 TEST(ManifestTest, NotJson) {
   try {
     parseManifest("{\"abi_version\": 1,");

@@ -48,6 +48,20 @@ def MergeLinears : Pass<"blockc-merge-linears", "mlir::func::FuncOp"> {
   let dependentDialects = ["blockc::BlockcDialect"];
 }
 
+def ReducePrecision : Pass<"blockc-reduce-precision", "mlir::func::FuncOp"> {
+  let summary = "Round every linear's weight to a narrower number format at bind time";
+  let description = [{
+    With `precision=bf16`, each linear's weight, after BatchNorm folding and joining, is
+    rounded to bf16 (`to_bf16`, computed in the `prepare` kernel that produces the weight):
+    the matmul then reads its input rounded to bf16 too and accumulates in float32. Norms,
+    softmax, attention, the residual stream and the outputs stay float32. `fp32` (the
+    default) changes nothing.
+  }];
+  let options = [Option<"precision", "precision", "std::string", "\"fp32\"",
+                        "the linears' number format: fp32 or bf16">];
+  let dependentDialects = ["blockc::BlockcDialect"];
+}
+
 def FuseKernels : Pass<"blockc-fuse-kernels", "mlir::func::FuncOp"> {
   let summary = "Group ops into kernels (blockc.kernel), each lowered to one Halide pipeline";
   let description = [{

@@ -11,7 +11,10 @@ include "mlir/IR/RegionKindInterface.td"
 def Blockc_F32Tensor : RankedTensorOf<[F32]>;
 // Integers per token [B, N]: token ids, or an attention mask (1 = token, 0 = padding).
 def Blockc_IdsTensor : RankedTensorOf<[I64, I32]>;
-def Blockc_AnyTensor : AnyTypeOf<[Blockc_F32Tensor, Blockc_IdsTensor]>;
+// A linear's weight rounded to bf16 at bind time (--precision bf16).
+def Blockc_BF16Tensor : RankedTensorOf<[BF16]>;
+def Blockc_LinearWeight : AnyTypeOf<[Blockc_F32Tensor, Blockc_BF16Tensor]>;
+def Blockc_AnyTensor : AnyTypeOf<[Blockc_F32Tensor, Blockc_IdsTensor, Blockc_BF16Tensor]>;
 
 //===----------------------------------------------------------------------===//
 // Weights and their bind-time transformations
@@ -38,6 +41,19 @@ def Blockc_ConcatOp : Blockc_Op<"concat", [Pure]> {
   let arguments = (ins Variadic<Blockc_F32Tensor>:$inputs);
   let results = (outs Blockc_F32Tensor:$result);
   let assemblyFormat = "$inputs attr-dict `:` type($inputs) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Blockc_ToBF16Op : Blockc_Op<"to_bf16", [Pure]> {
+  let summary = "a weight rounded to bfloat16 (to nearest, ties to even) at bind time";
+  let description = [{
+    What `--precision bf16` does to a linear's weight, after every other bind-time
+    transformation (BatchNorm folding, joining): the matmul reads the rounded weight and
+    its input rounded the same way, and accumulates in float32.
+  }];
+  let arguments = (ins Blockc_F32Tensor:$input);
+  let results = (outs Blockc_BF16Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
 }
 
@@ -115,7 +131,11 @@ def Blockc_BatchNormOp : Blockc_Op<"batch_norm", [Pure, AllTypesMatch<["input", 
 
 def Blockc_LinearOp : Blockc_Op<"linear", [Pure]> {
   let summary = "y = x W + b with W laid out [in, out]";
-  let arguments = (ins Blockc_F32Tensor:$input, Blockc_F32Tensor:$weight, Optional<Blockc_F32Tensor>:$bias);
+  let description = [{
+    A bf16 weight (`blockc.to_bf16`) makes it a bf16 matmul: x is rounded to bf16 too, the
+    products are accumulated in float32, and y is float32.
+  }];
+  let arguments = (ins Blockc_F32Tensor:$input, Blockc_LinearWeight:$weight, Optional<Blockc_F32Tensor>:$bias);
   let results = (outs Blockc_F32Tensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight)
@@ -314,7 +334,7 @@ def Blockc_KernelOp : Blockc_Op<"kernel", [IsolatedFromAbove,
   let arguments = (ins Variadic<Blockc_AnyTensor>:$inputs, Blockc_KernelKind:$kind,
                        StrAttr:$sym_name, OptionalAttr<DenseI64ArrayAttr>:$slots,
                        OptionalAttr<DenseI64ArrayAttr>:$constants);
-  let results = (outs Variadic<Blockc_F32Tensor>:$results);
+  let results = (outs Variadic<Blockc_LinearWeight>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     $kind $sym_name `(` $inputs `)` attr-dict `:` functional-type($inputs, $results) $body
@@ -327,7 +347,7 @@ def Blockc_KernelOp : Blockc_Op<"kernel", [IsolatedFromAbove,
 
 def Blockc_YieldOp : Blockc_Op<"yield", [Pure, Terminator, HasParent<"KernelOp">]> {
   let summary = "the outputs of a kernel group";
-  let arguments = (ins Variadic<Blockc_F32Tensor>:$values);
+  let arguments = (ins Variadic<Blockc_LinearWeight>:$values);
   let assemblyFormat = "($values^ `:` type($values))? attr-dict";
   let builders = [OpBuilder<(ins), [{ }]>];
 }

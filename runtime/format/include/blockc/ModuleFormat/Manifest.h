@@ -16,8 +16,13 @@
 namespace blockc {
 namespace rt {
 
-/// The element type of an input or output.
-enum class ElementType { F32, I64, I32 };
+/// The element type of an input or output (F32, I64, I32) or of a constant (F32, BF16).
+enum class ElementType { F32, I64, I32, BF16 };
+
+/// The bytes of one element of `type`.
+inline size_t elementBytes(ElementType type) {
+  return type == ElementType::I64 ? 8 : type == ElementType::BF16 ? 2 : 4;
+}
 
 /// Tokens: the scalar int32 argument that carries the run's sequence length S to a kernel
 /// of a module with run-time tokens (its view is empty).
@@ -106,7 +111,7 @@ struct TensorSpec {
   /// An integer input a caller may omit: the run then reads zeros ("optional": true).
   bool optional = false;
 
-  size_t elementBytes() const { return dtype == ElementType::I64 ? 8 : 4; }
+  size_t elementBytes() const { return rt::elementBytes(dtype); }
   const char *dtypeName() const {
     return dtype == ElementType::F32 ? "float32" : dtype == ElementType::I64 ? "int64" : "int32";
   }
@@ -124,6 +129,8 @@ struct ConstantSpec {
   int64_t id = 0;
   std::vector<int64_t> shape;
   int64_t elements = 1;
+  /// F32, or BF16 (a weight rounded for a bf16 matmul: "dtype": "BF16").
+  ElementType dtype = ElementType::F32;
 };
 
 struct SlotSpec {
@@ -139,6 +146,8 @@ struct SlotSpec {
 struct Manifest {
   int64_t abiVersion = 0;
   std::string block, specHash, target, arch;
+  /// The linears' number format: "fp32" or "bf16" ("precision"; fp32 when absent).
+  std::string precision = "fp32";
   /// Where the kernels run: "" (the CPU) or "cuda" (an NVIDIA GPU; "target" has -cuda-).
   std::string device;
   std::vector<std::string> cpuFeatures;
