@@ -17,6 +17,7 @@ runtime's message (which names the tensor, the file or the kernel).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -84,14 +85,16 @@ class CompileError(Error):
 
 
 def compile(spec: PathLike, target: str = "host", tuning: PathLike | None = None,
-            out: PathLike | None = None) -> str:
+            out: PathLike | None = None, precision: str = "fp32") -> str:
     """Compiles a `.block` spec into a module directory and returns its path.
 
     ``spec`` is the path of a `.block` file, or the spec's text itself (a string that is not
     an existing file's path); its diagnostics then name ``<spec>``. ``target``: ``host``,
-    ``x86-64-avx2``, ``arm64``, ``cuda``... as ``blockc compile --target``. ``tuning``: a
-    tuning database (``blockc-tune``). ``out``: the module directory (created), by default
-    a new temporary directory that the caller owns.
+    ``x86-64-avx2``, ``x86-64-zen4``, ``arm64``, ``cuda``... as ``blockc compile --target``.
+    ``tuning``: a tuning database (``blockc-tune``). ``out``: the module directory
+    (created), by default a new temporary directory that the caller owns. ``precision``:
+    ``fp32`` or ``bf16`` (the linears' weights rounded to bf16 when weights are bound,
+    float32 accumulation), as ``blockc compile --precision``.
     """
     with tempfile.TemporaryDirectory(prefix="blockc-spec-") as scratch:
         text_file = None
@@ -103,7 +106,8 @@ def compile(spec: PathLike, target: str = "host", tuning: PathLike | None = None
         else:
             spec_path = os.fspath(spec)
         out_dir = os.fspath(out) if out is not None else tempfile.mkdtemp(prefix="blockc-module-")
-        cmd = [str(_COMPILER), "compile", spec_path, "-o", out_dir, "--target", target]
+        cmd = [str(_COMPILER), "compile", spec_path, "-o", out_dir, "--target", target,
+               "--precision", precision]
         if tuning is not None:
             cmd += ["--tuning", os.fspath(tuning)]
         done = subprocess.run(cmd, capture_output=True, text=True)
@@ -162,6 +166,7 @@ class ModuleInfo:
     flops_per_token: float       # with run-time tokens, a sample of S tokens costs
     flops_per_token_pair: float  # flops_per_sample + S * per_token + S * S * per_pair
     manifest: str    # the module's manifest.json
+    precision: str   # the linears' number format: "fp32" or "bf16"
 
     def flops(self, batch: int, tokens: int | None = None) -> float:
         """2 x the multiply-adds of a run of `batch` samples (and `tokens` per sample)."""
@@ -185,7 +190,7 @@ def _module_info(d: dict) -> ModuleInfo:
                       for k in d["kernels"]),
         flops_per_sample=d["flops_per_sample"], max_tokens=int(d["max_tokens"]),
         flops_per_token=d["flops_per_token"], flops_per_token_pair=d["flops_per_token_pair"],
-        manifest=d["manifest"])
+        manifest=d["manifest"], precision=json.loads(d["manifest"]).get("precision", "fp32"))
 
 
 def _is_torch(x: Any) -> bool:

