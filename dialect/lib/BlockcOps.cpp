@@ -111,6 +111,19 @@ LogicalResult ToBF16Op::verify() {
   return success();
 }
 
+LogicalResult QuantizeOp::verify() {
+  auto in = tensorType(getInput()), values = tensorType(getValues());
+  if (in.getRank() != 2 || !in.hasStaticShape() || values.getShape() != in.getShape())
+    return emitOpError() << "expects an [in, out] weight and values of its shape, got " << in
+                         << " to " << values;
+  const int64_t perChannel[] = {in.getDimSize(1)};
+  if (tensorType(getScales()).getShape() != ArrayRef(perChannel) ||
+      tensorType(getSums()).getShape() != ArrayRef(perChannel))
+    return emitOpError() << "expects scales and sums [" << in.getDimSize(1) << "], got "
+                         << getScales().getType() << " and " << getSums().getType();
+  return success();
+}
+
 template <typename FoldOp>
 static LogicalResult verifyFold(FoldOp op, bool foldsInput) {
   auto weight = tensorType(op.getWeight());
@@ -177,8 +190,19 @@ LogicalResult LinearOp::verify() {
       out.getShape().back() != weight.getDimSize(1))
     return emitOpError() << "result type " << out << " does not match input " << in
                          << " times weight " << weight;
-  if (getBias())
-    return verifyPerChannel(*this, weight.getDimSize(1), getBias());
+  if (getBias() && failed(verifyPerChannel(*this, weight.getDimSize(1), getBias())))
+    return failure();
+  const bool quantized = weight.getElementType().isInteger(8);
+  if (quantized != bool(getWeightScales()))
+    return emitOpError() << (quantized ? "an int8 weight needs its scales and sums"
+                                       : "scales and sums are for an int8 weight");
+  if (quantized) {
+    if (failed(verifyPerChannel(*this, weight.getDimSize(1), getWeightScales())))
+      return failure();
+    if (tensorType(getWeightSums()).getShape() != ArrayRef<int64_t>{weight.getDimSize(1)})
+      return emitOpError() << "expects sums [" << weight.getDimSize(1) << "], got "
+                           << getWeightSums().getType();
+  }
   return success();
 }
 

@@ -93,8 +93,9 @@ def compile(spec: PathLike, target: str = "host", tuning: PathLike | None = None
     ``x86-64-avx2``, ``x86-64-zen4``, ``arm64``, ``cuda``... as ``blockc compile --target``.
     ``tuning``: a tuning database (``blockc-tune``). ``out``: the module directory
     (created), by default a new temporary directory that the caller owns. ``precision``:
-    ``fp32`` or ``bf16`` (the linears' weights rounded to bf16 when weights are bound,
-    float32 accumulation), as ``blockc compile --precision``.
+    ``fp32``, ``bf16`` (the linears' weights rounded to bf16 when weights are bound, float32
+    accumulation) or ``int8`` (weights quantized per output channel when bound, inputs per
+    token in the matmul, int32 accumulation), as ``blockc compile --precision``.
     """
     with tempfile.TemporaryDirectory(prefix="blockc-spec-") as scratch:
         text_file = None
@@ -166,7 +167,7 @@ class ModuleInfo:
     flops_per_token: float       # with run-time tokens, a sample of S tokens costs
     flops_per_token_pair: float  # flops_per_sample + S * per_token + S * S * per_pair
     manifest: str    # the module's manifest.json
-    precision: str   # the linears' number format: "fp32" or "bf16"
+    precision: str   # the linears' number format: "fp32", "bf16" or "int8"
 
     def flops(self, batch: int, tokens: int | None = None) -> float:
         """2 x the multiply-adds of a run of `batch` samples (and `tokens` per sample)."""

@@ -488,8 +488,8 @@ Manifest parseManifest(const std::string &text) {
   m.target = needString(root, "", "target");
   if (root.contains("precision")) {
     m.precision = needString(root, "", "precision");
-    if (m.precision != "fp32" && m.precision != "bf16")
-      bad("'precision'", "is '" + m.precision + "' (expected \"fp32\" or \"bf16\")");
+    if (m.precision != "fp32" && m.precision != "bf16" && m.precision != "int8")
+      bad("'precision'", "is '" + m.precision + "' (expected \"fp32\", \"bf16\" or \"int8\")");
   }
   m.arch = needString(root, "", "arch");
   if (root.contains("device")) {
@@ -573,10 +573,14 @@ Manifest parseManifest(const std::string &text) {
     c.shape = intArray(need(o, where, "shape"), where + ".shape", 1, false);
     c.elements = product(c.shape, where);
     if (o.contains("dtype")) {
+      static const std::map<std::string, ElementType> kConstantTypes = {
+          {"F32", ElementType::F32}, {"BF16", ElementType::BF16},
+          {"I8", ElementType::I8}, {"I32", ElementType::I32}};
       const std::string dtype = needString(o, where, "dtype");
-      if (dtype != "F32" && dtype != "BF16")
-        bad(where + ".dtype", "is '" + dtype + "' (expected \"F32\" or \"BF16\")");
-      c.dtype = dtype == "BF16" ? ElementType::BF16 : ElementType::F32;
+      auto known = kConstantTypes.find(dtype);
+      if (known == kConstantTypes.end())
+        bad(where + ".dtype", "is '" + dtype + "' (expected \"F32\", \"BF16\", \"I8\" or \"I32\")");
+      c.dtype = known->second;
     }
     if (!constantIndex.emplace(c.id, m.constants.size()).second)
       bad(where, "constant id " + std::to_string(c.id) + " is listed twice");

@@ -1,17 +1,19 @@
-"""Checks that bf16 modules multiply with the CPU's bf16 dot product where the target has one.
+"""Checks that bf16 and int8 modules multiply with the CPU's dot product instructions.
 
-For each spec: `blockc compile --precision bf16 --emit-stmt` for x86-64-zen4, x86-64-zen5 and
-x86-64-sapphirerapids (AVX512-BF16) must give matmul kernels whose assembly has
-`vdpbf16ps` and no float32 multiply-add of the weight (every matmul kernel of the module is
-a bf16 one), and whose manifest says "precision": "bf16", stores every matmul weight as a
-BF16 constant and lists `avx512bf16` among the CPU features the runtime checks; the fp32
-module for the same target has no `vdpbf16ps`, nor the bf16 module for x86-64-avx2 (no such
-instruction: there the products are float32 multiply-adds of widened bf16). Compiling needs
-no such CPU; running is e2e_bf16's job (on a host with AVX512-BF16 it runs these kernels).
+For each spec and precision: `blockc compile --precision P --emit-stmt` for the targets with
+that dot product must give matmul kernels whose assembly has it (bf16: `vdpbf16ps` for
+x86-64-zen4, x86-64-zen5, x86-64-sapphirerapids; int8: `vpdpbusd` for those, `sdot` for
+arm64-dotprod), with every matmul kernel of the module named for the precision, the manifest
+saying the precision, storing converted weights (BF16 or I8 constants) and, on x86, listing
+the CPU flag the runtime must check (avx512bf16, avx512vnni); the fp32 module for the same
+target has none of it. Targets without such an instruction use another: int8 on x86-64-avx2
+multiplies byte pairs widened to 16 bits with `vpmaddwd`; bf16 there has no bf16
+instruction at all. Compiling needs no such CPU; running is e2e_bf16's and e2e_int8's job
+(on a host with AVX512-BF16/VNNI, `host` compiles these kernels).
 
     check_precision_assembly.py --blockc PATH --workdir DIR SPEC...
 
-Prints `PASS ...` / `FAIL ...` per spec and target and `N passed, M failed`.
+Prints `PASS ...` / `FAIL ...` per spec, precision and target and `N passed, M failed`.
 """
 import argparse
 import json
@@ -21,14 +23,31 @@ import subprocess
 import sys
 from pathlib import Path
 
-BF16_TARGETS = ("x86-64-zen4", "x86-64-zen5", "x86-64-sapphirerapids")
+AVX512_DOT = ("x86-64-zen4", "x86-64-zen5", "x86-64-sapphirerapids")
+# (precision, target) -> (instruction every matmul kernel has, CPU flag the manifest lists)
+DOT_PRODUCTS = {("bf16", t): (r"\bvdpbf16ps\b", "avx512bf16") for t in AVX512_DOT}
+DOT_PRODUCTS.update({("int8", t): (r"\bvpdpbusd\b", "avx512vnni") for t in AVX512_DOT})
+DOT_PRODUCTS[("int8", "arm64-dotprod")] = (r"\bsdot\b", "asimddp")
+DOT_PRODUCTS[("int8", "x86-64-avx2")] = (r"\bvpmaddwd\b", "avx2")
+CONSTANT_TYPES = {"bf16": "BF16", "int8": "I8"}
 
 
 class Failure(Exception):
     pass
 
 
+_compiled = {}
+
+
 def compile_module(blockc, spec, out, target, precision):
+    """The manifest and each kernel's assembly; compiled once per spec, target, precision."""
+    key = (spec, target, precision)
+    if key not in _compiled:
+        _compiled[key] = _compile(blockc, spec, out, target, precision)
+    return _compiled[key]
+
+
+def _compile(blockc, spec, out, target, precision):
     shutil.rmtree(out, ignore_errors=True)
     p = subprocess.run([blockc, "compile", spec, "-o", out, "--target", target,
                         "--precision", precision, "--emit-stmt"],
@@ -47,40 +66,34 @@ def count(pattern, text):
     return len(re.findall(pattern, text))
 
 
-def check_bf16(blockc, spec, workdir, target):
-    manifest, asm = compile_module(blockc, spec, workdir / "bf16", target, "bf16")
-    if manifest.get("precision") != "bf16":
-        raise Failure(f"manifest precision {manifest.get('precision')!r}, expected 'bf16'")
-    if "avx512bf16" not in manifest["cpu_features"]:
-        raise Failure(f"cpu_features {manifest['cpu_features']} lack avx512bf16")
-    run = [k["name"] for k in manifest["run"]]
-    matmuls = [n for n in run if "matmul" in n]
-    if not matmuls or any(not n.endswith("_bf16") for n in matmuls):
-        raise Failure(f"matmul kernels {matmuls}: expected all of them bf16")
+def check_dot_product(blockc, spec, workdir, precision, target):
+    instruction, flag = DOT_PRODUCTS[(precision, target)]
+    manifest, asm = compile_module(blockc, spec, workdir / precision, target, precision)
+    if manifest.get("precision") != precision:
+        raise Failure(f"manifest precision {manifest.get('precision')!r}, expected {precision!r}")
+    if flag not in manifest["cpu_features"]:
+        raise Failure(f"cpu_features {manifest['cpu_features']} lack {flag}")
+    matmuls = [k["name"] for k in manifest["run"] if "matmul" in k["name"]]
+    if not matmuls or any(not n.endswith("_" + precision) for n in matmuls):
+        raise Failure(f"matmul kernels {matmuls}: expected all of them {precision}")
     dtypes = {c.get("dtype", "F32") for c in manifest["constants"]}
-    if "BF16" not in dtypes:
-        raise Failure(f"no BF16 constant (dtypes {sorted(dtypes)})")
-    dots = {}
-    for name in matmuls:
-        text = asm.get(name)
-        if text is None:
-            raise Failure(f"no assembly for {name}")
-        dots[name] = count(r"\bvdpbf16ps\b", text)
-        if dots[name] == 0:
-            raise Failure(f"{name}: no vdpbf16ps in its assembly")
+    if CONSTANT_TYPES[precision] not in dtypes:
+        raise Failure(f"no {CONSTANT_TYPES[precision]} constant (dtypes {sorted(dtypes)})")
     for name, text in asm.items():
         if text is None:
             raise Failure(f"no assembly for {name}")
-        if "matmul" not in name and count(r"\bvdpbf16ps\b", text):
-            raise Failure(f"{name}, not a matmul, has vdpbf16ps")
+    found = {n: count(instruction, asm[n]) for n in matmuls}
+    if min(found.values()) == 0:
+        raise Failure(f"no {instruction} in {[n for n, c in found.items() if c == 0]}")
     _, fp32 = compile_module(blockc, spec, workdir / "fp32", target, "fp32")
-    if any(count(r"\bvdpbf16ps\b", t) for t in fp32.values()):
-        raise Failure("the fp32 module has vdpbf16ps")
-    return f"{len(matmuls)} bf16 matmuls, vdpbf16ps {min(dots.values())}-{max(dots.values())} each"
+    if any(count(instruction, t) for n, t in fp32.items() if "matmul" in n):
+        raise Failure(f"the fp32 module's matmuls have {instruction}")
+    return (f"{len(matmuls)} {precision} matmuls, {instruction.strip(chr(92) + 'b')} "
+            f"{min(found.values())}-{max(found.values())} each")
 
 
-def check_avx2(blockc, spec, workdir):
-    manifest, asm = compile_module(blockc, spec, workdir / "avx2", "x86-64-avx2", "bf16")
+def check_bf16_without_dot(blockc, spec, workdir):
+    manifest, asm = compile_module(blockc, spec, workdir / "bf16", "x86-64-avx2", "bf16")
     if manifest.get("precision") != "bf16":
         raise Failure(f"manifest precision {manifest.get('precision')!r}, expected 'bf16'")
     if any(f.startswith("avx512") for f in manifest["cpu_features"]):
@@ -99,10 +112,11 @@ def main():
     workdir = Path(args.workdir).resolve()
     passed = failed = 0
     for spec in args.specs:
-        checks = [(t, lambda d, t=t: check_bf16(args.blockc, spec, d, t)) for t in BF16_TARGETS]
-        checks.append(("x86-64-avx2", lambda d: check_avx2(args.blockc, spec, d)))
+        checks = [(f"{p} {t}", lambda d, p=p, t=t: check_dot_product(args.blockc, spec, d, p, t))
+                  for p, t in DOT_PRODUCTS]
+        checks.append(("bf16 x86-64-avx2", lambda d: check_bf16_without_dot(args.blockc, spec, d)))
         for target, check in checks:
-            d = workdir / Path(spec).stem / target
+            d = workdir / Path(spec).stem / target.replace(" ", "-")
             d.mkdir(parents=True, exist_ok=True)
             try:
                 print(f"PASS {Path(spec).name} {target}: {check(d)}", flush=True)

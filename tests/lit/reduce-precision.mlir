@@ -1,10 +1,13 @@
-// blockc-reduce-precision: with precision=bf16 every linear reads its weight rounded to bf16
-// after the other bind-time ops (a BatchNorm folded in float32 first); fusion puts the
-// rounding into the prepare kernel that computes the weight, and both kernels say bf16 in
-// their names.
+// blockc-reduce-precision: with precision=bf16 every linear reads its weight rounded to bf16,
+// with precision=int8 quantized (int8 values, per-output scales and sums, which the linear
+// takes too), after the other bind-time ops (a BatchNorm folded in float32 first); fusion
+// puts the conversion into the prepare kernel that computes the weight, and both kernels
+// say the format in their names.
 // RUN: %blockc-opt %s -split-input-file --blockc-reduce-precision=precision=bf16 | %FileCheck %s
 // RUN: %blockc-opt %s -split-input-file --blockc-reduce-precision=precision=fp32 | %FileCheck %s --check-prefix=FP32
 // RUN: %blockc-opt %s -split-input-file --blockc-reduce-precision=precision=bf16 --blockc-fuse-kernels | %FileCheck %s --check-prefix=FUSED
+// RUN: %blockc-opt %s -split-input-file --blockc-reduce-precision=precision=int8 | %FileCheck %s --check-prefix=INT8
+// RUN: %blockc-opt %s -split-input-file --blockc-reduce-precision=precision=int8 --blockc-fuse-kernels | %FileCheck %s --check-prefix=INT8-FUSED
 // RUN: not %blockc-opt %s -split-input-file --blockc-reduce-precision=precision=int4 2>&1 | %FileCheck %s --check-prefix=BAD
 
 // CHECK-LABEL: func.func @two_linears
@@ -30,7 +33,22 @@
 // FUSED-NEXT: blockc.to_bf16
 // FUSED-NEXT: blockc.yield {{.*}} : tensor<8xf32>, tensor<16x8xbf16>
 // FUSED: blockc.kernel matmul "k1_matmul_bf16"
-// BAD: error: unknown precision 'int4' (expected fp32 or bf16)
+// INT8-LABEL: func.func @two_linears
+// INT8: %[[T1:.*]] = blockc.transpose
+// INT8-NEXT: %[[Q:.*]], %[[S:.*]], %[[N:.*]] = blockc.quantize %[[T1]] : tensor<8x16xf32> -> tensor<8x16xi8>, tensor<16xf32>, tensor<16xi32>
+// INT8-NEXT: blockc.linear %{{.*}}, %[[Q]], %{{.*}} scales %[[S]] sums %[[N]] : tensor<?x5x8xf32>, tensor<8x16xi8>, tensor<16xf32> scales tensor<16xf32> sums tensor<16xi32> -> tensor<?x5x16xf32>
+// INT8: %[[FW:[^,]*]], %[[FB:.*]] = blockc.fold_bn_input
+// INT8-NEXT: %[[Q2:.*]], %[[S2:.*]], %[[N2:.*]] = blockc.quantize %[[FW]]
+// INT8-NEXT: blockc.linear %{{.*}}, %[[Q2]], %[[FB]] scales %[[S2]] sums %[[N2]]
+// INT8-NOT: blockc.quantize
+// INT8-FUSED: blockc.kernel prepare "p0_transpose_int8"
+// INT8-FUSED: blockc.transpose
+// INT8-FUSED-NEXT: blockc.quantize
+// INT8-FUSED-NEXT: blockc.yield {{.*}} : tensor<8x16xi8>, tensor<16xf32>, tensor<16xi32>
+// INT8-FUSED: blockc.kernel matmul "k0_matmul_int8"
+// INT8-FUSED: blockc.kernel prepare "p2_fold_bn_input_int8"
+// INT8-FUSED: blockc.kernel matmul "k1_matmul_int8"
+// BAD: error: unknown precision 'int4' (expected fp32, bf16 or int8)
 func.func @two_linears(%x: tensor<?x5x8xf32>) -> tensor<?x5x8xf32> {
   %w1 = blockc.weight "fc1.weight" : tensor<16x8xf32>
   %b1 = blockc.weight "fc1.bias" : tensor<16xf32>

@@ -634,9 +634,35 @@ func.func @to_bf16_shape() -> tensor<8x4xbf16> {
 
 // -----
 
-// A linear's weight is float32 or bf16, nothing else.
+// A linear's weight is float32, bf16 or int8, nothing else.
 func.func @linear_f16_weight(%x: tensor<?x5x8xf32>, %w: tensor<8x4xf16>) -> tensor<?x5x4xf32> {
   // expected-error @+1 {{operand #1 must be}}
   %y = blockc.linear %x, %w : tensor<?x5x8xf32>, tensor<8x4xf16> -> tensor<?x5x4xf32>
   return %y : tensor<?x5x4xf32>
+}
+
+// -----
+
+// An int8 weight comes with its scales and sums.
+func.func @linear_int8_without_scales(%x: tensor<?x5x8xf32>, %w: tensor<8x4xi8>) -> tensor<?x5x4xf32> {
+  // expected-error @+1 {{an int8 weight needs its scales and sums}}
+  %y = blockc.linear %x, %w : tensor<?x5x8xf32>, tensor<8x4xi8> -> tensor<?x5x4xf32>
+  return %y : tensor<?x5x4xf32>
+}
+
+// -----
+
+func.func @linear_int8_wrong_sums(%x: tensor<?x5x8xf32>, %w: tensor<8x4xi8>, %s: tensor<4xf32>, %n: tensor<8xi32>) -> tensor<?x5x4xf32> {
+  // expected-error @+1 {{expects sums [4], got 'tensor<8xi32>'}}
+  %y = blockc.linear %x, %w scales %s sums %n : tensor<?x5x8xf32>, tensor<8x4xi8> scales tensor<4xf32> sums tensor<8xi32> -> tensor<?x5x4xf32>
+  return %y : tensor<?x5x4xf32>
+}
+
+// -----
+
+func.func @quantize_scales_shape() -> tensor<4x8xi8> {
+  %w = blockc.weight "w" : tensor<4x8xf32>
+  // expected-error @+1 {{expects scales and sums [8], got 'tensor<4xf32>' and 'tensor<8xi32>'}}
+  %q, %s, %n = blockc.quantize %w : tensor<4x8xf32> -> tensor<4x8xi8>, tensor<4xf32>, tensor<8xi32>
+  return %q : tensor<4x8xi8>
 }

@@ -24,8 +24,8 @@ struct CompileOptions {
   bool emitStmt = false;
   /// Print the IR after each pass to stderr.
   bool printIR = false;
-  /// The linears' number format: "fp32" or "bf16" (weights rounded at bind time, inputs in
-  /// the matmul; accumulation, norms, attention and outputs float32).
+  /// The linears' number format: "fp32", "bf16" or "int8" (weights converted at bind time,
+  /// inputs in the matmul; norms, attention and outputs float32).
   std::string precision = "fp32";
 };
 

@@ -59,7 +59,7 @@ mlir::OwningOpRef<mlir::ModuleOp> blockc::loadBlock(const std::string &specPath,
 int blockc::compileSpecFile(const CompileOptions &options) {
   if (!isKnownPrecision(options.precision)) {
     llvm::errs() << "error: unknown precision '" << options.precision
-                 << "' (expected fp32 or bf16)\n";
+                 << "' (expected fp32, bf16 or int8)\n";
     return 1;
   }
   std::optional<TuningDatabase> tuning;

@@ -126,11 +126,17 @@ private:
           sources[result] = json::Object{{"source", "slot"}, {"id", id}};
         if (isPrepare) {
           auto type = cast<RankedTensorType>(result.getType());
-          if (type.getElementType().isBF16())
+          Type element = type.getElementType();
+          const char *dtype = element.isBF16()       ? "BF16"
+                              : element.isInteger(8)  ? "I8"
+                              : element.isInteger(32) ? "I32"
+                                                      : "F32";
+          if (element.isBF16())
             precision = "bf16";
-          constants.push_back(json::Object{{"id", id},
-                                           {"shape", toJsonArray(type.getShape())},
-                                           {"dtype", type.getElementType().isBF16() ? "BF16" : "F32"}});
+          else if (element.isInteger(8))
+            precision = "int8";
+          constants.push_back(json::Object{
+              {"id", id}, {"shape", toJsonArray(type.getShape())}, {"dtype", dtype}});
         }
       }
     }
@@ -390,7 +396,7 @@ private:
   SmallVector<KernelOp> kernels;
   llvm::DenseMap<Value, json::Object> sources;
   json::Array constants;
-  /// The linears' number format: "bf16" where prepare kernels round weights to it.
+  /// The linears' number format: "bf16" or "int8" where prepare kernels convert weights so.
   std::string precision = "fp32";
   std::map<std::string, std::string> functions; // signature and weight layout -> function
   std::vector<std::string> objects;

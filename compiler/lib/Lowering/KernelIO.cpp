@@ -139,14 +139,14 @@ ImageParam blockc::idsParam(mlir::Value operand, const std::string &name, Lowere
   return p;
 }
 
-ArgView blockc::panelView(mlir::Value constant, int64_t panel, int64_t pairs,
+ArgView blockc::panelView(mlir::Value constant, int64_t panel, int64_t group,
                           OutputImageParam buffer) {
   llvm::ArrayRef<int64_t> shape = shapeOf(constant);
   const int64_t in = shape[0], out = shape[1];
   ArgView view{constant, 0, {out / panel, in, panel}, {in * panel, panel, 1}, buffer};
-  if (pairs > 1)
-    view = ArgView{constant, 0, {out / panel, in / pairs, panel, pairs},
-                   {in * panel, panel * pairs, pairs, 1}, buffer};
+  if (group > 1)
+    view = ArgView{constant, 0, {out / panel, in / group, panel, group},
+                   {in * panel, panel * group, group, 1}, buffer};
   // Halide's dimension d is the view's rank - 1 - d.
   const int rank = int(view.shape.size());
   for (int d = 0; d < rank; ++d)
@@ -155,15 +155,15 @@ ArgView blockc::panelView(mlir::Value constant, int64_t panel, int64_t pairs,
   return view;
 }
 
-Func blockc::panelWeightParam(mlir::Value operand, int64_t panel, int64_t pairs,
+Func blockc::panelWeightParam(mlir::Value operand, int64_t panel, int64_t group,
                               const std::string &name, LoweredKernel &kernel) {
-  ImageParam p(elementTypeOf(operand), pairs > 1 ? 4 : 3, name);
+  ImageParam p(elementTypeOf(operand), group > 1 ? 4 : 3, name);
   kernel.arguments.push_back(p);
-  kernel.inputs.push_back(panelView(operand, panel, pairs, p));
+  kernel.inputs.push_back(panelView(operand, panel, group, p));
   Var o("o"), i("i");
   Func w(name + "_panels");
-  const int n = int(panel), m = int(pairs);
-  if (pairs > 1)
+  const int n = int(panel), m = int(group);
+  if (group > 1)
     w(o, i) = p(i % m, o % n, i / m, o / n);
   else
     w(o, i) = p(o % n, i, o / n);
@@ -177,11 +177,11 @@ ValueFuncs blockc::bindInputs(KernelOp kernel, LoweredKernel &lowered, const Tar
     mlir::Value operand = kernel.getOperand(index);
     std::string name = "in" + std::to_string(index);
     auto type = mlir::cast<mlir::RankedTensorType>(arg.getType());
-    if (type.getElementType().isSignlessInteger())
+    if (type.getElementType().isSignlessInteger() && type.isDynamicDim(0))
       funcs[arg] = Func(idsParam(operand, name, lowered));
     else if (!type.isDynamicDim(0) && weightPanelWidth(operand, target))
       funcs[arg] = panelWeightParam(operand, weightPanelWidth(operand, target),
-                                    weightPairs(operand, target), name, lowered);
+                                    weightGroup(operand, target), name, lowered);
     else if (!type.isDynamicDim(0))
       funcs[arg] = Func(weightParam(operand, name, lowered));
     else if (type.getRank() == 4)

@@ -43,13 +43,13 @@ void activationOutput(mlir::Value result, Halide::Func out, LoweredKernel &kerne
 ValueFuncs bindInputs(KernelOp kernel, LoweredKernel &lowered, const TargetInfo &target);
 /// The Halide type of a tensor's elements: float32, bfloat16, or the integers' own.
 Halide::Type elementTypeOf(mlir::Value value);
-/// A 2-D constant [in, out] stored panel-major ([out / panel][in][panel], or with `pairs`
-/// > 1 [out / panel][in / pairs][panel][pairs]: Matmul.h) as the function w(o, i) of its
+/// A 2-D constant [in, out] stored panel-major ([out / panel][in][panel], or with `group`
+/// > 1 [out / panel][in / group][panel][group]: Matmul.h) as the function w(o, i) of its
 /// logical layout.
-Halide::Func panelWeightParam(mlir::Value operand, int64_t panel, int64_t pairs,
+Halide::Func panelWeightParam(mlir::Value operand, int64_t panel, int64_t group,
                               const std::string &name, LoweredKernel &kernel);
 /// The view of a constant [in, out] stored panel-major, its bounds set on `buffer`.
-ArgView panelView(mlir::Value constant, int64_t panel, int64_t pairs,
+ArgView panelView(mlir::Value constant, int64_t panel, int64_t group,
                   Halide::OutputImageParam buffer);
 
 /// A JSON array of integers (shapes and strides in manifests and kernel descriptions).

@@ -23,16 +23,21 @@ int64_t matmulCpuTileCols(int64_t outFeatures, const TargetInfo &target);
 /// 0 (row-major [in, out]) for GPU targets, a weight any other op reads, or a width P
 /// does not divide.
 int64_t weightPanelWidth(mlir::Value constant, const TargetInfo &target);
-/// How many consecutive inputs of a panel's column are stored together, [out / P][in / 2][P][2]
-/// for a bf16 weight on a target with bf16 dot products (vdpbf16ps multiplies such a pair
-/// per lane); 1 otherwise.
-int64_t weightPairs(mlir::Value constant, const TargetInfo &target);
+/// How many consecutive inputs of a panel's column are stored together ([out / P][in / G][P][G])
+/// because a dot product instruction multiplies them in one lane: 2 for a bf16 weight on a
+/// target with bf16 dot products (vdpbf16ps), 4 for an int8 weight on one with int8 dot
+/// products (vpdpbusd, sdot), 2 for other int8 weights (pmaddwd pairs); 1 otherwise.
+int64_t weightGroup(mlir::Value constant, const TargetInfo &target);
 
 /// The functions of a matmul kernel that its schedules place.
 struct MatmulFuncs {
   Halide::Func input;                // A(k, r): the (normalized) input rows
-  Halide::Func roundedInput;         // A rounded to bf16, for a bf16 weight (else undefined)
-  int64_t pairs = 1;                 // weightPairs of the weight
+  // A in the weight's narrower format, once per row block: rounded to bf16, or quantized to
+  // int8 with each row's own scale (rowMax / 127). Undefined for a float32 weight.
+  Halide::Func narrowInput;
+  Halide::Func rowMax;               // max_k |A(k, r)|, for int8, over rowK
+  Halide::RDom rowK;
+  int64_t group = 1;                 // weightGroup of the weight
   std::optional<NormFuncs> prologue; // the norm computed into `input`, if fused
   bool patches = false;              // `input` gathers an image's patches (conv2d)
   Halide::Func weight;               // W(o, k)

@@ -48,12 +48,17 @@ int64_t blockc::weightPanelWidth(mlir::Value constant, const TargetInfo &target)
   return panel < out && out % panel == 0 ? panel : 0;
 }
 
-int64_t blockc::weightPairs(mlir::Value constant, const TargetInfo &target) {
+int64_t blockc::weightGroup(mlir::Value constant, const TargetInfo &target) {
   auto type = mlir::cast<mlir::RankedTensorType>(constant.getType());
-  if (!type.getElementType().isBF16() || !target.hasBF16Dot() ||
-      !weightPanelWidth(constant, target) || type.getDimSize(0) % 2)
+  mlir::Type element = type.getElementType();
+  if (!weightPanelWidth(constant, target))
     return 1;
-  return 2;
+  int64_t group = 1;
+  if (element.isBF16() && target.hasBF16Dot())
+    group = 2;
+  else if (element.isInteger(8))
+    group = target.hasInt8Dot() ? 4 : 2;
+  return type.getDimSize(0) % group == 0 ? group : 1;
 }
 
 LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
@@ -74,18 +79,45 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
       f.k = RDom(0, int(f.inFeatures), "k");
       f.weight = funcs.lookup(weight);
       f.acc = Func("acc");
-      f.acc(c, r) = linear.getBias() ? funcs.lookup(linear.getBias())(c) : Expr(0.f);
-      if (mlir::cast<mlir::RankedTensorType>(weight.getType()).getElementType().isBF16()) {
-        // bf16 products accumulated in float32: the input rounded as the weight was.
-        auto arg = mlir::cast<mlir::BlockArgument>(weight);
-        f.pairs = weightPairs(kernel.getOperand(arg.getArgNumber()), target);
-        f.roundedInput = Func("rounded_input");
-        f.roundedInput(c, r) = cast(BFloat(16), f.input(c, r));
-        f.acc(c, r) += cast<float>(f.roundedInput(f.k, r)) * cast<float>(f.weight(c, f.k));
-      } else {
+      Expr bias = linear.getBias() ? funcs.lookup(linear.getBias())(c) : Expr(0.f);
+      mlir::Type element = mlir::cast<mlir::RankedTensorType>(weight.getType()).getElementType();
+      if (element.isF32()) {
+        f.acc(c, r) = bias;
         f.acc(c, r) += f.input(f.k, r) * f.weight(c, f.k);
+        funcs[linear.getResult()] = f.acc;
+        afterLinear = true;
+        continue;
       }
-      funcs[linear.getResult()] = f.acc;
+      f.group = weightGroup(kernel.getOperand(mlir::cast<mlir::BlockArgument>(weight).getArgNumber()),
+                            target);
+      f.narrowInput = Func("narrow_input");
+      if (element.isBF16()) {
+        // bf16 products accumulated in float32: the input rounded as the weight was.
+        f.narrowInput(c, r) = cast(BFloat(16), f.input(c, r));
+        f.acc(c, r) = bias;
+        f.acc(c, r) += cast<float>(f.narrowInput(f.k, r)) * cast<float>(f.weight(c, f.k));
+        funcs[linear.getResult()] = f.acc;
+      } else {
+        // int8: each row quantized with its own scale rowMax / 127, int32 sums, and the
+        // product of the two scales and the bias applied to them. vpdpbusd multiplies
+        // unsigned inputs: q + 128, whose extra 128 * sum_k W[k, o] the sum starts without.
+        f.rowK = RDom(0, int(f.inFeatures), "kr");
+        f.rowMax = Func("row_max");
+        f.rowMax(r) = 0.f;
+        f.rowMax(r) = max(f.rowMax(r), abs(f.input(f.rowK, r)));
+        Expr toInt8 = 127.f / max(f.rowMax(r), 1e-30f);
+        Expr q = clamp(round(f.input(c, r) * toInt8), -127.f, 127.f);
+        const bool unsignedInput = target.hasUnsignedInt8Dot();
+        f.narrowInput(c, r) = unsignedInput ? cast<uint8_t>(q + 128.f) : cast<int8_t>(q);
+        Func sums = funcs.lookup(linear.getWeightSums());
+        f.acc(c, r) = unsignedInput ? -128 * sums(c) : Expr(0);
+        f.acc(c, r) += cast<int32_t>(f.narrowInput(f.k, r)) * cast<int32_t>(f.weight(c, f.k));
+        Func dequantized("dequantized");
+        dequantized(c, r) = cast<float>(f.acc(c, r)) *
+                                (f.rowMax(r) * (1.f / 127.f) * funcs.lookup(linear.getWeightScales())(c)) +
+                            bias;
+        funcs[linear.getResult()] = dequantized;
+      }
       afterLinear = true;
     } else if (auto patches = mlir::dyn_cast<PatchesOp>(op)) {
       funcs[patches.getResult()] = definePatches(patches, funcs, f.v);

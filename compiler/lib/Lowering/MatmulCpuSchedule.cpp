@@ -158,23 +158,24 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
   } else {
     tileRowsOf(f.out, rowBlock, tileRows);
   }
-  // A bf16 weight stored in pairs is reduced a pair per lane (vdpbf16ps): the pair is the
-  // innermost, vectorized reduction, the blocks and unrolling count pairs.
-  const int pairs = int(f.pairs);
-  const int64_t steps = f.inFeatures / pairs;
-  const int64_t kBlock = kBlockOf(steps, knobs.at("k_block") / pairs);
+  // A weight stored in groups of inputs (Matmul.h: weightGroup) is reduced a group per lane
+  // (vdpbf16ps, vpdpbusd, pmaddwd): the group is the innermost, vectorized reduction, the
+  // blocks and unrolling count groups.
+  const int group = int(f.group);
+  const int64_t steps = f.inFeatures / group;
+  const int64_t kBlock = kBlockOf(steps, knobs.at("k_block") / group);
   int64_t unroll = knobs.at("k_unroll");
   while (steps % unroll)
     unroll /= 2;
   Stage update = f.acc.update();
   RVar kb("kb"), k("k"), ku("ku"), kp("kp"), kAll = f.k;
-  std::vector<VarOrRVar> pair;
-  if (pairs > 1) {
-    update.split(f.k, kAll, kp, pairs);
-    pair.push_back(kp);
+  std::vector<VarOrRVar> inGroup;
+  if (group > 1) {
+    update.split(f.k, kAll, kp, group);
+    inGroup.push_back(kp);
   }
   auto order = [&](std::vector<VarOrRVar> loops) {
-    loops.insert(loops.begin(), pair.begin(), pair.end());
+    loops.insert(loops.begin(), inGroup.begin(), inGroup.end());
     update.reorder(loops);
   };
   if (kBlock == 0) {
@@ -192,14 +193,26 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
         .tile(c, r, ct, rt, c, r, tileCols, tileRows, TailStrategy::GuardWithIf);
     order({c, r, ku, k, ct, rt, kb});
   }
-  if (pairs > 1)
+  if (group > 1)
     update.atomic().vectorize(kp);
   update.unroll(ku).vectorize(c, vectorWidth).unroll(c).unroll(r);
-  // The input rounded to bf16 once per row block, not once per column panel.
-  if (f.roundedInput.defined())
-    f.roundedInput.compute_at(f.out, rb)
+  // The input in the weight's format once per row block, not once per column panel (an
+  // int8 row's scale first).
+  if (f.narrowInput.defined()) {
+    const TailStrategy rowTail =
+        f.runTimeTokens ? TailStrategy::GuardWithIf : TailStrategy::Auto;
+    f.narrowInput.compute_at(f.out, rb)
         .vectorize(c, target.vectorWithin(f.inFeatures))
-        .parallel(r, tileRows, f.runTimeTokens ? TailStrategy::GuardWithIf : TailStrategy::Auto);
+        .parallel(r, tileRows, rowTail);
+    if (f.rowMax.defined()) {
+      f.rowMax.compute_at(f.out, rb).parallel(r, tileRows, rowTail);
+      RVar k(f.rowK);
+      f.rowMax.update()
+          .parallel(r, tileRows, TailStrategy::GuardWithIf)
+          .atomic()
+          .vectorize(k, target.vectorWithin(f.inFeatures), TailStrategy::GuardWithIf);
+    }
+  }
   for (Func &p : f.perChannel)
     p.compute_root();
   // A norm prologue, or an image's patches (gathered once into rows the register tiles

@@ -2,7 +2,8 @@
 //
 // Run once per weight file: the transpose of a PyTorch [out, in] weight to [in, out] (of
 // several joined along `out`: a merged query/key/value), biases joined, and BatchNorm folded
-// into a linear's weight and bias. With s and t the BatchNorm's scale and
+// into a linear's weight and bias, and a weight rounded to bf16 or quantized to int8
+// (--precision). With s and t the BatchNorm's scale and
 // shift over its channels (batchNormScaleShift):
 //   input side  (BN before the linear): W'[i, o] = s[i] W[i, o], b'[o] = b[o] + sum_i t[i] W[i, o]
 //   output side (BN after the linear):  W'[i, o] = W[i, o] s[o], b'[o] = b[o] s[o] + t[o]
@@ -65,10 +66,23 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
       Func t("transposed");
       t(i, o) = in(transpose.getInput())(at);
       funcs[transpose.getResult()] = t;
-    } else if (auto round = mlir::dyn_cast<ToBF16Op>(op)) {
+    } else if (auto toBF16 = mlir::dyn_cast<ToBF16Op>(op)) {
       Func rounded("rounded");
-      rounded(o, i) = cast(BFloat(16), in(round.getInput())(o, i));
-      funcs[round.getResult()] = rounded;
+      rounded(o, i) = cast(BFloat(16), in(toBF16.getInput())(o, i));
+      funcs[toBF16.getResult()] = rounded;
+    } else if (auto quantize = mlir::dyn_cast<QuantizeOp>(op)) {
+      // Per output channel o: scale = max_i |W| / 127, q = round(W / scale), sum_i q.
+      Func weight = in(quantize.getInput());
+      RDom k(0, int(mlir::cast<mlir::RankedTensorType>(quantize.getInput().getType()).getDimSize(0)),
+             "k");
+      Func scales("scales"), values("quantized"), sums("sums");
+      scales(o) = maximum(abs(weight(o, k))) * (1.f / 127.f);
+      values(o, i) = cast<int8_t>(clamp(round(weight(o, i) / max(scales(o), 1e-30f)), -127.f, 127.f));
+      sums(o) = sum(cast<int32_t>(values(o, k)));
+      perChannel.push_back(scales); // computed once, not per value
+      funcs[quantize.getValues()] = values;
+      funcs[quantize.getScales()] = scales;
+      funcs[quantize.getSums()] = sums;
     } else {
       bool inputSide = mlir::isa<FoldBatchNormInputOp>(op);
       auto fold = [&](auto foldOp) {
@@ -101,7 +115,7 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
     Func value = in(body.getTerminator()->getOperand(index));
     // A CPU matmul's weight is written panel-major (Matmul.h: weightPanelWidth).
     if (int64_t panel = weightPanelWidth(result, target)) {
-      const int n = int(panel), m = int(weightPairs(result, target));
+      const int n = int(panel), m = int(weightGroup(result, target));
       Func packed(kernel.getSymName().str() + "_panels");
       Var p("p"), k("k"), kp("kp"), c("c");
       if (m > 1)

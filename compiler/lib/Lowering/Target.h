@@ -37,6 +37,13 @@ struct TargetInfo {
   bool isArm() const { return halide.arch == Halide::Target::ARM; }
   /// bf16 dot products into float32 (AVX512-BF16's vdpbf16ps, two products per lane).
   bool hasBF16Dot() const { return halide.has_feature(Halide::Target::AVX512_Zen4) && !isGpu(); }
+  /// int8 dot products into int32, four products per lane: AVX512-VNNI's vpdpbusd (unsigned
+  /// by signed bytes: hasUnsignedInt8Dot) or AArch64's sdot (signed by signed).
+  bool hasInt8Dot() const {
+    return !isGpu() && (halide.has_feature(Halide::Target::AVX512_Zen4) ||
+                        (isArm() && halide.has_feature(Halide::Target::ARMDotProd)));
+  }
+  bool hasUnsignedInt8Dot() const { return hasInt8Dot() && !isArm(); }
   bool isGpu() const { return !device.empty(); }
   /// Warp shuffles (Halide's gpu_lanes) exist only in Halide's CUDA backend.
   bool hasWarpShuffles() const { return device == "cuda"; }

@@ -49,9 +49,10 @@ public:
         weightOnly.insert(op);
         // A weight is rounded in the kernel that computes it, so only the rounded copy is
         // stored.
-        if (auto round = dyn_cast<ToBF16Op>(op)) {
-          Operation *producer = round.getInput().getDefiningOp();
-          if (grouped(producer) && round.getInput().hasOneUse()) {
+        if (isa<ToBF16Op, QuantizeOp>(op)) {
+          Value weight = op->getOperand(0);
+          Operation *producer = weight.getDefiningOp();
+          if (grouped(producer) && weight.hasOneUse()) {
             groupOf[op] = groupOf[producer];
             groups[groupOf[op]].second.push_back(op);
             continue;
@@ -93,23 +94,26 @@ public:
     for (auto &[kind, ops] : groups)
       outline(kind, ops);
     // Name kernels in execution order: p0_transpose, ..., k0_matmul, k1_attention, ...,
-    // with the number format of a kernel that reads or writes bf16: k0_matmul_bf16.
+    // with the number format of a kernel that reads or writes bf16 or int8: k0_matmul_bf16.
     int prepared = 0, ran = 0;
     func.walk([&](KernelOp kernel) {
       bool prepare = kernel.getKind() == KernelKind::Prepare;
       // A prepare kernel is named after its last op but the rounding (a transpose, of
       // joined weights too).
       Operation *last = kernel.getBody().front().getTerminator()->getPrevNode();
-      while (isa<ToBF16Op>(last) && last->getPrevNode())
+      while (isa<ToBF16Op, QuantizeOp>(last) && last->getPrevNode())
         last = last->getPrevNode();
       std::string name = prepare ? last->getName().stripDialect().str()
                                  : stringifyKernelKind(kernel.getKind()).str();
-      auto isBF16 = [](Type type) {
-        return cast<RankedTensorType>(type).getElementType().isBF16();
+      auto has = [&](auto isElement) {
+        auto test = [&](Type type) { return isElement(cast<RankedTensorType>(type).getElementType()); };
+        return llvm::any_of(kernel->getOperandTypes(), test) ||
+               llvm::any_of(kernel->getResultTypes(), test);
       };
-      if (llvm::any_of(kernel->getOperandTypes(), isBF16) ||
-          llvm::any_of(kernel->getResultTypes(), isBF16))
+      if (has([](Type t) { return t.isBF16(); }))
         name += "_bf16";
+      else if (has([](Type t) { return t.isInteger(8); }))
+        name += "_int8";
       kernel.setSymName((prepare ? "p" + std::to_string(prepared++)
                                  : "k" + std::to_string(ran++)) + "_" + name);
     });

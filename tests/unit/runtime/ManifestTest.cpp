@@ -92,11 +92,12 @@ TEST(ManifestTest, PrecisionAndConstantTypes) {
   EXPECT_EQ(bf16.constants[0].dtype, ElementType::BF16);
   EXPECT_EQ(elementBytes(bf16.constants[0].dtype), 2u);
   EXPECT_HAS(errorAfter([](json::object &o) { o["precision"] = "int3"; }),
-             "manifest: 'precision': is 'int3' (expected \"fp32\" or \"bf16\")");
+             "manifest: 'precision': is 'int3' (expected \"fp32\", \"bf16\" or \"int8\")");
   EXPECT_HAS(errorAfter([](json::object &o) {
                o["constants"].as_array()[0].as_object()["dtype"] = "F16";
              }),
-             "manifest: constants[0].dtype: is 'F16' (expected \"F32\" or \"BF16\")");
+             "manifest: constants[0].dtype: is 'F16' (expected \"F32\", \"BF16\", \"I8\" or "
+             "\"I32\")");
 }
 
 TEST(ManifestTest, NotJson) {

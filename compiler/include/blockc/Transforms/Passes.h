@@ -18,14 +18,14 @@ namespace blockc {
 /// The compiler's pipeline, on each function: verify the block, sink norms below poolings,
 /// fold BatchNorms, merge identical ops (CSE: the transposes of a weight that several
 /// linears read), join the linears of one input, round the linears' weights to `precision`
-/// ("fp32" or "bf16"), fuse kernels, plan buffers. What it leaves for the lowering (kernel
+/// ("fp32", "bf16" or "int8"), fuse kernels, plan buffers. What it leaves for the lowering (kernel
 /// kinds, slots, constants, slot sizes) is declared by the dialect (BlockcOps.td,
 /// BlockcDialect.td).
 void buildBlockPipeline(mlir::OpPassManager &pm, const std::string &precision = "fp32");
 
 /// The precisions `--precision` and blockc-reduce-precision take.
 inline bool isKnownPrecision(llvm::StringRef precision) {
-  return precision == "fp32" || precision == "bf16";
+  return precision == "fp32" || precision == "bf16" || precision == "int8";
 }
 
 } // namespace blockc

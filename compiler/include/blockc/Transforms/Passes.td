@@ -53,12 +53,14 @@ def ReducePrecision : Pass<"blockc-reduce-precision", "mlir::func::FuncOp"> {
   let description = [{
     With `precision=bf16`, each linear's weight, after BatchNorm folding and joining, is
     rounded to bf16 (`to_bf16`, computed in the `prepare` kernel that produces the weight):
-    the matmul then reads its input rounded to bf16 too and accumulates in float32. Norms,
-    softmax, attention, the residual stream and the outputs stay float32. `fp32` (the
-    default) changes nothing.
+    the matmul then reads its input rounded to bf16 too and accumulates in float32. With
+    `precision=int8`, each weight is quantized per output channel (`quantize`: int8 values,
+    scales, column sums) and the linear takes the scales and sums: the matmul quantizes
+    each input row with its own scale and accumulates in int32. Norms, softmax, attention,
+    the residual stream and the outputs stay float32. `fp32` (the default) changes nothing.
   }];
   let options = [Option<"precision", "precision", "std::string", "\"fp32\"",
-                        "the linears' number format: fp32 or bf16">];
+                        "the linears' number format: fp32, bf16 or int8">];
   let dependentDialects = ["blockc::BlockcDialect"];
 }
 

@@ -11,10 +11,17 @@ include "mlir/IR/RegionKindInterface.td"
 def Blockc_F32Tensor : RankedTensorOf<[F32]>;
 // Integers per token [B, N]: token ids, or an attention mask (1 = token, 0 = padding).
 def Blockc_IdsTensor : RankedTensorOf<[I64, I32]>;
-// A linear's weight rounded to bf16 at bind time (--precision bf16).
+// A linear's weight in a narrower format, made at bind time: rounded to bf16 (--precision
+// bf16), or quantized to int8 with its per-output scales and column sums (--precision int8).
 def Blockc_BF16Tensor : RankedTensorOf<[BF16]>;
-def Blockc_LinearWeight : AnyTypeOf<[Blockc_F32Tensor, Blockc_BF16Tensor]>;
-def Blockc_AnyTensor : AnyTypeOf<[Blockc_F32Tensor, Blockc_IdsTensor, Blockc_BF16Tensor]>;
+def Blockc_I8Tensor : RankedTensorOf<[I8]>;
+def Blockc_I32Tensor : RankedTensorOf<[I32]>;
+def Blockc_LinearWeight : AnyTypeOf<[Blockc_F32Tensor, Blockc_BF16Tensor, Blockc_I8Tensor]>;
+// What a kernel may take or give: activations, ids, and bind-time constants of any format.
+def Blockc_AnyTensor : AnyTypeOf<[Blockc_F32Tensor, Blockc_IdsTensor, Blockc_BF16Tensor,
+                                  Blockc_I8Tensor]>;
+def Blockc_KernelValue : AnyTypeOf<[Blockc_F32Tensor, Blockc_BF16Tensor, Blockc_I8Tensor,
+                                    Blockc_I32Tensor]>;
 
 //===----------------------------------------------------------------------===//
 // Weights and their bind-time transformations
@@ -54,6 +61,21 @@ def Blockc_ToBF16Op : Blockc_Op<"to_bf16", [Pure]> {
   let arguments = (ins Blockc_F32Tensor:$input);
   let results = (outs Blockc_BF16Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Blockc_QuantizeOp : Blockc_Op<"quantize", [Pure]> {
+  let summary = "a weight [in, out] quantized to int8 per output channel at bind time";
+  let description = [{
+    What `--precision int8` does to a linear's weight, after every other bind-time
+    transformation: symmetric scales per output channel, scale[o] = max_i |W[i, o]| / 127,
+    values q[i, o] = round(W[i, o] / scale[o]) in [-127, 127] (ties to even), and each
+    channel's sum of q, sum[o] = sum_i q[i, o] (what a dot product of unsigned inputs,
+    x + 128, subtracts).
+  }];
+  let arguments = (ins Blockc_F32Tensor:$input);
+  let results = (outs Blockc_I8Tensor:$values, Blockc_F32Tensor:$scales, Blockc_I32Tensor:$sums);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($values) `,` type($scales) `,` type($sums)";
   let hasVerifier = 1;
 }
 
@@ -129,19 +151,30 @@ def Blockc_BatchNormOp : Blockc_Op<"batch_norm", [Pure, AllTypesMatch<["input", 
 // Linear algebra and attention
 //===----------------------------------------------------------------------===//
 
-def Blockc_LinearOp : Blockc_Op<"linear", [Pure]> {
+def Blockc_LinearOp : Blockc_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let summary = "y = x W + b with W laid out [in, out]";
   let description = [{
     A bf16 weight (`blockc.to_bf16`) makes it a bf16 matmul: x is rounded to bf16 too, the
-    products are accumulated in float32, and y is float32.
+    products are accumulated in float32, and y is float32. An int8 weight (`blockc.quantize`)
+    comes with its per-output scales and column sums: each row of x is quantized to int8
+    with its own scale (max |x| / 127), the products are accumulated in int32 and
+    y = acc * row scale * scales[o] + b.
   }];
-  let arguments = (ins Blockc_F32Tensor:$input, Blockc_LinearWeight:$weight, Optional<Blockc_F32Tensor>:$bias);
+  let arguments = (ins Blockc_F32Tensor:$input, Blockc_LinearWeight:$weight,
+                       Optional<Blockc_F32Tensor>:$bias,
+                       Optional<Blockc_F32Tensor>:$weight_scales,
+                       Optional<Blockc_I32Tensor>:$weight_sums);
   let results = (outs Blockc_F32Tensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight)
-    (`,` type($bias)^)? `->` type($result)
+    $input `,` $weight (`,` $bias^)? (`scales` $weight_scales^ `sums` $weight_sums)? attr-dict
+    `:` type($input) `,` type($weight) (`,` type($bias)^)?
+    (`scales` type($weight_scales)^ `sums` type($weight_sums))? `->` type($result)
   }];
   let hasVerifier = 1;
+  let builders = [OpBuilder<(ins "mlir::Type":$result, "mlir::Value":$input,
+      "mlir::Value":$weight, "mlir::Value":$bias), [{
+    build($_builder, $_state, result, input, weight, bias, mlir::Value(), mlir::Value());
+  }]>];
 }
 
 def Blockc_SliceOp : Blockc_Op<"slice", [Pure]> {
@@ -334,7 +367,7 @@ def Blockc_KernelOp : Blockc_Op<"kernel", [IsolatedFromAbove,
   let arguments = (ins Variadic<Blockc_AnyTensor>:$inputs, Blockc_KernelKind:$kind,
                        StrAttr:$sym_name, OptionalAttr<DenseI64ArrayAttr>:$slots,
                        OptionalAttr<DenseI64ArrayAttr>:$constants);
-  let results = (outs Variadic<Blockc_LinearWeight>:$results);
+  let results = (outs Variadic<Blockc_KernelValue>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     $kind $sym_name `(` $inputs `)` attr-dict `:` functional-type($inputs, $results) $body
@@ -347,7 +380,7 @@ def Blockc_KernelOp : Blockc_Op<"kernel", [IsolatedFromAbove,
 
 def Blockc_YieldOp : Blockc_Op<"yield", [Pure, Terminator, HasParent<"KernelOp">]> {
   let summary = "the outputs of a kernel group";
-  let arguments = (ins Variadic<Blockc_LinearWeight>:$values);
+  let arguments = (ins Variadic<Blockc_KernelValue>:$values);
   let assemblyFormat = "($values^ `:` type($values))? attr-dict";
   let builders = [OpBuilder<(ins), [{ }]>];
 }

@@ -16,12 +16,24 @@
 namespace blockc {
 namespace rt {
 
-/// The element type of an input or output (F32, I64, I32) or of a constant (F32, BF16).
-enum class ElementType { F32, I64, I32, BF16 };
+/// The element type of an input or output (F32, I64, I32) or of a constant (F32, BF16, I8,
+/// I32).
+enum class ElementType { F32, I64, I32, BF16, I8 };
 
 /// The bytes of one element of `type`.
 inline size_t elementBytes(ElementType type) {
-  return type == ElementType::I64 ? 8 : type == ElementType::BF16 ? 2 : 4;
+  switch (type) {
+  case ElementType::I64:
+    return 8;
+  case ElementType::BF16:
+    return 2;
+  case ElementType::I8:
+    return 1;
+  case ElementType::F32:
+  case ElementType::I32:
+    break;
+  }
+  return 4;
 }
 
 /// Tokens: the scalar int32 argument that carries the run's sequence length S to a kernel
@@ -129,7 +141,8 @@ struct ConstantSpec {
   int64_t id = 0;
   std::vector<int64_t> shape;
   int64_t elements = 1;
-  /// F32, or BF16 (a weight rounded for a bf16 matmul: "dtype": "BF16").
+  /// F32; BF16 (a weight rounded for a bf16 matmul); I8 and I32 (a weight quantized for an
+  /// int8 matmul, and its column sums).
   ElementType dtype = ElementType::F32;
 };
 
@@ -146,7 +159,7 @@ struct SlotSpec {
 struct Manifest {
   int64_t abiVersion = 0;
   std::string block, specHash, target, arch;
-  /// The linears' number format: "fp32" or "bf16" ("precision"; fp32 when absent).
+  /// The linears' number format: "fp32", "bf16" or "int8" ("precision"; fp32 when absent).
   std::string precision = "fp32";
   /// Where the kernels run: "" (the CPU) or "cuda" (an NVIDIA GPU; "target" has -cuda-).
   std::string device;
