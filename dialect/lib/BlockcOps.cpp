@@ -116,10 +116,16 @@ LogicalResult QuantizeOp::verify() {
   if (in.getRank() != 2 || !in.hasStaticShape() || values.getShape() != in.getShape())
     return emitOpError() << "expects an [in, out] weight and values of its shape, got " << in
                          << " to " << values;
+  const int64_t group = getGroupAttr().getInt();
+  if (group <= 0 || in.getDimSize(0) % group != 0)
+    return emitOpError() << "group " << group << " does not divide the "
+                         << in.getDimSize(0) << " inputs";
   const int64_t perChannel[] = {in.getDimSize(1)};
+  const int64_t perGroup[] = {in.getDimSize(0) / group, in.getDimSize(1)};
   if (tensorType(getScales()).getShape() != ArrayRef(perChannel) ||
-      tensorType(getSums()).getShape() != ArrayRef(perChannel))
-    return emitOpError() << "expects scales and sums [" << in.getDimSize(1) << "], got "
+      tensorType(getSums()).getShape() != ArrayRef(perGroup))
+    return emitOpError() << "expects scales [" << in.getDimSize(1) << "] and sums ["
+                         << perGroup[0] << ", " << perGroup[1] << "], got "
                          << getScales().getType() << " and " << getSums().getType();
   return success();
 }
@@ -199,8 +205,11 @@ LogicalResult LinearOp::verify() {
   if (quantized) {
     if (failed(verifyPerChannel(*this, weight.getDimSize(1), getWeightScales())))
       return failure();
-    if (tensorType(getWeightSums()).getShape() != ArrayRef<int64_t>{weight.getDimSize(1)})
-      return emitOpError() << "expects sums [" << weight.getDimSize(1) << "], got "
+    auto sums = tensorType(getWeightSums());
+    if (sums.getRank() != 2 || sums.getDimSize(1) != weight.getDimSize(1) ||
+        sums.getDimSize(0) <= 0 || weight.getDimSize(0) % sums.getDimSize(0) != 0)
+      return emitOpError() << "expects sums [groups, " << weight.getDimSize(1)
+                           << "] with groups dividing " << weight.getDimSize(0) << ", got "
                            << getWeightSums().getType();
   }
   return success();

@@ -35,8 +35,8 @@
 // FUSED: blockc.kernel matmul "k1_matmul_bf16"
 // INT8-LABEL: func.func @two_linears
 // INT8: %[[T1:.*]] = blockc.transpose
-// INT8-NEXT: %[[Q:.*]], %[[S:.*]], %[[N:.*]] = blockc.quantize %[[T1]] : tensor<8x16xf32> -> tensor<8x16xi8>, tensor<16xf32>, tensor<16xi32>
-// INT8-NEXT: blockc.linear %{{.*}}, %[[Q]], %{{.*}} scales %[[S]] sums %[[N]] : tensor<?x5x8xf32>, tensor<8x16xi8>, tensor<16xf32> scales tensor<16xf32> sums tensor<16xi32> -> tensor<?x5x16xf32>
+// INT8-NEXT: %[[Q:.*]], %[[S:.*]], %[[N:.*]] = blockc.quantize %[[T1]] in groups of 8 : tensor<8x16xf32> -> tensor<8x16xi8>, tensor<16xf32>, tensor<1x16xi32>
+// INT8-NEXT: blockc.linear %{{.*}}, %[[Q]], %{{.*}} scales %[[S]] sums %[[N]] : tensor<?x5x8xf32>, tensor<8x16xi8>, tensor<16xf32> scales tensor<16xf32> sums tensor<1x16xi32> -> tensor<?x5x16xf32>
 // INT8: %[[FW:[^,]*]], %[[FB:.*]] = blockc.fold_bn_input
 // INT8-NEXT: %[[Q2:.*]], %[[S2:.*]], %[[N2:.*]] = blockc.quantize %[[FW]]
 // INT8-NEXT: blockc.linear %{{.*}}, %[[Q2]], %[[FB]] scales %[[S2]] sums %[[N2]]
@@ -44,7 +44,7 @@
 // INT8-FUSED: blockc.kernel prepare "p0_transpose_int8"
 // INT8-FUSED: blockc.transpose
 // INT8-FUSED-NEXT: blockc.quantize
-// INT8-FUSED-NEXT: blockc.yield {{.*}} : tensor<8x16xi8>, tensor<16xf32>, tensor<16xi32>
+// INT8-FUSED-NEXT: blockc.yield {{.*}} : tensor<8x16xi8>, tensor<16xf32>, tensor<1x16xi32>
 // INT8-FUSED: blockc.kernel matmul "k0_matmul_int8"
 // INT8-FUSED: blockc.kernel prepare "p2_fold_bn_input_int8"
 // INT8-FUSED: blockc.kernel matmul "k1_matmul_int8"
@@ -63,4 +63,29 @@ func.func @two_linears(%x: tensor<?x5x8xf32>) -> tensor<?x5x8xf32> {
   %fw, %fb = blockc.fold_bn_input %t2, %g, %be, %m, %v {epsilon = 1.0e-05 : f64} : tensor<16x8xf32>, tensor<16xf32> -> tensor<16x8xf32>, tensor<8xf32>
   %y = blockc.linear %h, %fw, %fb : tensor<?x5x16xf32>, tensor<16x8xf32>, tensor<8xf32> -> tensor<?x5x8xf32>
   return %y : tensor<?x5x8xf32>
+}
+
+// -----
+
+// The int8 input groups: at most 64 inputs dividing K, whole multiples of 4 where K is a
+// multiple of 4 (of 2 where it is even).
+// INT8-LABEL: func.func @groups
+// INT8: blockc.quantize %{{.*}} in groups of 48 : tensor<96x4xf32> -> tensor<96x4xi8>, tensor<4xf32>, tensor<2x4xi32>
+// INT8: blockc.quantize %{{.*}} in groups of 40 : tensor<200x4xf32> -> tensor<200x4xi8>, tensor<4xf32>, tensor<5x4xi32>
+// INT8: blockc.quantize %{{.*}} in groups of 30 : tensor<30x4xf32> -> tensor<30x4xi8>, tensor<4xf32>, tensor<1x4xi32>
+// INT8: blockc.quantize %{{.*}} in groups of 25 : tensor<75x4xf32> -> tensor<75x4xi8>, tensor<4xf32>, tensor<3x4xi32>
+// CHECK-LABEL: func.func @groups
+// FP32-LABEL: func.func @groups
+// FUSED-LABEL: func.func @groups
+// INT8-FUSED-LABEL: func.func @groups
+func.func @groups(%a: tensor<?x5x96xf32>, %b: tensor<?x5x200xf32>, %c: tensor<?x5x30xf32>, %d: tensor<?x5x75xf32>) -> (tensor<?x5x4xf32>, tensor<?x5x4xf32>, tensor<?x5x4xf32>, tensor<?x5x4xf32>) {
+  %wa = blockc.weight "a.weight" : tensor<96x4xf32>
+  %wb = blockc.weight "b.weight" : tensor<200x4xf32>
+  %wc = blockc.weight "c.weight" : tensor<30x4xf32>
+  %wd = blockc.weight "d.weight" : tensor<75x4xf32>
+  %ya = blockc.linear %a, %wa : tensor<?x5x96xf32>, tensor<96x4xf32> -> tensor<?x5x4xf32>
+  %yb = blockc.linear %b, %wb : tensor<?x5x200xf32>, tensor<200x4xf32> -> tensor<?x5x4xf32>
+  %yc = blockc.linear %c, %wc : tensor<?x5x30xf32>, tensor<30x4xf32> -> tensor<?x5x4xf32>
+  %yd = blockc.linear %d, %wd : tensor<?x5x75xf32>, tensor<75x4xf32> -> tensor<?x5x4xf32>
+  return %ya, %yb, %yc, %yd : tensor<?x5x4xf32>, tensor<?x5x4xf32>, tensor<?x5x4xf32>, tensor<?x5x4xf32>
 }

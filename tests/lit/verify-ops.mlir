@@ -652,9 +652,9 @@ func.func @linear_int8_without_scales(%x: tensor<?x5x8xf32>, %w: tensor<8x4xi8>)
 
 // -----
 
-func.func @linear_int8_wrong_sums(%x: tensor<?x5x8xf32>, %w: tensor<8x4xi8>, %s: tensor<4xf32>, %n: tensor<8xi32>) -> tensor<?x5x4xf32> {
-  // expected-error @+1 {{expects sums [4], got 'tensor<8xi32>'}}
-  %y = blockc.linear %x, %w scales %s sums %n : tensor<?x5x8xf32>, tensor<8x4xi8> scales tensor<4xf32> sums tensor<8xi32> -> tensor<?x5x4xf32>
+func.func @linear_int8_wrong_sums(%x: tensor<?x5x8xf32>, %w: tensor<8x4xi8>, %s: tensor<4xf32>, %n: tensor<3x4xi32>) -> tensor<?x5x4xf32> {
+  // expected-error @+1 {{expects sums [groups, 4] with groups dividing 8, got 'tensor<3x4xi32>'}}
+  %y = blockc.linear %x, %w scales %s sums %n : tensor<?x5x8xf32>, tensor<8x4xi8> scales tensor<4xf32> sums tensor<3x4xi32> -> tensor<?x5x4xf32>
   return %y : tensor<?x5x4xf32>
 }
 
@@ -662,7 +662,16 @@ func.func @linear_int8_wrong_sums(%x: tensor<?x5x8xf32>, %w: tensor<8x4xi8>, %s:
 
 func.func @quantize_scales_shape() -> tensor<4x8xi8> {
   %w = blockc.weight "w" : tensor<4x8xf32>
-  // expected-error @+1 {{expects scales and sums [8], got 'tensor<4xf32>' and 'tensor<8xi32>'}}
-  %q, %s, %n = blockc.quantize %w : tensor<4x8xf32> -> tensor<4x8xi8>, tensor<4xf32>, tensor<8xi32>
+  // expected-error @+1 {{expects scales [8] and sums [2, 8], got 'tensor<4xf32>' and 'tensor<2x8xi32>'}}
+  %q, %s, %n = blockc.quantize %w in groups of 2 : tensor<4x8xf32> -> tensor<4x8xi8>, tensor<4xf32>, tensor<2x8xi32>
+  return %q : tensor<4x8xi8>
+}
+
+// -----
+
+func.func @quantize_group_divides() -> tensor<4x8xi8> {
+  %w = blockc.weight "w" : tensor<4x8xf32>
+  // expected-error @+1 {{group 3 does not divide the 4 inputs}}
+  %q, %s, %n = blockc.quantize %w in groups of 3 : tensor<4x8xf32> -> tensor<4x8xi8>, tensor<8xf32>, tensor<1x8xi32>
   return %q : tensor<4x8xi8>
 }

@@ -130,7 +130,7 @@ def test_real_minilm_matches_sentence_transformers(tmp_path):
     assert cos.min() >= 0.99999 and np.abs(emb - ref).max() <= 1e-5
 
 
-@pytest.mark.parametrize("precision", ["bf16"])
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
 def test_real_minilm_in_reduced_precision_stays_close(precision, tmp_path):
     """precision="bf16" (weights rounded when bound, bf16 matmuls) and "int8" (weights
     quantized per channel, inputs per token) on real sentences of every length: each

@@ -33,11 +33,17 @@ int64_t weightGroup(mlir::Value constant, const TargetInfo &target);
 struct MatmulFuncs {
   Halide::Func input;                // A(k, r): the (normalized) input rows
   // A in the weight's narrower format, once per row block: rounded to bf16, or quantized to
-  // int8 with each row's own scale (rowMax / 127). Undefined for a float32 weight.
+  // 8 bits per group of inputs of a row (int8). Undefined for a float32 weight.
   Halide::Func narrowInput;
-  Halide::Func rowMax;               // max_k |A(k, r)|, for int8, over rowK
-  Halide::RDom rowK;
   int64_t group = 1;                 // weightGroup of the weight
+  // int8: each row's inputs in groups of `quantGroup`, each group quantized with its own
+  // range [groupMin, groupMax] (over `inGroup`); `dot(c, r, g)` is the int32 sum of group
+  // g's products (its update, over `k`, is the dot product), and acc sums the groups
+  // (over `groups`), each times its scale. Undefined otherwise: acc's update is the dot
+  // product.
+  Halide::Func groupMin, groupMax, dot;
+  Halide::RDom inGroup, groups;
+  int64_t quantGroup = 0;
   std::optional<NormFuncs> prologue; // the norm computed into `input`, if fused
   bool patches = false;              // `input` gathers an image's patches (conv2d)
   Halide::Func weight;               // W(o, k)

@@ -98,24 +98,44 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
         f.acc(c, r) += cast<float>(f.narrowInput(f.k, r)) * cast<float>(f.weight(c, f.k));
         funcs[linear.getResult()] = f.acc;
       } else {
-        // int8: each row quantized with its own scale rowMax / 127, int32 sums, and the
-        // product of the two scales and the bias applied to them. vpdpbusd multiplies
-        // unsigned inputs: q + 128, whose extra 128 * sum_k W[k, o] the sum starts without.
-        f.rowK = RDom(0, int(f.inFeatures), "kr");
-        f.rowMax = Func("row_max");
-        f.rowMax(r) = 0.f;
-        f.rowMax(r) = max(f.rowMax(r), abs(f.input(f.rowK, r)));
-        Expr toInt8 = 127.f / max(f.rowMax(r), 1e-30f);
-        Expr q = clamp(round(f.input(c, r) * toInt8), -127.f, 127.f);
-        const bool unsignedInput = target.hasUnsignedInt8Dot();
-        f.narrowInput(c, r) = unsignedInput ? cast<uint8_t>(q + 128.f) : cast<int8_t>(q);
+        // int8: each group of a row's inputs quantized to 8 bits over its own range (an
+        // outlier feature costs only its group the resolution), x ~ scale (q - zp) with q
+        // in [0, 255]; stored as q (unsigned, x86: vpdpbusd, pmaddwd) or q - 128 (signed,
+        // AArch64: sdot). Per group, the int32 sum of the stored values times the weights,
+        // plus (offset - zp) times the group's weight sum, is sum (q - zp) W.
+        const int64_t groupCount =
+            mlir::cast<mlir::RankedTensorType>(linear.getWeightSums().getType()).getDimSize(0);
+        const int g = int(f.inFeatures / groupCount);
+        f.quantGroup = g;
+        f.inGroup = RDom(0, g, "kg");
+        Var grp("g");
+        f.groupMin = Func("group_min");
+        f.groupMax = Func("group_max");
+        f.groupMin(grp, r) = 0.f; // zero is in every range: exactly representable
+        f.groupMax(grp, r) = 0.f;
+        f.groupMin(grp, r) = min(f.groupMin(grp, r), f.input(grp * g + f.inGroup, r));
+        f.groupMax(grp, r) = max(f.groupMax(grp, r), f.input(grp * g + f.inGroup, r));
+        auto scaleOf = [&](Expr group, Expr row) {
+          return max(f.groupMax(group, row) - f.groupMin(group, row), 1e-30f) * (1.f / 255.f);
+        };
+        auto zeroPointOf = [&](Expr group, Expr row) {
+          return round(-f.groupMin(group, row) / scaleOf(group, row));
+        };
+        const bool unsignedInput = !target.isArm();
+        const float offset = unsignedInput ? 0.f : 128.f;
+        Expr q = clamp(round(f.input(c, r) / scaleOf(c / g, r)) + zeroPointOf(c / g, r), 0.f, 255.f);
+        f.narrowInput(c, r) = unsignedInput ? cast<uint8_t>(q) : cast<int8_t>(q - 128.f);
         Func sums = funcs.lookup(linear.getWeightSums());
-        f.acc(c, r) = unsignedInput ? -128 * sums(c) : Expr(0);
-        f.acc(c, r) += cast<int32_t>(f.narrowInput(f.k, r)) * cast<int32_t>(f.weight(c, f.k));
+        f.dot = Func("group_dot");
+        f.dot(c, r, grp) = cast<int32_t>(offset - zeroPointOf(grp, r)) * sums(c, grp);
+        f.k = RDom(0, g, "k");
+        f.dot(c, r, grp) += cast<int32_t>(f.narrowInput(grp * g + f.k, r)) *
+                            cast<int32_t>(f.weight(c, grp * g + f.k));
+        f.groups = RDom(0, int(groupCount), "groups");
+        f.acc(c, r) = 0.f;
+        f.acc(c, r) += cast<float>(f.dot(c, r, f.groups)) * scaleOf(f.groups, r);
         Func dequantized("dequantized");
-        dequantized(c, r) = cast<float>(f.acc(c, r)) *
-                                (f.rowMax(r) * (1.f / 127.f) * funcs.lookup(linear.getWeightScales())(c)) +
-                            bias;
+        dequantized(c, r) = f.acc(c, r) * funcs.lookup(linear.getWeightScales())(c) + bias;
         funcs[linear.getResult()] = dequantized;
       }
       afterLinear = true;

@@ -60,7 +60,11 @@ MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
   t.tileCols = int(matmulCpuTileCols(f.outFeatures, target));
   // Keep a few registers for the W vectors and the broadcast A value.
   int vectorsPerRow = t.tileCols / target.vectorDividing(t.tileCols);
-  t.tileRows = int(std::min<int64_t>((target.registers - 4) / vectorsPerRow, f.tokens));
+  // An int8 tile holds two sets of accumulators: its group's int32 sums and the float sums
+  // of the groups.
+  const int accumulatorSets = f.dot.defined() ? 2 : 1;
+  t.tileRows = int(std::min<int64_t>((target.registers - 4) / vectorsPerRow / accumulatorSets,
+                                     f.tokens));
   t.tileRows = std::min(t.tileRows, maxRows);
   // A row block is one sample's N rows: rows = B * N, so blocks never overlap (a shifted
   // last block would recompute up to a whole block).
@@ -160,14 +164,23 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
   }
   // A weight stored in groups of inputs (Matmul.h: weightGroup) is reduced a group per lane
   // (vdpbf16ps, vpdpbusd, pmaddwd): the group is the innermost, vectorized reduction, the
-  // blocks and unrolling count groups.
+  // blocks and unrolling count groups. An int8 matmul's dot product is the int32 sum of one
+  // quantization group, computed in registers per group of the float accumulators' update
+  // (its K is the group's, never blocked).
   const int group = int(f.group);
-  const int64_t steps = f.inFeatures / group;
-  const int64_t kBlock = kBlockOf(steps, knobs.at("k_block") / group);
+  const bool grouped = f.dot.defined();
+  const int64_t steps = (grouped ? f.quantGroup : f.inFeatures) / group;
+  const int64_t kBlock = grouped ? 0 : kBlockOf(steps, knobs.at("k_block") / group);
   int64_t unroll = knobs.at("k_unroll");
   while (steps % unroll)
     unroll /= 2;
-  Stage update = f.acc.update();
+  Func dot = grouped ? f.dot : f.acc;
+  if (grouped) {
+    f.acc.compute_at(f.out, innerTiles).vectorize(c, vectorWidth).unroll(c).unroll(r);
+    RVar groups(f.groups);
+    f.acc.update().reorder(c, r, groups).vectorize(c, vectorWidth).unroll(c).unroll(r);
+  }
+  Stage update = dot.update();
   RVar kb("kb"), k("k"), ku("ku"), kp("kp"), kAll = f.k;
   std::vector<VarOrRVar> inGroup;
   if (group > 1) {
@@ -178,7 +191,11 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
     loops.insert(loops.begin(), inGroup.begin(), inGroup.end());
     update.reorder(loops);
   };
-  if (kBlock == 0) {
+  if (grouped) {
+    dot.compute_at(f.acc, RVar(f.groups)).vectorize(c, vectorWidth).unroll(c).unroll(r);
+    update.split(kAll, k, ku, int(unroll));
+    order({c, r, ku, k});
+  } else if (kBlock == 0) {
     // A register tile over the whole of K, per output tile.
     f.acc.compute_at(f.out, innerTiles).vectorize(c, vectorWidth).unroll(c).unroll(r);
     update.split(kAll, k, ku, int(unroll));
@@ -197,20 +214,18 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
     update.atomic().vectorize(kp);
   update.unroll(ku).vectorize(c, vectorWidth).unroll(c).unroll(r);
   // The input in the weight's format once per row block, not once per column panel (an
-  // int8 row's scale first).
+  // int8 row's group ranges first).
   if (f.narrowInput.defined()) {
     const TailStrategy rowTail =
         f.runTimeTokens ? TailStrategy::GuardWithIf : TailStrategy::Auto;
     f.narrowInput.compute_at(f.out, rb)
         .vectorize(c, target.vectorWithin(f.inFeatures))
         .parallel(r, tileRows, rowTail);
-    if (f.rowMax.defined()) {
-      f.rowMax.compute_at(f.out, rb).parallel(r, tileRows, rowTail);
-      RVar k(f.rowK);
-      f.rowMax.update()
-          .parallel(r, tileRows, TailStrategy::GuardWithIf)
-          .atomic()
-          .vectorize(k, target.vectorWithin(f.inFeatures), TailStrategy::GuardWithIf);
+    for (Func range : {f.groupMin, f.groupMax}) {
+      if (!range.defined())
+        continue;
+      range.compute_at(f.out, rb);
+      range.update().parallel(r, tileRows, TailStrategy::GuardWithIf);
     }
   }
   for (Func &p : f.perChannel)

@@ -71,14 +71,17 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
       rounded(o, i) = cast(BFloat(16), in(toBF16.getInput())(o, i));
       funcs[toBF16.getResult()] = rounded;
     } else if (auto quantize = mlir::dyn_cast<QuantizeOp>(op)) {
-      // Per output channel o: scale = max_i |W| / 127, q = round(W / scale), sum_i q.
+      // Per output channel o: scale = max_i |W| / 127, q = round(W / scale), and the sums
+      // of q over each group of inputs.
       Func weight = in(quantize.getInput());
+      const int group = int(quantize.getGroup());
       RDom k(0, int(mlir::cast<mlir::RankedTensorType>(quantize.getInput().getType()).getDimSize(0)),
              "k");
+      RDom inGroup(0, group, "kg");
       Func scales("scales"), values("quantized"), sums("sums");
       scales(o) = maximum(abs(weight(o, k))) * (1.f / 127.f);
       values(o, i) = cast<int8_t>(clamp(round(weight(o, i) / max(scales(o), 1e-30f)), -127.f, 127.f));
-      sums(o) = sum(cast<int32_t>(values(o, k)));
+      sums(o, i) = sum(cast<int32_t>(values(o, i * group + inGroup)));
       perChannel.push_back(scales); // computed once, not per value
       funcs[quantize.getValues()] = values;
       funcs[quantize.getScales()] = scales;

@@ -21,6 +21,18 @@ using namespace blockc;
 
 namespace {
 
+/// The inputs an int8 linear quantizes together: at most 64 (few enough that an outlier
+/// feature costs only its group the resolution, enough that a group's scaling is a small
+/// part of its products), dividing K, and a multiple of 4 (or 2) where K is, so that a group
+/// holds whole dot-product groups (Matmul.h: weightGroup).
+int64_t quantizationGroup(int64_t inFeatures) {
+  const int64_t step = inFeatures % 4 == 0 ? 4 : inFeatures % 2 == 0 ? 2 : 1;
+  for (int64_t g = 64 / step * step; g > step; g -= step)
+    if (inFeatures % g == 0)
+      return g;
+  return step;
+}
+
 struct ReducePrecisionPass : blockc::impl::ReducePrecisionBase<ReducePrecisionPass> {
   using ReducePrecisionBase::ReducePrecisionBase;
 
@@ -47,12 +59,13 @@ struct ReducePrecisionPass : blockc::impl::ReducePrecisionBase<ReducePrecisionPa
           conversion = builder.create<ToBF16Op>(weight.getLoc(),
                                                 type.clone(builder.getBF16Type()), weight);
         } else {
-          auto perChannel = [&](Type element) {
-            return RankedTensorType::get({type.getDimSize(1)}, element);
-          };
+          const int64_t in = type.getDimSize(0), out = type.getDimSize(1);
+          const int64_t group = quantizationGroup(in);
           conversion = builder.create<QuantizeOp>(
               weight.getLoc(), type.clone(builder.getI8Type()),
-              perChannel(builder.getF32Type()), perChannel(builder.getI32Type()), weight);
+              RankedTensorType::get({out}, builder.getF32Type()),
+              RankedTensorType::get({in / group, out}, builder.getI32Type()), weight,
+              builder.getI64IntegerAttr(group));
         }
       }
       linear.getWeightMutable().assign(conversion->getResult(0));

@@ -69,13 +69,17 @@ def Blockc_QuantizeOp : Blockc_Op<"quantize", [Pure]> {
   let description = [{
     What `--precision int8` does to a linear's weight, after every other bind-time
     transformation: symmetric scales per output channel, scale[o] = max_i |W[i, o]| / 127,
-    values q[i, o] = round(W[i, o] / scale[o]) in [-127, 127] (ties to even), and each
-    channel's sum of q, sum[o] = sum_i q[i, o] (what a dot product of unsigned inputs,
-    x + 128, subtracts).
+    values q[i, o] = round(W[i, o] / scale[o]) in [-127, 127] (ties to even), and the sums
+    of q over each `group` of consecutive inputs, sums[g, o] = sum_{i in group g} q[i, o]:
+    the linear quantizes its input in groups of that many inputs, each with its own zero
+    point, which these sums turn into a correction of the group's dot product.
   }];
-  let arguments = (ins Blockc_F32Tensor:$input);
+  let arguments = (ins Blockc_F32Tensor:$input, I64Attr:$group);
   let results = (outs Blockc_I8Tensor:$values, Blockc_F32Tensor:$scales, Blockc_I32Tensor:$sums);
-  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($values) `,` type($scales) `,` type($sums)";
+  let assemblyFormat = [{
+    $input `in` `groups` `of` $group attr-dict `:` type($input) `->` type($values) `,`
+    type($scales) `,` type($sums)
+  }];
   let hasVerifier = 1;
 }
 
@@ -156,9 +160,11 @@ def Blockc_LinearOp : Blockc_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let description = [{
     A bf16 weight (`blockc.to_bf16`) makes it a bf16 matmul: x is rounded to bf16 too, the
     products are accumulated in float32, and y is float32. An int8 weight (`blockc.quantize`)
-    comes with its per-output scales and column sums: each row of x is quantized to int8
-    with its own scale (max |x| / 127), the products are accumulated in int32 and
-    y = acc * row scale * scales[o] + b.
+    comes with its per-output scales and its sums per group of inputs ([in / G, out]): each
+    group of G inputs of a row of x is quantized to 8 bits over its own range
+    (x ~ s (q - z), q in [0, 255]), each group's products are summed in int32 and corrected
+    by z times the group's weight sum, and y = (sum over groups of s times that) *
+    scales[o] + b.
   }];
   let arguments = (ins Blockc_F32Tensor:$input, Blockc_LinearWeight:$weight,
                        Optional<Blockc_F32Tensor>:$bias,
