@@ -288,15 +288,20 @@ def cpu_model():
 
 
 # ---------------------------------------------------------------------------------------
-# The FP32 peak (bench/peak.c)
+# The peaks (bench/peak.c)
 # ---------------------------------------------------------------------------------------
-class Peak:
-    """The machine's FP32 FMA peak on `threads` threads, measured by bench/peak.c (compiled
-    here with `cc -O2 -march=native`). measure() returns the best GFLOP/s of `tries` runs of
-    about `seconds` each; None (and .error says why) where no C compiler is found."""
+PEAK_FORMATS = {"fp32": 0, "bf16": 1, "int8": 2}
 
-    def __init__(self, threads):
+
+class Peak:
+    """The machine's peak on `threads` threads for a number format (fp32 FMA, bf16 or int8
+    dot products: bench/peak.c, compiled here with `cc -O2 -march=native`). measure()
+    returns the best G operations/s of `tries` runs of about `seconds` each; None where no C
+    compiler is found (.error says why) or the CPU has no instruction for the format."""
+
+    def __init__(self, threads, fmt="fp32"):
         self.threads, self.lib, self.error, self.isa = threads, None, None, "?"
+        self.format = PEAK_FORMATS[fmt]
         self._dir = tempfile.TemporaryDirectory(prefix="blockc-peak-")
         so = Path(self._dir.name) / "peak.so"
         cc = os.environ.get("CC", "cc")
@@ -307,18 +312,22 @@ class Peak:
             self.error = f"could not build bench/peak.c with {cc}: {getattr(e, 'stderr', '') or e}"
             return
         self.lib = ctypes.CDLL(str(so))
-        self.lib.peak_gflops.restype = ctypes.c_double
-        self.lib.peak_gflops.argtypes = [ctypes.c_int, ctypes.c_int64]
-        lanes = self.lib.peak_lanes()
-        self.isa = {16: "AVX-512", 8: "AVX2/AVX"}.get(lanes, f"{lanes}-lane") + " FMA"
+        self.lib.peak_gops.restype = ctypes.c_double
+        self.lib.peak_gops.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64]
         self._iters = 2_000_000
         # Calibrate the iteration count to about 0.1 s.
         t0 = time.perf_counter()
-        self.lib.peak_gflops(self.threads, self._iters)
+        if self.lib.peak_gops(self.format, self.threads, self._iters) < 0:
+            self.error, self.lib = f"this CPU has no {fmt} multiply-add instruction peak.c knows", None
+            return
         self._per_s = self._iters / max(time.perf_counter() - t0, 1e-6)
+        lanes = self.lib.peak_lanes()
+        vectors = {16: "AVX-512", 8: "AVX2/AVX"}.get(lanes, f"{lanes}-lane")
+        self.isa = {0: f"{vectors} FMA", 1: "vdpbf16ps",
+                    2: "vpdpbusd" if lanes == 16 else f"{vectors} vpmaddwd"}[self.format]
 
     def measure(self, seconds=0.5, tries=3):
         if self.lib is None:
             return None
         iters = max(1, int(self._per_s * seconds))
-        return max(self.lib.peak_gflops(self.threads, iters) for _ in range(tries))
+        return max(self.lib.peak_gops(self.format, self.threads, iters) for _ in range(tries))

@@ -5,6 +5,7 @@
 #   bench/run.sh --models [ARGS]  whole models: bench/models.py (e.g. --models vit_tiny vit_base --batch 1 8)
 #   bench/run.sh --bert [ARGS]    all-MiniLM-L6-v2 sentence embeddings: bench/bert.py (e.g. --tokens 16 256)
 #   bench/run.sh --overhead       what a call from Python costs: bench/overhead.py
+#   bench/run.sh --precision [ARGS]  fp32 / bf16 / int8 blocks vs PyTorch bf16 and ORT int8: bench/precision.py
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -17,6 +18,9 @@ elif [ "${1:-}" = "--bert" ]; then
   shift
 elif [ "${1:-}" = "--overhead" ]; then
   script=overhead.py
+  shift
+elif [ "${1:-}" = "--precision" ]; then
+  script=precision.py
   shift
 fi
 # BLOCKC_BUILD=DIR: blockc and its runtime from DIR (bench/common.py), never built here.

@@ -8,7 +8,7 @@ saying the precision, storing converted weights (BF16 or I8 constants) and, on x
 the CPU flag the runtime must check (avx512bf16, avx512vnni); the fp32 module for the same
 target has none of it. Targets without such an instruction use another: int8 on x86-64-avx2
 multiplies byte pairs widened to 16 bits with `vpmaddwd`; bf16 there has no bf16
-instruction at all. Compiling needs no such CPU; running is e2e_bf16's and e2e_int8's job
+instruction at all. GPU targets refuse both formats. Compiling needs no such CPU; running is e2e_bf16's and e2e_int8's job
 (on a host with AVX512-BF16/VNNI, `host` compiles these kernels).
 
     check_precision_assembly.py --blockc PATH --workdir DIR SPEC...
@@ -103,6 +103,21 @@ def check_bf16_without_dot(blockc, spec, workdir):
     return "bf16 matmuls without vdpbf16ps"
 
 
+def check_gpu_refused(blockc, spec, workdir, precision):
+    """GPU modules are float32: a reduced precision for CUDA is a clear error, no module."""
+    out = workdir / precision
+    shutil.rmtree(out, ignore_errors=True)
+    p = subprocess.run([blockc, "compile", spec, "-o", out, "--target", "cuda",
+                        "--precision", precision], capture_output=True, text=True, timeout=900)
+    expected = "bf16 and int8 modules are for CPU targets"
+    if p.returncode == 0 or expected not in p.stderr:
+        raise Failure(f"exit {p.returncode}, stderr {p.stderr.strip()[-300:]!r}: expected an "
+                      f"error saying '{expected}'")
+    if (out / "module.so").exists():
+        raise Failure("a refused compile left a module.so")
+    return "refused"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blockc", required=True)
@@ -115,6 +130,8 @@ def main():
         checks = [(f"{p} {t}", lambda d, p=p, t=t: check_dot_product(args.blockc, spec, d, p, t))
                   for p, t in DOT_PRODUCTS]
         checks.append(("bf16 x86-64-avx2", lambda d: check_bf16_without_dot(args.blockc, spec, d)))
+        checks += [(f"{p} cuda", lambda d, p=p: check_gpu_refused(args.blockc, spec, d, p))
+                   for p in CONSTANT_TYPES]
         for target, check in checks:
             d = workdir / Path(spec).stem / target.replace(" ", "-")
             d.mkdir(parents=True, exist_ok=True)

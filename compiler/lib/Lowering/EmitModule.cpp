@@ -439,5 +439,13 @@ llvm::Expected<EmitSummary> blockc::emitModule(ModuleOp module, const EmitOption
         "kernel by kernel (compileStandaloneKernel, the OpenCL kernel tests), not for whole "
         "modules: the runtime's device views are CUDA device pointers, and OpenCL sub-buffers "
         "need offsets aligned to the device's base address alignment");
+  if (target->isGpu()) {
+    bool reduced = false;
+    (*funcs.begin()).walk([&](Operation *op) { reduced |= isa<ToBF16Op, QuantizeOp>(op); });
+    if (reduced)
+      return llvm::createStringError(
+          "target '" + options.target + "': bf16 and int8 modules are for CPU targets; "
+          "compile GPU modules with --precision fp32");
+  }
   return ModuleEmitter(*funcs.begin(), std::move(*target), options).emit();
 }

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""blockc in fp32, bf16 and int8 (blockc compile --precision) against PyTorch bf16 and ONNX
+Runtime int8 on ViT blocks of examples/: same weights, same input, same threads, one
+process, interleaved, with this machine's peak for each format measured in the same run.
+
+For each block and batch: blockc's three modules; PyTorch in float32 and in bf16, both
+ways the issue names (torch.autocast("cpu", torch.bfloat16) on the float32 module, and the
+module and input converted with .to(torch.bfloat16)), of which the faster is the peer;
+ONNX Runtime on the float32 export and on its dynamic int8 quantization
+(onnxruntime.quantization.quantize_dynamic, per-channel QInt8 weights). Errors are
+max |out - torch fp32| / max |torch fp32|. The peaks (bench/peak.c): fp32 FMA, bf16
+vdpbf16ps, int8 vpdpbusd (or vpmaddwd on AVX2), where the CPU has them.
+
+  bench/run.sh --precision [--variants vit_b16 vit_ti16] [--batch 1 8] [--threads 2]
+"""
+import argparse
+import os
+import sys
+
+from common import THREADS_DEFAULT, early_threads  # noqa: E402
+
+# As bench/run.py: PyTorch's idle OpenMP threads sleep instead of spinning between rounds.
+ENV = {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": early_threads(),
+       "MKL_NUM_THREADS": early_threads()}
+for k, v in ENV.items():
+    os.environ.setdefault(k, v)
+
+import datetime  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import torch  # noqa: E402
+from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: E402
+
+from common import (BLOCKC, ROOT, Blockc, Peak, cpu_model, machine_load, max_rel_err,  # noqa: E402
+                    summarize, time_quietest)
+from run import load_torch_block, parse_block, versions  # noqa: E402
+
+PRECISIONS = ("fp32", "bf16", "int8")
+
+
+def ort_session(path, threads):
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.add_session_config_entry("session.force_spinning_stop", "1")
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def bench_variant(variant, args, work, peaks):
+    spec_path = ROOT / "examples" / f"{variant}.block"
+    spec = parse_block(spec_path)
+    out = work / variant
+    modules = {}
+    for p in PRECISIONS:
+        subprocess.run([str(BLOCKC), "compile", str(spec_path), "-o", str(out / p), "--precision", p],
+                       check=True, stdout=subprocess.DEVNULL)
+    weights = out / "weights.safetensors"
+    subprocess.run([sys.executable, str(ROOT / "tools/random_weights.py"), str(out / "fp32"), "-o", str(weights),
+                    "--seed", "0"], check=True)
+    for p in PRECISIONS:
+        modules[p] = Blockc(out / p, weights, args.threads)
+    model = load_torch_block(spec, weights)
+    model_bf16 = load_torch_block(spec, weights).to(torch.bfloat16)
+    onnx_path, int8_path = out / "block.onnx", out / "block.int8.onnx"
+    warnings.filterwarnings("ignore", "You are using the legacy TorchScript-based ONNX export")
+    torch.onnx.export(model, (torch.zeros(2, spec["tokens"], spec["dim"]),), str(onnx_path), opset_version=17,
+                      dynamo=False, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+    quantize_dynamic(str(onnx_path), str(int8_path), per_channel=True, weight_type=QuantType.QInt8)
+    sessions = {"ort_fp32": ort_session(onnx_path, args.threads), "ort_int8": ort_session(int8_path, args.threads)}
+
+    rows = []
+    rng = np.random.default_rng(1)
+    for batch in args.batch:
+        x = rng.standard_normal((batch, spec["tokens"], spec["dim"])).astype(np.float32)
+        xt, xb = torch.from_numpy(x), torch.from_numpy(x).to(torch.bfloat16)
+
+        def autocast():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return model(xt)
+
+        runners = {f"blockc_{p}": modules[p].runner(x) for p in PRECISIONS}
+        runners.update({"torch_fp32": lambda: model(xt), "torch_bf16_autocast": autocast,
+                        "torch_bf16_module": lambda: model_bf16(xb)})
+        runners.update({n: (lambda s=s: s.run(["y"], {"x": x})[0]) for n, s in sessions.items()})
+        with torch.inference_mode():
+            ref = runners["torch_fp32"]().numpy().copy()
+            errs = {}
+            for n, f in runners.items():
+                y = f()
+                errs[n] = max_rel_err((y.float().numpy() if torch.is_tensor(y) else y), ref)
+            times, other, row_peaks = time_quietest(runners, peaks, args.peak_seconds, args)
+        stats = {n: summarize(t) for n, t in times.items()}
+        flops = modules["fp32"].info.flops_per_sample * batch
+        row = dict(variant=variant, batch=batch, errs=errs, stats=stats, other_cpu=other, peaks=row_peaks,
+                   flops=flops, target=modules["fp32"].info.target.decode())
+        print(f"{variant} B={batch}: " + ", ".join(f"{n} {s[0]:.2f} ms" for n, s in stats.items())
+              + f", other processes {other:.0f}% CPU", flush=True)
+        rows.append(row)
+    for m in modules.values():
+        m.close()
+    return rows
+
+
+class Peaks:
+    """Every format's peak, measured together before each row (common.time_quietest)."""
+
+    def __init__(self, threads):
+        self.by_format = {p: Peak(threads, p) for p in PRECISIONS}
+
+    def measure(self, seconds, tries):
+        return {p: peak.measure(seconds, tries) for p, peak in self.by_format.items()}
+
+
+def report(rows, args, peaks, load_start, load_end):
+    fmt = lambda s: f"{s[0]:.2f} [{s[1]:.2f}–{s[2]:.2f}]"  # noqa: E731
+    env = ", ".join(f"{k}={os.environ[k]}" for k in ENV)
+    isa = ", ".join(f"{p}: {pk.isa if pk.lib else 'none (' + (pk.error or '?') + ')'}"
+                    for p, pk in peaks.by_format.items())
+    lines = [
+        f"# blockc fp32 / bf16 / int8 vs PyTorch bf16 and ONNX Runtime int8, "
+        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"- CPU: {cpu_model()}; blockc target: {rows[0]['target'] if rows else '?'}; peak instructions: {isa}",
+        f"- Threads: {args.threads} for each; environment: {env}",
+        f"- Versions: {versions()}",
+        "- Method: one process, interleaved rounds, median [p10–p90] ms of one call; PyTorch bf16 is the faster of "
+        "autocast and the module in bf16; ORT int8 is quantize_dynamic (per-channel QInt8) of the float32 export. "
+        "% peak: blockc's GOP/s against this row's measured peak of the format (int8 and bf16 count 2 operations per "
+        "multiply-add as fp32 does). err: max |out − torch fp32| / max |torch fp32|.",
+        f"- Machine load: start {load_start}; end {load_end}",
+        "",
+        "| block | B | blockc fp32 | blockc bf16 | blockc int8 | PyTorch fp32 | PyTorch bf16 | ORT fp32 | ORT int8 "
+        "| bf16 vs blockc fp32 | bf16 vs PyTorch bf16 | int8 vs blockc fp32 | int8 vs ORT int8 "
+        "| % peak fp32 / bf16 / int8 | err bf16 / int8 / PyTorch bf16 / ORT int8 | other CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        s, e = r["stats"], r["errs"]
+        torch_bf16 = min(("torch_bf16_autocast", "torch_bf16_module"), key=lambda n: s[n][0])
+        med = {n: v[0] for n, v in s.items()}
+
+        def share(p):
+            peak = r["peaks"].get(p)
+            return f"{r['flops'] / (med[f'blockc_{p}'] * 1e-3) / 1e9 / peak * 100:.0f}%" if peak else "–"
+
+        lines.append(
+            f"| {r['variant']} | {r['batch']} | {fmt(s['blockc_fp32'])} | {fmt(s['blockc_bf16'])} | "
+            f"{fmt(s['blockc_int8'])} | {fmt(s['torch_fp32'])} | {fmt(s[torch_bf16])} "
+            f"({torch_bf16.split('_')[-1]}) | {fmt(s['ort_fp32'])} | {fmt(s['ort_int8'])} | "
+            f"{med['blockc_fp32'] / med['blockc_bf16']:.2f}x | {med[torch_bf16] / med['blockc_bf16']:.2f}x | "
+            f"{med['blockc_fp32'] / med['blockc_int8']:.2f}x | {med['ort_int8'] / med['blockc_int8']:.2f}x | "
+            f"{share('fp32')} / {share('bf16')} / {share('int8')} | "
+            f"{e['blockc_bf16']:.1e} / {e['blockc_int8']:.1e} / {e[torch_bf16]:.1e} / {e['ort_int8']:.1e} | "
+            f"{r['other_cpu']:.0f}% |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--variants", nargs="+", default=["vit_b16", "vit_ti16"], help="names of examples/*.block")
+    p.add_argument("--batch", nargs="+", type=int, default=[1, 8])
+    p.add_argument("--threads", type=int, default=THREADS_DEFAULT)
+    p.add_argument("--repeat", type=int, default=20, help="timed calls per runner and batch")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds the timed calls are split into")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--peak-seconds", type=float, default=0.3, help="length of each peak measurement")
+    p.add_argument("--quiet-wait", type=float, default=60,
+                   help="before timing each row, wait up to this many seconds for other processes to use < 10%% CPU")
+    p.add_argument("--retries", type=int, default=2,
+                   help="time a row again (up to this many times) if other processes used >= 10%% CPU")
+    p.add_argument("--workdir", help="keep modules, weights and ONNX files here (default: a temporary dir)")
+    p.add_argument("--output", default=str(ROOT / "bench/results-precision.md"), help="Markdown results file")
+    args = p.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+    peaks = Peaks(args.threads)
+    load_start = machine_load()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="blockc-bench-") as tmp:
+        work = Path(args.workdir or tmp)
+        for variant in args.variants:
+            rows += bench_variant(variant, args, work, peaks)
+    text = report(rows, args, peaks, load_start, machine_load())
+    print("\n" + text)
+    Path(args.output).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
