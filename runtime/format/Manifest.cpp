@@ -575,11 +575,12 @@ Manifest parseManifest(const std::string &text) {
     if (o.contains("dtype")) {
       static const std::map<std::string, ElementType> kConstantTypes = {
           {"F32", ElementType::F32}, {"BF16", ElementType::BF16},
-          {"I8", ElementType::I8}, {"I32", ElementType::I32}};
+          {"I8", ElementType::I8}, {"I16", ElementType::I16}, {"I32", ElementType::I32}};
       const std::string dtype = needString(o, where, "dtype");
       auto known = kConstantTypes.find(dtype);
       if (known == kConstantTypes.end())
-        bad(where + ".dtype", "is '" + dtype + "' (expected \"F32\", \"BF16\", \"I8\" or \"I32\")");
+        bad(where + ".dtype",
+            "is '" + dtype + "' (expected \"F32\", \"BF16\", \"I8\", \"I16\" or \"I32\")");
       c.dtype = known->second;
     }
     if (!constantIndex.emplace(c.id, m.constants.size()).second)

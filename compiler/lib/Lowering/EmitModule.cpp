@@ -127,10 +127,13 @@ private:
         if (isPrepare) {
           auto type = cast<RankedTensorType>(result.getType());
           Type element = type.getElementType();
-          const char *dtype = element.isBF16()       ? "BF16"
-                              : element.isInteger(8)  ? "I8"
-                              : element.isInteger(32) ? "I32"
-                                                      : "F32";
+          // The type the prepare kernel stores (an int8 weight may be stored widened).
+          const Halide::Type stored = weightStorageType(result, target);
+          const char *dtype = stored.is_bfloat()   ? "BF16"
+                              : stored == Halide::Int(8)  ? "I8"
+                              : stored == Halide::Int(16) ? "I16"
+                              : stored == Halide::Int(32) ? "I32"
+                                                          : "F32";
           if (element.isBF16())
             precision = "bf16";
           else if (element.isInteger(8))

@@ -156,8 +156,9 @@ ArgView blockc::panelView(mlir::Value constant, int64_t panel, int64_t group,
 }
 
 Func blockc::panelWeightParam(mlir::Value operand, int64_t panel, int64_t group,
-                              const std::string &name, LoweredKernel &kernel) {
-  ImageParam p(elementTypeOf(operand), group > 1 ? 4 : 3, name);
+                              const std::string &name, LoweredKernel &kernel,
+                              const TargetInfo &target) {
+  ImageParam p(weightStorageType(operand, target), group > 1 ? 4 : 3, name);
   kernel.arguments.push_back(p);
   kernel.inputs.push_back(panelView(operand, panel, group, p));
   Var o("o"), i("i");
@@ -181,7 +182,7 @@ ValueFuncs blockc::bindInputs(KernelOp kernel, LoweredKernel &lowered, const Tar
       funcs[arg] = Func(idsParam(operand, name, lowered));
     else if (!type.isDynamicDim(0) && weightPanelWidth(operand, target))
       funcs[arg] = panelWeightParam(operand, weightPanelWidth(operand, target),
-                                    weightGroup(operand, target), name, lowered);
+                                    weightGroup(operand, target), name, lowered, target);
     else if (!type.isDynamicDim(0))
       funcs[arg] = Func(weightParam(operand, name, lowered));
     else if (type.getRank() == 4)

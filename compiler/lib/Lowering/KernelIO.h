@@ -45,9 +45,10 @@ ValueFuncs bindInputs(KernelOp kernel, LoweredKernel &lowered, const TargetInfo 
 Halide::Type elementTypeOf(mlir::Value value);
 /// A 2-D constant [in, out] stored panel-major ([out / panel][in][panel], or with `group`
 /// > 1 [out / panel][in / group][panel][group]: Matmul.h) as the function w(o, i) of its
-/// logical layout.
+/// logical layout, its elements of weightStorageType (Matmul.h).
 Halide::Func panelWeightParam(mlir::Value operand, int64_t panel, int64_t group,
-                              const std::string &name, LoweredKernel &kernel);
+                              const std::string &name, LoweredKernel &kernel,
+                              const TargetInfo &target);
 /// The view of a constant [in, out] stored panel-major, its bounds set on `buffer`.
 ArgView panelView(mlir::Value constant, int64_t panel, int64_t group,
                   Halide::OutputImageParam buffer);

@@ -28,6 +28,10 @@ int64_t weightPanelWidth(mlir::Value constant, const TargetInfo &target);
 /// target with bf16 dot products (vdpbf16ps), 4 for an int8 weight on one with int8 dot
 /// products (vpdpbusd, sdot), 2 for other int8 weights (pmaddwd pairs); 1 otherwise.
 int64_t weightGroup(mlir::Value constant, const TargetInfo &target);
+/// The type a CPU matmul's weight is stored as: its own, but for an int8 weight on an x86
+/// target without int8 dot products, stored widened to int16 (vpmaddwd multiplies 16-bit
+/// pairs: widening every loaded vector would cost an instruction per multiply).
+Halide::Type weightStorageType(mlir::Value constant, const TargetInfo &target);
 
 /// The functions of a matmul kernel that its schedules place.
 struct MatmulFuncs {

@@ -61,6 +61,14 @@ int64_t blockc::weightGroup(mlir::Value constant, const TargetInfo &target) {
   return type.getDimSize(0) % group == 0 ? group : 1;
 }
 
+Type blockc::weightStorageType(mlir::Value constant, const TargetInfo &target) {
+  const Type type = elementTypeOf(constant);
+  if (type == Int(8) && !target.isArm() && !target.hasInt8Dot() &&
+      weightPanelWidth(constant, target))
+    return Int(16);
+  return type;
+}
+
 LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
   LoweredKernel lowered;
   ValueFuncs funcs = bindInputs(kernel, lowered, target);
@@ -124,7 +132,12 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
         const bool unsignedInput = !target.isArm();
         const float offset = unsignedInput ? 0.f : 128.f;
         Expr q = clamp(round(f.input(c, r) / scaleOf(c / g, r)) + zeroPointOf(c / g, r), 0.f, 255.f);
-        f.narrowInput(c, r) = unsignedInput ? cast<uint8_t>(q) : cast<int8_t>(q - 128.f);
+        // Stored as the weight is: 8 bits, or 16 where the weight is widened.
+        const Type stored = weightStorageType(
+            kernel.getOperand(mlir::cast<mlir::BlockArgument>(weight).getArgNumber()), target);
+        f.narrowInput(c, r) = stored == Int(16)  ? cast<int16_t>(q)
+                              : unsignedInput    ? cast<uint8_t>(q)
+                                                 : cast<int8_t>(q - 128.f);
         Func sums = funcs.lookup(linear.getWeightSums());
         f.dot = Func("group_dot");
         f.dot(c, r, grp) = cast<int32_t>(offset - zeroPointOf(grp, r)) * sums(c, grp);

@@ -121,10 +121,11 @@ LoweredKernel blockc::lowerPrepare(KernelOp kernel, const TargetInfo &target) {
       const int n = int(panel), m = int(weightGroup(result, target));
       Func packed(kernel.getSymName().str() + "_panels");
       Var p("p"), k("k"), kp("kp"), c("c");
+      const Type stored = weightStorageType(result, target);
       if (m > 1)
-        packed(kp, p, k, c) = value(c * n + p, k * m + kp);
+        packed(kp, p, k, c) = cast(stored, value(c * n + p, k * m + kp));
       else
-        packed(p, k, c) = value(c * n + p, k);
+        packed(p, k, c) = cast(stored, value(c * n + p, k));
       outputs.push_back(packed);
       lowered.outputs.push_back(panelView(result, panel, m, packed.output_buffer()));
       continue;

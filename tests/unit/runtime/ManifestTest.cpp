@@ -96,8 +96,8 @@ TEST(ManifestTest, PrecisionAndConstantTypes) {
   EXPECT_HAS(errorAfter([](json::object &o) {
                o["constants"].as_array()[0].as_object()["dtype"] = "F16";
              }),
-             "manifest: constants[0].dtype: is 'F16' (expected \"F32\", \"BF16\", \"I8\" or "
-             "\"I32\")");
+             "manifest: constants[0].dtype: is 'F16' (expected \"F32\", \"BF16\", \"I8\", "
+             "\"I16\" or \"I32\")");
 }
 
 TEST(ManifestTest, NotJson) {

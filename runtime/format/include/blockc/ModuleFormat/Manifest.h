@@ -17,8 +17,8 @@ namespace blockc {
 namespace rt {
 
 /// The element type of an input or output (F32, I64, I32) or of a constant (F32, BF16, I8,
-/// I32).
-enum class ElementType { F32, I64, I32, BF16, I8 };
+/// I16, I32).
+enum class ElementType { F32, I64, I32, BF16, I8, I16 };
 
 /// The bytes of one element of `type`.
 inline size_t elementBytes(ElementType type) {
@@ -26,6 +26,7 @@ inline size_t elementBytes(ElementType type) {
   case ElementType::I64:
     return 8;
   case ElementType::BF16:
+  case ElementType::I16:
     return 2;
   case ElementType::I8:
     return 1;
@@ -142,7 +143,7 @@ struct ConstantSpec {
   std::vector<int64_t> shape;
   int64_t elements = 1;
   /// F32; BF16 (a weight rounded for a bf16 matmul); I8 and I32 (a weight quantized for an
-  /// int8 matmul, and its column sums).
+  /// int8 matmul, and its group sums); I16 (such a weight stored widened).
   ElementType dtype = ElementType::F32;
 };
 
