@@ -1,5 +1,6 @@
 //===- Bench.cpp - `blockc bench`: a module timed on random inputs --------===//
 #include "ModuleCommand.h"
+#include "PeakProbe.h"
 
 #include <boost/json.hpp>
 
@@ -160,6 +161,23 @@ int blockc::cli::cmdBench(const std::vector<std::string> &args) {
   double kernelSum = 0; // of the kernels' medians
   for (const KernelProfile &k : kernels)
     kernelSum += k.ms.median;
+  // The module's format and this CPU's peak for it, measured after the runs on as many
+  // threads (a bf16 module on a CPU without bf16 arithmetic: against the fp32 peak).
+  std::string precision = "fp32";
+  const boost::json::value manifest = boost::json::parse(info.manifest_json);
+  if (const boost::json::value *p = manifest.as_object().if_contains("precision");
+      p && p->is_string())
+    precision = std::string(p->get_string());
+  Peak peak;
+  std::string peakFormat = precision;
+  if (!onGpu) {
+    peak = measurePeak(precision, effectiveThreads(m.threads));
+    if (peak.gops == 0 && precision == "bf16") {
+      peakFormat = "fp32";
+      peak = measurePeak(peakFormat, effectiveThreads(m.threads));
+    }
+  }
+  const double peakShare = peak.gops > 0 ? 100 * gflops / peak.gops : 0;
 
   if (asJson) {
     boost::json::object o;
@@ -179,6 +197,11 @@ int blockc::cli::cmdBench(const std::vector<std::string> &args) {
     o["mean_ms"] = total.mean;
     o["flops_per_sample"] = flopsPerSample;
     o["gflops"] = gflops;
+    o["precision"] = precision;
+    o["peak_gops"] = peak.gops; // 0: not measured (a GPU module, or no instruction for it)
+    o["peak_format"] = peakFormat;
+    o["peak_instruction"] = peak.instruction;
+    o["peak_share"] = peakShare / 100;
     o["loadavg_1m"] = load.one;
     o["loadavg_5m"] = load.five;
     o["loadavg_15m"] = load.fifteen;
@@ -205,6 +228,15 @@ int blockc::cli::cmdBench(const std::vector<std::string> &args) {
     std::printf("latency: median %.3f ms, min %.3f ms, max %.3f ms (%d runs after %d warm-up)\n",
                 total.median, total.min, total.max, repeat, warmup);
     std::printf("throughput: %.2f GFLOP/s (%.4g flops per sample)\n", gflops, flopsPerSample);
+    if (peak.gops > 0)
+      std::printf("%s peak of this machine: %.1f GOP/s (%s, %d threads, measured after the runs%s); "
+                  "this run: %.0f%% of it\n",
+                  peakFormat.c_str(), peak.gops, peak.instruction.c_str(),
+                  effectiveThreads(m.threads),
+                  peakFormat != precision ? "; no bf16 arithmetic on this CPU" : "", peakShare);
+    else if (!onGpu)
+      std::printf("%s peak: this CPU has no instruction the probe knows for it\n",
+                  precision.c_str());
     std::printf("load average at start: %.2f (1 min), %.2f (5 min), %.2f (15 min); %d other "
                 "processes running\n",
                 load.one, load.five, load.fifteen, load.otherRunning);

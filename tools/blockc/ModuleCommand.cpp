@@ -30,9 +30,11 @@ std::string blockc::cli::commandUsage(const std::string &command) {
           "\n\nRuns MODULE on random inputs of batch B (and S tokens, for a module whose "
           "tokens are\nchosen per run; default its maximum): N warm-up runs, then N timed "
           "runs.\nPrints the "
-          "median, min and max latency, GFLOP/s (flops_per_sample * B / median) and\nthe "
-          "load average of the machine at the start. --profile then times each kernel\nin N "
-          "more runs and prints its median, its share of the run and its GFLOP/s.\n\n";
+          "median, min and max latency, GFLOP/s (flops_per_sample * B / median), its\nshare "
+          "of this machine's peak for the module's number format (fp32 FMA, bf16 or\nint8 dot "
+          "products: measured after the runs on as many threads) and the load\naverage of the "
+          "machine at the start. --profile then times each kernel in N more\nruns and prints "
+          "its median, its share of the run and its GFLOP/s.\n\n";
   return ss.str();
 }
 

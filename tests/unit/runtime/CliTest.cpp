@@ -275,6 +275,8 @@ TEST_F(CliTest, BenchText) {
   EXPECT_HAS(r.output, "latency: median ");
   EXPECT_HAS(r.output, "GFLOP/s");
   EXPECT_HAS(r.output, "load average at start");
+  EXPECT_HAS(r.output, "fp32 peak of this machine: ");
+  EXPECT_HAS(r.output, "% of it");
 }
 
 TEST_F(CliTest, BenchJson) {
@@ -293,6 +295,15 @@ TEST_F(CliTest, BenchJson) {
   EXPECT_DOUBLE_EQ(o.at("flops_per_sample").to_number<double>(), 96.0);
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
   EXPECT_FALSE(o.contains("kernels")) << "kernels are profiled only with --profile";
+  // The module's format and this machine's peak for it, measured in the same call (a CPU of
+  // the x86-64 tiers or AArch64 has an FMA for float32); the share is gflops / peak.
+  EXPECT_EQ(o.at("precision").as_string(), "fp32");
+  EXPECT_EQ(o.at("peak_format").as_string(), "fp32");
+  const double peak = o.at("peak_gops").to_number<double>();
+  EXPECT_GT(peak, 0.0);
+  EXPECT_FALSE(o.at("peak_instruction").as_string().empty());
+  EXPECT_NEAR(o.at("peak_share").to_number<double>(), o.at("gflops").to_number<double>() / peak,
+              1e-9);
 }
 
 TEST_F(CliTest, BenchProfile) {
