@@ -3,13 +3,13 @@
 For each spec and precision: `blockc compile --precision P --emit-stmt` for the targets with
 that dot product must give matmul kernels whose assembly has it (bf16: `vdpbf16ps` for
 x86-64-zen4, x86-64-zen5, x86-64-sapphirerapids; int8: `vpdpbusd` for those, `sdot` for
-arm64-dotprod), with every matmul kernel of the module named for the precision, the manifest
-saying the precision, storing converted weights (BF16 or I8 constants) and, on x86, listing
-the CPU flag the runtime must check (avx512bf16, avx512vnni); the fp32 module for the same
-target has none of it. Targets without such an instruction use another: int8 on x86-64-avx2
-multiplies byte pairs widened to 16 bits with `vpmaddwd`; bf16 there has no bf16
-instruction at all. GPU targets refuse both formats. Compiling needs no such CPU; running is e2e_bf16's and e2e_int8's job
-(on a host with AVX512-BF16/VNNI, `host` compiles these kernels).
+arm64-dotprod, `vpmaddwd` for x86-64-avx2), with every matmul kernel of the module named for
+the precision, the manifest saying the precision, storing the converted weights (BF16, I8,
+or I16 where int8 is widened for vpmaddwd) and listing the CPU flag the runtime must check
+(avx512bf16, avx512vnni, asimddp, avx2); the fp32 module for the same target has none of it.
+bf16 on x86-64-avx2 has no bf16 instruction at all (widened FMAs). GPU targets refuse both
+formats. Compiling needs no such CPU; running is e2e_bf16's and e2e_int8's job (on a host
+with AVX512-BF16/VNNI, `host` compiles these kernels).
 
     check_precision_assembly.py --blockc PATH --workdir DIR SPEC...
 
@@ -24,12 +24,13 @@ import sys
 from pathlib import Path
 
 AVX512_DOT = ("x86-64-zen4", "x86-64-zen5", "x86-64-sapphirerapids")
-# (precision, target) -> (instruction every matmul kernel has, CPU flag the manifest lists)
-DOT_PRODUCTS = {("bf16", t): (r"\bvdpbf16ps\b", "avx512bf16") for t in AVX512_DOT}
-DOT_PRODUCTS.update({("int8", t): (r"\bvpdpbusd\b", "avx512vnni") for t in AVX512_DOT})
-DOT_PRODUCTS[("int8", "arm64-dotprod")] = (r"\bsdot\b", "asimddp")
-DOT_PRODUCTS[("int8", "x86-64-avx2")] = (r"\bvpmaddwd\b", "avx2")
-CONSTANT_TYPES = {"bf16": "BF16", "int8": "I8"}
+# (precision, target) -> (instruction every matmul kernel has, CPU flag the manifest lists,
+# the dtype its weights are stored as: int8 widened to 16 bits for vpmaddwd)
+DOT_PRODUCTS = {("bf16", t): (r"\bvdpbf16ps\b", "avx512bf16", "BF16") for t in AVX512_DOT}
+DOT_PRODUCTS.update({("int8", t): (r"\bvpdpbusd\b", "avx512vnni", "I8") for t in AVX512_DOT})
+DOT_PRODUCTS[("int8", "arm64-dotprod")] = (r"\bsdot\b", "asimddp", "I8")
+DOT_PRODUCTS[("int8", "x86-64-avx2")] = (r"\bvpmaddwd\b", "avx2", "I16")
+REDUCED = ("bf16", "int8")
 
 
 class Failure(Exception):
@@ -67,7 +68,7 @@ def count(pattern, text):
 
 
 def check_dot_product(blockc, spec, workdir, precision, target):
-    instruction, flag = DOT_PRODUCTS[(precision, target)]
+    instruction, flag, stored = DOT_PRODUCTS[(precision, target)]
     manifest, asm = compile_module(blockc, spec, workdir / precision, target, precision)
     if manifest.get("precision") != precision:
         raise Failure(f"manifest precision {manifest.get('precision')!r}, expected {precision!r}")
@@ -77,8 +78,8 @@ def check_dot_product(blockc, spec, workdir, precision, target):
     if not matmuls or any(not n.endswith("_" + precision) for n in matmuls):
         raise Failure(f"matmul kernels {matmuls}: expected all of them {precision}")
     dtypes = {c.get("dtype", "F32") for c in manifest["constants"]}
-    if CONSTANT_TYPES[precision] not in dtypes:
-        raise Failure(f"no {CONSTANT_TYPES[precision]} constant (dtypes {sorted(dtypes)})")
+    if stored not in dtypes:
+        raise Failure(f"no {stored} constant (dtypes {sorted(dtypes)})")
     for name, text in asm.items():
         if text is None:
             raise Failure(f"no assembly for {name}")
@@ -131,7 +132,7 @@ def main():
                   for p, t in DOT_PRODUCTS]
         checks.append(("bf16 x86-64-avx2", lambda d: check_bf16_without_dot(args.blockc, spec, d)))
         checks += [(f"{p} cuda", lambda d, p=p: check_gpu_refused(args.blockc, spec, d, p))
-                   for p in CONSTANT_TYPES]
+                   for p in REDUCED]
         for target, check in checks:
             d = workdir / Path(spec).stem / target.replace(" ", "-")
             d.mkdir(parents=True, exist_ok=True)
