@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """blockc in fp32, bf16 and int8 (blockc compile --precision) against PyTorch bf16 and ONNX
-Runtime int8 on ViT blocks of examples/: same weights, same input, same threads, one
-process, interleaved, with this machine's peak for each format measured in the same run.
+Runtime int8 on ViT blocks of examples/ and whole ViT models of examples/models: same
+weights, same input, same threads, one process, interleaved, with this machine's peak for
+each format measured in the same run.
 
-For each block and batch: blockc's three modules; PyTorch in float32 and in bf16, both
-ways the issue names (torch.autocast("cpu", torch.bfloat16) on the float32 module, and the
-module and input converted with .to(torch.bfloat16)), of which the faster is the peer;
+For each block or model and batch: blockc's three modules; PyTorch in float32 and in bf16,
+both ways the issue names (torch.autocast("cpu", torch.bfloat16) on the float32 module, and
+the module and input converted with .to(torch.bfloat16)), of which the faster is the peer;
 ONNX Runtime on the float32 export and on its dynamic int8 quantization
-(onnxruntime.quantization.quantize_dynamic, per-channel QInt8 weights). Errors are
-max |out - torch fp32| / max |torch fp32|. The peaks (bench/peak.c): fp32 FMA, bf16
-vdpbf16ps, int8 vpdpbusd (or vpmaddwd on AVX2), where the CPU has them.
+(onnxruntime.quantization.quantize_dynamic, per-channel QInt8 weights). PyTorch runs with
+its own thread settings (no OMP_WAIT_POLICY). Errors are max |out - torch fp32| /
+max |torch fp32| (a model's logits). The peaks (bench/peak.c): fp32 FMA, bf16 vdpbf16ps,
+int8 vpdpbusd (or vpmaddwd on AVX2), where the CPU has them.
 
-  bench/run.sh --precision [--variants vit_b16 vit_ti16] [--batch 1 8] [--threads 2]
+  bench/run.sh --precision [--variants vit_b16 vit_ti16] [--models vit_base] [--batch 1 8]
+                           [--model-batch 1] [--threads 2]
 """
 import argparse
 import os
@@ -19,12 +22,11 @@ import sys
 
 from common import THREADS_DEFAULT, early_threads  # noqa: E402
 
-# As bench/run.py: PyTorch's idle OpenMP threads sleep instead of spinning between rounds.
-ENV = {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": early_threads(),
-       "MKL_NUM_THREADS": early_threads()}
+ENV = {"OMP_NUM_THREADS": early_threads(), "MKL_NUM_THREADS": early_threads()}
 for k, v in ENV.items():
     os.environ.setdefault(k, v)
 
+import copy  # noqa: E402
 import datetime  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -38,7 +40,9 @@ from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: E402
 
 from common import (BLOCKC, ROOT, Blockc, Peak, cpu_model, machine_load, max_rel_err,  # noqa: E402
                     summarize, time_quietest)
+from models import MODELS, build_model, export_onnx  # noqa: E402
 from run import load_torch_block, parse_block, versions  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
 
 PRECISIONS = ("fp32", "bf16", "int8")
 
@@ -53,57 +57,82 @@ def ort_session(path, threads):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def bench_variant(variant, args, work, peaks):
+def block_case(variant, args, work):
+    """An examples/ block: its spec, random weights, the PyTorch block, its ONNX export."""
     spec_path = ROOT / "examples" / f"{variant}.block"
     spec = parse_block(spec_path)
     out = work / variant
-    modules = {}
-    for p in PRECISIONS:
-        subprocess.run([str(BLOCKC), "compile", str(spec_path), "-o", str(out / p), "--precision", p],
-                       check=True, stdout=subprocess.DEVNULL)
+    out.mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(BLOCKC), "compile", str(spec_path), "-o", str(out / "fp32")], check=True,
+                   stdout=subprocess.DEVNULL)
     weights = out / "weights.safetensors"
     subprocess.run([sys.executable, str(ROOT / "tools/random_weights.py"), str(out / "fp32"), "-o", str(weights),
                     "--seed", "0"], check=True)
-    for p in PRECISIONS:
-        modules[p] = Blockc(out / p, weights, args.threads)
     model = load_torch_block(spec, weights)
-    model_bf16 = load_torch_block(spec, weights).to(torch.bfloat16)
-    onnx_path, int8_path = out / "block.onnx", out / "block.int8.onnx"
     warnings.filterwarnings("ignore", "You are using the legacy TorchScript-based ONNX export")
-    torch.onnx.export(model, (torch.zeros(2, spec["tokens"], spec["dim"]),), str(onnx_path), opset_version=17,
-                      dynamo=False, input_names=["x"], output_names=["y"],
+    torch.onnx.export(model, (torch.zeros(2, spec["tokens"], spec["dim"]),), str(out / "fp32.onnx"),
+                      opset_version=17, dynamo=False, input_names=["x"], output_names=["y"],
                       dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
-    quantize_dynamic(str(onnx_path), str(int8_path), per_channel=True, weight_type=QuantType.QInt8)
-    sessions = {"ort_fp32": ort_session(onnx_path, args.threads), "ort_int8": ort_session(int8_path, args.threads)}
+    shape = lambda batch: (batch, spec["tokens"], spec["dim"])  # noqa: E731
+    return dict(name=variant, spec=spec_path, weights=weights, model=model,
+                model_bf16=load_torch_block(spec, weights).to(torch.bfloat16), out=out,
+                input="x", output="y", shape=shape)
+
+
+def model_case(key, args, work):
+    """A whole timm ViT of bench/models.py (seeded random weights) and its blockc spec."""
+    out = work / key
+    out.mkdir(parents=True, exist_ok=True)
+    model = build_model(key, 0)
+    weights = out / "weights.safetensors"
+    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(weights))
+    export_onnx(model, out / "fp32.onnx", split_qkv=False)
+    return dict(name=key, spec=ROOT / "examples" / "models" / f"{MODELS[key][0]}.block", weights=weights,
+                model=model, model_bf16=copy.deepcopy(model).to(torch.bfloat16), out=out,
+                input="pixel_values", output="logits", shape=lambda batch: (batch, 3, 224, 224))
+
+
+def bench_case(case, batches, args, peaks):
+    out = case["out"]
+    modules = {}
+    for p in PRECISIONS:
+        subprocess.run([str(BLOCKC), "compile", str(case["spec"]), "-o", str(out / p), "--precision", p],
+                       check=True, stdout=subprocess.DEVNULL)
+        modules[p] = Blockc(out / p, case["weights"], args.threads)
+    model, model_bf16 = case["model"], case["model_bf16"]
+    quantize_dynamic(str(out / "fp32.onnx"), str(out / "int8.onnx"), per_channel=True,
+                     weight_type=QuantType.QInt8)
+    sessions = {f"ort_{p}": ort_session(out / f"{p}.onnx", args.threads) for p in ("fp32", "int8")}
 
     rows = []
     rng = np.random.default_rng(1)
-    for batch in args.batch:
-        x = rng.standard_normal((batch, spec["tokens"], spec["dim"])).astype(np.float32)
+    for batch in batches:
+        x = rng.standard_normal(case["shape"](batch)).astype(np.float32)
         xt, xb = torch.from_numpy(x), torch.from_numpy(x).to(torch.bfloat16)
 
         def autocast():
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 return model(xt)
 
-        runners = {f"blockc_{p}": modules[p].runner(x) for p in PRECISIONS}
+        runners = {f"blockc_{p}": modules[p].named_runner({case["input"]: x}) for p in PRECISIONS}
         runners.update({"torch_fp32": lambda: model(xt), "torch_bf16_autocast": autocast,
                         "torch_bf16_module": lambda: model_bf16(xb)})
-        runners.update({n: (lambda s=s: s.run(["y"], {"x": x})[0]) for n, s in sessions.items()})
+        runners.update({n: (lambda s=s: s.run([case["output"]], {case["input"]: x})[0])
+                        for n, s in sessions.items()})
         with torch.inference_mode():
             ref = runners["torch_fp32"]().numpy().copy()
             errs = {}
             for n, f in runners.items():
                 y = f()
-                errs[n] = max_rel_err((y.float().numpy() if torch.is_tensor(y) else y), ref)
+                y = y[case["output"]] if isinstance(y, dict) else y
+                errs[n] = max_rel_err(y.float().numpy() if torch.is_tensor(y) else np.asarray(y), ref)
             times, other, row_peaks = time_quietest(runners, peaks, args.peak_seconds, args)
         stats = {n: summarize(t) for n, t in times.items()}
         flops = modules["fp32"].info.flops_per_sample * batch
-        row = dict(variant=variant, batch=batch, errs=errs, stats=stats, other_cpu=other, peaks=row_peaks,
-                   flops=flops, target=modules["fp32"].info.target.decode())
-        print(f"{variant} B={batch}: " + ", ".join(f"{n} {s[0]:.2f} ms" for n, s in stats.items())
+        rows.append(dict(variant=case["name"], batch=batch, errs=errs, stats=stats, other_cpu=other,
+                         peaks=row_peaks, flops=flops, target=modules["fp32"].info.target.decode()))
+        print(f"{case['name']} B={batch}: " + ", ".join(f"{n} {s[0]:.2f} ms" for n, s in stats.items())
               + f", other processes {other:.0f}% CPU", flush=True)
-        rows.append(row)
     for m in modules.values():
         m.close()
     return rows
@@ -137,7 +166,7 @@ def report(rows, args, peaks, load_start, load_end):
         "multiply-add as fp32 does). err: max |out − torch fp32| / max |torch fp32|.",
         f"- Machine load: start {load_start}; end {load_end}",
         "",
-        "| block | B | blockc fp32 | blockc bf16 | blockc int8 | PyTorch fp32 | PyTorch bf16 | ORT fp32 | ORT int8 "
+        "| block or model | B | blockc fp32 | blockc bf16 | blockc int8 | PyTorch fp32 | PyTorch bf16 | ORT fp32 | ORT int8 "
         "| bf16 vs blockc fp32 | bf16 vs PyTorch bf16 | int8 vs blockc fp32 | int8 vs ORT int8 "
         "| % peak fp32 / bf16 / int8 | err bf16 / int8 / PyTorch bf16 / ORT int8 | other CPU |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -165,7 +194,10 @@ def report(rows, args, peaks, load_start, load_end):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--variants", nargs="+", default=["vit_b16", "vit_ti16"], help="names of examples/*.block")
+    p.add_argument("--variants", nargs="*", default=["vit_b16", "vit_ti16"], help="names of examples/*.block")
+    p.add_argument("--models", nargs="*", default=["vit_base"], help=f"whole models: {', '.join(MODELS)}")
+    p.add_argument("--model-batch", nargs="+", type=int, default=[1],
+                   help="the models' batch sizes (PyTorch bf16 without bf16 arithmetic takes seconds a call)")
     p.add_argument("--batch", nargs="+", type=int, default=[1, 8])
     p.add_argument("--threads", type=int, default=THREADS_DEFAULT)
     p.add_argument("--repeat", type=int, default=20, help="timed calls per runner and batch")
@@ -188,7 +220,9 @@ def main():
     with tempfile.TemporaryDirectory(prefix="blockc-bench-") as tmp:
         work = Path(args.workdir or tmp)
         for variant in args.variants:
-            rows += bench_variant(variant, args, work, peaks)
+            rows += bench_case(block_case(variant, args, work), args.batch, args, peaks)
+        for key in args.models:
+            rows += bench_case(model_case(key, args, work), args.model_batch, args, peaks)
     text = report(rows, args, peaks, load_start, machine_load())
     print("\n" + text)
     Path(args.output).write_text(text)
