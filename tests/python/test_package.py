@@ -21,6 +21,7 @@ import cases  # noqa: E402
 import reference  # noqa: E402
 
 TOKENS, DIM, HEADS, HIDDEN = 11, 40, 4, 72  # sizes no example uses
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def rel_err(out, ref):
@@ -132,6 +133,8 @@ def test_errors_name_what_is_wrong(block, tmp_path):
     with pytest.raises(blockc.CompileError, match=r"<spec>:3:\d+: error"):
         blockc.compile("block b (tokens = 4, dim = 8) {\n  n = layernorm()\n  x = n(y)\n}\n")
     assert issubclass(blockc.CompileError, blockc.Error)
+    with pytest.raises(blockc.CompileError, match=r"unknown precision 'int4' \(expected fp32, bf16 or int8\)"):
+        blockc.compile(EXAMPLES / "vit_ti16.block", precision="int4")
     assert issubclass(blockc.KernelError, blockc.Error) and issubclass(blockc.Error, RuntimeError)
     m.close()
     with pytest.raises(blockc.InvalidArgumentError, match="closed"):
