@@ -60,8 +60,8 @@ MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
   t.tileCols = int(matmulCpuTileCols(f.outFeatures, target));
   // Keep a few registers for the W vectors and the broadcast A value.
   int vectorsPerRow = t.tileCols / target.vectorDividing(t.tileCols);
-  // (An int8 tile also has the float sums of its groups, updated once per group: the
-  // registers go to the int32 sums of the group, the float ones are spilled.)
+  // An int8 tile's registers hold its int32 sums of one group; its float sums of the groups,
+  // updated once per group, live on the stack.
   t.tileRows = int(std::min<int64_t>((target.registers - 4) / vectorsPerRow, f.tokens));
   t.tileRows = std::min(t.tileRows, maxRows);
   // A row block is one sample's N rows: rows = B * N, so blocks never overlap (a shifted
