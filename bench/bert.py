@@ -56,7 +56,7 @@ import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 
 from common import (BLOCKC, ROOT, Blockc, Peak, blockc_version, cpu_model, machine_load,  # noqa: E402
-                    summarize, time_quietest)
+                    ort_session, summarize, time_quietest)
 
 SPEC = ROOT / "examples" / "models" / "all_minilm_l6_v2.block"
 SENTENCES = ROOT / "tests" / "models" / "sentences.txt"
@@ -75,16 +75,6 @@ class Embedder(torch.nn.Module):
     def forward(self, input_ids, attention_mask, token_type_ids):
         return self.st({"input_ids": input_ids, "attention_mask": attention_mask,
                         "token_type_ids": token_type_ids})["sentence_embedding"]
-
-
-def ort_session(path, threads):
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.add_session_config_entry("session.force_spinning_stop", "1")  # as bench/models.py
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 def export_onnx(st, path):

@@ -1,7 +1,7 @@
-"""What bench/run.py (blocks) and bench/models.py (whole models) share: blockc through its C
-API (ctypes), the interleaved timing, the load from other processes, the machine's FP32
-peak. Imports neither torch nor onnxruntime and sets no environment variable: each script
-sets its threading environment before it imports those.
+"""What the benchmarks (bench/run.py, models.py, bert.py, precision.py) share: blockc through
+its C API (ctypes), the interleaved timing, the load from other processes, the machine's
+peaks, ONNX Runtime's session. Imports neither torch nor onnxruntime at load and sets no
+environment variable: each script sets its threading environment before it imports those.
 
 BLOCKC_BUILD=DIR takes blockc and libblockc_runtime.so from DIR instead of the repository's
 build/ (e.g. another worktree's build).
@@ -261,6 +261,21 @@ def time_quietest(runners, peak, peak_seconds, args):
         if other < QUIET:
             break
     return times, other, best_peak
+
+
+def ort_session(path, threads):
+    """An ONNX Runtime CPU session of the model at `path` on `threads` threads, all graph
+    optimizations, sequential."""
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # ORT's workers spin inside a Run (its fast default) but, without this, keep spinning long after
+    # it returns and slow whatever runs next (bench/run.py measured blockc 9 -> 12-40 ms right after ORT).
+    opts.add_session_config_entry("session.force_spinning_stop", "1")
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 def summarize(seconds):

@@ -69,7 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "model
 from vit_variants import randomize, replace_norms  # noqa: E402
 
 from common import (BLOCKC, QUIET, ROOT, TOLERANCE, Blockc, Peak, blockc_version, cpu_model,  # noqa: E402
-                    machine_load, max_rel_err, summarize, time_quietest, wait_for_quiet)
+                    machine_load, max_rel_err, ort_session, summarize, time_quietest, wait_for_quiet)
 
 EXAMPLES = ROOT / "examples" / "models"
 
@@ -153,18 +153,6 @@ def bf16_probe():
     if r.returncode != 0:
         return False, f"the probe failed ({r.returncode}): {r.stderr.strip().splitlines()[-1:] or ''}"
     return True, ""
-
-
-def ort_session(path, threads):
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # ORT's workers spin inside a Run (its fast default) but, without this, keep spinning long after
-    # it returns and slow whatever runs next (bench/run.py measured blockc 9 -> 12-40 ms right after ORT).
-    opts.add_session_config_entry("session.force_spinning_stop", "1")
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 class SplitQKVAttention(nn.Module):

@@ -36,27 +36,16 @@ import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: E402
 
 from common import (BLOCKC, ROOT, Blockc, Peak, cpu_model, machine_load, max_rel_err,  # noqa: E402
-                    summarize, time_quietest)
+                    ort_session, summarize, time_quietest)
 from models import MODELS, build_model, export_onnx  # noqa: E402
 from run import load_torch_block, parse_block, versions  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
 PRECISIONS = ("fp32", "bf16", "int8")
-
-
-def ort_session(path, threads):
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.add_session_config_entry("session.force_spinning_stop", "1")
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 def block_case(variant, args, work):

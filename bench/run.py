@@ -48,7 +48,7 @@ from safetensors.torch import load_file  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "e2e"))
 from check_reference_against_torch import Mlp, make_norm  # noqa: E402
 from common import (BLOCKC, QUIET, ROOT, TOLERANCE, Blockc, blockc_version, cpu_model, cpu_sample,  # noqa: E402
-                    machine_load, max_rel_err, other_cpu_percent, time_interleaved, wait_for_quiet)
+                    machine_load, max_rel_err, ort_session, other_cpu_percent, time_interleaved, wait_for_quiet)
 
 VARIANTS = ["vit_b16", "vit_b16_postnorm", "vit_b16_bnffn", "vit_b16_bn", "vit_b16_rmsnorm"]
 
@@ -148,15 +148,7 @@ def bench_variant(variant, args, work):
     warnings.filterwarnings("ignore", "You are using the legacy TorchScript-based ONNX export")
     torch.onnx.export(model, (example,), str(onnx_path), opset_version=17, dynamo=False,
                       input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = args.threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # ORT's workers spin inside a Run (its fast default) but, without this, keep spinning long after
-    # it returns and slow whatever runs next (measured: blockc 9 -> 12-40 ms right after ORT).
-    opts.add_session_config_entry("session.force_spinning_stop", "1")
-    session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    session = ort_session(onnx_path, args.threads)
 
     rows = []
     rng = np.random.default_rng(1)
