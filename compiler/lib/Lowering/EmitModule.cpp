@@ -134,10 +134,8 @@ private:
                               : stored == Halide::Int(16) ? "I16"
                               : stored == Halide::Int(32) ? "I32"
                                                           : "F32";
-          if (element.isBF16())
-            precision = "bf16";
-          else if (element.isInteger(8))
-            precision = "int8";
+          if (StringRef reduced = reducedPrecisionOf(element); !reduced.empty())
+            precision = reduced.str();
           constants.push_back(json::Object{
               {"id", id}, {"shape", toJsonArray(type.getShape())}, {"dtype", dtype}});
         }

@@ -105,15 +105,14 @@ public:
         last = last->getPrevNode();
       std::string name = prepare ? last->getName().stripDialect().str()
                                  : stringifyKernelKind(kernel.getKind()).str();
-      auto has = [&](auto isElement) {
-        auto test = [&](Type type) { return isElement(cast<RankedTensorType>(type).getElementType()); };
-        return llvm::any_of(kernel->getOperandTypes(), test) ||
-               llvm::any_of(kernel->getResultTypes(), test);
-      };
-      if (has([](Type t) { return t.isBF16(); }))
-        name += "_bf16";
-      else if (has([](Type t) { return t.isInteger(8); }))
-        name += "_int8";
+      SmallVector<Type> types(kernel->getOperandTypes());
+      llvm::append_range(types, kernel->getResultTypes());
+      for (Type type : types)
+        if (StringRef precision = reducedPrecisionOf(cast<RankedTensorType>(type).getElementType());
+            !precision.empty()) {
+          name += "_" + precision.str();
+          break;
+        }
       kernel.setSymName((prepare ? "p" + std::to_string(prepared++)
                                  : "k" + std::to_string(ran++)) + "_" + name);
     });

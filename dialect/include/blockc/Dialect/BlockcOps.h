@@ -16,4 +16,16 @@
 #define GET_OP_CLASSES
 #include "blockc/Dialect/BlockcOps.h.inc"
 
+namespace blockc {
+/// The reduced number format a linear's weight of element type `element` is in (ToBF16Op,
+/// QuantizeOp): "bf16", "int8", or "" for float32 (and any other type).
+inline llvm::StringRef reducedPrecisionOf(mlir::Type element) {
+  if (element.isBF16())
+    return "bf16";
+  if (element.isInteger(8))
+    return "int8";
+  return "";
+}
+} // namespace blockc
+
 #endif // BLOCKC_DIALECT_BLOCKCOPS_H
