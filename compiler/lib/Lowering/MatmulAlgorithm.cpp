@@ -96,8 +96,10 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
         afterLinear = true;
         continue;
       }
-      f.group = weightGroup(kernel.getOperand(mlir::cast<mlir::BlockArgument>(weight).getArgNumber()),
-                            target);
+      // The bind-time constant the weight argument is, whose layout the prepare kernel chose.
+      const mlir::Value constant =
+          kernel.getOperand(mlir::cast<mlir::BlockArgument>(weight).getArgNumber());
+      f.group = weightGroup(constant, target);
       f.narrowInput = Func("narrow_input");
       if (element.isBF16()) {
         // bf16 products accumulated in float32: the input rounded as the weight was.
@@ -133,8 +135,7 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
         const float offset = unsignedInput ? 0.f : 128.f;
         Expr q = clamp(round(f.input(c, r) / scaleOf(c / g, r)) + zeroPointOf(c / g, r), 0.f, 255.f);
         // Stored as the weight is: 8 bits, or 16 where the weight is widened.
-        const Type stored = weightStorageType(
-            kernel.getOperand(mlir::cast<mlir::BlockArgument>(weight).getArgNumber()), target);
+        const Type stored = weightStorageType(constant, target);
         f.narrowInput(c, r) = stored == Int(16)  ? cast<int16_t>(q)
                               : unsignedInput    ? cast<uint8_t>(q)
                                                  : cast<int8_t>(q - 128.f);
