@@ -95,7 +95,7 @@ def compile(spec: PathLike, target: str = "host", tuning: PathLike | None = None
     (created), by default a new temporary directory that the caller owns. ``precision``:
     ``fp32``, ``bf16`` (the linears' weights rounded to bf16 when weights are bound, float32
     accumulation) or ``int8`` (weights quantized per output channel when bound, inputs per
-    token in the matmul, int32 accumulation), as ``blockc compile --precision``.
+    group of <= 64 features of a token in the matmul, int32 accumulation), as ``blockc compile --precision``.
     """
     with tempfile.TemporaryDirectory(prefix="blockc-spec-") as scratch:
         text_file = None

@@ -77,7 +77,7 @@ int cmdCompile(const std::vector<std::string> &args) {
       ("precision", po::value<std::string>(&options.precision)->default_value("fp32")->value_name("P"),
        "the linears' number format: fp32, bf16 (weights rounded at bind time, float32 "
        "accumulation) or int8 (weights quantized per output channel at bind time, inputs per "
-       "row in the matmul, int32 accumulation)")
+       "group of <= 64 features of a row in the matmul, int32 accumulation)")
       ("tuning", po::value<std::string>(&options.tuningPath)->value_name("FILE"),
        "tuning database (JSON lines)")
       ("emit-stmt", po::bool_switch(&options.emitStmt),

@@ -45,7 +45,7 @@ struct MatmulFuncs {
   // g's products (its update, over `k`, is the dot product), and acc sums the groups
   // (over `groups`), each times its scale. Undefined otherwise: acc's update is the dot
   // product.
-  Halide::Func groupMin, groupMax, dot;
+  Halide::Func groupMin, groupMax, groupScale, groupZeroPoint, dot;
   Halide::RDom inGroup, groups;
   int64_t quantGroup = 0;
   std::optional<NormFuncs> prologue; // the norm computed into `input`, if fused

@@ -125,15 +125,15 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
         f.groupMax(grp, r) = 0.f;
         f.groupMin(grp, r) = min(f.groupMin(grp, r), f.input(grp * g + f.inGroup, r));
         f.groupMax(grp, r) = max(f.groupMax(grp, r), f.input(grp * g + f.inGroup, r));
-        auto scaleOf = [&](Expr group, Expr row) {
-          return max(f.groupMax(group, row) - f.groupMin(group, row), 1e-30f) * (1.f / 255.f);
-        };
-        auto zeroPointOf = [&](Expr group, Expr row) {
-          return round(-f.groupMin(group, row) / scaleOf(group, row));
-        };
+        // Each group's scale and zero point, once per row block (not per column panel).
         const bool unsignedInput = !target.isArm();
         const float offset = unsignedInput ? 0.f : 128.f;
-        Expr q = clamp(round(f.input(c, r) / scaleOf(c / g, r)) + zeroPointOf(c / g, r), 0.f, 255.f);
+        f.groupScale = Func("group_scale");
+        f.groupScale(grp, r) = max(f.groupMax(grp, r) - f.groupMin(grp, r), 1e-30f) * (1.f / 255.f);
+        f.groupZeroPoint = Func("group_zero_point");
+        f.groupZeroPoint(grp, r) = round(-f.groupMin(grp, r) / f.groupScale(grp, r));
+        Expr q = clamp(round(f.input(c, r) / f.groupScale(c / g, r)) + f.groupZeroPoint(c / g, r),
+                       0.f, 255.f);
         // Stored as the weight is: 8 bits, or 16 where the weight is widened.
         const Type stored = weightStorageType(constant, target);
         f.narrowInput(c, r) = stored == Int(16)  ? cast<int16_t>(q)
@@ -141,13 +141,13 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
                                                  : cast<int8_t>(q - 128.f);
         Func sums = funcs.lookup(linear.getWeightSums());
         f.dot = Func("group_dot");
-        f.dot(c, r, grp) = cast<int32_t>(offset - zeroPointOf(grp, r)) * sums(c, grp);
+        f.dot(c, r, grp) = cast<int32_t>(offset - f.groupZeroPoint(grp, r)) * sums(c, grp);
         f.k = RDom(0, g, "k");
         f.dot(c, r, grp) += cast<int32_t>(f.narrowInput(grp * g + f.k, r)) *
                             cast<int32_t>(f.weight(c, grp * g + f.k));
         f.groups = RDom(0, int(groupCount), "groups");
         f.acc(c, r) = 0.f;
-        f.acc(c, r) += cast<float>(f.dot(c, r, f.groups)) * scaleOf(f.groups, r);
+        f.acc(c, r) += cast<float>(f.dot(c, r, f.groups)) * f.groupScale(f.groups, r);
         Func dequantized("dequantized");
         dequantized(c, r) = f.acc(c, r) * funcs.lookup(linear.getWeightScales())(c) + bias;
         funcs[linear.getResult()] = dequantized;

@@ -219,11 +219,15 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
     f.narrowInput.compute_at(f.out, rb)
         .vectorize(c, target.vectorWithin(f.inFeatures))
         .parallel(r, tileRows, rowTail);
-    for (Func range : {f.groupMin, f.groupMax}) {
-      if (!range.defined())
-        continue;
-      range.compute_at(f.out, rb);
-      range.update().parallel(r, tileRows, TailStrategy::GuardWithIf);
+    if (f.dot.defined()) {
+      for (Func range : {f.groupMin, f.groupMax}) {
+        range.compute_at(f.out, rb);
+        range.update().parallel(r, tileRows, TailStrategy::GuardWithIf);
+        if (f.quantGroup % target.vectorFloats() == 0)
+          vectorizeReduction(range, f.inGroup, range.args()[0], target);
+      }
+      for (Func param : {f.groupScale, f.groupZeroPoint})
+        param.compute_at(f.out, rb).parallel(r, tileRows, TailStrategy::GuardWithIf);
     }
   }
   for (Func &p : f.perChannel)
