@@ -85,7 +85,7 @@ class CompileError(Error):
 
 
 def compile(spec: PathLike, target: str = "host", tuning: PathLike | None = None,
-            out: PathLike | None = None, precision: str = "fp32") -> str:
+            out: PathLike | None = None, precision: str | None = None) -> str:
     """Compiles a `.block` spec into a module directory and returns its path.
 
     ``spec`` is the path of a `.block` file, or the spec's text itself (a string that is not
@@ -93,9 +93,11 @@ def compile(spec: PathLike, target: str = "host", tuning: PathLike | None = None
     ``x86-64-avx2``, ``x86-64-zen4``, ``arm64``, ``cuda``... as ``blockc compile --target``.
     ``tuning``: a tuning database (``blockc-tune``). ``out``: the module directory
     (created), by default a new temporary directory that the caller owns. ``precision``:
-    ``fp32``, ``bf16`` (the linears' weights rounded to bf16 when weights are bound, float32
-    accumulation) or ``int8`` (weights quantized per output channel when bound, inputs per
-    group of <= 64 features of a token in the matmul, int32 accumulation), as ``blockc compile --precision``.
+    every linear's number format, ``fp32``, ``bf16`` (the weights rounded to bf16 when
+    weights are bound, float32 accumulation) or ``int8`` (weights quantized per output
+    channel when bound, inputs per group of <= 64 features of a token in the matmul, int32
+    accumulation), as ``blockc compile --precision``; ``None``: as the spec's ``precision``
+    settings say (float32 where they say nothing).
     """
     with tempfile.TemporaryDirectory(prefix="blockc-spec-") as scratch:
         text_file = None
@@ -107,8 +109,9 @@ def compile(spec: PathLike, target: str = "host", tuning: PathLike | None = None
         else:
             spec_path = os.fspath(spec)
         out_dir = os.fspath(out) if out is not None else tempfile.mkdtemp(prefix="blockc-module-")
-        cmd = [str(_COMPILER), "compile", spec_path, "-o", out_dir, "--target", target,
-               "--precision", precision]
+        cmd = [str(_COMPILER), "compile", spec_path, "-o", out_dir, "--target", target]
+        if precision is not None:
+            cmd += ["--precision", precision]
         if tuning is not None:
             cmd += ["--tuning", os.fspath(tuning)]
         done = subprocess.run(cmd, capture_output=True, text=True)
@@ -167,7 +170,7 @@ class ModuleInfo:
     flops_per_token: float       # with run-time tokens, a sample of S tokens costs
     flops_per_token_pair: float  # flops_per_sample + S * per_token + S * S * per_pair
     manifest: str    # the module's manifest.json
-    precision: str   # the linears' number format: "fp32", "bf16" or "int8"
+    precision: str   # the linears' number format: "fp32", "bf16", "int8" or "mixed"
 
     def flops(self, batch: int, tokens: int | None = None) -> float:
         """2 x the multiply-adds of a run of `batch` samples (and `tokens` per sample)."""

@@ -469,7 +469,7 @@ def to_spec(module: nn.Module, example_input: Any = None) -> str:
 
 
 def compile_module(module: nn.Module, example_input: Any = None, target: str = "host",
-                   out: Any = None, precision: str = "fp32") -> Any:
+                   out: Any = None, precision: str | None = None) -> Any:
     """to_spec, compile and bind the module's own parameters (held by reference where they
     are float32 and contiguous): a blockc.Module whose call matches the module's forward
     (logits or features for a timm ViT, last_hidden_state for a BertModel, the block's

@@ -382,8 +382,10 @@ Manifest parseManifest(const std::string &text) {
   m.target = needString(root, "", "target");
   if (root.contains("precision")) {
     m.precision = needString(root, "", "precision");
-    if (m.precision != "fp32" && m.precision != "bf16" && m.precision != "int8")
-      bad("'precision'", "is '" + m.precision + "' (expected \"fp32\", \"bf16\" or \"int8\")");
+    if (m.precision != "fp32" && m.precision != "bf16" && m.precision != "int8" &&
+        m.precision != "mixed")
+      bad("'precision'", "is '" + m.precision +
+                             "' (expected \"fp32\", \"bf16\", \"int8\" or \"mixed\")");
   }
   m.arch = needString(root, "", "arch");
   if (root.contains("device")) {

@@ -9,6 +9,8 @@
 // RUN: %blockc-opt %s -split-input-file --blockc-reduce-precision=precision=int8 | %FileCheck %s --check-prefix=INT8
 // RUN: %blockc-opt %s -split-input-file --blockc-reduce-precision=precision=int8 --blockc-fuse-kernels | %FileCheck %s --check-prefix=INT8-FUSED
 // RUN: not %blockc-opt %s -split-input-file --blockc-reduce-precision=precision=int4 2>&1 | %FileCheck %s --check-prefix=BAD
+// Without the option, each linear as its `precision` asks (the spec's `precision = ...`):
+// RUN: %blockc-opt %s -split-input-file --blockc-reduce-precision | %FileCheck %s --check-prefix=ASKED
 
 // CHECK-LABEL: func.func @two_linears
 // CHECK: %[[W1:.*]] = blockc.weight "fc1.weight"
@@ -88,4 +90,39 @@ func.func @groups(%a: tensor<?x5x96xf32>, %b: tensor<?x5x200xf32>, %c: tensor<?x
   %yc = blockc.linear %c, %wc : tensor<?x5x30xf32>, tensor<30x4xf32> -> tensor<?x5x4xf32>
   %yd = blockc.linear %d, %wd : tensor<?x5x75xf32>, tensor<75x4xf32> -> tensor<?x5x4xf32>
   return %ya, %yb, %yc, %yd : tensor<?x5x4xf32>, tensor<?x5x4xf32>, tensor<?x5x4xf32>, tensor<?x5x4xf32>
+}
+
+// -----
+
+// Each linear in the format it asks for; one weight read in two formats is converted once
+// per format; the attribute is gone afterwards, the weight's type says the format. The
+// option overrides every linear's.
+// ASKED-LABEL: func.func @as_asked
+// ASKED: %[[T:.*]] = blockc.transpose
+// ASKED-DAG: %[[R:.*]] = blockc.to_bf16 %[[T]] : tensor<8x16xf32> -> tensor<8x16xbf16>
+// ASKED-DAG: %[[Q:.*]], %[[S:.*]], %[[N:.*]] = blockc.quantize %[[T]] in groups of 8
+// ASKED: blockc.linear %{{.*}}, %[[Q]] scales %[[S]] sums %[[N]] : tensor<?x5x8xf32>, tensor<8x16xi8>
+// ASKED-NEXT: blockc.linear %{{.*}}, %[[R]] : tensor<?x5x8xf32>, tensor<8x16xbf16>
+// ASKED-NEXT: blockc.linear %{{.*}}, %[[R]] : tensor<?x5x8xf32>, tensor<8x16xbf16>
+// ASKED-NEXT: blockc.linear %{{.*}}, %[[T]] : tensor<?x5x8xf32>, tensor<8x16xf32>
+// ASKED-NEXT: blockc.linear %{{.*}}, %[[T]] : tensor<?x5x8xf32>, tensor<8x16xf32>
+// ASKED-NOT: in {{fp32|bf16|int8}}
+// CHECK-LABEL: func.func @as_asked
+// CHECK-NOT: blockc.quantize
+// CHECK-NOT: in {{fp32|bf16|int8}}
+// FP32-LABEL: func.func @as_asked
+// FP32-NOT: {{bf16|int8|i8}}
+// INT8-LABEL: func.func @as_asked
+// INT8-NOT: bf16
+// FUSED-LABEL: func.func @as_asked
+// INT8-FUSED-LABEL: func.func @as_asked
+func.func @as_asked(%x: tensor<?x5x8xf32>) -> (tensor<?x5x16xf32>, tensor<?x5x16xf32>, tensor<?x5x16xf32>, tensor<?x5x16xf32>, tensor<?x5x16xf32>) {
+  %w = blockc.weight "fc.weight" : tensor<16x8xf32>
+  %t = blockc.transpose %w : tensor<16x8xf32> -> tensor<8x16xf32>
+  %a = blockc.linear %x, %t in int8 : tensor<?x5x8xf32>, tensor<8x16xf32> -> tensor<?x5x16xf32>
+  %b = blockc.linear %x, %t in bf16 : tensor<?x5x8xf32>, tensor<8x16xf32> -> tensor<?x5x16xf32>
+  %c = blockc.linear %x, %t in bf16 : tensor<?x5x8xf32>, tensor<8x16xf32> -> tensor<?x5x16xf32>
+  %d = blockc.linear %x, %t : tensor<?x5x8xf32>, tensor<8x16xf32> -> tensor<?x5x16xf32>
+  %e = blockc.linear %x, %t in fp32 : tensor<?x5x8xf32>, tensor<8x16xf32> -> tensor<?x5x16xf32>
+  return %a, %b, %c, %d, %e : tensor<?x5x16xf32>, tensor<?x5x16xf32>, tensor<?x5x16xf32>, tensor<?x5x16xf32>, tensor<?x5x16xf32>
 }

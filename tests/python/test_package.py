@@ -62,6 +62,29 @@ def test_compile_load_bind_file_and_call(block):
     assert rel_err(m(x[1:2]), ref[1:2]) <= 1e-4
 
 
+def test_precision_in_the_spec_and_its_override(block, tmp_path):
+    """`precision = ...` in the block's header and on layers: each linear in its format (the
+    matmul kernels' names say which), the module "mixed" and close to the float32
+    reference; `precision="fp32"` (`--precision fp32`) overrides the spec everywhere."""
+    _, _, file, x, ref = block
+    spec = cases.encoder_spec("py_mixed", TOKENS, DIM, reference.pre_norm, HEADS, HIDDEN,
+                              mlp_norm="batchnorm")
+    spec = (spec.replace(f"dim = {DIM})", f"dim = {DIM}, precision = int8)")
+                .replace(f"heads = {HEADS})", f"heads = {HEADS}, precision = bf16)")
+                .replace(f"linear({HIDDEN} -> {DIM})", f"linear({HIDDEN} -> {DIM}, precision = fp32)"))
+    mixed = blockc.load(blockc.compile(spec, out=tmp_path / "mixed")).bind(file)
+    assert mixed.info.precision == "mixed"
+    formats = sorted(k.name.split("_", 2)[2] if k.name.count("_") == 2 else "fp32"
+                     for k in mixed.info.kernels if k.kind == "matmul")
+    assert formats == ["bf16", "bf16", "fp32", "int8"]  # qkv, proj; fc2; fc1
+    err = rel_err(mixed(x), ref)
+    assert 1e-6 < err <= 5e-2, err
+    plain = blockc.load(blockc.compile(spec, out=tmp_path / "fp32", precision="fp32")).bind(file)
+    assert plain.info.precision == "fp32"
+    assert not any(k.name.endswith(("_bf16", "_int8")) for k in plain.info.kernels)
+    assert rel_err(plain(x), ref) <= 1e-4
+
+
 def test_bind_numpy_dict_by_reference(block):
     path, state, _, x, ref = block
     m = blockc.load(path).bind(dict(state))

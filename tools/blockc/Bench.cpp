@@ -162,16 +162,17 @@ int blockc::cli::cmdBench(const std::vector<std::string> &args) {
   for (const KernelProfile &k : kernels)
     kernelSum += k.ms.median;
   // The module's format and this CPU's peak for it, measured after the runs on as many
-  // threads (a bf16 module on a CPU without bf16 arithmetic: against the fp32 peak).
+  // threads (a bf16 module on a CPU without bf16 arithmetic, and a module of mixed formats:
+  // against the fp32 peak).
   std::string precision = "fp32";
   const boost::json::value manifest = boost::json::parse(info.manifest_json);
   if (const boost::json::value *p = manifest.as_object().if_contains("precision");
       p && p->is_string())
     precision = std::string(p->get_string());
   Peak peak;
-  std::string peakFormat = precision;
+  std::string peakFormat = precision == "mixed" ? "fp32" : precision;
   if (!onGpu) {
-    peak = measurePeak(precision, effectiveThreads(m.threads));
+    peak = measurePeak(peakFormat, effectiveThreads(m.threads));
     if (peak.gops == 0 && precision == "bf16") {
       peakFormat = "fp32";
       peak = measurePeak(peakFormat, effectiveThreads(m.threads));
@@ -233,7 +234,10 @@ int blockc::cli::cmdBench(const std::vector<std::string> &args) {
                   "this run: %.0f%% of it\n",
                   peakFormat.c_str(), peak.gops, peak.instruction.c_str(),
                   effectiveThreads(m.threads),
-                  peakFormat != precision ? "; no bf16 arithmetic on this CPU" : "", peakShare);
+                  precision == "mixed"      ? "; the module mixes number formats"
+                  : peakFormat != precision ? "; no bf16 arithmetic on this CPU"
+                                            : "",
+                  peakShare);
     else if (!onGpu)
       std::printf("%s peak: this CPU has no instruction the probe knows for it\n",
                   precision.c_str());

@@ -74,8 +74,9 @@ int cmdCompile(const std::vector<std::string> &args) {
       ("target", po::value<std::string>(&options.target)->default_value("host")->value_name("T"),
        "host, x86-64-avx2, x86-64-avx512, x86-64-zen4, x86-64-zen5, x86-64-sapphirerapids, "
        "arm64, arm64-dotprod, arm64-sve2, cuda, cuda-sm80, cuda-sm86 or a Halide target string")
-      ("precision", po::value<std::string>(&options.precision)->default_value("fp32")->value_name("P"),
-       "the linears' number format: fp32, bf16 (weights rounded at bind time, float32 "
+      ("precision", po::value<std::string>(&options.precision)->value_name("P"),
+       "every linear's number format, instead of the spec's 'precision' settings (float32 "
+       "where they say nothing): fp32, bf16 (weights rounded at bind time, float32 "
        "accumulation) or int8 (weights quantized per output channel at bind time, inputs per "
        "group of <= 64 features of a row in the matmul, int32 accumulation)")
       ("tuning", po::value<std::string>(&options.tuningPath)->value_name("FILE"),

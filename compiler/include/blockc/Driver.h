@@ -24,9 +24,10 @@ struct CompileOptions {
   bool emitStmt = false;
   /// Print the IR after each pass to stderr.
   bool printIR = false;
-  /// The linears' number format: "fp32", "bf16" or "int8" (weights converted at bind time,
-  /// inputs in the matmul; norms, attention and outputs float32).
-  std::string precision = "fp32";
+  /// Every linear's number format: "fp32", "bf16" or "int8" (weights converted at bind
+  /// time, inputs in the matmul; norms, attention and outputs float32), instead of the
+  /// spec's `precision` settings; empty: as the spec says (float32 where it says nothing).
+  std::string precision;
 };
 
 /// Parses and checks a spec, generates its MLIR and runs the pass pipeline: the module that
@@ -37,7 +38,7 @@ mlir::OwningOpRef<mlir::ModuleOp> loadBlock(const std::string &specPath,
                                             mlir::MLIRContext &context,
                                             std::string *specHash = nullptr,
                                             bool printIR = false,
-                                            const std::string &precision = "fp32");
+                                            const std::string &precision = "");
 
 /// Compiles a block spec into `outputDir/module.so` and `outputDir/manifest.json`.
 /// Diagnostics go to stderr as `file:line:col: error: ...`. Returns 0 on success.

@@ -1,5 +1,6 @@
 //===- Driver.cpp - spec file to module -----------------------------------===//
 #include "blockc/Driver.h"
+#include "blockc/Dialect/BlockcOps.h"
 
 #include "blockc/Frontend/Parser.h"
 #include "blockc/Frontend/Sema.h"
@@ -57,7 +58,7 @@ mlir::OwningOpRef<mlir::ModuleOp> blockc::loadBlock(const std::string &specPath,
 }
 
 int blockc::compileSpecFile(const CompileOptions &options) {
-  if (!isKnownPrecision(options.precision)) {
+  if (!options.precision.empty() && !symbolizePrecision(options.precision)) {
     llvm::errs() << "error: unknown precision '" << options.precision
                  << "' (expected fp32, bf16 or int8)\n";
     return 1;

@@ -173,6 +173,8 @@ void blockc::ast::dump(const ExprAST &expr, llvm::raw_ostream &os) {
 static void printSettings(const LayerDecl &layer, llvm::raw_ostream &os) {
   llvm::ListSeparator sep;
   for (const LayerArgument &argument : layer.getInfo().arguments) {
+    if (argument.type == ArgumentType::Precision && (layer.*argument.text).empty())
+      continue; // the block's or model's
     os << sep;
     switch (argument.type) {
     case ArgumentType::Sizes:
@@ -191,16 +193,21 @@ static void printSettings(const LayerDecl &layer, llvm::raw_ostream &os) {
     case ArgumentType::Shape:
       printShape(llvm::ArrayRef<int64_t>(layer.*argument.shape), os);
       break;
+    case ArgumentType::Precision:
+      os << argument.key << " = " << layer.*argument.text;
+      break;
     }
   }
 }
 
 void blockc::ast::dump(const BlockAST &block, llvm::raw_ostream &os) {
+  const std::string precision =
+      block.precision.empty() ? "" : "precision = " + block.precision;
   if (block.isModel)
-    os << "model " << block.name << "\n";
+    os << "model " << block.name << (precision.empty() ? "" : " (" + precision + ")") << "\n";
   else
     os << "block " << block.name << " (tokens = " << block.tokens << ", dim = " << block.dim
-       << ")\n";
+       << (precision.empty() ? "" : ", " + precision) << ")\n";
   for (const InputDecl &input : block.inputs) {
     os << "  input " << input.name << ": " << (input.dtype == "float32" ? "" : input.dtype)
        << "[B";

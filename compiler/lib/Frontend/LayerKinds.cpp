@@ -21,22 +21,23 @@ using S = LayerSettings;
 constexpr LayerArgument kLayerNormArguments[] = {numberArgument("eps", &S::eps, 1e-5)};
 constexpr LayerArgument kRMSNormArguments[] = {numberArgument("eps", &S::eps, 1e-6)};
 constexpr LayerArgument kBatchNormArguments[] = {numberArgument("eps", &S::eps, 1e-5)};
+// The kinds made of linears take `precision`.
 constexpr LayerArgument kLinearArguments[] = {
     sizesArgument(&S::inFeatures, &S::outFeatures),
-    boolArgument("bias", &S::bias, true)};
+    boolArgument("bias", &S::bias, true), precisionArgument()};
 constexpr LayerArgument kAttentionArguments[] = {
     sizeArgument("heads", &S::heads, "H"),
     boolArgument("qkv_bias", &S::qkvBias, true),
-    boolArgument("proj_bias", &S::projBias, true)};
+    boolArgument("proj_bias", &S::projBias, true), precisionArgument()};
 constexpr LayerArgument kMultiheadAttentionArguments[] = {
     sizeArgument("heads", &S::heads, "H"),
-    boolArgument("bias", &S::bias, true)};
+    boolArgument("bias", &S::bias, true), precisionArgument()};
 
 constexpr LayerArgument kConv2dArguments[] = {
     sizesArgument(&S::inFeatures, &S::outFeatures),
     sizeArgument("kernel", &S::kernel, "K"),
     sizeArgument("stride", &S::stride, "K"),
-    boolArgument("bias", &S::bias, true)};
+    boolArgument("bias", &S::bias, true), precisionArgument()};
 constexpr LayerArgument kEmbeddingArguments[] = {sizesArgument(&S::inFeatures, &S::outFeatures)};
 constexpr LayerArgument kParameterArguments[] = {shapeArgument(&S::shape)};
 

@@ -134,7 +134,7 @@ std::unique_ptr<BlockAST> Parser::parseBlock() {
   return block;
 }
 
-// model := 'model' IDENT '{' statement* '}'
+// model := 'model' IDENT ('(' option (',' option)* ')')? '{' statement* '}'
 std::unique_ptr<BlockAST> Parser::parseModel() {
   lexer.consume(tok_name);
   auto model = std::make_unique<BlockAST>();
@@ -145,7 +145,21 @@ std::unique_ptr<BlockAST> Parser::parseModel() {
   llvm::SMLoc nameLoc = lexer.getLoc();
   model->loc = locate(nameLoc);
   lexer.consume(tok_name);
-  if (!expect(tok_lbrace, "'{' after the model's name") || !parseBody(*model, nameLoc))
+  if (lexer.getCurToken() == tok_lparen) { // settings: `(precision = int8)`
+    lexer.consume(tok_lparen);
+    while (true) {
+      if (!lexer.isIdentifier() || lexer.peekToken() != tok_equal)
+        return error("expected a setting 'NAME = VALUE'");
+      if (!parseOption(model->sizes))
+        return nullptr;
+      if (lexer.getCurToken() != tok_comma)
+        break;
+      lexer.consume(tok_comma);
+    }
+    if (!expect(tok_rparen, "',' or ')' after a setting"))
+      return nullptr;
+  }
+  if (!expect(tok_lbrace, "'{' after the model's name or settings") || !parseBody(*model, nameLoc))
     return nullptr;
   return model;
 }

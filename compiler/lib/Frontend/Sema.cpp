@@ -146,6 +146,15 @@ bool Sema::getNumber(const Argument &arg, double &field) {
   return true;
 }
 
+bool Sema::getPrecision(const Argument &arg, std::string &field) {
+  if (arg.kind != Argument::Kind::Name || !llvm::is_contained(kPrecisions, arg.name)) {
+    error(arg.valueLoc, "'" + arg.key + "' must be fp32, bf16 or int8, got " + spellValue(arg));
+    return false;
+  }
+  field = arg.name;
+  return true;
+}
+
 std::string ValueType::describe() const {
   if (kind == Kind::Number)
     return "a number";
@@ -168,11 +177,11 @@ std::string ValueType::describe() const {
 }
 
 bool Sema::check() {
+  checkSettings();
   if (block.isModel) {
     checkInputs();
     checkInstances();
   } else {
-    checkSizes();
     variables["x"] = block.dim ? Value(ValueType::tokensOf(block.tokens, block.dim)) : std::nullopt;
     // The key mask of the model's call, for blocks that read it (BERT's attention mask).
     variables["mask"] = block.tokens ? Value(ValueType::ids(block.tokens)) : std::nullopt;
@@ -255,18 +264,26 @@ void Sema::checkResult() {
         error(stmt.loc, "the value assigned to '" + stmt.target + "' is never used");
 }
 
-void Sema::checkSizes() {
+void Sema::checkSettings() {
   llvm::StringSet<> given;
   for (const Argument &size : block.sizes) {
-    int64_t *field = size.key == "tokens" ? &block.tokens
-                     : size.key == "dim"  ? &block.dim
-                                          : nullptr;
-    if (!field) {
-      error(size.loc, "unknown size '" + size.key + "': a block has 'tokens' and 'dim'");
+    const bool precision = size.key == "precision";
+    int64_t *field = block.isModel      ? nullptr
+                     : size.key == "tokens" ? &block.tokens
+                     : size.key == "dim"    ? &block.dim
+                                            : nullptr;
+    if (!field && !precision) {
+      error(size.loc, "unknown setting '" + size.key + "': " +
+                          (block.isModel ? "a model has 'precision'"
+                                         : "a block has 'tokens', 'dim' and 'precision'"));
       continue;
     }
     if (!given.insert(size.key).second) {
-      error(size.loc, "size '" + size.key + "' is given twice");
+      error(size.loc, "'" + size.key + "' is given twice");
+      continue;
+    }
+    if (precision) {
+      getPrecision(size, block.precision);
       continue;
     }
     if (size.upTo && field != &block.tokens) {
@@ -285,7 +302,7 @@ void Sema::checkSizes() {
     }
   }
   for (llvm::StringRef name : {"tokens", "dim"})
-    if (!given.count(name))
+    if (!block.isModel && !given.count(name))
       error(block.loc, "block '" + block.name + "' does not give its size '" + name + "'");
   if (block.tokens && block.dim)
     withinIndexing(block.loc, "a sample of block '" + block.name + "'", block.tokens,

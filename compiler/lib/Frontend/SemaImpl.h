@@ -84,7 +84,7 @@ public:
   void note(const Location &loc, const llvm::Twine &message);
 
 private:
-  void checkSizes();
+  void checkSettings();
   void checkInputs();
   /// A declared maximum of run-time tokens: at most kMaxTokens (the runtime's limit).
   bool checkMaxTokens(int64_t max, const Location &loc);
@@ -126,6 +126,8 @@ private:
                       int64_t cols);
   bool getBool(const Argument &arg, bool &field);
   bool getNumber(const Argument &arg, double &field);
+  /// `precision = fp32 | bf16 | int8` (kPrecisions) into `field`.
+  bool getPrecision(const Argument &arg, std::string &field);
 
   BlockAST &block;
   /// A model's run-time tokens: their name (`S`) and where their maximum was declared.

@@ -172,6 +172,8 @@ bool Sema::applyLayerArgument(LayerDecl &layer, const Argument &arg) {
     return getNumber(arg, layer.*argument->number);
   case ArgumentType::Bool:
     return getBool(arg, layer.*argument->boolean);
+  case ArgumentType::Precision:
+    return getPrecision(arg, layer.*argument->text);
   case ArgumentType::Size: {
     std::optional<int64_t> size = getSize(arg, "'" + argument->key + "'");
     layer.*argument->size = size.value_or(0);

@@ -9,12 +9,15 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "llvm/ADT/StringSet.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <set>
 
 using namespace blockc;
 using namespace mlir;
@@ -23,6 +26,18 @@ namespace json = llvm::json;
 namespace {
 
 constexpr int kAbiVersion = 2;
+
+/// The linears' number format: "fp32", "bf16" or "int8" if all are in it, else "mixed".
+std::string precisionOf(func::FuncOp func) {
+  std::set<std::string> formats;
+  func.walk([&](LinearOp linear) {
+    StringRef reduced = reducedPrecisionOf(getElementTypeOrSelf(linear.getWeight().getType()));
+    formats.insert(reduced.empty() ? "fp32" : reduced.str());
+  });
+  if (formats.size() > 1)
+    return "mixed";
+  return formats.empty() ? "fp32" : *formats.begin();
+}
 
 class ModuleEmitter {
 public:
@@ -126,7 +141,6 @@ private:
           sources[result] = json::Object{{"source", "slot"}, {"id", id}};
         if (isPrepare) {
           auto type = cast<RankedTensorType>(result.getType());
-          Type element = type.getElementType();
           // The type the prepare kernel stores (an int8 weight may be stored widened).
           const Halide::Type stored = weightStorageType(result, target);
           const char *dtype = stored.is_bfloat()   ? "BF16"
@@ -134,8 +148,6 @@ private:
                               : stored == Halide::Int(16) ? "I16"
                               : stored == Halide::Int(32) ? "I32"
                                                           : "F32";
-          if (StringRef reduced = reducedPrecisionOf(element); !reduced.empty())
-            precision = reduced.str();
           constants.push_back(json::Object{
               {"id", id}, {"shape", toJsonArray(type.getShape())}, {"dtype", dtype}});
         }
@@ -327,7 +339,7 @@ private:
         {"target", target.halide.to_string()},
         {"arch", target.arch},
         {"cpu_features", std::move(features)},
-        {"precision", precision},
+        {"precision", precisionOf(func)},
         {"inputs", ioJson(type.getInputs(), /*isInput=*/true)},
         {"outputs", ioJson(type.getResults(), /*isInput=*/false)},
         {"weights", std::move(weights)},
@@ -397,8 +409,6 @@ private:
   SmallVector<KernelOp> kernels;
   llvm::DenseMap<Value, json::Object> sources;
   json::Array constants;
-  /// The linears' number format: "bf16" or "int8" where prepare kernels convert weights so.
-  std::string precision = "fp32";
   std::map<std::string, std::string> functions; // signature and weight layout -> function
   std::vector<std::string> objects;
 };

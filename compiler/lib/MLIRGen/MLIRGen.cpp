@@ -193,13 +193,28 @@ private:
   }
 
   /// x W^T + b with PyTorch's [out, in] weight (a conv2d's [out, C, K, K] flattened),
-  /// transposed once at weight-binding time.
-  Value linear(Value input, Value w, Value b, Location l) {
+  /// transposed once at weight-binding time; in the number format `layer` asks for.
+  Value linear(const LayerDecl &layer, Value input, Value w, Value b, Location l) {
     auto shape = cast<RankedTensorType>(w.getType()).getShape();
     int64_t out = shape[0], in = channelsOf(input);
     Value wt = builder.create<TransposeOp>(
         l, RankedTensorType::get({in, out}, builder.getF32Type()), w);
-    return builder.create<LinearOp>(l, withChannels(input, out), input, wt, b);
+    return builder.create<LinearOp>(l, withChannels(input, out), input, wt, b, Value(), Value(),
+                                    precisionOf(layer));
+  }
+
+  /// The layer's own `precision`, else that of the innermost body that gives one; none
+  /// (float32) where nothing does.
+  PrecisionAttr precisionOf(const LayerDecl &layer) {
+    llvm::StringRef name = layer.precision;
+    for (const BlockAST *body : llvm::reverse(bodies))
+      if (name.empty())
+        name = body->precision;
+    if (name.empty())
+      return PrecisionAttr();
+    std::optional<Precision> precision = symbolizePrecision(name);
+    assert(precision && "Sema checked the name against kPrecisions");
+    return PrecisionAttr::get(builder.getContext(), *precision);
   }
 
   static int64_t channelsOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape().back(); }
@@ -294,12 +309,12 @@ private:
     case LayerKind::BatchNorm:
       return builder.create<BatchNormOp>(l, input, w[0], w[1], w[2], w[3], layer.eps);
     case LayerKind::Linear:
-      return linear(input, w[0], w[1], l);
+      return linear(layer, input, w[0], w[1], l);
     case LayerKind::Attention:
     case LayerKind::MultiheadAttention: {
-      Value qkv = linear(input, w[0], w[1], l);
+      Value qkv = linear(layer, input, w[0], w[1], l);
       Value heads = packedMHA(qkv, Value(), layer.heads, l);
-      return linear(heads, w[2], w[3], l);
+      return linear(layer, heads, w[2], w[3], l);
     }
     case LayerKind::LayerScale:
       return builder.create<MulOp>(l, input, w[0]);
@@ -309,7 +324,7 @@ private:
       auto type = RankedTensorType::get(
           {ShapedType::kDynamic, (image[2] / p) * (image[3] / p), c * p * p}, builder.getF32Type());
       Value patches = builder.create<PatchesOp>(l, type, input, builder.getI64IntegerAttr(p));
-      return linear(patches, w[0], w[1], l);
+      return linear(layer, patches, w[0], w[1], l);
     }
     case LayerKind::Embedding: {
       auto ids = cast<RankedTensorType>(input.getType());

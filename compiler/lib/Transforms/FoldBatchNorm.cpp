@@ -31,7 +31,8 @@ LinearOp foldInto(OpBuilder &builder, LinearOp linear, BatchNormOp norm, Value i
       norm.getGamma(), norm.getBeta(), norm.getRunningMean(), norm.getRunningVar(),
       linear.getBias(), norm.getEpsilonAttr());
   return builder.create<LinearOp>(linear.getLoc(), linear.getType(), input,
-                                  fold.getFoldedWeight(), fold.getFoldedBias());
+                                  fold.getFoldedWeight(), fold.getFoldedBias(), Value(), Value(),
+                                  linear.getPrecisionAttr());
 }
 
 struct FoldBatchNormPass : blockc::impl::FoldBatchNormBase<FoldBatchNormPass> {

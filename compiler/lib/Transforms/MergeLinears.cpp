@@ -32,11 +32,13 @@ Value pytorchWeight(LinearOp linear) {
 }
 
 /// Whether `linears` can become one: each weight a transposed [out, in] weight, all with a
-/// bias or none, and every result read only by attentions (which read slices in their own
-/// kernel) after the last of the linears (where the joined one goes).
+/// bias or none and asked for in the same number format, and every result read only by
+/// attentions (which read slices in their own kernel) after the last of the linears (where
+/// the joined one goes).
 bool mergeable(MutableArrayRef<LinearOp> linears, Operation *last) {
   for (LinearOp linear : linears) {
-    if (!pytorchWeight(linear) || bool(linear.getBias()) != bool(linears.front().getBias()))
+    if (!pytorchWeight(linear) || bool(linear.getBias()) != bool(linears.front().getBias()) ||
+        linear.getPrecisionAttr() != linears.front().getPrecisionAttr())
       return false;
     for (Operation *user : linear->getUsers())
       if (!isa<MHAOp>(user) || user->getBlock() != last->getBlock() ||
@@ -86,7 +88,8 @@ struct MergeLinearsPass : blockc::impl::MergeLinearsBase<MergeLinearsPass> {
     SmallVector<int64_t> shape(inputType.getShape());
     shape.back() = out;
     Value merged = builder.create<LinearOp>(loc, RankedTensorType::get(shape, f32), input,
-                                            weight, bias);
+                                            weight, bias, Value(), Value(),
+                                            linears.front().getPrecisionAttr());
     int64_t offset = 0;
     for (LinearOp linear : linears) {
       auto type = cast<RankedTensorType>(linear.getType());

@@ -37,25 +37,31 @@ struct ReducePrecisionPass : blockc::impl::ReducePrecisionBase<ReducePrecisionPa
   using ReducePrecisionBase::ReducePrecisionBase;
 
   void runOnOperation() override {
-    if (!isKnownPrecision(precision)) {
-      getOperation().emitError() << "unknown precision '" << precision
-                                 << "' (expected fp32, bf16 or int8)";
-      return signalPassFailure();
+    std::optional<Precision> every;
+    if (!precision.empty()) {
+      every = symbolizePrecision(precision);
+      if (!every) {
+        getOperation().emitError() << "unknown precision '" << precision
+                                   << "' (expected fp32, bf16 or int8)";
+        return signalPassFailure();
+      }
     }
-    if (precision == "fp32")
-      return;
-    // A weight several linears read (CSE joined their transposes) is converted once.
-    llvm::DenseMap<Value, Operation *> converted;
+    // A weight several linears read in one format (CSE joined their transposes) is
+    // converted once.
+    llvm::DenseMap<std::pair<Value, Precision>, Operation *> converted;
     getOperation().walk([&](LinearOp linear) {
+      const Precision format =
+          every.value_or(linear.getPrecision().value_or(Precision::FP32));
+      linear.removePrecisionAttr();
       Value weight = linear.getWeight();
       auto type = cast<RankedTensorType>(weight.getType());
-      if (!type.getElementType().isF32())
+      if (format == Precision::FP32 || !type.getElementType().isF32())
         return;
-      Operation *&conversion = converted[weight];
+      Operation *&conversion = converted[{weight, format}];
       if (!conversion) {
         OpBuilder builder(linear.getContext());
         builder.setInsertionPointAfterValue(weight);
-        if (precision == "bf16") {
+        if (format == Precision::BF16) {
           conversion = builder.create<ToBF16Op>(weight.getLoc(),
                                                 type.clone(builder.getBF16Type()), weight);
         } else {

@@ -772,13 +772,13 @@ TEST(SemaErrors, SizeNotAPositiveInteger) {
 
 TEST(SemaErrors, UnknownSize) {
   expectErrors("block b (tokens = 4, dim = 8, batch = 2) {\n  x = gelu(x)\n}\n",
-               {"test.block:1:31: error: unknown size 'batch': a block has 'tokens' and "
-                "'dim'"});
+               {"test.block:1:31: error: unknown setting 'batch': a block has 'tokens', 'dim' "
+                "and 'precision'"});
 }
 
 TEST(SemaErrors, SizeGivenTwice) {
   expectErrors("block b (tokens = 4, dim = 8, dim = 8) {\n  x = gelu(x)\n}\n",
-               {"test.block:1:31: error: size 'dim' is given twice"});
+               {"test.block:1:31: error: 'dim' is given twice"});
 }
 
 TEST(SemaErrors, LinearNeedsSizes) {
@@ -963,6 +963,48 @@ TEST(Models, ParseCheckAndDump) {
                   "  x = blocks((concat(cls:8, pe(img:3):8):8 + pos:8):8):8\n"
                   "  output feats = mean(x:8, from = 1):8\n"
                   "  output logits = head(take(x:8, 0):8):3\n");
+}
+
+TEST(Models, PrecisionOfTheModelTheBlockAndTheLayer) {
+  Compiled result = compile(
+      "block b (tokens = 5, dim = 8, precision = bf16) {\n  fc = linear(8 -> 8)\n"
+      "  x = x + fc(x)\n}\n"
+      "model m (precision = int8) {\n" +
+      std::string(kModelLayers) +
+      "  tail = linear(3 -> 3, precision = fp32)\n"
+      "  x = blocks(concat(cls, pe(img)) + pos)\n"
+      "  output logits = tail(head(take(x, 0)))\n}\n");
+  ASSERT_TRUE(result.ok) << result.diagnostics;
+  const BlockAST &model = *result.block;
+  EXPECT_EQ(model.precision, "int8");
+  EXPECT_EQ(result.spec->blocks[0]->precision, "bf16");
+  EXPECT_EQ(result.spec->blocks[0]->layers[0]->precision, ""); // the block's
+  EXPECT_EQ(model.layers[0]->precision, "");                   // pe: the model's
+  EXPECT_EQ(model.layers.back()->precision, "fp32");
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  dump(model, os);
+  EXPECT_TRUE(llvm::StringRef(text).starts_with("model m (precision = int8)\n")) << text;
+  EXPECT_TRUE(llvm::StringRef(text).contains(
+      "  tail = linear(3 -> 3, bias = true, precision = fp32):3\n")) << text;
+}
+
+TEST(SemaErrors, PrecisionIsAKnownFormatWhereLinearsAre) {
+  expectErrors(inBlock("  fc = linear(8 -> 8, precision = int4)\n"
+                       "  x = fc(x)\n"),
+               {"test.block:2:35: error: 'precision' must be fp32, bf16 or int8, got int4"});
+  expectErrors(inBlock("  n = layernorm(precision = bf16)\n"
+                       "  x = n(x)\n"),
+               {"test.block:2:17: error: unknown argument 'precision' to layernorm (it takes "
+                "eps)"});
+  expectErrors("block b (tokens = 4, dim = 8, precision = 8) {\n  x = gelu(x)\n}\n",
+               {"test.block:1:43: error: 'precision' must be fp32, bf16 or int8, got 8"});
+  expectErrors("block b (tokens = 5, dim = 8) {\n  x = gelu(x)\n}\n"
+               "model m (tokens = 3) {\n  input t: [B, 5, 8]\n  blocks.{0..1} = b\n"
+               "  output y = blocks(t)\n}\n",
+               {"test.block:4:10: error: unknown setting 'tokens': a model has 'precision'"});
+  expectErrors("model m (precision int8) {\n}\n",
+               {"test.block:1:10: error: expected a setting 'NAME = VALUE', found 'precision'"});
 }
 
 TEST(Models, ImageNotDivisibleByThePatch) {

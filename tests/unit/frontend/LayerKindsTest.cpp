@@ -32,10 +32,12 @@ std::string spellDim(ShapeDim dim) {
   return "?";
 }
 
-/// A default as docs/language.md writes it: `1e-5`, `true`.
+/// A default as docs/language.md writes it: `1e-5`, `true`, the block's (precision).
 std::string spellDefault(const LayerArgument &argument) {
   if (argument.type == ArgumentType::Bool)
     return argument.defaultValue ? "true" : "false";
+  if (argument.type == ArgumentType::Precision)
+    return "the block's";
   std::string text;
   llvm::raw_string_ostream(text) << llvm::format("%g", argument.defaultValue);
   for (const char *exponent : {"e-0", "e+0"})
@@ -131,6 +133,14 @@ TEST(LayerKinds, ArgumentsHaveUniqueKeysLegalDefaultsAndAField) {
         // Sema matches `IN -> OUT` by this spelling.
         EXPECT_EQ(argument.key, "IN -> OUT") << where;
         EXPECT_TRUE(argument.size && argument.out && argument.required) << where;
+        break;
+      case ArgumentType::Precision:
+        // Only the kinds made of linears have a number format to choose.
+        EXPECT_TRUE(argument.text && !argument.required) << where;
+        EXPECT_TRUE(info.kind == LayerKind::Linear || info.kind == LayerKind::Conv2d ||
+                    info.kind == LayerKind::Attention ||
+                    info.kind == LayerKind::MultiheadAttention)
+            << where;
         break;
       }
     }

@@ -91,8 +91,11 @@ TEST(ManifestTest, PrecisionAndConstantTypes) {
   EXPECT_EQ(bf16.precision, "bf16");
   EXPECT_EQ(bf16.constants[0].dtype, ElementType::BF16);
   EXPECT_EQ(elementBytes(bf16.constants[0].dtype), 2u);
+  doc.as_object()["precision"] = "mixed"; // linears in several formats
+  EXPECT_EQ(parseManifest(json::serialize(doc)).precision, "mixed");
   EXPECT_HAS(errorAfter([](json::object &o) { o["precision"] = "int3"; }),
-             "manifest: 'precision': is 'int3' (expected \"fp32\", \"bf16\" or \"int8\")");
+             "manifest: 'precision': is 'int3' (expected \"fp32\", \"bf16\", \"int8\" or "
+             "\"mixed\")");
   EXPECT_HAS(errorAfter([](json::object &o) {
                o["constants"].as_array()[0].as_object()["dtype"] = "F16";
              }),

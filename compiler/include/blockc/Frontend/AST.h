@@ -240,8 +240,13 @@ struct BlockAST {
   std::string name;
   Location loc;
   bool isModel = false;
-  std::vector<Argument> sizes; // blocks, as written; Sema sets tokens and dim from them
+  /// A block's sizes and a model's settings, as written: Sema sets tokens, dim and
+  /// precision from them.
+  std::vector<Argument> sizes;
   int64_t tokens = 0, dim = 0;
+  /// `precision = ...` in the header: its layers' number format where they name none
+  /// (kPrecisions); empty: the model's (a block's), float32 (a model's).
+  std::string precision;
   /// Set by Sema where the tokens are chosen at run time (a block's `tokens <= N`, a model's
   /// input `[B, S <= N]`; `tokens` is then kRunTimeTokens): the largest count a run takes.
   int64_t maxTokens = 0;

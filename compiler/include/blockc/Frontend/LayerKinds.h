@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace blockc::ast {
 
@@ -43,7 +44,14 @@ struct LayerSettings {
   bool qkvBias = false, projBias = false;
   int64_t kernel = 0, stride = 0;
   llvm::SmallVector<int64_t, 4> shape; // a parameter's
+  /// The number format of the layer's linears (one of kPrecisions); empty: its block's,
+  /// else its model's, else float32.
+  std::string precision;
 };
+
+/// The number formats `precision = ...` names (a layer's, a block's or a model's), as
+/// `blockc compile --precision` spells them.
+constexpr llvm::StringRef kPrecisions[] = {"fp32", "bf16", "int8"};
 
 /// What a layer argument's value must be.
 enum class ArgumentType {
@@ -52,6 +60,7 @@ enum class ArgumentType {
   Size,   // `key = NUMBER`, a positive integer
   Sizes,  // `IN -> OUT`, two positive integers
   Shape,  // `[d0, d1, ...]`, positive integers
+  Precision, // `key = fp32 | bf16 | int8`
 };
 
 /// One argument of a layer kind, and the settings field that Sema stores it in.
@@ -67,6 +76,7 @@ struct LayerArgument {
   /// What stands for the value in "needs 'heads = H'".
   llvm::StringRef placeholder = "";
   llvm::SmallVector<int64_t, 4> LayerSettings::*shape = nullptr; // a Shape
+  std::string LayerSettings::*text = nullptr;                      // a Precision
 };
 
 constexpr LayerArgument numberArgument(llvm::StringRef key, double LayerSettings::*field,
@@ -86,6 +96,11 @@ constexpr LayerArgument sizesArgument(int64_t LayerSettings::*in, int64_t LayerS
 }
 constexpr LayerArgument shapeArgument(llvm::SmallVector<int64_t, 4> LayerSettings::*shape) {
   return {"[SHAPE]", ArgumentType::Shape, true, 0, nullptr, nullptr, nullptr, nullptr, "", shape};
+}
+constexpr LayerArgument precisionArgument() {
+  return {"precision", ArgumentType::Precision, false, 0,       nullptr,
+          nullptr,     nullptr,                 nullptr, "",     nullptr,
+          &LayerSettings::precision};
 }
 
 /// A size a tensor's shape is made of: C is the features of the tensor the layer is

@@ -17,16 +17,11 @@ namespace blockc {
 
 /// The compiler's pipeline, on each function: verify the block, sink norms below poolings,
 /// fold BatchNorms, merge identical ops (CSE: the transposes of a weight that several
-/// linears read), join the linears of one input, round the linears' weights to `precision`
-/// ("fp32", "bf16" or "int8"), fuse kernels, plan buffers. What it leaves for the lowering (kernel
-/// kinds, slots, constants, slot sizes) is declared by the dialect (BlockcOps.td,
-/// BlockcDialect.td).
-void buildBlockPipeline(mlir::OpPassManager &pm, const std::string &precision = "fp32");
-
-/// The precisions `--precision` and blockc-reduce-precision take.
-inline bool isKnownPrecision(llvm::StringRef precision) {
-  return precision == "fp32" || precision == "bf16" || precision == "int8";
-}
+/// linears read), join the linears of one input, convert the linears' weights to the
+/// format each asks for, or all to `precision` ("fp32", "bf16" or "int8"; empty: as each
+/// asks), fuse kernels, plan buffers. What it leaves for the lowering (kernel kinds, slots,
+/// constants, slot sizes) is declared by the dialect (BlockcOps.td, BlockcDialect.td).
+void buildBlockPipeline(mlir::OpPassManager &pm, const std::string &precision = "");
 
 } // namespace blockc
 

@@ -49,18 +49,22 @@ def MergeLinears : Pass<"blockc-merge-linears", "mlir::func::FuncOp"> {
 }
 
 def ReducePrecision : Pass<"blockc-reduce-precision", "mlir::func::FuncOp"> {
-  let summary = "Round every linear's weight to a narrower number format at bind time";
+  let summary = "Convert linears' weights to a narrower number format at bind time";
   let description = [{
-    With `precision=bf16`, each linear's weight, after BatchNorm folding and joining, is
-    rounded to bf16 (`to_bf16`, computed in the `prepare` kernel that produces the weight):
-    the matmul then reads its input rounded to bf16 too and accumulates in float32. With
-    `precision=int8`, each weight is quantized per output channel (`quantize`: int8 values,
-    scales, column sums) and the linear takes the scales and sums: the matmul quantizes
-    each input row with its own scale and accumulates in int32. Norms, softmax, attention,
-    the residual stream and the outputs stay float32. `fp32` (the default) changes nothing.
+    Each linear is converted to the format its `precision` attribute asks for (the spec's
+    `precision = ...`; float32 without one), or, with the option `precision=fp32|bf16|int8`,
+    every linear to that format (`blockc compile --precision` overrides the spec); the
+    attribute is dropped. bf16: the weight, after BatchNorm folding and joining, is rounded
+    to bf16 (`to_bf16`, computed in the `prepare` kernel that produces the weight): the
+    matmul then reads its input rounded to bf16 too and accumulates in float32. int8: the
+    weight is quantized per output channel (`quantize`: int8 values, scales, group sums) and
+    the linear takes the scales and sums: the matmul quantizes each row's input per group
+    and accumulates in int32. Norms, softmax, attention, the residual stream and the outputs
+    stay float32.
   }];
-  let options = [Option<"precision", "precision", "std::string", "\"fp32\"",
-                        "the linears' number format: fp32, bf16 or int8">];
+  let options = [Option<"precision", "precision", "std::string", "\"\"",
+                        "every linear's number format (fp32, bf16 or int8), instead of what "
+                        "each linear's `precision` attribute asks for">];
   let dependentDialects = ["blockc::BlockcDialect"];
 }
 

@@ -155,6 +155,16 @@ def Blockc_BatchNormOp : Blockc_Op<"batch_norm", [Pure, AllTypesMatch<["input", 
 // Linear algebra and attention
 //===----------------------------------------------------------------------===//
 
+// The number format a spec asks of a linear (`precision = int8` on its layer, block or
+// model): carried from MLIRGen to blockc-reduce-precision, which converts the weight and
+// drops it (then the weight's element type says the format).
+def Blockc_Precision : I32EnumAttr<"Precision", "the number format of a linear's products", [
+    I32EnumAttrCase<"FP32", 0, "fp32">,
+    I32EnumAttrCase<"BF16", 1, "bf16">,
+    I32EnumAttrCase<"INT8", 2, "int8">]> {
+  let cppNamespace = "::blockc";
+}
+
 def Blockc_LinearOp : Blockc_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let summary = "y = x W + b with W laid out [in, out]";
   let description = [{
@@ -165,21 +175,27 @@ def Blockc_LinearOp : Blockc_Op<"linear", [Pure, AttrSizedOperandSegments]> {
     (x ~ s (q - z), q in [0, 255]), each group's products are summed in int32 and corrected
     by z times the group's weight sum, and y = (sum over groups of s times that) *
     scales[o] + b.
+
+    `in bf16` / `in int8` (the `precision` attribute): the format the spec asks for this
+    linear, before blockc-reduce-precision converts its float32 weight.
   }];
   let arguments = (ins Blockc_F32Tensor:$input, Blockc_LinearWeight:$weight,
                        Optional<Blockc_F32Tensor>:$bias,
                        Optional<Blockc_F32Tensor>:$weight_scales,
-                       Optional<Blockc_I32Tensor>:$weight_sums);
+                       Optional<Blockc_I32Tensor>:$weight_sums,
+                       OptionalAttr<Blockc_Precision>:$precision);
   let results = (outs Blockc_F32Tensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`,` $bias^)? (`scales` $weight_scales^ `sums` $weight_sums)? attr-dict
+    $input `,` $weight (`,` $bias^)? (`scales` $weight_scales^ `sums` $weight_sums)?
+    (`in` $precision^)? attr-dict
     `:` type($input) `,` type($weight) (`,` type($bias)^)?
     (`scales` type($weight_scales)^ `sums` type($weight_sums))? `->` type($result)
   }];
   let hasVerifier = 1;
   let builders = [OpBuilder<(ins "mlir::Type":$result, "mlir::Value":$input,
       "mlir::Value":$weight, "mlir::Value":$bias), [{
-    build($_builder, $_state, result, input, weight, bias, mlir::Value(), mlir::Value());
+    build($_builder, $_state, result, input, weight, bias, mlir::Value(), mlir::Value(),
+          PrecisionAttr());
   }]>];
 }
 

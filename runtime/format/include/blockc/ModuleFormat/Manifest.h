@@ -160,7 +160,8 @@ struct SlotSpec {
 struct Manifest {
   int64_t abiVersion = 0;
   std::string block, specHash, target, arch;
-  /// The linears' number format: "fp32", "bf16" or "int8" ("precision"; fp32 when absent).
+  /// The linears' number format: "fp32", "bf16" or "int8", or "mixed" where they differ
+  /// ("precision"; fp32 when absent).
   std::string precision = "fp32";
   /// Where the kernels run: "" (the CPU) or "cuda" (an NVIDIA GPU; "target" has -cuda-).
   std::string device;
