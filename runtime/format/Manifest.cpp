@@ -545,16 +545,23 @@ KernelSpec parseStandaloneKernel(const std::string &text) {
     arg.source = output && output->get_bool() ? ArgSource::Output : ArgSource::Input;
     parseViewLayout(o, where, /*batched=*/true, runTimeTokens, arg);
     if (o.contains("dtype")) {
-      const std::string dtype = needString(o, where, "dtype");
-      if (dtype != "F32" && dtype != "I64" && dtype != "I32")
-        bad(field(where, "dtype"), "must be \"F32\", \"I64\" or \"I32\"");
-      arg.elementType = dtype == "F32" ? ElementType::F32
-                        : dtype == "I64" ? ElementType::I64 : ElementType::I32;
+      // Ids and masks (I64, I32), a narrower weight (BF16, I8, I16) and its group sums (I32).
+      static const std::map<std::string, ElementType> kArgTypes = {
+          {"F32", ElementType::F32}, {"I64", ElementType::I64}, {"I32", ElementType::I32},
+          {"BF16", ElementType::BF16}, {"I8", ElementType::I8},   {"I16", ElementType::I16}};
+      auto known = kArgTypes.find(needString(o, where, "dtype"));
+      if (known == kArgTypes.end())
+        bad(field(where, "dtype"),
+            "must be \"F32\", \"I64\", \"I32\", \"BF16\", \"I8\" or \"I16\"");
+      arg.elementType = known->second;
     }
     if (o.contains("panels")) {
+      // [out / P, in, P], or [out / P, in / G, P, G] for a weight in groups of G inputs.
       arg.panelWidth = needInt(o, where, "panels", 1);
-      if (arg.shape.size() != 3 || arg.shape[2] != arg.panelWidth || arg.shape[0] < 1)
-        bad(field(where, "panels"), "is for a view [out / P, in, P] of width P");
+      const size_t rank = arg.shape.size();
+      if ((rank != 3 && rank != 4) || arg.shape[2] != arg.panelWidth || arg.shape[0] < 1)
+        bad(field(where, "panels"),
+            "is for a view [out / P, in, P] or [out / P, in / G, P, G] of width P");
     }
     k.args.push_back(std::move(arg));
   }

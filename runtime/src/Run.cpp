@@ -116,11 +116,7 @@ void callKernels(const blockc_module &mod, const char *phase,
       const size_t bytes = elementBytes(type);
       const uintptr_t address = base + static_cast<uintptr_t>(a.offset) * bytes;
       halide_buffer_t &b = buffers[i];
-      b = viewBuffer(a, run, dims.data() + dimAt);
-      if (type == ElementType::BF16)
-        b.type = halide_type_t(halide_type_bfloat, 16, 1);
-      else if (type != ElementType::F32)
-        b.type = halide_type_t(halide_type_int, static_cast<uint8_t>(bytes * 8), 1);
+      b = viewBuffer(a, run, dims.data() + dimAt, type);
       if (storage.device) { // a crop of device memory: no host side, not dirty
         b.device = address;
         b.device_interface = storage.device;

@@ -29,6 +29,7 @@ TEST(WorkerRequests, ACompileRequestSurvivesItsCommandLine) {
   request.specPath = "tiny.block";
   request.target = "host";
   request.kernel = "k0_matmul";
+  request.precision = "int8";
   request.scheduleJson = R"({"knobs":{"tile_rows":4}})";
   request.outputDir = "db.jsonl.work/k0_matmul/t3";
   request.runtimeObject = "db.jsonl.work/halide_runtime.o";
@@ -42,6 +43,7 @@ TEST(WorkerRequests, ACompileRequestSurvivesItsCommandLine) {
   EXPECT_EQ(read.specPath, request.specPath);
   EXPECT_EQ(read.target, request.target);
   EXPECT_EQ(read.kernel, request.kernel);
+  EXPECT_EQ(read.precision, "int8");
   EXPECT_EQ(read.scheduleJson, request.scheduleJson);
   EXPECT_EQ(read.outputDir, request.outputDir);
   EXPECT_EQ(read.runtimeObject, request.runtimeObject);

@@ -47,6 +47,7 @@ WorkerJob TuningRun::compileJob(const KernelRun &k, const ScheduleChoice &schedu
                                 const std::string &dir, int64_t trial) const {
   CompileWorkerOptions request;
   request.specPath = options.specPath;
+  request.precision = options.precision;
   request.target = options.target;
   request.kernel = k.task.name;
   request.scheduleJson = jsonText(schedule.toJson());

@@ -33,7 +33,8 @@ int blockc::tune::runCompileWorker(const CompileWorkerOptions &options) {
     return 1;
   }
   mlir::MLIRContext context;
-  mlir::OwningOpRef<mlir::ModuleOp> module = loadBlock(options.specPath, context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      loadBlock(options.specPath, context, nullptr, false, options.precision);
   if (!module)
     return 1; // diagnostics are on stderr
   StandaloneKernelOptions standalone;

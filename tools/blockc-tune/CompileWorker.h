@@ -15,6 +15,7 @@ namespace blockc::tune {
 
 struct CompileWorkerOptions {
   std::string specPath, target, kernel;
+  std::string precision; // every linear's format (as blockc compile's); empty: the spec's
   std::string scheduleJson; // ScheduleChoice::toJson
   std::string outputDir;
   std::string runtimeObject;

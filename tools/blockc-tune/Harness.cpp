@@ -120,6 +120,25 @@ float inputValue(uint64_t k, uint64_t i) {
   return 0.25f + static_cast<float>(z >> 40) * 0x1.0p-24f;
 }
 
+/// The `n` elements of argument k, a weight in a narrower format, at `p`: bf16 (inputValue
+/// rounded down to bf16) or integers in [-127, 127] (int8, or int8 stored widened to int16).
+void fillNarrowWeight(blockc::rt::ElementType type, uint64_t k, size_t n, void *p) {
+  for (size_t i = 0; i < n; ++i) {
+    const float v = inputValue(k, i);
+    if (type == blockc::rt::ElementType::BF16) {
+      uint32_t bits;
+      std::memcpy(&bits, &v, sizeof bits);
+      static_cast<uint16_t *>(p)[i] = static_cast<uint16_t>(bits >> 16);
+      continue;
+    }
+    const auto q = static_cast<int16_t>(std::lround((v - 0.75f) * 254.f)); // [-127, 127]
+    if (type == blockc::rt::ElementType::I16)
+      static_cast<int16_t *>(p)[i] = q;
+    else
+      static_cast<int8_t *>(p)[i] = static_cast<int8_t>(q);
+  }
+}
+
 struct FreeDeleter {
   void operator()(float *p) const { std::free(p); }
 };
@@ -274,7 +293,7 @@ int run(const HarnessOptions &options) {
       continue;
     }
     const size_t n = storageSize(a, run);
-    const size_t elementBytes = a.elementType == blockc::rt::ElementType::I64 ? 8 : 4;
+    const size_t elementBytes = blockc::rt::elementBytes(a.elementType);
     const size_t bytes = ((n * elementBytes + 63) / 64) * 64;
     float *p = static_cast<float *>(std::aligned_alloc(64, std::max<size_t>(bytes, 64)));
     if (!p)
@@ -283,6 +302,8 @@ int run(const HarnessOptions &options) {
     sizes.push_back(n);
     if (isOutput(a))
       std::fill(p, p + n, std::numeric_limits<float>::quiet_NaN());
+    else if (a.panelWidth && a.elementType != blockc::rt::ElementType::F32)
+      fillNarrowWeight(a.elementType, k, n, p); // a bf16 or int8 matmul's weight
     else if (a.elementType != blockc::rt::ElementType::F32) // ids 0 and masks of padding: valid
       std::memset(p, 0, n * elementBytes);
     else if (a.panelWidth) // the values of the row-major [in, out] a GPU kernel reads
@@ -297,9 +318,7 @@ int run(const HarnessOptions &options) {
         p[i] = inputValue(k, i);
 
     halide_buffer_t &b = buffers[k];
-    b = blockc::rt::viewBuffer(a, run, dims.data() + dimAt);
-    if (a.elementType != blockc::rt::ElementType::F32)
-      b.type = halide_type_t(halide_type_int, static_cast<uint8_t>(8 * elementBytes), 1);
+    b = blockc::rt::viewBuffer(a, run, dims.data() + dimAt, a.elementType);
     if (cudaArgs) { // a crop of device memory, as the runtime's views on a GPU
       cuda::DeviceMemory &memory = cudaArgs->memory.emplace_back(n * elementBytes);
       cuda::check(cuda::device().api.cuMemcpyHtoD(memory.get(), p, n * elementBytes),

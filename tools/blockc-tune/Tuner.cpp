@@ -84,7 +84,8 @@ bool TuningRun::setUp() {
     llvm::errs() << "blockc-tune: warning: " << warning << "\n";
 
   mlir::MLIRContext context;
-  mlir::OwningOpRef<mlir::ModuleOp> module = loadBlock(options.specPath, context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      loadBlock(options.specPath, context, nullptr, false, options.precision);
   if (!module)
     return false; // diagnostics printed
   llvm::Expected<std::vector<KernelTask>> tasks = listKernelTasks(*module, options.target);
@@ -178,9 +179,11 @@ int TuningRun::finish(bool fatal) {
 }
 
 int blockc::tune::listKernels(const std::string &specPath, const std::string &target,
+                              const std::string &precision,
                               bool json) {
   mlir::MLIRContext context;
-  mlir::OwningOpRef<mlir::ModuleOp> module = loadBlock(specPath, context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      loadBlock(specPath, context, nullptr, false, precision);
   if (!module)
     return 1;
   llvm::Expected<std::vector<KernelTask>> tasks = listKernelTasks(*module, target);

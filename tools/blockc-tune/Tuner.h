@@ -22,6 +22,7 @@ constexpr int kExitInterrupted = 130;
 
 struct TuneOptions {
   std::string specPath, target = "host", dbPath;
+  std::string precision; // every linear's format (as blockc compile's); empty: the spec's
   std::optional<double> budgetMinutes; // the whole run's wall time
   std::optional<int64_t> trials;       // per kernel (counting logged ones)
   uint64_t seed = 0;
@@ -39,7 +40,8 @@ struct TuneOptions {
 
 /// Prints the distinct kernels of the spec with their schedule spaces (--list); returns
 /// the exit code.
-int listKernels(const std::string &specPath, const std::string &target, bool json);
+int listKernels(const std::string &specPath, const std::string &target,
+                const std::string &precision, bool json);
 
 /// Runs the tuner; returns the process exit code (0 done, 1 failure, 130 interrupted).
 int runTuner(const TuneOptions &options);

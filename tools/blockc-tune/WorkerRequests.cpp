@@ -32,6 +32,7 @@ std::vector<Option<Compile>> optionsOf(const Compile &) {
   return {{"spec", &Compile::specPath, kRequired},
           {"target", &Compile::target, kRequired},
           {"kernel", &Compile::kernel, kRequired},
+          {"precision", &Compile::precision},
           {"schedule", &Compile::scheduleJson, kRequired},
           {"out", &Compile::outputDir, kRequired},
           {"runtime", &Compile::runtimeObject},

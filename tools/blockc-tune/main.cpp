@@ -15,6 +15,7 @@
 #include "Workers.h"
 
 #include "Cli.h"
+#include "blockc/Dialect/BlockcOps.h"
 
 #include <boost/program_options.hpp>
 
@@ -98,6 +99,9 @@ int cmdTune(const std::vector<std::string> &args) {
        "seed of the search (>= 0)")
       ("batch", po::value<int64_t>(&options.batch)->default_value(1)->value_name("B"),
        "batch size to tune for")
+      ("precision", po::value<std::string>(&options.precision)->value_name("P"),
+       "every linear's number format, fp32, bf16 or int8, as blockc compile --precision "
+       "(default: as the spec's 'precision' settings say)")
       ("jobs,j", po::value<int>(&options.jobs)->default_value(2)->value_name("J"),
        "compile workers at once")
       ("kernel", po::value<std::string>(&options.kernel)->value_name("NAME"),
@@ -127,11 +131,14 @@ int cmdTune(const std::vector<std::string> &args) {
     return kExitOk;
   }
   requireArguments(vm, spec, {});
+  if (!options.precision.empty() && !blockc::symbolizePrecision(options.precision))
+    throw UsageError{"unknown precision '" + options.precision +
+                     "' (expected fp32, bf16 or int8)"};
   if (vm.count("list")) {
     if (list != "text" && list != "json")
       throw UsageError{"--list takes no value or 'json'"};
     requireFile("spec", options.specPath);
-    return listKernels(options.specPath, options.target, list == "json");
+    return listKernels(options.specPath, options.target, options.precision, list == "json");
   }
   requireArguments(vm, spec, {"db"});
   if (vm.count("budget") && vm.count("trials"))

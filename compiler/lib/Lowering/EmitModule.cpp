@@ -143,13 +143,9 @@ private:
           auto type = cast<RankedTensorType>(result.getType());
           // The type the prepare kernel stores (an int8 weight may be stored widened).
           const Halide::Type stored = weightStorageType(result, target);
-          const char *dtype = stored.is_bfloat()   ? "BF16"
-                              : stored == Halide::Int(8)  ? "I8"
-                              : stored == Halide::Int(16) ? "I16"
-                              : stored == Halide::Int(32) ? "I32"
-                                                          : "F32";
-          constants.push_back(json::Object{
-              {"id", id}, {"shape", toJsonArray(type.getShape())}, {"dtype", dtype}});
+          constants.push_back(json::Object{{"id", id},
+                                           {"shape", toJsonArray(type.getShape())},
+                                           {"dtype", dtypeName(stored)}});
         }
       }
     }

@@ -216,6 +216,14 @@ void blockc::addViewJson(const ArgView &view, llvm::json::Object &arg) {
   arg["strides"] = viewJson(view.strides, view.tokensStrides);
 }
 
+const char *blockc::dtypeName(Halide::Type type) {
+  if (type.is_bfloat())
+    return "BF16";
+  if (type.is_int())
+    return type.bits() == 8 ? "I8" : type.bits() == 16 ? "I16" : type.bits() == 32 ? "I32" : "I64";
+  return "F32";
+}
+
 llvm::json::Array blockc::toJsonArray(llvm::ArrayRef<int64_t> values) {
   llvm::json::Array array;
   for (int64_t v : values)

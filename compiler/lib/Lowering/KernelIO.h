@@ -55,6 +55,10 @@ ArgView panelView(mlir::Value constant, int64_t panel, int64_t group,
 
 /// A JSON array of integers (shapes and strides in manifests and kernel descriptions).
 llvm::json::Array toJsonArray(llvm::ArrayRef<int64_t> values);
+
+/// The manifest's name of a buffer element type (docs/module-format.md): "F32", "BF16",
+/// "I8", "I16", "I32" or "I64".
+const char *dtypeName(Halide::Type type);
 /// A view's shape or strides as manifests write them: integers (-k for k * B), and the
 /// entries whose bit is set in `tokensBits` as strings with S ("B*S", "64*S").
 llvm::json::Array viewJson(llvm::ArrayRef<int64_t> entries, uint32_t tokensBits);

@@ -151,9 +151,8 @@ llvm::Error blockc::compileStandaloneKernel(ModuleOp module,
       addViewJson(view, arg);
       if (view.panelWidth)
         arg["panels"] = view.panelWidth;
-      if (view.value && mlir::cast<RankedTensorType>(view.value.getType()).getElementType().isSignlessInteger())
-        arg["dtype"] = mlir::cast<RankedTensorType>(view.value.getType()).getElementType().isInteger(64)
-                           ? "I64" : "I32";
+      if (view.value && view.buffer.type() != Halide::Float(32))
+        arg["dtype"] = dtypeName(view.buffer.type());
       args.push_back(std::move(arg));
     }
   json::Object description{{"kernel", options.kernel},
