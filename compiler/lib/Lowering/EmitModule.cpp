@@ -7,9 +7,9 @@
 #include "blockc/ModuleFormat/Error.h"
 #include "blockc/ModuleFormat/ModuleDigest.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/TypeUtilities.h"
 
 #include "llvm/ADT/StringSet.h"
-#include "mlir/IR/TypeUtilities.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/JSON.h"
