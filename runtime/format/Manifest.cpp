@@ -13,6 +13,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -29,6 +30,15 @@ constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 constexpr int64_t kMaxTokens = int64_t(1) << 20;
 /// The caller's tensors: the batch and 1 to 4 more dimensions.
 constexpr size_t kMinIORank = 2, kMaxIORank = 5;
+
+/// The element type a manifest's "dtype" names, if any.
+std::optional<ElementType> elementTypeNamed(const std::string &name) {
+  static const std::map<std::string, ElementType> kTypes = {
+      {"F32", ElementType::F32}, {"I64", ElementType::I64}, {"I32", ElementType::I32},
+      {"BF16", ElementType::BF16}, {"I8", ElementType::I8},   {"I16", ElementType::I16}};
+  auto known = kTypes.find(name);
+  return known == kTypes.end() ? std::nullopt : std::optional<ElementType>(known->second);
+}
 
 /// A caller's tensor's "shape": integers, and "S" (returned as -2) as the second entry of a
 /// module with run-time tokens.
@@ -469,15 +479,12 @@ Manifest parseManifest(const std::string &text) {
     c.shape = intArray(need(o, where, "shape"), where + ".shape", 1, false);
     c.elements = product(c.shape, where);
     if (o.contains("dtype")) {
-      static const std::map<std::string, ElementType> kConstantTypes = {
-          {"F32", ElementType::F32}, {"BF16", ElementType::BF16},
-          {"I8", ElementType::I8}, {"I16", ElementType::I16}, {"I32", ElementType::I32}};
       const std::string dtype = needString(o, where, "dtype");
-      auto known = kConstantTypes.find(dtype);
-      if (known == kConstantTypes.end())
+      std::optional<ElementType> type = elementTypeNamed(dtype);
+      if (!type || *type == ElementType::I64)
         bad(where + ".dtype",
             "is '" + dtype + "' (expected \"F32\", \"BF16\", \"I8\", \"I16\" or \"I32\")");
-      c.dtype = known->second;
+      c.dtype = *type;
     }
     if (!constantIndex.emplace(c.id, m.constants.size()).second)
       bad(where, "constant id " + std::to_string(c.id) + " is listed twice");
@@ -546,14 +553,11 @@ KernelSpec parseStandaloneKernel(const std::string &text) {
     parseViewLayout(o, where, /*batched=*/true, runTimeTokens, arg);
     if (o.contains("dtype")) {
       // Ids and masks (I64, I32), a narrower weight (BF16, I8, I16) and its group sums (I32).
-      static const std::map<std::string, ElementType> kArgTypes = {
-          {"F32", ElementType::F32}, {"I64", ElementType::I64}, {"I32", ElementType::I32},
-          {"BF16", ElementType::BF16}, {"I8", ElementType::I8},   {"I16", ElementType::I16}};
-      auto known = kArgTypes.find(needString(o, where, "dtype"));
-      if (known == kArgTypes.end())
+      std::optional<ElementType> type = elementTypeNamed(needString(o, where, "dtype"));
+      if (!type)
         bad(field(where, "dtype"),
             "must be \"F32\", \"I64\", \"I32\", \"BF16\", \"I8\" or \"I16\"");
-      arg.elementType = known->second;
+      arg.elementType = *type;
     }
     if (o.contains("panels")) {
       // [out / P, in, P], or [out / P, in / G, P, G] for a weight in groups of G inputs.
