@@ -7,6 +7,8 @@ arm64-dotprod, `vpmaddwd` for x86-64-avx2), with every matmul kernel of the modu
 the precision, the manifest saying the precision, storing the converted weights (BF16, I8,
 or I16 where int8 is widened for vpmaddwd) and listing the CPU flag the runtime must check
 (avx512bf16, avx512vnni, asimddp, avx2); the fp32 module for the same target has none of it.
+Attention kernels of a bf16 or int8 module are bf16 (named `..._bf16`), with `vdpbf16ps` in
+their assembly on the targets that have it; the fp32 module's are neither.
 bf16 on x86-64-avx2 has no bf16 instruction at all (widened FMAs). GPU targets refuse both
 formats. Compiling needs no such CPU; running is e2e_bf16's and e2e_int8's job (on a host
 with AVX512-BF16/VNNI, `host` compiles these kernels).
@@ -86,11 +88,30 @@ def check_dot_product(blockc, spec, workdir, precision, target):
     found = {n: count(instruction, asm[n]) for n in matmuls}
     if min(found.values()) == 0:
         raise Failure(f"no {instruction} in {[n for n, c in found.items() if c == 0]}")
-    _, fp32 = compile_module(blockc, spec, workdir / "fp32", target, "fp32")
+    attentions = check_attention(manifest, asm, target, "bf16")
+    fp32_manifest, fp32 = compile_module(blockc, spec, workdir / "fp32", target, "fp32")
     if any(count(instruction, t) for n, t in fp32.items() if "matmul" in n):
         raise Failure(f"the fp32 module's matmuls have {instruction}")
+    check_attention(fp32_manifest, fp32, target, None)
     return (f"{len(matmuls)} {precision} matmuls, {instruction.strip(chr(92) + 'b')} "
-            f"{min(found.values())}-{max(found.values())} each")
+            f"{min(found.values())}-{max(found.values())} each; {attentions}")
+
+
+def check_attention(manifest, asm, target, precision):
+    """Attention kernels named for `precision` (None: float32), with vdpbf16ps where bf16 on
+    a target that has it and nowhere else."""
+    names = [k["name"] for k in manifest["run"] if "attention" in k["name"]]
+    suffix = f"_{precision}" if precision else None
+    if any((suffix and not n.endswith(suffix)) or (not suffix and n.endswith(("_bf16", "_int8")))
+           for n in names):
+        raise Failure(f"attention kernels {names}: expected {precision or 'float32'} names")
+    dot = precision == "bf16" and target in AVX512_DOT
+    found = {n: count(r"\bvdpbf16ps\b", asm[n]) for n in names}
+    if any((c > 0) != dot for c in found.values()):
+        raise Failure(f"vdpbf16ps in attention kernels {found}: expected "
+                      f"{'some in each' if dot else 'none'}")
+    return f"{len(names)} {precision or 'fp32'} attention kernels" + (
+        f", vdpbf16ps {min(found.values())}-{max(found.values())} each" if dot and names else "")
 
 
 def check_bf16_without_dot(blockc, spec, workdir):
@@ -101,7 +122,7 @@ def check_bf16_without_dot(blockc, spec, workdir):
         raise Failure(f"an AVX2 module needs {manifest['cpu_features']}")
     if any(count(r"\bvdpbf16ps\b", t) for t in asm.values()):
         raise Failure("an AVX2 module has vdpbf16ps")
-    return "bf16 matmuls without vdpbf16ps"
+    return "bf16 matmuls without vdpbf16ps; " + check_attention(manifest, asm, "x86-64-avx2", "bf16")
 
 
 def check_gpu_refused(blockc, spec, workdir, precision):

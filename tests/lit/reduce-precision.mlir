@@ -126,3 +126,30 @@ func.func @as_asked(%x: tensor<?x5x8xf32>) -> (tensor<?x5x16xf32>, tensor<?x5x16
   %e = blockc.linear %x, %t in fp32 : tensor<?x5x8xf32>, tensor<8x16xf32> -> tensor<?x5x16xf32>
   return %a, %b, %c, %d, %e : tensor<?x5x16xf32>, tensor<?x5x16xf32>, tensor<?x5x16xf32>, tensor<?x5x16xf32>, tensor<?x5x16xf32>
 }
+
+// -----
+
+// An attention core keeps bf16 where bf16 or int8 is asked (activations times activations:
+// nothing to quantize at bind time) and drops fp32; its kernel is named for it.
+// ASKED-LABEL: func.func @attention_cores
+// ASKED: blockc.mha %{{.*}} in bf16 {heads = 2 : i64}
+// ASKED-NEXT: blockc.mha %{{.*}} in bf16 {heads = 2 : i64}
+// ASKED-NEXT: blockc.mha %{{.*}} {heads = 2 : i64}
+// ASKED-NEXT: blockc.mha %{{.*}} {heads = 2 : i64}
+// CHECK-LABEL: func.func @attention_cores
+// CHECK-COUNT-4: blockc.mha %{{.*}} in bf16 {heads = 2 : i64}
+// INT8-LABEL: func.func @attention_cores
+// INT8-COUNT-4: blockc.mha %{{.*}} in bf16 {heads = 2 : i64}
+// FP32-LABEL: func.func @attention_cores
+// FP32-NOT: in bf16
+// FUSED-LABEL: func.func @attention_cores
+// FUSED-COUNT-4: blockc.kernel attention "k{{[0-3]}}_attention_bf16"
+// INT8-FUSED-LABEL: func.func @attention_cores
+// INT8-FUSED-COUNT-4: blockc.kernel attention "k{{[0-3]}}_attention_bf16"
+func.func @attention_cores(%x: tensor<?x5x8xf32>) -> (tensor<?x5x8xf32>, tensor<?x5x8xf32>, tensor<?x5x8xf32>, tensor<?x5x8xf32>) {
+  %a = blockc.mha %x, %x, %x in int8 {heads = 2 : i64} : tensor<?x5x8xf32>
+  %b = blockc.mha %x, %x, %x in bf16 {heads = 2 : i64} : tensor<?x5x8xf32>
+  %c = blockc.mha %x, %x, %x {heads = 2 : i64} : tensor<?x5x8xf32>
+  %d = blockc.mha %x, %x, %x in fp32 {heads = 2 : i64} : tensor<?x5x8xf32>
+  return %a, %b, %c, %d : tensor<?x5x8xf32>, tensor<?x5x8xf32>, tensor<?x5x8xf32>, tensor<?x5x8xf32>
+}

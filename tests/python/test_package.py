@@ -63,8 +63,8 @@ def test_compile_load_bind_file_and_call(block):
 
 
 def test_precision_in_the_spec_and_its_override(block, tmp_path):
-    """`precision = ...` in the block's header and on layers: each linear in its format (the
-    matmul kernels' names say which), the module "mixed" and close to the float32
+    """`precision = ...` in the block's header and on layers: each linear and the attention
+    core in its format (the kernels' names say which), the module "mixed" and close to the float32
     reference; `precision="fp32"` (`--precision fp32`) overrides the spec everywhere."""
     _, _, file, x, ref = block
     spec = cases.encoder_spec("py_mixed", TOKENS, DIM, reference.pre_norm, HEADS, HIDDEN,
@@ -77,6 +77,8 @@ def test_precision_in_the_spec_and_its_override(block, tmp_path):
     formats = sorted(k.name.split("_", 2)[2] if k.name.count("_") == 2 else "fp32"
                      for k in mixed.info.kernels if k.kind == "matmul")
     assert formats == ["bf16", "bf16", "fp32", "int8"]  # qkv, proj; fc2; fc1
+    cores = [k.name for k in mixed.info.kernels if k.kind == "attention"]
+    assert cores and all(n.endswith("_bf16") for n in cores), cores  # the attention layer's
     err = rel_err(mixed(x), ref)
     assert 1e-6 < err <= 5e-2, err
     plain = blockc.load(blockc.compile(spec, out=tmp_path / "fp32", precision="fp32")).bind(file)

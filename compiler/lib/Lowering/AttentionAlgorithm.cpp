@@ -3,7 +3,8 @@
 // Per (batch, head, tile of queries): scores against every key, their softmax and the
 // weighted sum of values, all in cache; the full score matrix is never written out.
 // q, k and v are 4-D views (d, h, n, b) of their tensors: of one packed qkv buffer at
-// channel offsets 0, C and 2C (timm), or of three separate buffers (BERT).
+// channel offsets 0, C and 2C (timm), or of three separate buffers (BERT). In bf16 the
+// products are of values rounded to bf16 (Attention.h).
 //
 //===----------------------------------------------------------------------===//
 #include "Attention.h"
@@ -63,18 +64,35 @@ LoweredKernel blockc::lowerAttention(KernelOp kernel, const TargetInfo &target) 
   f.tokens = plannedTokens(mha.getResult());
   f.runTimeTokens = mlir::ShapedType::isDynamic(tokensOf(mha.getResult()));
   f.headDim = headDim;
+  f.bf16 = mha.getPrecision() == Precision::BF16;
+  if (f.bf16 && target.hasBF16Dot() && headDim % 2 == 0)
+    f.pair = 2;
   Var d = f.d, h = f.h, i = f.i, j = f.j, b = f.b;
   const Expr n = f.runTimeTokens ? Expr(k.dim(2).extent()) : Expr(int(f.tokens));
   f.rd = RDom(0, int(headDim), "rd");
   f.rj = RDom(0, n, "rj");
+  // (member of the pair, pair): pairs of keys for the weighted sum.
+  f.rv = RDom(0, f.pair, 0, (n + f.pair - 1) / f.pair, "rv");
   const float scale = 1.f / std::sqrt(float(headDim));
+  // The core's format: values stored rounded to bf16, multiplied as float32 products.
+  auto narrow = [&](Expr e) { return f.bf16 ? cast(BFloat(16), e) : e; };
+  auto wide = [&](Expr e) { return f.bf16 ? cast<float>(e) : e; };
 
+  f.queries = Func("queries");
+  f.queries(d, i, h, b) = narrow(q(d, h, i, b));
   // Clamped so a schedule may round the key loop up past N; those scores are never read.
   f.keysT = Func("keys_t");
-  f.keysT(j, d, h, b) = k(d, h, min(j, n - 1), b);
+  if (f.pair > 1) {
+    Var p("p"), dp("dp");
+    f.pairedKeys = Func("paired_keys");
+    f.pairedKeys(p, j, dp, h, b) = narrow(k(dp * f.pair + p, h, min(j, n - 1), b));
+    f.keysT(j, d, h, b) = f.pairedKeys(d % f.pair, j, d / f.pair, h, b);
+  } else {
+    f.keysT(j, d, h, b) = narrow(k(d, h, min(j, n - 1), b));
+  }
   f.scoresAcc = Func("scores_acc");
   f.scoresAcc(j, i, h, b) = 0.f;
-  f.scoresAcc(j, i, h, b) += q(f.rd, h, i, b) * f.keysT(j, f.rd, h, b);
+  f.scoresAcc(j, i, h, b) += wide(f.queries(f.rd, i, h, b)) * wide(f.keysT(j, f.rd, h, b));
   Expr score = f.scoresAcc(j, i, h, b) * scale;
   if (mlir::Value mask = mha.getMask()) {
     // A padded key's score is the lowest float, as Hugging Face's BERT adds it.
@@ -87,14 +105,28 @@ LoweredKernel blockc::lowerAttention(KernelOp kernel, const TargetInfo &target) 
   f.rowMax = Func("row_max");
   f.rowMax(i, h, b) = Float(32).min();
   f.rowMax(i, h, b) = max(f.rowMax(i, h, b), f.scores(f.rj, i, h, b));
+  // The weights the sums use, so that they add up to what divides them. Pairs of keys
+  // may end past N: that key's weight is zero.
+  Expr weight = exp(f.scores(j, i, h, b) - f.rowMax(i, h, b));
+  if (f.pair > 1)
+    weight = select(j < n, weight, 0.f);
   f.expScores = Func("exp_scores");
-  f.expScores(j, i, h, b) = exp(f.scores(j, i, h, b) - f.rowMax(i, h, b));
+  f.expScores(j, i, h, b) = narrow(weight);
   f.rowSum = Func("row_sum");
   f.rowSum(i, h, b) = 0.f;
-  f.rowSum(i, h, b) += f.expScores(f.rj, i, h, b);
+  f.rowSum(i, h, b) += wide(f.expScores(f.rj, i, h, b));
   f.weightedAcc = Func("weighted_acc");
   f.weightedAcc(d, i, h, b) = 0.f;
-  f.weightedAcc(d, i, h, b) += f.expScores(f.rj, i, h, b) * v(d, h, f.rj, b);
+  Expr key = f.rv.y * f.pair + f.rv.x, value;
+  if (f.pair > 1) {
+    Var p("p"), jp("jp");
+    f.pairedValues = Func("paired_values");
+    f.pairedValues(p, d, jp, h, b) = narrow(v(d, h, min(jp * f.pair + p, n - 1), b));
+    value = f.pairedValues(f.rv.x, d, f.rv.y, h, b);
+  } else {
+    value = narrow(v(d, h, key, b));
+  }
+  f.weightedAcc(d, i, h, b) += wide(f.expScores(key, i, h, b)) * wide(value);
   f.out = Func(kernel.getSymName().str());
   f.out(d, h, i, b) = f.weightedAcc(d, i, h, b) / f.rowSum(i, h, b);
 

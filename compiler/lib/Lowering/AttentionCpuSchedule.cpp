@@ -1,8 +1,9 @@
 //===- AttentionCpuSchedule.cpp - CPU schedule of the attention kernel ----===//
 //
-// Parallel tasks over (batch, head). Inside a task: the head's keys are transposed once;
-// then per tile of queries, scores are computed in register tiles (keys x queries), then
-// softmax, then the weighted sum of values in a register tile (head dim x queries).
+// Parallel tasks over (batch, head). Inside a task: the head's keys are transposed once
+// (in bf16 pairs: and its values paired); then per tile of queries, scores are computed in
+// register tiles (keys x queries), then softmax, then the weighted sum of values in a
+// register tile (head dim x queries).
 //
 //===----------------------------------------------------------------------===//
 #include "Attention.h"
@@ -89,38 +90,49 @@ void blockc::scheduleAttentionCpu(AttentionFuncs &f, const TargetInfo &target,
   if (f.runTimeTokens)
     tileQueries(f.out.specialize(f.q.dim(2).extent() >= queries), queries);
   tileQueries(f.out, f.runTimeTokens ? 1 : queries);
-  // The head's keys are transposed once per (batch, head), then every query tile uses them.
-  f.keysT.compute_at(f.out, task).vectorize(d, dWidth);
-  LoopLevel perTask(f.out, io);
+  // The head's keys are transposed once per (batch, head), then every query tile uses them;
+  // in pairs, the values too. A tile's queries are rounded once.
+  LoopLevel perHead(f.out, task), perTask(f.out, io);
+  if (f.pair > 1) {
+    f.pairedKeys.compute_at(perHead).vectorize(j, vec, TailStrategy::RoundUp);
+    const Var p = f.pairedValues.args()[0];
+    f.pairedValues.compute_at(perHead).reorder(p, d).vectorize(p).vectorize(d, dWidth);
+  } else {
+    f.keysT.compute_at(perHead).vectorize(d, dWidth);
+  }
+  if (f.bf16)
+    f.queries.compute_at(perTask).vectorize(d, dWidth);
   f.scores.compute_at(perTask)
       .split(j, jo, ji, keyTile, TailStrategy::RoundUp)
       .reorder(ji, i, jo)
       .vectorize(ji, vec);
   f.scoresAcc.compute_at(f.scores, jo).vectorize(j, vec).unroll(j).unroll(i);
-  f.scoresAcc.update()
-      .reorder(j, i, f.rd)
-      .vectorize(j, vec)
-      .unroll(j)
-      .unroll(i);
+  // A pair of products per float lane: the pair is the innermost, vectorized reduction (as
+  // the bf16 matmul's, MatmulCpuSchedule.cpp).
+  Stage scoresUpdate = f.scoresAcc.update();
+  RVar rdPair("rd_pair"), rdOuter("rd_outer");
+  if (f.pair > 1)
+    scoresUpdate.split(f.rd, rdOuter, rdPair, f.pair).reorder(rdPair, j, i, rdOuter).atomic()
+        .vectorize(rdPair);
+  else
+    scoresUpdate.reorder(j, i, f.rd);
+  scoresUpdate.vectorize(j, vec).unroll(j).unroll(i);
   f.rowMax.compute_at(perTask);
   vectorizeReduction(f.rowMax, f.rj, i, target);
   f.expScores.compute_at(perTask).vectorize(j, vec, TailStrategy::RoundUp);
   f.rowSum.compute_at(perTask);
   vectorizeReduction(f.rowSum, f.rj, i, target);
   f.weightedAcc.compute_at(perTask).vectorize(d, dWidth).unroll(d).unroll(i);
+  Stage weightedUpdate = f.weightedAcc.update();
+  Var dInner = d;
   if (dTile < f.headDim) {
-    Var dOuter("dOuter"), dInner("dInner");
-    f.weightedAcc.update()
-        .split(d, dOuter, dInner, dTile)
-        .reorder(dInner, i, f.rj, dOuter)
-        .vectorize(dInner, dWidth)
-        .unroll(dInner)
-        .unroll(i);
+    Var dOuter("dOuter");
+    dInner = Var("dInner");
+    weightedUpdate.split(d, dOuter, dInner, dTile).reorder(f.rv.x, dInner, i, f.rv.y, dOuter);
   } else {
-    f.weightedAcc.update()
-        .reorder(d, i, f.rj)
-        .vectorize(d, dWidth)
-        .unroll(d)
-        .unroll(i);
+    weightedUpdate.reorder(f.rv.x, d, i, f.rv.y);
   }
+  if (f.pair > 1)
+    weightedUpdate.atomic().vectorize(f.rv.x);
+  weightedUpdate.vectorize(dInner, dWidth).unroll(dInner).unroll(i);
 }

@@ -87,8 +87,8 @@ void blockc::scheduleAttentionGpu(AttentionFuncs &f, const TargetInfo &target,
       .reorder(d, j)
       .split(j, jk, j, threadRows, TailStrategy::GuardWithIf);
   // The tile's queries, once per block: every key's score reads all of them.
-  Func queryTile = f.q.in(f.scoresAcc);
-  const Var qd = queryTile.args()[0], qi = queryTile.args()[2];
+  Func queryTile = f.queries.in(f.scoresAcc);
+  const Var qd = queryTile.args()[0], qi = queryTile.args()[1];
   queryTile.compute_at(block).split(qi, jk, qi, threadRows, TailStrategy::GuardWithIf);
   if (splitHead) {
     f.keysT.split(d, dOuter, dInner, 32, TailStrategy::GuardWithIf)
@@ -129,6 +129,6 @@ void blockc::scheduleAttentionGpu(AttentionFuncs &f, const TargetInfo &target,
   }
   // Each thread's weighted sums in registers: its head dimension for its queries.
   f.weightedAcc.compute_at(f.out, splitHead ? dInner : d).unroll(i);
-  f.weightedAcc.update().reorder(i, d, f.rj).unroll(i);
+  f.weightedAcc.update().reorder(i, d, f.rv.x, f.rv.y).unroll(i);
 }
 

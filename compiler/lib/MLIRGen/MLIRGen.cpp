@@ -200,13 +200,13 @@ private:
     Value wt = builder.create<TransposeOp>(
         l, RankedTensorType::get({in, out}, builder.getF32Type()), w);
     return builder.create<LinearOp>(l, withChannels(input, out), input, wt, b, Value(), Value(),
-                                    precisionOf(layer));
+                                    precisionOf(&layer));
   }
 
-  /// The layer's own `precision`, else that of the innermost body that gives one; none
-  /// (float32) where nothing does.
-  PrecisionAttr precisionOf(const LayerDecl &layer) {
-    llvm::StringRef name = layer.precision;
+  /// The layer's own `precision` (a builtin's: none), else that of the innermost body
+  /// that gives one; none (float32) where nothing does.
+  PrecisionAttr precisionOf(const LayerDecl *layer) {
+    llvm::StringRef name = layer ? llvm::StringRef(layer->precision) : "";
     for (const BlockAST *body : llvm::reverse(bodies))
       if (name.empty())
         name = body->precision;
@@ -219,19 +219,23 @@ private:
 
   static int64_t channelsOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape().back(); }
 
-  Value mha(Value q, Value k, Value v, Value mask, int64_t heads, Location l) {
-    return builder.create<MHAOp>(l, q.getType(), q, k, v, mask, builder.getI64IntegerAttr(heads));
+  /// The attention core, in the format of `layer` (an attention layer's, or none for the
+  /// builtin `mha`).
+  Value mha(Value q, Value k, Value v, Value mask, int64_t heads, const LayerDecl *layer,
+            Location l) {
+    return builder.create<MHAOp>(l, q.getType(), q, k, v, mask, builder.getI64IntegerAttr(heads),
+                                 precisionOf(layer));
   }
 
   /// Splits a packed [B, N, 3C] qkv into q, k and v (timm's layout) and attends.
-  Value packedMHA(Value qkv, Value mask, int64_t heads, Location l) {
+  Value packedMHA(Value qkv, Value mask, int64_t heads, const LayerDecl *layer, Location l) {
     int64_t c = channelsOf(qkv) / 3;
     Value parts[3];
     for (int i = 0; i < 3; ++i)
       parts[i] = builder.create<SliceOp>(l, withChannels(qkv, c), qkv,
                                          builder.getI64IntegerAttr(i * c),
                                          builder.getI64IntegerAttr(c));
-    return mha(parts[0], parts[1], parts[2], mask, heads, l);
+    return mha(parts[0], parts[1], parts[2], mask, heads, layer, l);
   }
 
   Value gen(const ExprAST &expr, const std::string &prefix, Scope &scope) {
@@ -313,7 +317,7 @@ private:
     case LayerKind::Attention:
     case LayerKind::MultiheadAttention: {
       Value qkv = linear(layer, input, w[0], w[1], l);
-      Value heads = packedMHA(qkv, Value(), layer.heads, l);
+      Value heads = packedMHA(qkv, Value(), layer.heads, &layer, l);
       return linear(layer, heads, w[2], w[3], l);
     }
     case LayerKind::LayerScale:
@@ -352,8 +356,8 @@ private:
     switch (call.builtin) {
     case B::MHA:
       if (operands.size() == 1)
-        return packedMHA(operands[0], mask, call.heads, l);
-      return mha(operands[0], operands[1], operands[2], mask, call.heads, l);
+        return packedMHA(operands[0], mask, call.heads, nullptr, l);
+      return mha(operands[0], operands[1], operands[2], mask, call.heads, nullptr, l);
     case B::Concat: {
       int64_t tokens = 0;
       for (Value operand : operands)

@@ -94,7 +94,8 @@ public:
     for (auto &[kind, ops] : groups)
       outline(kind, ops);
     // Name kernels in execution order: p0_transpose, ..., k0_matmul, k1_attention, ...,
-    // with the number format of a kernel that reads or writes bf16 or int8: k0_matmul_bf16.
+    // with the number format of a kernel that reads or writes bf16 or int8, or of its
+    // attention core: k0_matmul_bf16, k1_attention_bf16.
     int prepared = 0, ran = 0;
     func.walk([&](KernelOp kernel) {
       bool prepare = kernel.getKind() == KernelKind::Prepare;
@@ -107,12 +108,17 @@ public:
                                  : stringifyKernelKind(kernel.getKind()).str();
       SmallVector<Type> types(kernel->getOperandTypes());
       llvm::append_range(types, kernel->getResultTypes());
+      StringRef format;
       for (Type type : types)
-        if (StringRef precision = reducedPrecisionOf(cast<RankedTensorType>(type).getElementType());
-            !precision.empty()) {
-          name += "_" + precision.str();
-          break;
-        }
+        if (format.empty())
+          format = reducedPrecisionOf(cast<RankedTensorType>(type).getElementType());
+      kernel.getBody().walk([&](MHAOp mha) {
+        if (std::optional<Precision> precision = mha.getPrecision();
+            format.empty() && precision && *precision != Precision::FP32)
+          format = stringifyPrecision(*precision);
+      });
+      if (!format.empty())
+        name += "_" + format.str();
       kernel.setSymName((prepare ? "p" + std::to_string(prepared++)
                                  : "k" + std::to_string(ran++)) + "_" + name);
     });

@@ -1,10 +1,11 @@
-//===- ReducePrecision.cpp - linears' weights in a narrower format --------===//
+//===- ReducePrecision.cpp - linears and attention in a narrower format ---===//
 //
 // Halving (bf16) or quartering (int8) a weight's bytes cuts what a matmul streams, and CPUs
 // with AVX512-BF16 and VNNI multiply bf16 pairs and int8 quadruples at two and four times
 // the float32 rate. The weight file stays float32: the conversion is one more bind-time op
 // after the others (a BatchNorm is folded in float32, then converted), so the prepare kernel
-// that transposes or folds a weight also converts it.
+// that transposes or folds a weight also converts it. Attention cores follow the format
+// of their layer, in bf16 where it is narrower than float32.
 //
 //===----------------------------------------------------------------------===//
 #include "blockc/Transforms/Passes.h"
@@ -79,6 +80,15 @@ struct ReducePrecisionPass : blockc::impl::ReducePrecisionBase<ReducePrecisionPa
         linear.getWeightScalesMutable().assign(quantize.getScales());
         linear.getWeightSumsMutable().assign(quantize.getSums());
       }
+    });
+    // An attention core multiplies activations by activations (no weight to quantize once):
+    // an int8 request gives it bf16 products, not a quantization of every score tile.
+    getOperation().walk([&](MHAOp mha) {
+      const Precision format = every.value_or(mha.getPrecision().value_or(Precision::FP32));
+      if (format == Precision::FP32)
+        mha.removePrecisionAttr();
+      else
+        mha.setPrecision(Precision::BF16);
     });
   }
 };

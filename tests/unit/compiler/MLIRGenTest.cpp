@@ -170,6 +170,23 @@ TEST_F(MLIRGenTest, NormWeightsAndDefaultEpsilons) {
   EXPECT_FALSE(BlockcDialect::IgnoredWeightsAttrHelper(func.getContext()).isAttrPresent(func));
 }
 
+TEST_F(MLIRGenTest, AttentionCoreInItsLayersOrItsBlocksFormat) {
+  Generated gen = generate(context, "block b (tokens = 4, dim = 8, precision = int8) {\n"
+                                    "  attn = attention(heads = 2, precision = bf16)\n"
+                                    "  q = linear(8 -> 8)\n"
+                                    "  x = x + attn(x)\n"
+                                    "  x = x + mha(q(x), x, x, heads = 2)\n}\n");
+  ASSERT_TRUE(gen.module) << gen.diagnostics;
+  ASSERT_TRUE(succeeded(verify(*gen.module)));
+  auto mhas = collect<MHAOp>(gen.func());
+  ASSERT_EQ(mhas.size(), 2u);
+  EXPECT_EQ(mhas[0].getPrecision(), Precision::BF16); // the attention layer's
+  EXPECT_EQ(mhas[1].getPrecision(), Precision::INT8); // the builtin's: the block's
+  auto fp32 = generate(context, inBlock("  attn = attention(heads = 2)\n  x = x + attn(x)\n"));
+  ASSERT_TRUE(fp32.module) << fp32.diagnostics;
+  EXPECT_FALSE(collect<MHAOp>(fp32.func())[0].getPrecision());
+}
+
 TEST_F(MLIRGenTest, SeparateQKVGiveOneMHAWithThreeOperands) {
   Generated gen = generate(context, inBlock("  q = linear(8 -> 8)\n"
                                             "  k = linear(8 -> 8)\n"

@@ -49,22 +49,24 @@ def MergeLinears : Pass<"blockc-merge-linears", "mlir::func::FuncOp"> {
 }
 
 def ReducePrecision : Pass<"blockc-reduce-precision", "mlir::func::FuncOp"> {
-  let summary = "Convert linears' weights to a narrower number format at bind time";
+  let summary = "Convert linears' weights and attention cores to a narrower number format";
   let description = [{
-    Each linear is converted to the format its `precision` attribute asks for (the spec's
-    `precision = ...`; float32 without one), or, with the option `precision=fp32|bf16|int8`,
-    every linear to that format (`blockc compile --precision` overrides the spec); the
-    attribute is dropped. bf16: the weight, after BatchNorm folding and joining, is rounded
-    to bf16 (`to_bf16`, computed in the `prepare` kernel that produces the weight): the
-    matmul then reads its input rounded to bf16 too and accumulates in float32. int8: the
-    weight is quantized per output channel (`quantize`: int8 values, scales, group sums) and
-    the linear takes the scales and sums: the matmul quantizes each row's input per group
-    and accumulates in int32. Norms, softmax, attention, the residual stream and the outputs
+    Each linear and attention core is converted to the format its `precision` attribute
+    asks for (the spec's `precision = ...`; float32 without one), or, with the option
+    `precision=fp32|bf16|int8`, every one to that format (`blockc compile --precision`
+    overrides the spec). A linear's attribute is dropped. bf16: the weight, after BatchNorm
+    folding and joining, is rounded to bf16 (`to_bf16`, computed in the `prepare` kernel
+    that produces the weight): the matmul then reads its input rounded to bf16 too and
+    accumulates in float32. int8: the weight is quantized per output channel (`quantize`:
+    int8 values, scales, group sums) and the linear takes the scales and sums: the matmul
+    quantizes each row's input per group and accumulates in int32. An attention core asked
+    for bf16 or int8 is left `in bf16` (its products in bf16, summed in float32), one asked
+    for float32 without the attribute. Norms, softmax, the residual stream and the outputs
     stay float32.
   }];
   let options = [Option<"precision", "precision", "std::string", "\"\"",
-                        "every linear's number format (fp32, bf16 or int8), instead of what "
-                        "each linear's `precision` attribute asks for">];
+                        "every linear's and attention core's number format (fp32, bf16 or "
+                        "int8), instead of what each one's `precision` attribute asks for">];
   let dependentDialects = ["blockc::BlockcDialect"];
 }
 

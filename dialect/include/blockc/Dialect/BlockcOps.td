@@ -215,12 +215,20 @@ def Blockc_MHAOp : Blockc_Op<"mha", [Pure, AllTypesMatch<["query", "key", "value
     With a key mask [B, N] (1 = token, 0 = padding), a padded key's score is the lowest
     float before the softmax, as Hugging Face's BERT adds it: padded keys get no weight, and
     a query of a sample without any token attends to all keys alike.
+
+    `in bf16` (the `precision` attribute): q, k, v and the softmax's weights are rounded to
+    bf16 and their products summed in float32; the scores' scale, the softmax and the
+    output stay float32. Set from the spec's format (MLIRGen) and settled by
+    blockc-reduce-precision, which makes an int8 request bf16 here (the scores and weights
+    come from no quantized weight) and drops fp32.
   }];
   let arguments = (ins Blockc_F32Tensor:$query, Blockc_F32Tensor:$key, Blockc_F32Tensor:$value,
-                       Optional<Blockc_IdsTensor>:$mask, I64Attr:$heads);
+                       Optional<Blockc_IdsTensor>:$mask, I64Attr:$heads,
+                       OptionalAttr<Blockc_Precision>:$precision);
   let results = (outs Blockc_F32Tensor:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value (`mask` $mask^ `:` type($mask))? attr-dict `:` type($result)
+    $query `,` $key `,` $value (`mask` $mask^ `:` type($mask))? (`in` $precision^)? attr-dict
+    `:` type($result)
   }];
   let hasVerifier = 1;
 }
