@@ -40,9 +40,10 @@ AttentionTiles defaultTiles(const AttentionFuncs &f, const TargetInfo &target) {
       --dVectors;
     t.dTile = dVectors * dWidth;
   } else {
-    // AVX-512: a whole head row per query in registers (4 vectors x 7 queries).
-    t.queries = int(std::clamp<int64_t>((target.registers - 4) / vectorsPerHead, 1,
-                                        std::min<int64_t>(8, f.tokens)));
+    // AVX-512: a whole head row per query in registers (4 vectors x 6 queries), with the
+    // row of values and the broadcast weight beside them (7 queries spill).
+    t.queries = int(std::clamp<int64_t>((target.registers - vectorsPerHead - 1) / vectorsPerHead,
+                                        1, std::min<int64_t>(8, f.tokens)));
     t.keyTile = 2 * vec;
     t.dTile = int(f.headDim);
   }
@@ -94,9 +95,18 @@ void blockc::scheduleAttentionCpu(AttentionFuncs &f, const TargetInfo &target,
   // in pairs, the values too. A tile's queries are rounded once.
   LoopLevel perHead(f.out, task), perTask(f.out, io);
   if (f.pair > 1) {
-    f.pairedKeys.compute_at(perHead).vectorize(j, vec, TailStrategy::RoundUp);
-    const Var p = f.pairedValues.args()[0];
-    f.pairedValues.compute_at(perHead).reorder(p, d).vectorize(p).vectorize(d, dWidth);
+    // A vector per member of the pair, stored interleaved. The values' members are rows of
+    // v (dense loads; a vector over both would be a gather, the last pair's second row
+    // being clamped).
+    const Var keyOfPair = f.pairedKeys.args()[0], valueOfPair = f.pairedValues.args()[0];
+    f.pairedKeys.compute_at(perHead)
+        .reorder(keyOfPair, j)
+        .unroll(keyOfPair)
+        .vectorize(j, vec, TailStrategy::RoundUp);
+    f.pairedValues.compute_at(perHead)
+        .reorder(valueOfPair, d)
+        .unroll(valueOfPair)
+        .vectorize(d, dWidth);
   } else {
     f.keysT.compute_at(perHead).vectorize(d, dWidth);
   }

@@ -226,7 +226,7 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
         if (f.quantGroup % target.vectorFloats() == 0)
           vectorizeReduction(range, f.inGroup, range.args()[0], target);
       }
-      for (Func param : {f.groupScale, f.groupZeroPoint})
+      for (Func param : {f.groupScale, f.groupInverseScale, f.groupZeroPoint})
         param.compute_at(f.out, rb).parallel(r, tileRows, TailStrategy::GuardWithIf);
     }
   }

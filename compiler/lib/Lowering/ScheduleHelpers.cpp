@@ -29,6 +29,8 @@ void blockc::vectorizeReduction(Func f, RDom over, Var at, const TargetInfo &tar
   Func partial = f.update().split(over, outer, inner, lanes).rfactor(inner, lane);
   partial.compute_at(f, at).vectorize(lane);
   partial.update().vectorize(lane);
+  // The lanes' partials added in a tree of shuffles, not a chain of scalar adds.
+  f.update().atomic().vectorize(inner);
 }
 
 void blockc::gpuRoot(Func f) {
