@@ -120,12 +120,15 @@ void blockc::scheduleAttentionCpu(AttentionFuncs &f, const TargetInfo &target,
   // A pair of products per float lane: the pair is the innermost, vectorized reduction (as
   // the bf16 matmul's, MatmulCpuSchedule.cpp).
   Stage scoresUpdate = f.scoresAcc.update();
-  RVar rdPair("rd_pair"), rdOuter("rd_outer");
-  if (f.pair > 1)
-    scoresUpdate.split(f.rd, rdOuter, rdPair, f.pair).reorder(rdPair, j, i, rdOuter).atomic()
+  if (f.pair > 1) {
+    RVar rdPair("rd_pair"), rdOuter("rd_outer");
+    scoresUpdate.split(f.rd, rdOuter, rdPair, f.pair)
+        .reorder(rdPair, j, i, rdOuter)
+        .atomic()
         .vectorize(rdPair);
-  else
+  } else {
     scoresUpdate.reorder(j, i, f.rd);
+  }
   scoresUpdate.vectorize(j, vec).unroll(j).unroll(i);
   f.rowMax.compute_at(perTask);
   vectorizeReduction(f.rowMax, f.rj, i, target);

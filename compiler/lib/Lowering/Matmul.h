@@ -42,11 +42,10 @@ struct MatmulFuncs {
   int64_t group = 1;                 // weightGroup of the weight
   // int8: each row's inputs in groups of `quantGroup`, each group quantized with its own
   // range [groupMin, groupMax] (over `inGroup`), whose scale, its inverse and zero point
-  // are groupScale, groupInverseScale and groupZeroPoint (once per row block); `dot(c, r,
-  // g)` is the int32 sum of group
-  // g's products (its update, over `k`, is the dot product), and acc sums the groups
-  // (over `groups`), each times its scale. Undefined otherwise: acc's update is the dot
-  // product.
+  // are groupScale, groupInverseScale and groupZeroPoint (once per row block);
+  // `dot(c, r, g)` is the int32 sum of group g's products (its update, over `k`, is the
+  // dot product), and acc sums the groups (over `groups`), each times its scale. Undefined
+  // otherwise: acc's update is the dot product.
   Halide::Func groupMin, groupMax, groupScale, groupInverseScale, groupZeroPoint, dot;
   Halide::RDom inGroup, groups;
   int64_t quantGroup = 0;
