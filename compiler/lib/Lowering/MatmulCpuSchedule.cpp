@@ -226,8 +226,9 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
         if (f.quantGroup % target.vectorFloats() == 0)
           vectorizeReduction(range, f.inGroup, range.args()[0], target);
       }
+      // A few numbers per row: a parallel loop's dispatch would cost more than they do.
       for (Func param : {f.groupScale, f.groupInverseScale, f.groupZeroPoint})
-        param.compute_at(f.out, rb).parallel(r, tileRows, TailStrategy::GuardWithIf);
+        param.compute_at(f.out, rb);
     }
   }
   for (Func &p : f.perChannel)
