@@ -3,13 +3,14 @@
 // Three levels, as in a BLAS: a register tile of `tileRows` x `tileCols` accumulators
 // (the micro-kernel, fully unrolled over a vectorized column dimension), column panels of
 // W that stay in L1/L2 while the row tiles of a block pass over them, and blocks of rows of
-// A (one sample each; on AArch64, whose L2 is smaller, as many rows as fit in half of it)
-// that every column panel passes over. When a register tile's rows of A (tileRows x K) do
+// A (at most one sample each; on AArch64, whose L2 is smaller, as many rows as fit in half
+// of it) that every column panel passes over. When a register tile's rows of A (tileRows x K) do
 // not fit in L1, the reduction is blocked: the accumulators of a whole column panel live
 // in memory and each block of K passes over every row tile, so A's rows of one K block
 // stay in L1 (it pays at fc2's long reductions, K = 3072, and costs at K = 768; README.md
-// has the measurements). A fused norm prologue is computed once per row block. Column panels
-// run in parallel. The hand-written numbers per target are in defaultTiles; matmulCpuSpace
+// has the measurements). A fused norm prologue is computed once per row block. The row
+// blocks run in parallel, or with few rows per thread, the column panels of one block after
+// another. The hand-written numbers per target are in defaultTiles; matmulCpuSpace
 // lists the alternatives the tuner may pick.
 //
 //===----------------------------------------------------------------------===//
@@ -64,8 +65,7 @@ MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
   // updated once per group, live on the stack.
   t.tileRows = int(std::min<int64_t>((target.registers - 4) / vectorsPerRow, f.tokens));
   t.tileRows = std::min(t.tileRows, maxRows);
-  // A row block is one sample's N rows: rows = B * N, so blocks never overlap (a shifted
-  // last block would recompute up to a whole block).
+  // A row block is at most one sample's N rows.
   t.rowBlocks = 1;
   if (target.isArm()) {
     // Every W panel (K x 12 floats: 36 KiB at K = 768, in the 64 KiB L1) passes over the
@@ -129,7 +129,7 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
                                const KnobValues &knobs) {
   const int tileCols = int(knobs.at("tile_cols")), tileRows = int(knobs.at("tile_rows"));
   const int vectorWidth = target.vectorDividing(tileCols);
-  // Equal blocks of whole register tiles; one block is the sample's N rows.
+  // The largest row block: equal parts of the sample's N rows, in whole register tiles.
   const int64_t blocks = knobs.at("row_blocks");
   const int64_t blockRows = (f.tokens + blocks - 1) / blocks;
   const int rowBlock = int(std::min<int64_t>(f.tokens, (blockRows + tileRows - 1) / tileRows * tileRows));
@@ -138,8 +138,9 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
   const bool panelsOuter = knobs.at("loop_order") == 0;
   const Var innerTiles = panelsOuter ? ro : co, outerTiles = panelsOuter ? co : ro;
   // Blocks of rows, each in register tiles of `rows` rows whose last one shifts inwards
-  // (the unrolled tiles need constant extents).
-  auto tileRowsOf = [&](Stage out, Expr blockRows, int rows) {
+  // (the unrolled tiles need constant extents); the blocks or, within each block, the
+  // outer tiles run in parallel.
+  auto tileRowsOf = [&](Stage out, Expr blockRows, int rows, bool parallelBlocks) {
     out.split(r, rb, rr, blockRows, TailStrategy::ShiftInwards)
         .split(c, co, ci, tileCols, TailStrategy::ShiftInwards)
         .split(rr, ro, ri, rows, TailStrategy::ShiftInwards)
@@ -147,18 +148,31 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
         .vectorize(ci, vectorWidth)
         .unroll(ci)
         .unroll(ri)
-        .parallel(outerTiles);
+        .parallel(parallelBlocks ? rb : outerTiles);
   };
+  // The row blocks are the parallel tasks where every thread gets at least `minTaskTiles`
+  // register tiles of rows: each task computes its block's prologue and narrow input itself,
+  // the kernel is one parallel loop (a parallel loop per block and step costs a dispatch
+  // and a wait each, which small kernels feel). As many equal blocks as threads, or a
+  // multiple of them where blocks would exceed `rowBlock` rows, in whole register tiles.
+  // With fewer rows, one block after another, its steps and column panels in parallel.
+  constexpr int minTaskTiles = 4;
+  Expr rows = f.out.output_buffer().dim(1).extent();
+  Expr threads = runTimeThreads();
+  Expr blocksInParallel = rows >= threads * (minTaskTiles * tileRows);
+  Expr tasks = threads * ((rows + threads * rowBlock - 1) / (threads * rowBlock));
+  Expr tilesPerTask = ((rows + tasks - 1) / tasks + tileRows - 1) / tileRows;
+  tileRowsOf(f.out.specialize(blocksInParallel), min(rows, min(rowBlock, tilesPerTask * tileRows)),
+             tileRows, true);
   if (f.runTimeTokens) {
     // A run may have fewer rows than a block (then one block of all of them: a guarded
     // block would still loop over a whole block's tiles) or than a register tile (then
     // tiles of one row).
-    Expr rows = f.out.output_buffer().dim(1).extent();
     Expr blockRows = min(rowBlock, rows);
-    tileRowsOf(f.out.specialize(rows >= tileRows), blockRows, tileRows);
-    tileRowsOf(f.out, blockRows, 1);
+    tileRowsOf(f.out.specialize(rows >= tileRows), blockRows, tileRows, false);
+    tileRowsOf(f.out, blockRows, 1, false);
   } else {
-    tileRowsOf(f.out, rowBlock, tileRows);
+    tileRowsOf(f.out, rowBlock, tileRows, false);
   }
   // A weight stored in groups of inputs (Matmul.h: weightGroup) is reduced a group per lane
   // (vdpbf16ps, vpdpbusd, pmaddwd): the group is the innermost, vectorized reduction, the
@@ -211,22 +225,23 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
   if (group > 1)
     update.atomic().vectorize(kp);
   update.unroll(ku).vectorize(c, vectorWidth).unroll(c).unroll(r);
+  // A block's own steps, where the blocks are not the parallel tasks, in parallel over rows.
+  const TailStrategy rowTail = f.runTimeTokens ? TailStrategy::GuardWithIf : TailStrategy::Auto;
+  auto rowsInParallelUnlessBlocksAre = [&](Stage step, TailStrategy tail) {
+    step.specialize(!blocksInParallel).parallel(r, tileRows, tail);
+  };
   // The input in the weight's format once per row block, not once per column panel (an
   // int8 row's group ranges first).
   if (f.narrowInput.defined()) {
-    const TailStrategy rowTail =
-        f.runTimeTokens ? TailStrategy::GuardWithIf : TailStrategy::Auto;
-    f.narrowInput.compute_at(f.out, rb)
-        .vectorize(c, target.vectorWithin(f.inFeatures))
-        .parallel(r, tileRows, rowTail);
+    f.narrowInput.compute_at(f.out, rb).vectorize(c, target.vectorWithin(f.inFeatures));
+    rowsInParallelUnlessBlocksAre(f.narrowInput, rowTail);
     if (f.dot.defined()) {
       for (Func range : {f.groupMin, f.groupMax}) {
         range.compute_at(f.out, rb);
-        range.update().parallel(r, tileRows, TailStrategy::GuardWithIf);
         if (f.quantGroup % target.vectorFloats() == 0)
           vectorizeReduction(range, f.inGroup, range.args()[0], target);
+        rowsInParallelUnlessBlocksAre(range.update(), TailStrategy::GuardWithIf);
       }
-      // A few numbers per row: a parallel loop's dispatch would cost more than they do.
       for (Func param : {f.groupScale, f.groupInverseScale, f.groupZeroPoint})
         param.compute_at(f.out, rb);
     }
@@ -238,9 +253,11 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
   if (f.prologue || f.patches) {
     const bool perBlock = knobs.at("prologue_at") == 0;
     LoopLevel at = perBlock ? LoopLevel(f.out, rb) : LoopLevel::root();
-    f.input.compute_at(at)
-        .vectorize(c, target.vectorWithin(f.inFeatures))
-        .parallel(r, tileRows, f.runTimeTokens ? TailStrategy::GuardWithIf : TailStrategy::Auto);
+    f.input.compute_at(at).vectorize(c, target.vectorWithin(f.inFeatures));
+    if (perBlock)
+      rowsInParallelUnlessBlocksAre(f.input, rowTail);
+    else
+      f.input.parallel(r, tileRows, rowTail);
     if (f.prologue)
       scheduleNormStats(*f.prologue, at, f.v, target);
   }

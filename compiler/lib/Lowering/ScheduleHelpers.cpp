@@ -33,6 +33,15 @@ void blockc::vectorizeReduction(Func f, RDom over, Var at, const TargetInfo &tar
   f.update().atomic().vectorize(inner);
 }
 
+Expr blockc::runTimeThreads() {
+  using Internal::Call;
+  // Halide's runtime functions, in every CPU module's runtime: the pool's size is 0 until
+  // it starts or halide_set_num_threads is called.
+  Expr pool = Call::make(Int(32), "halide_get_num_threads", {}, Call::PureExtern);
+  Expr cores = Call::make(Int(32), "halide_host_cpu_count", {}, Call::PureExtern);
+  return max(1, select(pool > 0, pool, cores));
+}
+
 void blockc::gpuRoot(Func f) {
   f.compute_root();
   auto tile = [](Stage stage, const std::vector<Var> &args) {
