@@ -25,6 +25,7 @@ namespace {
 struct MatmulTiles {
   int tileCols, tileRows, rowBlocks;
   int64_t kBlock; ///< 0: the whole of K at once
+  int taskTiles;  ///< the register tiles of rows per thread from which blocks are the tasks
 };
 
 /// The K block of `k_block`: 0 (no blocking) when `limit` is 0 or not below K.
@@ -78,6 +79,11 @@ MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
   }
   // A register tile's rows of A beyond L1: blocks of K whose rows take a quarter of it
   // (measured at K = 3072: a quarter beat a half and an eighth).
+  // Blocks as the parallel tasks save the parallel loops of each block's own steps but
+  // compute the rows a shifted last block overlaps twice and stream the weight once per
+  // thread: a bf16 or int8 input (narrowed per block) pays from 4 tiles per thread, float32
+  // from 16 (docs/tuning.md).
+  t.taskTiles = f.narrowInput.defined() ? 4 : 16;
   t.kBlock = 0;
   if (int64_t tileBytes = 4 * t.tileRows * f.inFeatures; tileBytes > target.l1Bytes)
     t.kBlock = target.l1Bytes / 4 / (4 * t.tileRows);
@@ -122,6 +128,7 @@ ScheduleSpace blockc::matmulCpuSpace(const MatmulFuncs &f, const TargetInfo &tar
       makeKnob("prologue_at", {0, 1}, f.prologue || f.patches ? 1 : 0, 0),
       makeKnob("k_unroll", unroll, 4, 1),
       makeKnob("k_block", kBlocks, f.inFeatures - 1, t.kBlock),
+      makeKnob("task_tiles", {1, 2, 4, 8, 16, 32}, 32, t.taskTiles),
   };
 }
 
@@ -150,16 +157,16 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
         .unroll(ri)
         .parallel(parallelBlocks ? rb : outerTiles);
   };
-  // The row blocks are the parallel tasks where every thread gets at least `minTaskTiles`
+  // The row blocks are the parallel tasks where every thread gets at least `task_tiles`
   // register tiles of rows: each task computes its block's prologue and narrow input itself,
   // the kernel is one parallel loop (a parallel loop per block and step costs a dispatch
   // and a wait each, which small kernels feel). As many equal blocks as threads, or a
   // multiple of them where blocks would exceed `rowBlock` rows, in whole register tiles.
   // With fewer rows, one block after another, its steps and column panels in parallel.
-  constexpr int minTaskTiles = 4;
+  const int taskTiles = int(knobs.at("task_tiles"));
   Expr rows = f.out.output_buffer().dim(1).extent();
   Expr threads = runTimeThreads();
-  Expr blocksInParallel = rows >= threads * (minTaskTiles * tileRows);
+  Expr blocksInParallel = rows >= threads * (taskTiles * tileRows);
   Expr tasks = threads * ((rows + threads * rowBlock - 1) / (threads * rowBlock));
   Expr tilesPerTask = ((rows + tasks - 1) / tasks + tileRows - 1) / tileRows;
   tileRowsOf(f.out.specialize(blocksInParallel), min(rows, min(rowBlock, tilesPerTask * tileRows)),
