@@ -80,10 +80,9 @@ MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
   // A register tile's rows of A beyond L1: blocks of K whose rows take a quarter of it
   // (measured at K = 3072: a quarter beat a half and an eighth).
   // Blocks as the parallel tasks save the parallel loops of each block's own steps but
-  // compute the rows a shifted last block overlaps twice and stream the weight once per
-  // thread: a bf16 or int8 input (narrowed per block) pays from 4 tiles per thread, float32
-  // from 16 (docs/tuning.md).
-  t.taskTiles = f.narrowInput.defined() ? 4 : 16;
+  // stream the weight once per thread and share the rows less evenly: they pay from 16
+  // register tiles of rows per thread (docs/tuning.md).
+  t.taskTiles = 16;
   t.kBlock = 0;
   if (int64_t tileBytes = 4 * t.tileRows * f.inFeatures; tileBytes > target.l1Bytes)
     t.kBlock = target.l1Bytes / 4 / (4 * t.tileRows);
@@ -145,9 +144,9 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
   const bool panelsOuter = knobs.at("loop_order") == 0;
   const Var innerTiles = panelsOuter ? ro : co, outerTiles = panelsOuter ? co : ro;
   // Blocks of rows, each in register tiles of `rows` rows whose last one shifts inwards
-  // (the unrolled tiles need constant extents); the blocks or, within each block, the
-  // outer tiles run in parallel.
-  auto tileRowsOf = [&](Stage out, Expr blockRows, int rows, bool parallelBlocks) {
+  // (the unrolled tiles need constant extents), one after another, the outer tiles of a
+  // block in parallel.
+  auto tileRowsOf = [&](Stage out, Expr blockRows, int rows) {
     out.split(r, rb, rr, blockRows, TailStrategy::ShiftInwards)
         .split(c, co, ci, tileCols, TailStrategy::ShiftInwards)
         .split(rr, ro, ri, rows, TailStrategy::ShiftInwards)
@@ -155,31 +154,43 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
         .vectorize(ci, vectorWidth)
         .unroll(ci)
         .unroll(ri)
-        .parallel(parallelBlocks ? rb : outerTiles);
+        .parallel(outerTiles);
+  };
+  // Register tiles of rows (the last one shifted inwards), in parallel blocks of `tiles`
+  // tiles (the last block guarded): blocks overlap only in the last tile's rows.
+  auto tileBlocksOf = [&](Stage out, Expr tiles) {
+    Var rt("rt");
+    out.split(r, rt, ri, tileRows, TailStrategy::ShiftInwards)
+        .split(rt, rb, ro, tiles, TailStrategy::GuardWithIf)
+        .split(c, co, ci, tileCols, TailStrategy::ShiftInwards)
+        .reorder(ci, ri, innerTiles, outerTiles, rb)
+        .vectorize(ci, vectorWidth)
+        .unroll(ci)
+        .unroll(ri)
+        .parallel(rb);
   };
   // The row blocks are the parallel tasks where every thread gets at least `task_tiles`
   // register tiles of rows: each task computes its block's prologue and narrow input itself,
   // the kernel is one parallel loop (a parallel loop per block and step costs a dispatch
-  // and a wait each, which small kernels feel). As many equal blocks as threads, or a
-  // multiple of them where blocks would exceed `rowBlock` rows, in whole register tiles.
+  // and a wait each, which small kernels feel). As many blocks of equally many register
+  // tiles as threads, or a multiple of them where blocks would exceed `rowBlock` rows.
   // With fewer rows, one block after another, its steps and column panels in parallel.
   const int taskTiles = int(knobs.at("task_tiles"));
   Expr rows = f.out.output_buffer().dim(1).extent();
   Expr threads = runTimeThreads();
   Expr blocksInParallel = rows >= threads * (taskTiles * tileRows);
   Expr tasks = threads * ((rows + threads * rowBlock - 1) / (threads * rowBlock));
-  Expr tilesPerTask = ((rows + tasks - 1) / tasks + tileRows - 1) / tileRows;
-  tileRowsOf(f.out.specialize(blocksInParallel), min(rows, min(rowBlock, tilesPerTask * tileRows)),
-             tileRows, true);
+  Expr tiles = (rows + tileRows - 1) / tileRows;
+  tileBlocksOf(f.out.specialize(blocksInParallel), (tiles + tasks - 1) / tasks);
   if (f.runTimeTokens) {
     // A run may have fewer rows than a block (then one block of all of them: a guarded
     // block would still loop over a whole block's tiles) or than a register tile (then
     // tiles of one row).
     Expr blockRows = min(rowBlock, rows);
-    tileRowsOf(f.out.specialize(rows >= tileRows), blockRows, tileRows, false);
-    tileRowsOf(f.out, blockRows, 1, false);
+    tileRowsOf(f.out.specialize(rows >= tileRows), blockRows, tileRows);
+    tileRowsOf(f.out, blockRows, 1);
   } else {
-    tileRowsOf(f.out, rowBlock, tileRows, false);
+    tileRowsOf(f.out, rowBlock, tileRows);
   }
   // A weight stored in groups of inputs (Matmul.h: weightGroup) is reduced a group per lane
   // (vdpbf16ps, vpdpbusd, pmaddwd): the group is the innermost, vectorized reduction, the
