@@ -1,17 +1,17 @@
 //===- MatmulCpuSchedule.cpp - CPU schedule of the matmul kernels ---------===//
 //
-// Three levels, as in a BLAS: a register tile of `tileRows` x `tileCols` accumulators
-// (the micro-kernel, fully unrolled over a vectorized column dimension), column panels of
-// W that stay in L1/L2 while the row tiles of a block pass over them, and blocks of rows of
-// A (at most one sample each; on AArch64, whose L2 is smaller, as many rows as fit in half
-// of it) that every column panel passes over. When a register tile's rows of A (tileRows x K) do
-// not fit in L1, the reduction is blocked: the accumulators of a whole column panel live
-// in memory and each block of K passes over every row tile, so A's rows of one K block
-// stay in L1 (it pays at fc2's long reductions, K = 3072, and costs at K = 768; README.md
-// has the measurements). A fused norm prologue is computed once per row block. The row
-// blocks run in parallel, or with few rows per thread, the column panels of one block after
-// another. The hand-written numbers per target are in defaultTiles; matmulCpuSpace
-// lists the alternatives the tuner may pick.
+// Three levels, as in a BLAS: a register tile of `tileRows` x `tileCols` accumulators (the
+// micro-kernel, fully unrolled over a vectorized column dimension), column panels of W that
+// stay in L1/L2 while the row tiles of a block pass over them, and blocks of rows of A (at
+// most one sample each; on AArch64, whose L2 is smaller, as many rows as fit in half of it)
+// that every column panel passes over. When a register tile's rows of A (tileRows x K) do
+// not fit in L1, the reduction is blocked: the accumulators of a whole column panel live in
+// memory and each block of K passes over every row tile, so A's rows of one K block stay in
+// L1 (it pays at fc2's long reductions, K = 3072, and costs at K = 768; README.md has the
+// measurements). A fused norm prologue is computed once per row block. The row blocks run in
+// parallel; with few rows per thread, one after another, each block's column panels in
+// parallel. The hand-written numbers per target are in defaultTiles; matmulCpuSpace lists
+// the alternatives the tuner may pick.
 //
 //===----------------------------------------------------------------------===//
 #include "Matmul.h"
@@ -77,12 +77,12 @@ MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
     t.rowBlocks = int(std::min<int64_t>(
         8, (f.tokens * rowBytes + target.l2Bytes / 2 - 1) / (target.l2Bytes / 2)));
   }
-  // A register tile's rows of A beyond L1: blocks of K whose rows take a quarter of it
-  // (measured at K = 3072: a quarter beat a half and an eighth).
   // Blocks as the parallel tasks save the parallel loops of each block's own steps but
   // stream the weight once per thread and share the rows less evenly: they pay from 16
   // register tiles of rows per thread (docs/tuning.md).
   t.taskTiles = 16;
+  // A register tile's rows of A beyond L1: blocks of K whose rows take a quarter of it
+  // (measured at K = 3072: a quarter beat a half and an eighth).
   t.kBlock = 0;
   if (int64_t tileBytes = 4 * t.tileRows * f.inFeatures; tileBytes > target.l1Bytes)
     t.kBlock = target.l1Bytes / 4 / (4 * t.tileRows);

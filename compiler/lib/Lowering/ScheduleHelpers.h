@@ -20,8 +20,8 @@ int64_t largestDivisorUpTo(int64_t n, int64_t limit);
 void vectorizeReduction(Halide::Func f, Halide::RDom over, Halide::Var at,
                         const TargetInfo &target);
 
-/// CPU: the threads of Halide's pool that runs the kernel, read at run time (the
-/// pool's size, or before the pool has started, the cores it will start with by default).
+/// CPU: the threads of Halide's pool that runs the kernel, read at run time (before the
+/// pool starts or is sized, the cores).
 Halide::Expr runTimeThreads();
 
 /// GPU: computes `f` (and its updates) at the root as its own kernel, one thread per
