@@ -228,6 +228,29 @@ def test_threads_take_effect(block):
     assert tasks() == with_two
 
 
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_the_threads_do_not_change_the_result(block, tmp_path, precision):
+    """The matmuls split their rows among the pool's threads at run time (row blocks as the
+    parallel tasks from 16 register tiles of rows per thread, fewer rows as column panels):
+    every thread count gives the same bits, in both orders."""
+    _, _, file, _, _ = block
+    spec = cases.encoder_spec("py_threads", TOKENS, DIM, reference.pre_norm, HEADS, HIDDEN,
+                              mlp_norm="batchnorm")
+    m = blockc.load(blockc.compile(spec, out=tmp_path, precision=precision)).bind(file)
+    x = np.random.default_rng(5).standard_normal((50, TOKENS, DIM)).astype(np.float32)
+    ref = reference.bn_between_ffn_linears_block(x.astype(np.float64), reference.Weights(seed=3),
+                                                 heads=HEADS, hidden=HIDDEN)
+    outs, small = {}, {}  # 550 rows: blocks as the tasks; 22 rows: panels in parallel
+    for threads in (1, 2, 3):
+        m.threads = threads
+        outs[threads], small[threads] = m(x), m(x[:2])
+    m.threads = 0
+    assert all(np.array_equal(outs[1], y) for y in outs.values())
+    assert all(np.array_equal(small[1], y) for y in small.values())
+    bound = 1e-4 if precision == "fp32" else 5e-2
+    assert rel_err(outs[1], ref) <= bound and rel_err(small[1], ref[:2]) <= bound
+
+
 def test_runs_release_the_gil(block):
     path, _, file, x, _ = block
     m = blockc.load(path).bind(file)
