@@ -143,31 +143,30 @@ void blockc::scheduleMatmulCpu(MatmulFuncs &f, const TargetInfo &target,
   Var rb("rb"), rr("rr"), co("co"), ro("ro"), ci("ci"), ri("ri");
   const bool panelsOuter = knobs.at("loop_order") == 0;
   const Var innerTiles = panelsOuter ? ro : co, outerTiles = panelsOuter ? co : ro;
+  // The register tile (rows split into blocks rb, tiles ro and rows ri) with its columns.
+  auto tileColumns = [&](Stage out, Var parallelLoop) {
+    out.split(c, co, ci, tileCols, TailStrategy::ShiftInwards)
+        .reorder(ci, ri, innerTiles, outerTiles, rb)
+        .vectorize(ci, vectorWidth)
+        .unroll(ci)
+        .unroll(ri)
+        .parallel(parallelLoop);
+  };
   // Blocks of rows, each in register tiles of `rows` rows whose last one shifts inwards
   // (the unrolled tiles need constant extents), one after another, the outer tiles of a
   // block in parallel.
   auto tileRowsOf = [&](Stage out, Expr blockRows, int rows) {
     out.split(r, rb, rr, blockRows, TailStrategy::ShiftInwards)
-        .split(c, co, ci, tileCols, TailStrategy::ShiftInwards)
-        .split(rr, ro, ri, rows, TailStrategy::ShiftInwards)
-        .reorder(ci, ri, innerTiles, outerTiles, rb)
-        .vectorize(ci, vectorWidth)
-        .unroll(ci)
-        .unroll(ri)
-        .parallel(outerTiles);
+        .split(rr, ro, ri, rows, TailStrategy::ShiftInwards);
+    tileColumns(out, outerTiles);
   };
   // Register tiles of rows (the last one shifted inwards), in parallel blocks of `tiles`
   // tiles (the last block guarded): blocks overlap only in the last tile's rows.
   auto tileBlocksOf = [&](Stage out, Expr tiles) {
     Var rt("rt");
     out.split(r, rt, ri, tileRows, TailStrategy::ShiftInwards)
-        .split(rt, rb, ro, tiles, TailStrategy::GuardWithIf)
-        .split(c, co, ci, tileCols, TailStrategy::ShiftInwards)
-        .reorder(ci, ri, innerTiles, outerTiles, rb)
-        .vectorize(ci, vectorWidth)
-        .unroll(ci)
-        .unroll(ri)
-        .parallel(rb);
+        .split(rt, rb, ro, tiles, TailStrategy::GuardWithIf);
+    tileColumns(out, rb);
   };
   // The row blocks are the parallel tasks where every thread gets at least `task_tiles`
   // register tiles of rows: each task computes its block's prologue and narrow input itself,
