@@ -60,11 +60,14 @@ MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
   const int maxRows = registerTile(target).maxRows;
   MatmulTiles t;
   t.tileCols = int(matmulCpuTileCols(f.outFeatures, target));
-  // Keep a few registers for the W vectors and the broadcast A value.
-  int vectorsPerRow = t.tileCols / target.vectorDividing(t.tileCols);
-  // An int8 tile's registers hold its int32 sums of one group; its float sums of the groups,
-  // updated once per group, live on the stack.
-  t.tileRows = int(std::min<int64_t>((target.registers - 4) / vectorsPerRow, f.tokens));
+  // Keep registers for the W vectors and the broadcast A value.
+  const int vectorsPerRow = t.tileCols / target.vectorDividing(t.tileCols);
+  const int free = target.registers - vectorsPerRow - 1;
+  // An int8 tile holds two sums per output: the int32 sum of one quantization group and
+  // the float sum of the groups, both in registers (float sums spilled to the stack were
+  // loaded and stored once per group and output: 6-28% slower blocks, docs/tuning.md).
+  const int sumsPerOutput = f.dot.defined() ? 2 : 1;
+  t.tileRows = int(std::min<int64_t>(free / (sumsPerOutput * vectorsPerRow), f.tokens));
   t.tileRows = std::min(t.tileRows, maxRows);
   // A row block is at most one sample's N rows.
   t.rowBlocks = 1;
