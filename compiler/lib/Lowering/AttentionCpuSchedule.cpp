@@ -1,9 +1,10 @@
 //===- AttentionCpuSchedule.cpp - CPU schedule of the attention kernel ----===//
 //
-// Parallel tasks over (batch, head). Inside a task: the head's keys are transposed once
-// (in bf16 pairs: and its values paired); then per tile of queries, scores are computed in
-// register tiles (keys x queries), then softmax, then the weighted sum of values in a
-// register tile (head dim x queries).
+// Parallel tasks over (batch, head), or parts of their queries where those are too few for
+// the threads. Inside a task: the head's keys are transposed once (in bf16 pairs: and its
+// values paired); then per tile of queries, scores are computed in register tiles (keys x
+// queries), then softmax, then the weighted sum of values in a register tile (head dim x
+// queries).
 //
 //===----------------------------------------------------------------------===//
 #include "Attention.h"
@@ -76,23 +77,42 @@ void blockc::scheduleAttentionCpu(AttentionFuncs &f, const TargetInfo &target,
   const int queries = int(knobs.at("queries")), keyTile = int(knobs.at("key_tile"));
   const int dTile = int(knobs.at("d_tile"));
   Var d = f.d, h = f.h, i = f.i, j = f.j, b = f.b;
-  Var io("io"), ii("ii"), task("task"), jo("jo"), ji("ji");
+  Var io("io"), ii("ii"), part("part"), hp("hp"), task("task"), jo("jo"), ji("ji");
 
+  // The tasks are the (batch, head) pairs. Where fewer than four per thread do not divide
+  // among the threads (ViT-Ti at B = 1: 3 heads on 2 threads), each pair's query tiles
+  // are split into as many parts as threads, so that no thread idles while another runs
+  // a last head; each part transposes the head's keys itself.
+  const Expr n = f.q.dim(2).extent(), threads = runTimeThreads();
+  const Expr pairs = f.q.dim(1).extent() * f.q.dim(3).extent();
+  const Expr splitHeads = pairs % threads != 0 && pairs < 4 * threads;
   // Tiles of queries whose last one shifts inwards (the unrolled register tiles need
-  // constant extents); run-time tokens fewer than a tile take tiles of one query.
-  auto tileQueries = [&](Stage out, int tile) {
-    out.split(i, io, ii, tile, TailStrategy::ShiftInwards)
-        .reorder(d, ii, io, h, b)
-        .fuse(h, b, task)
-        .parallel(task)
-        .vectorize(d, dWidth)
-        .unroll(d);
+  // constant extents), maybe in parts (the last one guarded).
+  auto tileQueries = [&](Stage out, int tile, bool inParts) {
+    out.split(i, io, ii, tile, TailStrategy::ShiftInwards);
+    if (inParts) {
+      Expr tiles = (n + tile - 1) / tile, parts = min(threads, tiles);
+      out.split(io, part, io, (tiles + parts - 1) / parts, TailStrategy::GuardWithIf)
+          .reorder(d, ii, io, part, h, b)
+          .fuse(part, h, hp)
+          .fuse(hp, b, task);
+    } else {
+      out.reorder(d, ii, io, h, b).fuse(h, b, task);
+    }
+    out.parallel(task).vectorize(d, dWidth).unroll(d);
   };
-  if (f.runTimeTokens)
-    tileQueries(f.out.specialize(f.q.dim(2).extent() >= queries), queries);
-  tileQueries(f.out, f.runTimeTokens ? 1 : queries);
-  // The head's keys are transposed once per (batch, head), then every query tile uses them;
-  // in pairs, the values too. A tile's queries are rounded once.
+  // Run-time tokens fewer than a tile take tiles of one query.
+  if (f.runTimeTokens) {
+    tileQueries(f.out.specialize(splitHeads && n >= queries), queries, true);
+    tileQueries(f.out.specialize(splitHeads), 1, true);
+    tileQueries(f.out.specialize(n >= queries), queries, false);
+    tileQueries(f.out, 1, false);
+  } else {
+    tileQueries(f.out.specialize(splitHeads), queries, true);
+    tileQueries(f.out, queries, false);
+  }
+  // The head's keys are transposed once per task, then every query tile uses them; in
+  // pairs, the values too. A tile's queries are rounded once.
   LoopLevel perHead(f.out, task), perTask(f.out, io);
   if (f.pair > 1) {
     // A vector per member of the pair, stored interleaved. The values' members are rows of
