@@ -114,6 +114,11 @@ ScheduleSpace blockc::matmulCpuSpace(const MatmulFuncs &f, const TargetInfo &tar
     cols.push_back(n * vec);
   if (f.outFeatures < 4 * vec)
     cols.push_back(f.outFeatures);
+  // A weight stored in groups of inputs (Matmul.h: weightGroup) is stored in panels of the
+  // default tile's columns with the groups interleaved: a tile of another width gathers
+  // its weight vectors element by element (7-14x slower kernels, measured in int8).
+  if (f.group > 1)
+    cols = {t.tileCols};
   std::vector<int64_t> unroll;
   for (int64_t u : {1, 2, 4})
     if (f.inFeatures % u == 0)
