@@ -203,7 +203,7 @@ def report(rows, args, info):
         f"ORT transformer optimizer (model_type bert): {info['opt_note']}; the ORT column is the faster of plain "
         f"and optimized (named).",
         f"- Method: bench/bert.py (docstring). ms = median [p10–p90] of one call, {args.repeat} calls each in "
-        f"{args.rounds} interleaved rounds after {args.warmup} warm-up calls; speed-up = peer / blockc (> 1: blockc "
+        f"{args.rounds} interleaved rounds (each turn after 20 ms of untimed calls) after {args.warmup} warm-up calls; speed-up = peer / blockc (> 1: blockc "
         f"faster); err = max |peer − PyTorch| of the embeddings; GFLOP/s = the manifest's flops at S × B / blockc's "
         f"median; other = share of the cores other processes used while timing.",
         "",

@@ -224,10 +224,17 @@ def machine_load():
     return f"loadavg {' '.join(load[:3])}, {running} running (this one included)"
 
 
+# Each runner's turn starts with untimed calls for at least this long: PyTorch's OpenMP
+# workers keep spinning about 10 ms after its calls, and a sub-millisecond module timed in
+# that window measured up to 1.8x its speed (ViT-Ti at B = 1: 1.17 ms after one untimed
+# call, 0.66 ms after ten).
+TURN_WARMUP_S = 0.02
+
+
 def time_interleaved(runners, warmup, repeat, rounds):
-    """Times each runner `repeat` times in `rounds` rounds; in each round every runner gets an
-    untimed call and then its share of timed calls, the order rotating between rounds.
-    Returns {name: [seconds, ...]}."""
+    """Times each runner `repeat` times in `rounds` rounds; in each round every runner gets
+    untimed calls (for at least TURN_WARMUP_S) and then its share of timed calls, the order
+    rotating between rounds. Returns {name: [seconds, ...]}."""
     names = list(runners)
     for f in runners.values():
         for _ in range(warmup):
@@ -237,7 +244,10 @@ def time_interleaved(runners, warmup, repeat, rounds):
     for r in range(rounds):
         for n in names[r % len(names):] + names[:r % len(names)]:
             f = runners[n]
+            warm_until = time.perf_counter() + TURN_WARMUP_S
             f()
+            while time.perf_counter() < warm_until:
+                f()
             for _ in range(per_round):
                 t0 = time.perf_counter()
                 f()
