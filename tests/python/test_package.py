@@ -231,8 +231,10 @@ def test_threads_take_effect(block):
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_the_threads_do_not_change_the_result(block, tmp_path, precision):
     """The matmuls split their rows among the pool's threads at run time (row blocks as the
-    parallel tasks from 16 register tiles of rows per thread, fewer rows as column panels):
-    every thread count gives the same bits, in both orders."""
+    parallel tasks from 16 register tiles of rows per thread, fewer rows as column panels),
+    and the attention its (sample, head) pairs, or their queries where the pairs do not
+    divide among the threads (2 samples x 4 heads on 3 threads): every thread count gives
+    the same bits, in every order."""
     _, _, file, _, _ = block
     spec = cases.encoder_spec("py_threads", TOKENS, DIM, reference.pre_norm, HEADS, HIDDEN,
                               mlp_norm="batchnorm")
