@@ -113,26 +113,26 @@ void blockc::scheduleAttentionCpu(AttentionFuncs &f, const TargetInfo &target,
   }
   // The head's keys are transposed once per task, then every query tile uses them; in
   // pairs, the values too. A tile's queries are rounded once.
-  LoopLevel perHead(f.out, task), perTask(f.out, io);
+  LoopLevel perTask(f.out, task), perQueryTile(f.out, io);
   if (f.pair > 1) {
     // A vector per member of the pair, stored interleaved. The values' members are rows of
     // v (dense loads; a vector over both would be a gather, the last pair's second row
     // being clamped).
     const Var keyOfPair = f.pairedKeys.args()[0], valueOfPair = f.pairedValues.args()[0];
-    f.pairedKeys.compute_at(perHead)
+    f.pairedKeys.compute_at(perTask)
         .reorder(keyOfPair, j)
         .unroll(keyOfPair)
         .vectorize(j, vec, TailStrategy::RoundUp);
-    f.pairedValues.compute_at(perHead)
+    f.pairedValues.compute_at(perTask)
         .reorder(valueOfPair, d)
         .unroll(valueOfPair)
         .vectorize(d, dWidth);
   } else {
-    f.keysT.compute_at(perHead).vectorize(d, dWidth);
+    f.keysT.compute_at(perTask).vectorize(d, dWidth);
   }
   if (f.bf16)
-    f.queries.compute_at(perTask).vectorize(d, dWidth);
-  f.scores.compute_at(perTask)
+    f.queries.compute_at(perQueryTile).vectorize(d, dWidth);
+  f.scores.compute_at(perQueryTile)
       .split(j, jo, ji, keyTile, TailStrategy::RoundUp)
       .reorder(ji, i, jo)
       .vectorize(ji, vec);
@@ -150,12 +150,12 @@ void blockc::scheduleAttentionCpu(AttentionFuncs &f, const TargetInfo &target,
     scoresUpdate.reorder(j, i, f.rd);
   }
   scoresUpdate.vectorize(j, vec).unroll(j).unroll(i);
-  f.rowMax.compute_at(perTask);
+  f.rowMax.compute_at(perQueryTile);
   vectorizeReduction(f.rowMax, f.rj, i, target);
-  f.expScores.compute_at(perTask).vectorize(j, vec, TailStrategy::RoundUp);
-  f.rowSum.compute_at(perTask);
+  f.expScores.compute_at(perQueryTile).vectorize(j, vec, TailStrategy::RoundUp);
+  f.rowSum.compute_at(perQueryTile);
   vectorizeReduction(f.rowSum, f.rj, i, target);
-  f.weightedAcc.compute_at(perTask).vectorize(d, dWidth).unroll(d).unroll(i);
+  f.weightedAcc.compute_at(perQueryTile).vectorize(d, dWidth).unroll(d).unroll(i);
   Stage weightedUpdate = f.weightedAcc.update();
   Var dInner = d;
   if (dTile < f.headDim) {

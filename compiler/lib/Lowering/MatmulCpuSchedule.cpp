@@ -62,12 +62,13 @@ MatmulTiles defaultTiles(const MatmulFuncs &f, const TargetInfo &target) {
   t.tileCols = int(matmulCpuTileCols(f.outFeatures, target));
   // Keep registers for the W vectors and the broadcast A value.
   const int vectorsPerRow = t.tileCols / target.vectorDividing(t.tileCols);
-  const int free = target.registers - vectorsPerRow - 1;
+  const int freeRegisters = target.registers - vectorsPerRow - 1;
   // An int8 tile holds two sums per output: the int32 sum of one quantization group and
   // the float sum of the groups, both in registers (float sums spilled to the stack were
-  // loaded and stored once per group and output: 6-28% slower blocks, docs/tuning.md).
+  // loaded and stored once per group and output: docs/tuning.md, `tile_rows`).
   const int sumsPerOutput = f.dot.defined() ? 2 : 1;
-  t.tileRows = int(std::min<int64_t>(free / (sumsPerOutput * vectorsPerRow), f.tokens));
+  t.tileRows =
+      int(std::min<int64_t>(freeRegisters / (sumsPerOutput * vectorsPerRow), f.tokens));
   t.tileRows = std::min(t.tileRows, maxRows);
   // A row block is at most one sample's N rows.
   t.rowBlocks = 1;
@@ -116,7 +117,7 @@ ScheduleSpace blockc::matmulCpuSpace(const MatmulFuncs &f, const TargetInfo &tar
     cols.push_back(f.outFeatures);
   // A weight stored in groups of inputs (Matmul.h: weightGroup) is stored in panels of the
   // default tile's columns with the groups interleaved: a tile of another width gathers
-  // its weight vectors element by element (7-14x slower kernels, measured in int8).
+  // its weight vectors element by element (docs/tuning.md, `tile_cols`).
   if (f.group > 1)
     cols = {t.tileCols};
   std::vector<int64_t> unroll;
