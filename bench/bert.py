@@ -55,7 +55,7 @@ import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 
-from common import (BLOCKC, ROOT, Blockc, Peak, blockc_version, cpu_model, machine_load,  # noqa: E402
+from common import (BLOCKC, ROOT, TURN_WARMUP_NOTE, Blockc, Peak, blockc_version, cpu_model, machine_load,  # noqa: E402
                     ort_session, summarize, time_quietest)
 
 SPEC = ROOT / "examples" / "models" / "all_minilm_l6_v2.block"
@@ -203,7 +203,7 @@ def report(rows, args, info):
         f"ORT transformer optimizer (model_type bert): {info['opt_note']}; the ORT column is the faster of plain "
         f"and optimized (named).",
         f"- Method: bench/bert.py (docstring). ms = median [p10–p90] of one call, {args.repeat} calls each in "
-        f"{args.rounds} interleaved rounds (each turn after 20 ms of untimed calls) after {args.warmup} warm-up calls; speed-up = peer / blockc (> 1: blockc "
+        f"{args.rounds} interleaved rounds ({TURN_WARMUP_NOTE}) after {args.warmup} warm-up calls; speed-up = peer / blockc (> 1: blockc "
         f"faster); err = max |peer − PyTorch| of the embeddings; GFLOP/s = the manifest's flops at S × B / blockc's "
         f"median; other = share of the cores other processes used while timing.",
         "",

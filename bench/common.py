@@ -225,10 +225,10 @@ def machine_load():
 
 
 # Each runner's turn starts with untimed calls for at least this long: PyTorch's OpenMP
-# workers keep spinning about 10 ms after its calls, and a sub-millisecond module timed in
-# that window measured up to 1.8x its speed (ViT-Ti at B = 1: 1.17 ms after one untimed
-# call, 0.66 ms after ten).
+# workers keep spinning after its calls and take the cores from the next runner's first
+# calls (README.md, Performance, has the measurement).
 TURN_WARMUP_S = 0.02
+TURN_WARMUP_NOTE = f"each runner's turn after {TURN_WARMUP_S * 1e3:g} ms of untimed calls"
 
 
 def time_interleaved(runners, warmup, repeat, rounds):

@@ -68,7 +68,7 @@ from safetensors.torch import save_file  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "models"))
 from vit_variants import randomize, replace_norms  # noqa: E402
 
-from common import (BLOCKC, QUIET, ROOT, TOLERANCE, Blockc, Peak, blockc_version, cpu_model,  # noqa: E402
+from common import (BLOCKC, QUIET, ROOT, TOLERANCE, TURN_WARMUP_NOTE, Blockc, Peak, blockc_version, cpu_model,  # noqa: E402
                     machine_load, max_rel_err, ort_session, summarize, time_quietest, wait_for_quiet)
 
 EXAMPLES = ROOT / "examples" / "models"
@@ -352,7 +352,7 @@ def report(rows, args, info):
         f"optimizer fuses into its Attention op; timm's packed-qkv graph gets no Attention fusion); both timed, the "
         f"ORT column is the faster (which one is named). "
         f"{args.warmup} warm-up calls each, then {args.repeat} timed calls each in {args.rounds} interleaved "
-        f"rounds (20 ms of untimed calls first in each); ms = median [p10–p90] of one call. GFLOP/s = the manifest's "
+        f"rounds ({TURN_WARMUP_NOTE}); ms = median [p10–p90] of one call. GFLOP/s = the manifest's "
         f"flops_per_sample (2 x multiply-adds, matches a count from the sizes) x B / blockc's median. "
         f"Speed-up = peer's median / blockc's median (> 1: blockc faster). other CPU = share of all cores used by "
         f"other processes while timing that row (each row first waited up to {args.quiet_wait:g} s for it to fall "

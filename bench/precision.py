@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: E402
 
-from common import (BLOCKC, ROOT, Blockc, Peak, cpu_model, machine_load, max_rel_err,  # noqa: E402
+from common import (BLOCKC, ROOT, TURN_WARMUP_NOTE, Blockc, Peak, cpu_model, machine_load, max_rel_err,  # noqa: E402
                     ort_session, summarize, time_quietest)
 from models import MODELS, build_model, export_onnx  # noqa: E402
 from run import load_torch_block, parse_block, versions  # noqa: E402
@@ -180,7 +180,7 @@ def report(rows, args, peaks, load_start, load_end):
         f"- CPU: {cpu_model()}; blockc target: {rows[0]['target'] if rows else '?'}; peak instructions: {isa}",
         f"- Threads: {args.threads} for each; environment: {env}",
         f"- Versions: {versions()}",
-        "- Method: one process, interleaved rounds (each runner's turn after 20 ms of untimed calls), median [p10–p90] ms of one call; PyTorch bf16 is the faster of "
+        f"- Method: one process, interleaved rounds ({TURN_WARMUP_NOTE}), median [p10–p90] ms of one call; PyTorch bf16 is the faster of "
         "autocast and the module in bf16; ORT int8 is quantize_dynamic (per-channel QInt8) of the float32 export. "
         "% peak: blockc's GOP/s against this row's measured peak of the format (int8 and bf16 count 2 operations per "
         "multiply-add as fp32 does). err: max |out − torch fp32| / max |torch fp32|.",

@@ -47,7 +47,7 @@ from safetensors.torch import load_file  # noqa: E402
 # The norms and the MLP are the e2e check's PyTorch modules (timm names and layouts).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "e2e"))
 from check_reference_against_torch import Mlp, make_norm  # noqa: E402
-from common import (BLOCKC, QUIET, ROOT, TOLERANCE, Blockc, blockc_version, cpu_model, cpu_sample,  # noqa: E402
+from common import (BLOCKC, QUIET, ROOT, TOLERANCE, TURN_WARMUP_NOTE, Blockc, blockc_version, cpu_model, cpu_sample,  # noqa: E402
                     machine_load, max_rel_err, ort_session, other_cpu_percent, time_interleaved, wait_for_quiet)
 
 VARIANTS = ["vit_b16", "vit_b16_postnorm", "vit_b16_bnffn", "vit_b16_bn", "vit_b16_rmsnorm"]
@@ -210,8 +210,7 @@ def report(rows, args, load_start, load_end):
         f"- Method: one process; blockc via its C API (ctypes), PyTorch eager nn.Module under inference_mode, "
         f"ORT on the module exported to ONNX (opset 17, dynamic batch, all graph optimizations, "
         f"session.force_spinning_stop=1 so its idle workers stop spinning between calls). {args.warmup} warm-up "
-        f"calls each, then {args.repeat} timed calls each in {args.rounds} interleaved rounds (each turn after 20 ms of "
-        f"untimed calls); ms = median [min–max] of one "
+        f"calls each, then {args.repeat} timed calls each in {args.rounds} interleaved rounds ({TURN_WARMUP_NOTE}); ms = median [min–max] of one "
         f"call. Speed-up = other's median / blockc's median (> 1: blockc faster). err = max |blockc − torch| / max |torch| "
         f"(must be ≤ {TOLERANCE:g}). other CPU = share of all cores used by other processes while timing that row "
         f"(each row first waited up to {args.quiet_wait:g} s for it to fall under {QUIET:g}%, and was timed up to "
