@@ -136,14 +136,17 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
         f.groupInverseScale(grp, r) = 1.f / f.groupScale(grp, r);
         f.groupZeroPoint = Func("group_zero_point");
         f.groupZeroPoint(grp, r) = round(-f.groupMin(grp, r) * f.groupInverseScale(grp, r));
-        Expr q = clamp(round(f.input(c, r) * f.groupInverseScale(c / g, r)) +
-                           f.groupZeroPoint(c / g, r),
-                       0.f, 255.f);
+        // round(x / scale) + zp as the truncation of x / scale + zp + 1/2 (zp is whole,
+        // the sum clamped to [0, 255] first): one multiply-add and a truncating convert,
+        // where round() is two 8-float instructions on AVX-512.
+        Expr q = cast<int32_t>(clamp(f.input(c, r) * f.groupInverseScale(c / g, r) +
+                                         (f.groupZeroPoint(c / g, r) + 0.5f),
+                                     0.f, 255.f));
         // Stored as the weight is: 8 bits, or 16 where the weight is widened.
         const Type stored = weightStorageType(constant, target);
         f.narrowInput(c, r) = stored == Int(16)  ? cast<int16_t>(q)
                               : unsignedInput    ? cast<uint8_t>(q)
-                                                 : cast<int8_t>(q - 128.f);
+                                                 : cast<int8_t>(q - 128);
         Func sums = funcs.lookup(linear.getWeightSums());
         f.dot = Func("group_dot");
         f.dot(c, r, grp) = cast<int32_t>(offset - f.groupZeroPoint(grp, r)) * sums(c, grp);
