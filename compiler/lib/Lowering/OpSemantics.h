@@ -45,6 +45,12 @@ std::pair<Halide::Func, Halide::Func> batchNormScaleShift(BatchNormLikeOp op,
   return {scale, shift};
 }
 
+/// erf in float32 arithmetic as a rational function: within 4e-7 of erf (`Float32`), or
+/// within 1.3e-5 with four multiply-adds fewer (`Reduced`, for the kernels whose matmuls
+/// take bf16 or 8-bit inputs).
+enum class ErfAccuracy { Float32, Reduced };
+Halide::Expr rationalErf(Halide::Expr x, ErfAccuracy accuracy);
+
 bool isNormOp(mlir::Operation *op);
 /// Whether a mask's entry (1 = token, 0 = padding) keeps its token.
 Halide::Expr keeps(Halide::Expr maskValue);
