@@ -95,7 +95,7 @@ LoweredKernel blockc::lowerAttention(KernelOp kernel, const TargetInfo &target) 
   // Scores in units of log2 (scaled by log2 e as well): their softmax is 2^(score - max).
   const float scale = float(M_LOG2E) / std::sqrt(float(headDim));
   // The core's format: values stored rounded to bf16, multiplied as float32 products.
-  auto narrow = [&](Expr e) { return f.bf16 ? cast(BFloat(16), e) : e; };
+  auto narrow = [&](Expr e) { return f.bf16 ? roundToBFloat16(e) : e; };
   auto wide = [&](Expr e) { return f.bf16 ? cast<float>(e) : e; };
 
   f.queries = Func("queries");

@@ -102,8 +102,8 @@ LoweredKernel blockc::lowerMatmul(KernelOp kernel, const TargetInfo &target) {
       f.group = weightGroup(constant, target);
       f.narrowInput = Func("narrow_input");
       if (element.isBF16()) {
-        // bf16 products accumulated in float32: the input rounded as the weight was.
-        f.narrowInput(c, r) = cast(BFloat(16), f.input(c, r));
+        // bf16 products accumulated in float32.
+        f.narrowInput(c, r) = roundToBFloat16(f.input(c, r));
         f.acc(c, r) = bias;
         f.acc(c, r) += cast<float>(f.narrowInput(f.k, r)) * cast<float>(f.weight(c, f.k));
         funcs[linear.getResult()] = f.acc;

@@ -5,6 +5,13 @@ using namespace blockc;
 using namespace Halide;
 using mlir::Operation;
 
+Expr blockc::roundToBFloat16(Expr value) {
+  // 0x7fff rather than 0x8000 (ties away from zero): Halide rewrites (x + 2^15) >> 16 as an
+  // overflow-safe rounding shift of seven instructions.
+  Expr bits = (reinterpret<uint32_t>(value) + cast<uint32_t>(0x7fff)) >> 16;
+  return reinterpret(BFloat(16), cast<uint16_t>(bits));
+}
+
 bool blockc::isNormOp(Operation *op) {
   return mlir::isa<LayerNormOp, RMSNormOp, BatchNormOp, L2NormalizeOp>(op);
 }

@@ -51,6 +51,11 @@ std::pair<Halide::Func, Halide::Func> batchNormScaleShift(BatchNormLikeOp op,
 enum class ErfAccuracy { Float32, Reduced };
 Halide::Expr rationalErf(Halide::Expr x, ErfAccuracy accuracy);
 
+/// An activation rounded to bf16 for a matmul or attention product: to nearest, ties
+/// toward zero (`(bits + 0x7fff) >> 16`: two integer operations, where Halide's cast, ties to
+/// even, takes five). Weights are rounded at bind time by the cast, as PyTorch rounds them.
+Halide::Expr roundToBFloat16(Halide::Expr value);
+
 bool isNormOp(mlir::Operation *op);
 /// Whether a mask's entry (1 = token, 0 = padding) keeps its token.
 Halide::Expr keeps(Halide::Expr maskValue);
