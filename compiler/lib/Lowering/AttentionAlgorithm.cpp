@@ -47,25 +47,6 @@ ImageParam headsView(KernelOp kernel, mlir::Value value, int64_t heads, int64_t 
   lowered.inputs.push_back(headsLayout(operand, offset, heads, headDim, p));
   return p;
 }
-/// 2^x for x <= 0 (a score less its row's maximum, in units of log2), within 2e-7 of it
-/// relatively, and 0 below 2^-127: 2^k 2^f, with k the integer nearest x (adding 1.5 2^23
-/// rounds x to it and leaves it in the low mantissa bits, which shift into an exponent) and
-/// 2^f, |f| <= 1/2, a degree-5 polynomial (a weighted least-squares fit). Halide's exp
-/// rounds with floor, which its AVX-512 code does in two halves of 8 floats, and selects
-/// for ranges a softmax never has.
-Expr exp2OfNonPositive(Expr x) {
-  static const float coefficients[] = {1.3264622539281845e-03f, 9.6715195104479790e-03f,
-                                       5.5507339537143707e-02f, 2.4022242426872253e-01f,
-                                       6.9314700365066528e-01f, 1.f};
-  Expr t = max(x, -127.f);
-  Expr shifted = t + 12582912.f;
-  Expr k = cast<float>(reinterpret<int32_t>(shifted) - 0x4B400000);
-  Expr f = t - k, p = coefficients[0];
-  for (float c : llvm::ArrayRef<float>(coefficients).drop_front())
-    p = p * f + c;
-  Expr twoToK = reinterpret<float>((reinterpret<int32_t>(shifted) << 23) + (127 << 23));
-  return p * twoToK;
-}
 } // namespace
 
 LoweredKernel blockc::lowerAttention(KernelOp kernel, const TargetInfo &target) {

@@ -6,10 +6,26 @@ using namespace Halide;
 using mlir::Operation;
 
 Expr blockc::roundToBFloat16(Expr value) {
-  // 0x7fff rather than 0x8000 (ties away from zero): Halide rewrites (x + 2^15) >> 16 as an
-  // overflow-safe rounding shift of seven instructions.
+  // Not 0x8000 (ties away from zero): Halide rewrites (x + 2^15) >> 16 as an overflow-safe
+  // rounding shift of seven instructions.
   Expr bits = (reinterpret<uint32_t>(value) + cast<uint32_t>(0x7fff)) >> 16;
   return reinterpret(BFloat(16), cast<uint16_t>(bits));
+}
+
+Expr blockc::exp2OfNonPositive(Expr x) {
+  // A weighted least-squares fit of 2^f on [-1/2, 1/2], from the highest power down.
+  static const float coefficients[] = {1.3264622539281845e-03f, 9.6715195104479790e-03f,
+                                       5.5507339537143707e-02f, 2.4022242426872253e-01f,
+                                       6.9314700365066528e-01f, 1.f};
+  // Adding 1.5 2^23 rounds t to the nearest integer k and leaves k in the low mantissa
+  // bits, which shift into an exponent.
+  Expr t = max(x, -127.f);
+  Expr bits = reinterpret<int32_t>(t + 12582912.f);
+  Expr f = t - cast<float>(bits - 0x4B400000), p = coefficients[0];
+  for (float c : llvm::ArrayRef<float>(coefficients).drop_front())
+    p = p * f + c;
+  Expr twoToK = reinterpret<float>((bits << 23) + (127 << 23));
+  return p * twoToK;
 }
 
 bool blockc::isNormOp(Operation *op) {
@@ -123,7 +139,8 @@ static Expr erfGelu(Expr x, ErfAccuracy accuracy) {
 static bool inReducedPrecisionKernel(Operation *op) {
   bool reduced = false;
   op->getParentOp()->walk([&](LinearOp linear) {
-    reduced |= !mlir::cast<mlir::ShapedType>(linear.getWeight().getType()).getElementType().isF32();
+    auto weight = mlir::cast<mlir::ShapedType>(linear.getWeight().getType());
+    reduced |= !weight.getElementType().isF32();
   });
   return reduced;
 }

@@ -56,6 +56,12 @@ Halide::Expr rationalErf(Halide::Expr x, ErfAccuracy accuracy);
 /// even, takes five). Weights are rounded at bind time by the cast, as PyTorch rounds them.
 Halide::Expr roundToBFloat16(Halide::Expr value);
 
+/// 2^x for x <= 0 (a softmax's score less its row's maximum, in units of log2), within
+/// 2e-7 of it relatively, and 0 below 2^-127: 2^k 2^f, k the integer nearest x and 2^f,
+/// |f| <= 1/2, a degree-5 polynomial. Halide's exp rounds with floor, which its AVX-512
+/// code does in two halves of 8 floats, and selects for ranges a softmax never has.
+Halide::Expr exp2OfNonPositive(Halide::Expr x);
+
 bool isNormOp(mlir::Operation *op);
 /// Whether a mask's entry (1 = token, 0 = padding) keeps its token.
 Halide::Expr keeps(Halide::Expr maskValue);
