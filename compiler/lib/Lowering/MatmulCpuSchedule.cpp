@@ -109,17 +109,19 @@ int64_t blockc::matmulCpuTileCols(int64_t outFeatures, const TargetInfo &target)
 ScheduleSpace blockc::matmulCpuSpace(const MatmulFuncs &f, const TargetInfo &target) {
   const int vec = target.vectorFloats();
   const MatmulTiles t = defaultTiles(f, target);
-  // Whole vectors of columns; all of them when there are fewer than four vectors.
+  // Whole vectors of columns; all of them when there are fewer than four vectors. A weight
+  // stored in groups of inputs (Matmul.h: weightGroup) is stored in panels of the default
+  // tile's columns with the groups interleaved: a tile of another width gathers its weight
+  // vectors element by element (docs/tuning.md, `tile_cols`), so that is the only choice.
   std::vector<int64_t> cols;
-  for (int n = 1; n <= 4; ++n)
-    cols.push_back(n * vec);
-  if (f.outFeatures < 4 * vec)
-    cols.push_back(f.outFeatures);
-  // A weight stored in groups of inputs (Matmul.h: weightGroup) is stored in panels of the
-  // default tile's columns with the groups interleaved: a tile of another width gathers
-  // its weight vectors element by element (docs/tuning.md, `tile_cols`).
-  if (f.group > 1)
+  if (f.group > 1) {
     cols = {t.tileCols};
+  } else {
+    for (int n = 1; n <= 4; ++n)
+      cols.push_back(n * vec);
+    if (f.outFeatures < 4 * vec)
+      cols.push_back(f.outFeatures);
+  }
   std::vector<int64_t> unroll;
   for (int64_t u : {1, 2, 4})
     if (f.inFeatures % u == 0)

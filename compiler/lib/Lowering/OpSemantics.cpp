@@ -5,6 +5,14 @@ using namespace blockc;
 using namespace Halide;
 using mlir::Operation;
 
+/// The polynomial with `coefficients` (from the highest power down) at x, by Horner's rule.
+static Expr polynomial(Expr x, llvm::ArrayRef<float> coefficients) {
+  Expr p = coefficients.front();
+  for (float c : coefficients.drop_front())
+    p = p * x + c;
+  return p;
+}
+
 Expr blockc::roundToBFloat16(Expr value) {
   // Not 0x8000 (ties away from zero): Halide rewrites (x + 2^15) >> 16 as an overflow-safe
   // rounding shift of seven instructions.
@@ -21,11 +29,9 @@ Expr blockc::exp2OfNonPositive(Expr x) {
   // bits, which shift into an exponent.
   Expr t = max(x, -127.f);
   Expr bits = reinterpret<int32_t>(t + 12582912.f);
-  Expr f = t - cast<float>(bits - 0x4B400000), p = coefficients[0];
-  for (float c : llvm::ArrayRef<float>(coefficients).drop_front())
-    p = p * f + c;
+  Expr f = t - cast<float>(bits - 0x4B400000);
   Expr twoToK = reinterpret<float>((bits << 23) + (127 << 23));
-  return p * twoToK;
+  return polynomial(f, coefficients) * twoToK;
 }
 
 bool blockc::isNormOp(Operation *op) {
@@ -123,12 +129,7 @@ const RationalErf reducedErf{3.8f, reducedErfNumerator, reducedErfDenominator};
 Expr blockc::rationalErf(Expr x, ErfAccuracy accuracy) {
   const RationalErf &erf = accuracy == ErfAccuracy::Float32 ? float32Erf : reducedErf;
   Expr t = clamp(x, -erf.limit, erf.limit), t2 = t * t;
-  Expr p = erf.numerator.front(), q = erf.denominator.front();
-  for (float c : erf.numerator.drop_front())
-    p = p * t2 + c;
-  for (float c : erf.denominator.drop_front())
-    q = q * t2 + c;
-  return t * p / q;
+  return t * polynomial(t2, erf.numerator) / polynomial(t2, erf.denominator);
 }
 
 static Expr erfGelu(Expr x, ErfAccuracy accuracy) {
